@@ -1,0 +1,587 @@
+//! `config.toml` with Codex's keys, profiles and `-c key=value` overrides.
+//!
+//! Precedence, highest first: command-line flags, `-c` overrides, the selected profile, the file,
+//! built-in defaults. Layers are merged as TOML tables first and typed once at the end, so a
+//! wrong type is reported with the full dotted key wherever it came from.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use wright_models::{Provider, WireApi};
+
+pub const DEFAULT_MODEL: &str = "gpt-5.5";
+pub const OPENAI_PROVIDER_ID: &str = "openai";
+const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config key `{key}`: {message}")]
+    Type { key: String, message: String },
+    #[error("invalid override `{0}`: expected key=value")]
+    Override(String),
+    #[error("config profile `{0}` not found")]
+    UnknownProfile(String),
+    #[error("model_provider `{0}` is not defined in [model_providers]")]
+    UnknownProvider(String),
+    #[error("model_providers.{id}.wire_api: unknown value `{value}`, expected \"responses\" or \"chat\"")]
+    WireApi { id: String, value: String },
+    #[error("cannot find a home directory: set WRIGHT_HOME or HOME")]
+    NoHome,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum SandboxMode {
+    #[default]
+    ReadOnly,
+    WorkspaceWrite,
+    DangerFullAccess,
+}
+
+impl SandboxMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SandboxMode::ReadOnly => "read-only",
+            SandboxMode::WorkspaceWrite => "workspace-write",
+            SandboxMode::DangerFullAccess => "danger-full-access",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApprovalPolicy {
+    Untrusted,
+    OnFailure,
+    OnRequest,
+    #[default]
+    Never,
+}
+
+impl ApprovalPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalPolicy::Untrusted => "untrusted",
+            ApprovalPolicy::OnFailure => "on-failure",
+            ApprovalPolicy::OnRequest => "on-request",
+            ApprovalPolicy::Never => "never",
+        }
+    }
+}
+
+/// The file's shape. Every field is optional: absent means "use the default".
+#[derive(Debug, Default, Deserialize)]
+struct ConfigToml {
+    model: Option<String>,
+    model_provider: Option<String>,
+    model_providers: Option<BTreeMap<String, ProviderToml>>,
+    profile: Option<String>,
+    profiles: Option<BTreeMap<String, toml::Table>>,
+    approval_policy: Option<ApprovalPolicy>,
+    sandbox_mode: Option<SandboxMode>,
+    model_reasoning_effort: Option<String>,
+    model_reasoning_summary: Option<String>,
+    model_verbosity: Option<String>,
+    model_context_window: Option<u64>,
+    model_auto_compact_token_limit: Option<u64>,
+    instructions: Option<String>,
+    developer_instructions: Option<String>,
+    model_instructions_file: Option<PathBuf>,
+    tool_output_token_limit: Option<usize>,
+    openai_base_url: Option<String>,
+    /// Kill a command after this long unless the call sets its own timeout (wright's own key).
+    shell_timeout_ms: Option<u64>,
+    // Accepted now, used by later features; listed so they do not warn as unknown.
+    project_doc_max_bytes: Option<usize>,
+    project_doc_fallback_filenames: Option<Vec<String>>,
+    compact_prompt: Option<String>,
+    notify: Option<Vec<String>>,
+    sandbox_workspace_write: Option<toml::Table>,
+    shell_environment_policy: Option<toml::Table>,
+    tools: Option<toml::Table>,
+    features: Option<toml::Table>,
+    mcp_servers: Option<toml::Table>,
+    web_search: Option<toml::Value>,
+    hide_agent_reasoning: Option<bool>,
+    show_raw_agent_reasoning: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ProviderToml {
+    name: Option<String>,
+    base_url: Option<String>,
+    wire_api: Option<String>,
+    env_key: Option<String>,
+    env_key_instructions: Option<String>,
+    query_params: Option<BTreeMap<String, String>>,
+    http_headers: Option<BTreeMap<String, String>>,
+    env_http_headers: Option<BTreeMap<String, String>>,
+    request_max_retries: Option<u32>,
+    stream_max_retries: Option<u32>,
+    stream_idle_timeout_ms: Option<u64>,
+    requires_openai_auth: Option<bool>,
+}
+
+/// Values from the command line that beat everything else.
+#[derive(Debug, Default, Clone)]
+pub struct CliOverrides {
+    pub model: Option<String>,
+    pub profile: Option<String>,
+    pub sandbox_mode: Option<SandboxMode>,
+    pub cwd: Option<PathBuf>,
+    /// `-c key=value` pairs, in the order given (later wins).
+    pub config: Vec<String>,
+}
+
+/// The effective configuration of a run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub wright_home: PathBuf,
+    pub model: String,
+    pub provider_id: String,
+    pub provider: Provider,
+    pub cwd: PathBuf,
+    pub sandbox_mode: SandboxMode,
+    pub approval_policy: ApprovalPolicy,
+    pub model_reasoning_effort: Option<String>,
+    pub model_reasoning_summary: Option<String>,
+    pub model_verbosity: Option<String>,
+    /// Replaces the built-in base instructions when set.
+    pub base_instructions: Option<String>,
+    pub developer_instructions: Option<String>,
+    pub tool_output_token_limit: usize,
+    pub shell_timeout: Duration,
+    /// Problems worth telling the user about that do not stop the run (unknown keys, ...).
+    pub warnings: Vec<String>,
+}
+
+pub const DEFAULT_TOOL_OUTPUT_TOKEN_LIMIT: usize = 10_000;
+pub const DEFAULT_SHELL_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// `$WRIGHT_HOME`, else `~/.wright`.
+pub fn wright_home() -> Result<PathBuf, ConfigError> {
+    if let Some(home) = std::env::var_os("WRIGHT_HOME").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(home));
+    }
+    std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .map(|h| PathBuf::from(h).join(".wright"))
+        .ok_or(ConfigError::NoHome)
+}
+
+impl Config {
+    /// Reads `$WRIGHT_HOME/config.toml` (absent is fine) and applies profile and overrides.
+    pub fn load(overrides: &CliOverrides) -> Result<Config, ConfigError> {
+        let home = wright_home()?;
+        let path = home.join("config.toml");
+        let file = match std::fs::read_to_string(&path) {
+            Ok(text) => parse_table(&text, &path)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        };
+        Self::from_table(file, &home, overrides)
+    }
+
+    pub fn from_table(
+        mut table: toml::Table,
+        home: &Path,
+        overrides: &CliOverrides,
+    ) -> Result<Config, ConfigError> {
+        let mut cli = toml::Table::new();
+        for raw in &overrides.config {
+            let (key, value) = parse_override(raw)?;
+            set_dotted(&mut cli, &key, value);
+        }
+        // The profile may itself be chosen by -c, so look at the overrides first.
+        let profile = overrides
+            .profile
+            .clone()
+            .or_else(|| {
+                cli.get("profile")
+                    .and_then(|v| v.as_str())
+                    .map(String::from)
+            })
+            .or_else(|| {
+                table
+                    .get("profile")
+                    .and_then(|v| v.as_str())
+                    .map(String::from)
+            });
+        if let Some(name) = profile {
+            let layer = table
+                .get("profiles")
+                .and_then(|p| p.get(&name))
+                .and_then(|p| p.as_table())
+                .cloned();
+            let layer = match layer {
+                Some(layer) => layer,
+                None => {
+                    let path = home.join(format!("{name}.config.toml"));
+                    match std::fs::read_to_string(&path) {
+                        Ok(text) => parse_table(&text, &path)?,
+                        Err(_) => return Err(ConfigError::UnknownProfile(name)),
+                    }
+                }
+            };
+            merge(&mut table, layer);
+        }
+        merge(&mut table, cli);
+
+        let mut warnings = Vec::new();
+        let value = toml::Value::Table(table);
+        // First pass: collect keys nobody reads. Second pass: the typed read, with error paths.
+        let _ = serde_ignored::deserialize(value.clone(), |path| {
+            let key = path.to_string();
+            if !key.starts_with("profiles.") {
+                warnings.push(format!("unknown config key `{key}` (ignored)"));
+            }
+        })
+        .map(|_: ConfigToml| ());
+        let parsed: ConfigToml =
+            serde_path_to_error::deserialize(value).map_err(|e| ConfigError::Type {
+                key: e.path().to_string(),
+                message: e.inner().to_string(),
+            })?;
+        resolve(parsed, home, overrides, warnings)
+    }
+}
+
+fn parse_table(text: &str, path: &Path) -> Result<toml::Table, ConfigError> {
+    text.parse::<toml::Table>().map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// `key=value`: value is TOML when it parses as TOML, else the raw text as a string (so
+/// `-c model=o3` works without quotes, as in Codex).
+pub fn parse_override(raw: &str) -> Result<(String, toml::Value), ConfigError> {
+    let (key, value) = raw
+        .split_once('=')
+        .ok_or_else(|| ConfigError::Override(raw.to_string()))?;
+    let key = key.trim();
+    if key.is_empty() {
+        return Err(ConfigError::Override(raw.to_string()));
+    }
+    let value = value.trim();
+    let parsed = format!("v = {value}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(value.to_string()));
+    Ok((key.to_string(), parsed))
+}
+
+fn set_dotted(table: &mut toml::Table, key: &str, value: toml::Value) {
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let last = parts.pop().unwrap_or(key);
+    let mut cur = table;
+    for part in parts {
+        let entry = cur
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(toml::Table::new());
+        }
+        let toml::Value::Table(next) = entry else {
+            return;
+        };
+        cur = next;
+    }
+    cur.insert(last.to_string(), value);
+}
+
+/// Deep merge: tables merge key by key, anything else is replaced.
+fn merge(base: &mut toml::Table, layer: toml::Table) {
+    for (k, v) in layer {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(l)) => merge(b, l),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+fn resolve(
+    t: ConfigToml,
+    home: &Path,
+    overrides: &CliOverrides,
+    mut warnings: Vec<String>,
+) -> Result<Config, ConfigError> {
+    let provider_id = t
+        .model_provider
+        .clone()
+        .unwrap_or_else(|| OPENAI_PROVIDER_ID.to_string());
+    let mut providers = t.model_providers.unwrap_or_default();
+    let provider = match providers.remove(&provider_id) {
+        Some(p) => provider_from_toml(&provider_id, p)?,
+        None if provider_id == OPENAI_PROVIDER_ID => openai_provider(t.openai_base_url.clone()),
+        None => return Err(ConfigError::UnknownProvider(provider_id)),
+    };
+    let base_instructions = match (&t.model_instructions_file, t.instructions) {
+        (Some(path), _) => {
+            Some(
+                std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?,
+            )
+        }
+        (None, inline) => inline,
+    };
+    let cwd = match &overrides.cwd {
+        Some(dir) => dir.clone(),
+        None => std::env::current_dir().map_err(|source| ConfigError::Read {
+            path: PathBuf::from("."),
+            source,
+        })?,
+    };
+    let _ = (
+        t.model_context_window,
+        t.model_auto_compact_token_limit,
+        t.project_doc_max_bytes,
+        t.project_doc_fallback_filenames,
+        t.compact_prompt,
+        t.notify,
+        t.sandbox_workspace_write,
+        t.shell_environment_policy,
+        t.tools,
+        t.features,
+        t.mcp_servers,
+        t.web_search,
+        t.hide_agent_reasoning,
+        t.show_raw_agent_reasoning,
+        t.profile,
+        t.profiles,
+    );
+    if provider.api_key.is_none() {
+        if let Some(var) = &provider.env_key {
+            warnings.push(format!(
+                "{var} is not set: requests to provider `{provider_id}` carry no API key"
+            ));
+        }
+    }
+    Ok(Config {
+        wright_home: home.to_path_buf(),
+        model: overrides
+            .model
+            .clone()
+            .or(t.model)
+            .unwrap_or_else(|| DEFAULT_MODEL.to_string()),
+        provider_id,
+        provider,
+        cwd,
+        sandbox_mode: overrides
+            .sandbox_mode
+            .or(t.sandbox_mode)
+            .unwrap_or_default(),
+        approval_policy: t.approval_policy.unwrap_or_default(),
+        model_reasoning_effort: t.model_reasoning_effort,
+        model_reasoning_summary: t.model_reasoning_summary,
+        model_verbosity: t.model_verbosity,
+        base_instructions,
+        developer_instructions: t.developer_instructions,
+        tool_output_token_limit: t
+            .tool_output_token_limit
+            .unwrap_or(DEFAULT_TOOL_OUTPUT_TOKEN_LIMIT),
+        shell_timeout: t
+            .shell_timeout_ms
+            .map(Duration::from_millis)
+            .unwrap_or(DEFAULT_SHELL_TIMEOUT),
+        warnings,
+    })
+}
+
+fn env_value(var: &str) -> Option<String> {
+    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn openai_provider(base_url: Option<String>) -> Provider {
+    // The Codex SDK hands its key over as CODEX_API_KEY.
+    let (env_key, api_key) = match env_value("OPENAI_API_KEY") {
+        Some(key) => ("OPENAI_API_KEY", Some(key)),
+        None => ("OPENAI_API_KEY", env_value("CODEX_API_KEY")),
+    };
+    Provider {
+        name: "OpenAI".into(),
+        base_url: base_url
+            .or_else(|| env_value("OPENAI_BASE_URL"))
+            .unwrap_or_else(|| OPENAI_BASE_URL.to_string()),
+        wire_api: WireApi::Responses,
+        env_key: Some(env_key.into()),
+        api_key,
+        query_params: BTreeMap::new(),
+        http_headers: BTreeMap::new(),
+        env_http_headers: BTreeMap::new(),
+        request_max_retries: Provider::DEFAULT_REQUEST_MAX_RETRIES,
+        stream_max_retries: Provider::DEFAULT_STREAM_MAX_RETRIES,
+        stream_idle_timeout: Provider::DEFAULT_STREAM_IDLE_TIMEOUT,
+    }
+}
+
+fn provider_from_toml(id: &str, p: ProviderToml) -> Result<Provider, ConfigError> {
+    let wire_api = match p.wire_api.as_deref() {
+        None | Some("responses") => WireApi::Responses,
+        Some("chat") => WireApi::Chat,
+        Some(other) => {
+            return Err(ConfigError::WireApi {
+                id: id.to_string(),
+                value: other.to_string(),
+            })
+        }
+    };
+    let _ = (p.env_key_instructions, p.requires_openai_auth);
+    let base_url = match p.base_url {
+        Some(url) => url,
+        None if id == OPENAI_PROVIDER_ID => OPENAI_BASE_URL.to_string(),
+        None => {
+            return Err(ConfigError::Type {
+                key: format!("model_providers.{id}.base_url"),
+                message: "missing field `base_url`".into(),
+            })
+        }
+    };
+    Ok(Provider {
+        name: p.name.unwrap_or_else(|| id.to_string()),
+        base_url,
+        wire_api,
+        api_key: p.env_key.as_deref().and_then(env_value),
+        env_key: p.env_key,
+        query_params: p.query_params.unwrap_or_default(),
+        http_headers: p.http_headers.unwrap_or_default(),
+        env_http_headers: p.env_http_headers.unwrap_or_default(),
+        request_max_retries: p
+            .request_max_retries
+            .unwrap_or(Provider::DEFAULT_REQUEST_MAX_RETRIES),
+        stream_max_retries: p
+            .stream_max_retries
+            .unwrap_or(Provider::DEFAULT_STREAM_MAX_RETRIES),
+        stream_idle_timeout: p
+            .stream_idle_timeout_ms
+            .map(Duration::from_millis)
+            .unwrap_or(Provider::DEFAULT_STREAM_IDLE_TIMEOUT),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(file: &str, overrides: CliOverrides) -> Result<Config, ConfigError> {
+        let table = file.parse::<toml::Table>().unwrap();
+        Config::from_table(table, Path::new("/nonexistent-home"), &overrides)
+    }
+
+    fn cli(config: &[&str]) -> CliOverrides {
+        CliOverrides {
+            config: config.iter().map(|s| s.to_string()).collect(),
+            cwd: Some(PathBuf::from("/tmp")),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let c = load("", cli(&[])).unwrap();
+        assert_eq!(c.model, DEFAULT_MODEL);
+        assert_eq!(c.provider_id, "openai");
+        assert_eq!(c.provider.wire_api, WireApi::Responses);
+        assert_eq!(c.sandbox_mode, SandboxMode::ReadOnly);
+    }
+
+    #[test]
+    fn providers_profiles_and_overrides_layer() {
+        let file = r#"
+            model = "file-model"
+            model_provider = "mock"
+            [model_providers.mock]
+            name = "Mock"
+            base_url = "http://127.0.0.1:1/v1"
+            wire_api = "chat"
+            request_max_retries = 2
+            query_params = { "api-version" = "1" }
+            [profiles.fast]
+            model = "profile-model"
+            model_reasoning_effort = "low"
+        "#;
+        let c = load(file, cli(&[])).unwrap();
+        assert_eq!(c.model, "file-model");
+        assert_eq!(c.provider.wire_api, WireApi::Chat);
+        assert_eq!(c.provider.request_max_retries, 2);
+        assert_eq!(c.provider.stream_max_retries, 5);
+
+        let mut o = cli(&["model_providers.mock.stream_max_retries=1"]);
+        o.profile = Some("fast".into());
+        let c = load(file, o).unwrap();
+        assert_eq!(c.model, "profile-model");
+        assert_eq!(c.model_reasoning_effort.as_deref(), Some("low"));
+        assert_eq!(c.provider.stream_max_retries, 1);
+
+        let mut o = cli(&["model=\"dash-c\"", "profile=fast"]);
+        o.model = None;
+        assert_eq!(load(file, o).unwrap().model, "dash-c");
+        let mut o = cli(&["model=bare-string"]);
+        o.model = Some("flag".into());
+        assert_eq!(load(file, o).unwrap().model, "flag");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let err = load(
+            "[model_providers.m]\nbase_url = \"x\"\nrequest_max_retries = \"many\"",
+            cli(&[]),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("model_providers.m.request_max_retries"),
+            "{text}"
+        );
+        let err = load("", cli(&["sandbox_mode=\"nope\""])).unwrap_err();
+        assert!(err.to_string().contains("sandbox_mode"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_warn() {
+        let c = load(
+            "bogus = 1\n[model_providers.openai]\nbase_url = \"http://x\"\nextra = true",
+            cli(&[]),
+        )
+        .unwrap();
+        assert!(c.warnings.iter().any(|w| w.contains("`bogus`")));
+        assert!(c
+            .warnings
+            .iter()
+            .any(|w| w.contains("model_providers.openai.extra")));
+    }
+
+    #[test]
+    fn bad_overrides() {
+        assert!(matches!(
+            load("", cli(&["novalue"])),
+            Err(ConfigError::Override(_))
+        ));
+        assert!(matches!(
+            load("model_provider = \"ghost\"", cli(&[])),
+            Err(ConfigError::UnknownProvider(_))
+        ));
+        assert!(matches!(
+            load("", {
+                let mut o = cli(&[]);
+                o.profile = Some("missing".into());
+                o
+            }),
+            Err(ConfigError::UnknownProfile(_))
+        ));
+    }
+}

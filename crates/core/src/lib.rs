@@ -1,0 +1,13 @@
+//! The agent loop: build the prompt, stream the model, run the tool calls it makes, append the
+//! results, and repeat until the model answers without a tool call.
+//!
+//! The engine knows nothing of terminals or JSON-RPC: it emits [`wright_protocol::Event`]s on a
+//! channel and clients render them.
+
+pub mod catalog;
+pub mod config;
+pub mod context;
+mod thread;
+mod tools;
+
+pub use thread::{ImageInput, Thread, TurnInput, TurnOutcome};

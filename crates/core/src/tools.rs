@@ -1,0 +1,416 @@
+//! Running the model's tool calls: each call becomes a task that reports its item events and
+//! yields the output item that goes back into the history.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use wright_protocol::{
+    ChangeKind, CommandStatus, Event, FileUpdateChange, ItemDetails, PatchStatus, ThreadItem,
+    TodoItem,
+};
+use wright_tools::apply_patch::{self, ChangeKind as PatchKind};
+use wright_tools::call::{self, Payload, ShellCall, ShellCommand, ShellStyle, ToolCall};
+use wright_tools::plan::{PlanArgs, StepStatus, PLAN_UPDATED};
+use wright_tools::shell::{self, ExecError, ExecRequest};
+use wright_tools::truncate::{approx_tokens, model_output};
+
+/// What an output item from the model asks for.
+pub(crate) enum Dispatch {
+    Message { id: String, text: String },
+    Reasoning { id: String, text: String },
+    Call(PendingCall),
+    Other,
+}
+
+pub(crate) struct PendingCall {
+    call_id: String,
+    name: String,
+    /// `custom_tool_call` (freeform input) rather than `function_call`.
+    custom: bool,
+    payload: String,
+}
+
+pub(crate) fn classify(item: &Value) -> Dispatch {
+    let s = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or_default();
+    match s("type") {
+        "message" if s("role") == "assistant" => {
+            let text = parts_text(item.get("content"), "output_text");
+            Dispatch::Message {
+                id: s("id").to_string(),
+                text,
+            }
+        }
+        "reasoning" => Dispatch::Reasoning {
+            id: s("id").to_string(),
+            text: parts_text(item.get("summary"), "summary_text"),
+        },
+        "function_call" => Dispatch::Call(PendingCall {
+            call_id: s("call_id").to_string(),
+            name: s("name").to_string(),
+            custom: false,
+            payload: s("arguments").to_string(),
+        }),
+        "custom_tool_call" => Dispatch::Call(PendingCall {
+            call_id: s("call_id").to_string(),
+            name: s("name").to_string(),
+            custom: true,
+            payload: s("input").to_string(),
+        }),
+        _ => Dispatch::Other,
+    }
+}
+
+fn parts_text(parts: Option<&Value>, kind: &str) -> String {
+    parts
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|p| p.get("type").and_then(Value::as_str) == Some(kind))
+        .filter_map(|p| p.get("text").and_then(Value::as_str))
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+#[derive(Default)]
+struct PlanState {
+    item_id: Option<String>,
+    items: Vec<TodoItem>,
+}
+
+/// What every tool call in a turn shares.
+pub(crate) struct ToolContext {
+    cwd: PathBuf,
+    shell: String,
+    timeout: Duration,
+    output_token_limit: usize,
+    events: UnboundedSender<Event>,
+    plan: Mutex<PlanState>,
+}
+
+impl ToolContext {
+    pub fn new(
+        cwd: PathBuf,
+        shell: String,
+        timeout: Duration,
+        output_token_limit: usize,
+        events: UnboundedSender<Event>,
+    ) -> Self {
+        Self {
+            cwd,
+            shell,
+            timeout,
+            output_token_limit,
+            events,
+            plan: Mutex::new(PlanState::default()),
+        }
+    }
+
+    fn emit(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    /// Starts the call. Command items are announced before this returns, so calls from one
+    /// reply report `item.started` in call order.
+    pub fn spawn(
+        self: &Arc<Self>,
+        call: PendingCall,
+        cancel: CancellationToken,
+    ) -> JoinHandle<Value> {
+        let payload = if call.custom {
+            Payload::Custom(&call.payload)
+        } else {
+            Payload::Function(&call.payload)
+        };
+        let parsed = call::parse(&call.name, payload);
+        let ctx = Arc::clone(self);
+        let started = match &parsed {
+            Ok(ToolCall::Shell(shell_call)) => Some(ctx.start_command(&call.call_id, shell_call)),
+            _ => None,
+        };
+        tokio::spawn(async move {
+            let text = match parsed {
+                Err(err) => err.to_string(),
+                Ok(ToolCall::Shell(shell_call)) => {
+                    let argv = started.unwrap_or_default();
+                    ctx.run_command(&call.call_id, shell_call, argv, &cancel)
+                        .await
+                }
+                Ok(ToolCall::ApplyPatch { input }) => ctx.run_patch(&call.call_id, input).await,
+                Ok(ToolCall::UpdatePlan(args)) => ctx.update_plan(&call.call_id, args),
+            };
+            let kind = if call.custom {
+                "custom_tool_call_output"
+            } else {
+                "function_call_output"
+            };
+            json!({"type": kind, "call_id": call.call_id, "output": text})
+        })
+    }
+
+    fn argv(&self, call: &ShellCall) -> Vec<String> {
+        match &call.command {
+            ShellCommand::Script(script) => shell::script_argv(&self.shell, script),
+            ShellCommand::Argv(argv) => argv.clone(),
+        }
+    }
+
+    fn start_command(&self, id: &str, call: &ShellCall) -> Vec<String> {
+        let argv = self.argv(call);
+        self.emit(Event::ItemStarted(command_item(
+            id,
+            &argv,
+            String::new(),
+            None,
+            CommandStatus::InProgress,
+        )));
+        argv
+    }
+
+    async fn run_command(
+        &self,
+        id: &str,
+        call: ShellCall,
+        argv: Vec<String>,
+        cancel: &CancellationToken,
+    ) -> String {
+        let cwd = match &call.workdir {
+            Some(dir) => resolve(&self.cwd, dir),
+            None => self.cwd.clone(),
+        };
+        let request = ExecRequest {
+            argv: argv.clone(),
+            cwd,
+            timeout: call
+                .timeout_ms
+                .map(Duration::from_millis)
+                .unwrap_or(self.timeout),
+        };
+        let limit_tokens = call
+            .max_output_tokens
+            .unwrap_or(self.output_token_limit)
+            .min(self.output_token_limit);
+        match shell::run(&request, cancel).await {
+            Ok(out) => {
+                let status = if out.exit_code == 0 {
+                    CommandStatus::Completed
+                } else {
+                    CommandStatus::Failed
+                };
+                let text = format_command_output(
+                    call.style,
+                    out.exit_code,
+                    out.duration,
+                    &out.output,
+                    limit_tokens * 4,
+                );
+                self.emit(Event::ItemCompleted(command_item(
+                    id,
+                    &argv,
+                    out.output,
+                    Some(out.exit_code),
+                    status,
+                )));
+                text
+            }
+            Err(ExecError::Cancelled { output }) => {
+                self.emit(Event::ItemCompleted(command_item(
+                    id,
+                    &argv,
+                    output,
+                    None,
+                    CommandStatus::Failed,
+                )));
+                "command interrupted by the user".into()
+            }
+            Err(err) => {
+                let message = err.to_string();
+                self.emit(Event::ItemCompleted(command_item(
+                    id,
+                    &argv,
+                    message.clone(),
+                    None,
+                    CommandStatus::Failed,
+                )));
+                message
+            }
+        }
+    }
+
+    async fn run_patch(&self, id: &str, input: String) -> String {
+        let started = Instant::now();
+        let cwd = self.cwd.clone();
+        // Reading and writing files is blocking work.
+        let planned =
+            tokio::task::spawn_blocking(move || apply_patch::plan_patch(&input, &cwd)).await;
+        let plan = match planned {
+            Ok(Ok(plan)) => plan,
+            Ok(Err(err)) => return format!("apply_patch verification failed: {err}"),
+            Err(join) => return format!("apply_patch failed: {join}"),
+        };
+        let changes: Vec<FileUpdateChange> = plan
+            .changes()
+            .iter()
+            .map(|c| FileUpdateChange {
+                path: c.path.display().to_string(),
+                kind: match c.kind {
+                    PatchKind::Add => ChangeKind::Add,
+                    PatchKind::Delete => ChangeKind::Delete,
+                    PatchKind::Update => ChangeKind::Update,
+                },
+            })
+            .collect();
+        let item = |status| ThreadItem {
+            id: id.to_string(),
+            details: ItemDetails::FileChange {
+                changes: changes.clone(),
+                status,
+            },
+        };
+        self.emit(Event::ItemStarted(item(PatchStatus::InProgress)));
+        let committed = tokio::task::spawn_blocking(move || plan.commit()).await;
+        let (status, text) = match committed {
+            Ok(Ok(summary)) => (
+                PatchStatus::Completed,
+                format!(
+                    "Exit code: 0\nWall time: {:.1} seconds\nOutput:\n{summary}",
+                    started.elapsed().as_secs_f64()
+                ),
+            ),
+            Ok(Err(err)) => (PatchStatus::Failed, format!("apply_patch failed: {err}")),
+            Err(join) => (PatchStatus::Failed, format!("apply_patch failed: {join}")),
+        };
+        self.emit(Event::ItemCompleted(item(status)));
+        text
+    }
+
+    fn update_plan(&self, _call_id: &str, args: PlanArgs) -> String {
+        let items: Vec<TodoItem> = args
+            .plan
+            .iter()
+            .map(|s| TodoItem {
+                text: s.step.clone(),
+                completed: s.status == StepStatus::Completed,
+            })
+            .collect();
+        let Ok(mut plan) = self.plan.lock() else {
+            return "plan state unavailable".into();
+        };
+        plan.items = items.clone();
+        let event = match &plan.item_id {
+            Some(id) => Event::ItemUpdated(todo_item(id, items)),
+            None => {
+                let id = format!("plan_{}", uuid::Uuid::now_v7());
+                plan.item_id = Some(id.clone());
+                Event::ItemStarted(todo_item(&id, items))
+            }
+        };
+        self.emit(event);
+        PLAN_UPDATED.into()
+    }
+
+    /// The plan item's final state, if the turn had a plan.
+    pub fn finish_plan(&self) -> Option<ThreadItem> {
+        let plan = self.plan.lock().ok()?;
+        let id = plan.item_id.as_ref()?;
+        Some(todo_item(id, plan.items.clone()))
+    }
+}
+
+fn todo_item(id: &str, items: Vec<TodoItem>) -> ThreadItem {
+    ThreadItem {
+        id: id.to_string(),
+        details: ItemDetails::TodoList { items },
+    }
+}
+
+fn command_item(
+    id: &str,
+    argv: &[String],
+    output: String,
+    exit_code: Option<i32>,
+    status: CommandStatus,
+) -> ThreadItem {
+    ThreadItem {
+        id: id.to_string(),
+        details: ItemDetails::CommandExecution {
+            command: shell::display_command(argv),
+            aggregated_output: output,
+            exit_code,
+            status,
+        },
+    }
+}
+
+fn resolve(cwd: &Path, dir: &str) -> PathBuf {
+    let p = Path::new(dir);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        cwd.join(p)
+    }
+}
+
+/// The text the model reads after a command, in the shape of the tool it called.
+fn format_command_output(
+    style: ShellStyle,
+    exit_code: i32,
+    duration: Duration,
+    output: &str,
+    max_bytes: usize,
+) -> String {
+    let body = model_output(output, max_bytes);
+    match style {
+        ShellStyle::ExecCommand => format!(
+            "Wall time: {:.4} seconds\nProcess exited with code {exit_code}\nOriginal token count: {}\nOutput:\n{body}",
+            duration.as_secs_f64(),
+            approx_tokens(output.len()),
+        ),
+        ShellStyle::Shell => format!(
+            "Exit code: {exit_code}\nWall time: {:.1} seconds\nOutput:\n{body}",
+            duration.as_secs_f64()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_items() {
+        let msg = json!({"type":"message","id":"m1","role":"assistant","content":[{"type":"output_text","text":"hi"}]});
+        assert!(matches!(classify(&msg), Dispatch::Message { text, .. } if text == "hi"));
+        let r =
+            json!({"type":"reasoning","id":"r","summary":[{"type":"summary_text","text":"think"}]});
+        assert!(matches!(classify(&r), Dispatch::Reasoning { text, .. } if text == "think"));
+        let c = json!({"type":"custom_tool_call","call_id":"c","name":"apply_patch","input":"x"});
+        assert!(matches!(
+            classify(&c),
+            Dispatch::Call(PendingCall { custom: true, .. })
+        ));
+        assert!(matches!(
+            classify(&json!({"type":"web_search_call"})),
+            Dispatch::Other
+        ));
+    }
+
+    #[test]
+    fn exec_command_output_shape() {
+        let text = format_command_output(
+            ShellStyle::ExecCommand,
+            0,
+            Duration::from_millis(12),
+            "a\n",
+            1000,
+        );
+        assert_eq!(
+            text,
+            "Wall time: 0.0120 seconds\nProcess exited with code 0\nOriginal token count: 1\nOutput:\na\n"
+        );
+    }
+}

@@ -1,0 +1,364 @@
+//! Chat Completions: the Responses-format history translated to `messages`, and the streamed
+//! chunks translated back to Responses-format output items.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+use tokio::sync::mpsc;
+
+use crate::error::StreamError;
+use crate::sse::{self, Frame, FrameResult};
+use crate::{Prompt, ResponseEvent, TokenUsage};
+
+pub(crate) fn request_body(prompt: &Prompt) -> Value {
+    let mut messages = vec![json!({"role": "system", "content": prompt.instructions})];
+    for item in &prompt.input {
+        push_message(&mut messages, item);
+    }
+    let tools: Vec<Value> = prompt.tools.iter().filter_map(chat_tool).collect();
+    let mut body = Map::new();
+    body.insert("model".into(), json!(prompt.model));
+    body.insert("messages".into(), Value::Array(messages));
+    if !tools.is_empty() {
+        body.insert("tools".into(), Value::Array(tools));
+        body.insert("tool_choice".into(), json!("auto"));
+        body.insert(
+            "parallel_tool_calls".into(),
+            json!(prompt.parallel_tool_calls),
+        );
+    }
+    if let Some(schema) = &prompt.output_schema {
+        body.insert(
+            "response_format".into(),
+            json!({"type": "json_schema", "json_schema": {"name": "wright_output_schema", "strict": true, "schema": schema}}),
+        );
+    }
+    body.insert("stream".into(), json!(true));
+    body.insert("stream_options".into(), json!({"include_usage": true}));
+    Value::Object(body)
+}
+
+fn chat_tool(tool: &Value) -> Option<Value> {
+    let name = tool.get("name")?;
+    let description = tool.get("description").cloned().unwrap_or(json!(""));
+    match tool.get("type").and_then(Value::as_str)? {
+        "function" => Some(json!({"type": "function", "function": {
+            "name": name,
+            "description": description,
+            "parameters": tool.get("parameters").cloned().unwrap_or(json!({"type": "object"})),
+        }})),
+        // Chat has no freeform tools: the raw text travels as one string argument.
+        "custom" => Some(json!({"type": "function", "function": {
+            "name": name,
+            "description": description,
+            "parameters": {"type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"], "additionalProperties": false},
+        }})),
+        _ => None,
+    }
+}
+
+fn text_of(content: &Value) -> String {
+    let mut text = String::new();
+    for part in content.as_array().into_iter().flatten() {
+        if let Some(t) = part.get("text").and_then(Value::as_str) {
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(t);
+        }
+    }
+    text
+}
+
+fn push_message(messages: &mut Vec<Value>, item: &Value) {
+    let kind = item.get("type").and_then(Value::as_str).unwrap_or_default();
+    match kind {
+        "message" => {
+            let role = match item.get("role").and_then(Value::as_str) {
+                Some("assistant") => "assistant",
+                Some("user") => "user",
+                _ => "system",
+            };
+            let content = item.get("content").cloned().unwrap_or(json!([]));
+            let has_image = content
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|p| p.get("type").and_then(Value::as_str) == Some("input_image"));
+            let content = if has_image {
+                let parts: Vec<Value> = content
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| match p.get("type").and_then(Value::as_str) {
+                        Some("input_image") => Some(
+                            json!({"type": "image_url", "image_url": {"url": p.get("image_url")}}),
+                        ),
+                        _ => p.get("text").map(|t| json!({"type": "text", "text": t})),
+                    })
+                    .collect();
+                Value::Array(parts)
+            } else {
+                Value::String(text_of(&content))
+            };
+            messages.push(json!({"role": role, "content": content}));
+        }
+        "function_call" | "custom_tool_call" => {
+            let arguments = if kind == "custom_tool_call" {
+                json!({"input": item.get("input").and_then(Value::as_str).unwrap_or_default()})
+                    .to_string()
+            } else {
+                item.get("arguments")
+                    .and_then(Value::as_str)
+                    .unwrap_or("{}")
+                    .to_string()
+            };
+            let call = json!({
+                "id": item.get("call_id"),
+                "type": "function",
+                "function": {"name": item.get("name"), "arguments": arguments},
+            });
+            // Parallel calls belong to one assistant message.
+            if let Some(last) = messages.last_mut() {
+                if last.get("role").and_then(Value::as_str) == Some("assistant") {
+                    if let Some(calls) = last.get_mut("tool_calls").and_then(Value::as_array_mut) {
+                        calls.push(call);
+                        return;
+                    }
+                    if let Some(obj) = last.as_object_mut() {
+                        obj.insert("tool_calls".into(), json!([call]));
+                        return;
+                    }
+                }
+            }
+            messages.push(json!({"role": "assistant", "content": null, "tool_calls": [call]}));
+        }
+        "function_call_output" | "custom_tool_call_output" => {
+            let output = match item.get("output") {
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => text_of(other),
+                None => String::new(),
+            };
+            messages.push(
+                json!({"role": "tool", "tool_call_id": item.get("call_id"), "content": output}),
+            );
+        }
+        // Reasoning is opaque to Chat servers.
+        _ => {}
+    }
+}
+
+#[derive(Default)]
+struct ToolCallAcc {
+    id: String,
+    name: String,
+    arguments: String,
+}
+
+#[derive(Default)]
+struct ChatState {
+    id: String,
+    text: String,
+    calls: BTreeMap<u64, ToolCallAcc>,
+    usage: Option<TokenUsage>,
+}
+
+impl ChatState {
+    fn on_frame(&mut self, frame: Frame) -> FrameResult {
+        if frame.data.trim() == "[DONE]" {
+            return Ok((self.finish(), false));
+        }
+        let Ok(chunk) = serde_json::from_str::<Value>(&frame.data) else {
+            tracing::debug!(data = %frame.data, "ignoring SSE frame that is not JSON");
+            return Ok((Vec::new(), true));
+        };
+        if let Some(err) = chunk.get("error") {
+            let message = err
+                .get("message")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .unwrap_or_else(|| err.to_string());
+            return Err(StreamError::Disconnected(message));
+        }
+        if self.id.is_empty() {
+            if let Some(id) = chunk.get("id").and_then(Value::as_str) {
+                self.id = id.to_string();
+            }
+        }
+        if let Some(u) = chunk.get("usage").filter(|u| !u.is_null()) {
+            let n = |p: &str| u.pointer(p).and_then(Value::as_u64).unwrap_or(0);
+            self.usage = Some(TokenUsage {
+                input_tokens: n("/prompt_tokens"),
+                cached_input_tokens: n("/prompt_tokens_details/cached_tokens"),
+                cache_write_input_tokens: 0,
+                output_tokens: n("/completion_tokens"),
+                reasoning_output_tokens: n("/completion_tokens_details/reasoning_tokens"),
+            });
+        }
+        let mut out = Vec::new();
+        for choice in chunk
+            .get("choices")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(delta) = choice.get("delta") else {
+                continue;
+            };
+            if let Some(piece) = delta.get("content").and_then(Value::as_str) {
+                if !piece.is_empty() {
+                    self.text.push_str(piece);
+                    out.push(ResponseEvent::OutputTextDelta {
+                        item_id: self.message_id(),
+                        delta: piece.to_string(),
+                    });
+                }
+            }
+            for call in delta
+                .get("tool_calls")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let index = call.get("index").and_then(Value::as_u64).unwrap_or(0);
+                let acc = self.calls.entry(index).or_default();
+                if let Some(id) = call.get("id").and_then(Value::as_str) {
+                    acc.id = id.to_string();
+                }
+                if let Some(name) = call.pointer("/function/name").and_then(Value::as_str) {
+                    acc.name.push_str(name);
+                }
+                if let Some(args) = call.pointer("/function/arguments").and_then(Value::as_str) {
+                    acc.arguments.push_str(args);
+                }
+            }
+        }
+        Ok((out, true))
+    }
+
+    fn message_id(&self) -> String {
+        format!("msg_{}", self.id)
+    }
+
+    fn finish(&mut self) -> Vec<ResponseEvent> {
+        let mut out = Vec::new();
+        if !self.text.is_empty() {
+            out.push(ResponseEvent::OutputItemDone(json!({
+                "type": "message",
+                "id": self.message_id(),
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": self.text, "annotations": []}],
+            })));
+        }
+        for (index, call) in std::mem::take(&mut self.calls) {
+            let call_id = if call.id.is_empty() {
+                format!("call_{}_{index}", self.id)
+            } else {
+                call.id
+            };
+            out.push(ResponseEvent::OutputItemDone(json!({
+                "type": "function_call",
+                "id": format!("fc_{call_id}"),
+                "call_id": call_id,
+                "name": call.name,
+                "arguments": call.arguments,
+            })));
+        }
+        out.push(ResponseEvent::Completed { usage: self.usage });
+        out
+    }
+}
+
+pub(crate) async fn pump(
+    response: reqwest::Response,
+    tx: mpsc::Sender<Result<ResponseEvent, StreamError>>,
+    idle: Duration,
+) {
+    let mut state = ChatState::default();
+    sse::pump(response, tx, idle, |frame| state.on_frame(frame)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_translates_to_messages() {
+        let prompt = Prompt {
+            model: "m".into(),
+            instructions: "be brief".into(),
+            input: vec![
+                json!({"type":"message","role":"user","content":[{"type":"input_text","text":"fix it"}]}),
+                json!({"type":"function_call","call_id":"c1","name":"shell","arguments":"{\"command\":[\"ls\"]}"}),
+                json!({"type":"custom_tool_call","call_id":"c2","name":"apply_patch","input":"*** Begin Patch"}),
+                json!({"type":"function_call_output","call_id":"c1","output":"a\n"}),
+                json!({"type":"custom_tool_call_output","call_id":"c2","output":"ok"}),
+                json!({"type":"reasoning","summary":[]}),
+            ],
+            tools: vec![json!({"type":"custom","name":"apply_patch","description":"d"})],
+            parallel_tool_calls: true,
+            reasoning: None,
+            output_schema: None,
+            prompt_cache_key: "t".into(),
+        };
+        let body = request_body(&prompt);
+        let msgs = body["messages"].as_array().unwrap();
+        assert_eq!(msgs.len(), 5);
+        assert_eq!(msgs[0]["role"], "system");
+        assert_eq!(msgs[2]["tool_calls"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            msgs[2]["tool_calls"][1]["function"]["arguments"],
+            "{\"input\":\"*** Begin Patch\"}"
+        );
+        assert_eq!(msgs[3]["role"], "tool");
+        assert_eq!(
+            body["tools"][0]["function"]["parameters"]["required"][0],
+            "input"
+        );
+    }
+
+    #[test]
+    fn chunks_accumulate_into_items() {
+        let mut s = ChatState::default();
+        let frames = [
+            r#"{"id":"x","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"}}]}"#,
+            r#"{"id":"x","choices":[{"index":0,"delta":{"content":"lo"}}]}"#,
+            r#"{"id":"x","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","type":"function","function":{"name":"shell","arguments":""}}]}}]}"#,
+            r#"{"id":"x","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a\":1}"}}]}}]}"#,
+            r#"{"id":"x","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":3}}}"#,
+        ];
+        for f in frames {
+            let (_, more) = s
+                .on_frame(Frame {
+                    event: None,
+                    data: f.into(),
+                })
+                .unwrap();
+            assert!(more);
+        }
+        let (events, more) = s
+            .on_frame(Frame {
+                event: None,
+                data: "[DONE]".into(),
+            })
+            .unwrap();
+        assert!(!more);
+        assert_eq!(events.len(), 3);
+        let ResponseEvent::OutputItemDone(call) = &events[1] else {
+            panic!("expected item")
+        };
+        assert_eq!(call["arguments"], "{\"a\":1}");
+        assert_eq!(
+            events[2],
+            ResponseEvent::Completed {
+                usage: Some(TokenUsage {
+                    input_tokens: 5,
+                    cached_input_tokens: 3,
+                    output_tokens: 2,
+                    ..Default::default()
+                })
+            }
+        );
+    }
+}

@@ -1,0 +1,50 @@
+//! Events the engine emits while it runs a turn. Clients map them to their own wire format.
+
+use serde::{Deserialize, Serialize};
+
+use crate::items::ThreadItem;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    TurnStarted,
+    ItemStarted(ThreadItem),
+    ItemUpdated(ThreadItem),
+    ItemCompleted(ThreadItem),
+    /// A piece of assistant text as it streams (clients that do not stream ignore it).
+    AgentMessageDelta {
+        item_id: String,
+        delta: String,
+    },
+    /// A non-fatal problem, e.g. a retry being announced.
+    Error {
+        message: String,
+    },
+    /// Usage is the running total for the whole thread, as Codex reports it.
+    TurnCompleted {
+        usage: TokenUsage,
+    },
+    TurnFailed {
+        message: String,
+        usage: TokenUsage,
+    },
+}
+
+/// Token counts as the API reports them, summed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenUsage {
+    pub input_tokens: u64,
+    pub cached_input_tokens: u64,
+    pub cache_write_input_tokens: u64,
+    pub output_tokens: u64,
+    pub reasoning_output_tokens: u64,
+}
+
+impl TokenUsage {
+    pub fn add(&mut self, other: &TokenUsage) {
+        self.input_tokens += other.input_tokens;
+        self.cached_input_tokens += other.cached_input_tokens;
+        self.cache_write_input_tokens += other.cache_write_input_tokens;
+        self.output_tokens += other.output_tokens;
+        self.reasoning_output_tokens += other.reasoning_output_tokens;
+    }
+}

@@ -1,0 +1,15 @@
+//! Types shared by the engine and its clients.
+//!
+//! [`items`] are the units a turn produces (a message, a command, a patch, a plan); the engine
+//! emits them as [`events::Event`]s. [`exec`] is the `wright exec --json` wire format, which is
+//! Codex's `exec --json` JSONL stream byte for byte in field names and shapes, so the official
+//! Codex SDK can drive wright.
+
+pub mod events;
+pub mod exec;
+pub mod items;
+
+pub use events::{Event, TokenUsage};
+pub use items::{
+    ChangeKind, CommandStatus, FileUpdateChange, ItemDetails, PatchStatus, ThreadItem, TodoItem,
+};

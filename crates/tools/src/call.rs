@@ -1,0 +1,285 @@
+//! Reading a model's tool call into a typed [`ToolCall`].
+//!
+//! Several names reach the same handler because models are trained on different generations of
+//! Codex's tools: `exec_command` (`cmd` string), `shell` (`command` argv), `shell_command`
+//! (`command` string); `apply_patch` as a freeform tool or as a function with `{"input"}`.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::plan::PlanArgs;
+
+/// The raw payload of a call as the model sent it.
+#[derive(Debug, Clone, Copy)]
+pub enum Payload<'a> {
+    /// A `function_call`'s `arguments`: a JSON object as a string.
+    Function(&'a str),
+    /// A `custom_tool_call`'s `input`: free text.
+    Custom(&'a str),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToolCall {
+    Shell(ShellCall),
+    ApplyPatch { input: String },
+    UpdatePlan(PlanArgs),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShellCall {
+    pub command: ShellCommand,
+    pub workdir: Option<String>,
+    pub timeout_ms: Option<u64>,
+    /// Cap on the output the model sees, in tokens (about 4 bytes each).
+    pub max_output_tokens: Option<usize>,
+    /// Which tool was called; it decides the shape of the result text.
+    pub style: ShellStyle,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ShellCommand {
+    /// A script run by the user's shell as `<shell> -lc <script>`.
+    Script(String),
+    /// A program and its arguments, run as is.
+    Argv(Vec<String>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShellStyle {
+    ExecCommand,
+    Shell,
+}
+
+/// Why a call could not be read; the text goes back to the model as the call's output.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    #[error("failed to parse function arguments: {0}")]
+    BadArguments(String),
+    #[error("unsupported call: {0}")]
+    UnknownTool(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Codex's `exec_command`. Its other fields (`yield_time_ms`, `tty`, `login`, ...) are accepted
+/// and ignored: wright runs a command to completion or to its timeout.
+#[derive(Deserialize)]
+struct ExecCommandArgs {
+    cmd: String,
+    #[serde(default)]
+    workdir: Option<String>,
+    #[serde(default)]
+    timeout_ms: Option<u64>,
+    #[serde(default)]
+    max_output_tokens: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum CommandField {
+    Argv(Vec<String>),
+    Script(String),
+}
+
+#[derive(Deserialize)]
+struct ShellArgs {
+    command: CommandField,
+    #[serde(default)]
+    workdir: Option<String>,
+    #[serde(default, alias = "timeout")]
+    timeout_ms: Option<u64>,
+    #[serde(default)]
+    max_output_tokens: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct PatchArgs {
+    #[serde(alias = "patch")]
+    input: String,
+}
+
+fn args<T: for<'de> Deserialize<'de>>(payload: Payload<'_>) -> Result<T, CallError> {
+    match payload {
+        Payload::Function(text) => {
+            serde_json::from_str(text).map_err(|e| CallError::BadArguments(e.to_string()))
+        }
+        Payload::Custom(_) => Err(CallError::Invalid(
+            "this tool takes JSON arguments, not freeform input".into(),
+        )),
+    }
+}
+
+pub fn parse(name: &str, payload: Payload<'_>) -> Result<ToolCall, CallError> {
+    match name {
+        "exec_command" => {
+            let a: ExecCommandArgs = args(payload)?;
+            Ok(shell_or_patch(ShellCall {
+                command: ShellCommand::Script(a.cmd),
+                workdir: a.workdir,
+                timeout_ms: a.timeout_ms,
+                max_output_tokens: tokens(a.max_output_tokens),
+                style: ShellStyle::ExecCommand,
+            }))
+        }
+        "shell" | "shell_command" | "container.exec" => {
+            let a: ShellArgs = args(payload)?;
+            let command = match a.command {
+                CommandField::Argv(argv) if argv.is_empty() => {
+                    return Err(CallError::Invalid("command must not be empty".into()))
+                }
+                CommandField::Argv(argv) => ShellCommand::Argv(argv),
+                CommandField::Script(s) => ShellCommand::Script(s),
+            };
+            Ok(shell_or_patch(ShellCall {
+                command,
+                workdir: a.workdir,
+                timeout_ms: a.timeout_ms,
+                max_output_tokens: tokens(a.max_output_tokens),
+                style: ShellStyle::Shell,
+            }))
+        }
+        "apply_patch" => match payload {
+            Payload::Custom(input) => Ok(ToolCall::ApplyPatch {
+                input: input.to_string(),
+            }),
+            Payload::Function(_) => {
+                let a: PatchArgs = args(payload)?;
+                Ok(ToolCall::ApplyPatch { input: a.input })
+            }
+        },
+        "update_plan" => Ok(ToolCall::UpdatePlan(args(payload)?)),
+        other => Err(CallError::UnknownTool(other.to_string())),
+    }
+}
+
+fn tokens(v: Option<f64>) -> Option<usize> {
+    v.filter(|n| n.is_finite() && *n > 0.0).map(|n| n as usize)
+}
+
+/// Models often send a patch through the shell (`apply_patch <<'EOF' ...`); run it as a patch
+/// so it gets the same verification and the same file_change item.
+fn shell_or_patch(call: ShellCall) -> ToolCall {
+    let patch = match &call.command {
+        ShellCommand::Argv(argv) if argv.len() == 2 && argv[0] == "apply_patch" => {
+            Some(argv[1].clone())
+        }
+        ShellCommand::Argv(argv)
+            if argv.len() == 3 && argv[1] == "-lc" && is_patch_script(&argv[2]) =>
+        {
+            Some(patch_from_script(&argv[2]))
+        }
+        ShellCommand::Script(s) if is_patch_script(s) => Some(patch_from_script(s)),
+        _ => None,
+    };
+    match patch {
+        Some(input) if call.workdir.is_none() => ToolCall::ApplyPatch { input },
+        _ => ToolCall::Shell(call),
+    }
+}
+
+fn is_patch_script(s: &str) -> bool {
+    let s = s.trim_start();
+    (s.starts_with("apply_patch") || s.starts_with("applypatch")) && s.contains("*** Begin Patch")
+}
+
+fn patch_from_script(s: &str) -> String {
+    match s.find("*** Begin Patch") {
+        Some(start) => {
+            let body = &s[start..];
+            match body.find("*** End Patch") {
+                Some(end) => format!("{}\n", &body[..end + "*** End Patch".len()]),
+                None => body.to_string(),
+            }
+        }
+        None => s.to_string(),
+    }
+}
+
+/// The call's arguments as JSON, for items that show them (`{}` when they are not JSON).
+pub fn arguments_value(payload: Payload<'_>) -> Value {
+    match payload {
+        Payload::Function(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+        Payload::Custom(text) => Value::String(text.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_command() {
+        let c = parse(
+            "exec_command",
+            Payload::Function(r#"{"cmd":"ls","workdir":"src","yield_time_ms":1000}"#),
+        )
+        .unwrap();
+        assert_eq!(
+            c,
+            ToolCall::Shell(ShellCall {
+                command: ShellCommand::Script("ls".into()),
+                workdir: Some("src".into()),
+                timeout_ms: None,
+                max_output_tokens: None,
+                style: ShellStyle::ExecCommand,
+            })
+        );
+    }
+
+    #[test]
+    fn shell_argv_and_string() {
+        let c = parse(
+            "shell",
+            Payload::Function(r#"{"command":["bash","-lc","make test"],"timeout_ms":5000}"#),
+        )
+        .unwrap();
+        let ToolCall::Shell(s) = c else { panic!() };
+        assert_eq!(
+            s.command,
+            ShellCommand::Argv(vec!["bash".into(), "-lc".into(), "make test".into()])
+        );
+        assert_eq!(s.timeout_ms, Some(5000));
+        let c = parse("shell_command", Payload::Function(r#"{"command":"ls"}"#)).unwrap();
+        let ToolCall::Shell(s) = c else { panic!() };
+        assert_eq!(s.command, ShellCommand::Script("ls".into()));
+    }
+
+    #[test]
+    fn bad_json_names_the_problem() {
+        let err = parse("exec_command", Payload::Function(r#"{"cmd": "ls"#)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "failed to parse function arguments: EOF while parsing a string at line 1 column 12"
+        );
+        let err = parse("exec_command", Payload::Function(r#"{"command":"ls"}"#)).unwrap_err();
+        assert!(err.to_string().contains("missing field `cmd`"), "{err}");
+    }
+
+    #[test]
+    fn patch_forms() {
+        let p = "*** Begin Patch\n*** Add File: a\n+x\n*** End Patch\n";
+        assert_eq!(
+            parse("apply_patch", Payload::Custom(p)).unwrap(),
+            ToolCall::ApplyPatch { input: p.into() }
+        );
+        let args = serde_json::json!({ "input": p }).to_string();
+        assert_eq!(
+            parse("apply_patch", Payload::Function(&args)).unwrap(),
+            ToolCall::ApplyPatch { input: p.into() }
+        );
+        let script = format!("apply_patch <<'EOF'\n{p}EOF\n");
+        let args = serde_json::json!({ "cmd": script }).to_string();
+        assert_eq!(
+            parse("exec_command", Payload::Function(&args)).unwrap(),
+            ToolCall::ApplyPatch { input: p.into() }
+        );
+    }
+
+    #[test]
+    fn unknown_tool() {
+        assert_eq!(
+            parse("nope", Payload::Function("{}")).unwrap_err(),
+            CallError::UnknownTool("nope".into())
+        );
+    }
+}
