@@ -257,23 +257,17 @@ impl Thread {
 
             let had_calls = !calls.is_empty();
             let mut outputs = Vec::with_capacity(calls.len());
-            let mut calls = calls.into_iter();
-            while let Some(call) = calls.next() {
-                let output = tokio::select! {
-                    out = call => out,
-                    _ = cancel.cancelled() => {
-                        settle(calls.collect(), cancel).await;
-                        return TurnOutcome::Interrupted;
-                    }
-                };
-                match output {
-                    Ok(output) => outputs.push(output),
-                    Err(join) => {
-                        return TurnOutcome::Failed {
-                            message: format!("a tool call crashed: {join}"),
-                        }
-                    }
+            let joined = tokio::select! {
+                joined = join_in_order(&mut calls, &mut outputs) => joined,
+                _ = cancel.cancelled() => {
+                    settle(calls, cancel).await;
+                    return TurnOutcome::Interrupted;
                 }
+            };
+            if let Err(join) = joined {
+                return TurnOutcome::Failed {
+                    message: format!("a tool call crashed: {join}"),
+                };
             }
             // The model's items as received, then one output per call in call order.
             self.history.extend(received);
@@ -316,14 +310,28 @@ impl Thread {
 /// Gives cancelled tool calls a moment to kill their processes and report.
 async fn settle(calls: Vec<JoinHandle<Value>>, cancel: &CancellationToken) {
     cancel.cancel();
-    let all = futures_join(calls);
+    let all = join_all(calls);
     let _ = tokio::time::timeout(CANCEL_GRACE, all).await;
 }
 
-async fn futures_join(calls: Vec<JoinHandle<Value>>) {
+async fn join_all(calls: Vec<JoinHandle<Value>>) {
     for call in calls {
         let _ = call.await;
     }
+}
+
+/// Awaits the calls front to back, moving each finished output out, so that after a cancel
+/// `calls` holds exactly the calls that have not been awaited to completion.
+async fn join_in_order(
+    calls: &mut Vec<JoinHandle<Value>>,
+    outputs: &mut Vec<Value>,
+) -> Result<(), tokio::task::JoinError> {
+    while let Some(call) = calls.first_mut() {
+        let output = call.await;
+        calls.remove(0);
+        outputs.push(output?);
+    }
+    Ok(())
 }
 
 fn user_message(input: &TurnInput) -> Value {

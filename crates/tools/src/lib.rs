@@ -5,7 +5,7 @@
 //! - [`call`]: a model's raw call (function arguments or freeform input) read into a [`call::ToolCall`].
 //! - [`shell`]: run a command in a process group, with timeout, cancellation and capped output.
 //! - [`apply_patch`]: Codex's patch format, verified in full before any file is written.
-//! - [`plan`]: `update_plan`.
+//! - [`plan`]: the `update_plan` tool.
 
 pub mod apply_patch;
 pub mod call;
