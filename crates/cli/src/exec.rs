@@ -85,6 +85,14 @@ pub struct ExecArgs {
     #[arg(long)]
     ephemeral: bool,
 
+    /// Where the thread came from (passed by the Codex SDK; recorded nowhere yet).
+    #[arg(long, hide = true)]
+    thread_source: Option<String>,
+
+    /// Passed by the Codex SDK per turn; no effect with non-OpenAI-account providers.
+    #[arg(long, hide = true, value_parser = ["standard", "daybreak_blue", "daybreak_red"])]
+    cyber_access_program: Option<String>,
+
     #[command(subcommand)]
     command: Option<ExecCommand>,
 }
@@ -170,12 +178,21 @@ async fn run(mut args: ExecArgs) -> anyhow::Result<i32> {
         sandbox_mode,
         cwd: Some(cwd),
         config: std::mem::take(&mut args.config),
+        add_dirs: args
+            .add_dir
+            .iter()
+            .map(|d| std::path::absolute(d).unwrap_or_else(|_| d.clone()))
+            .collect(),
     };
     let config = Config::load(&overrides)?;
     for warning in &config.warnings {
         eprintln!("warning: {warning}");
     }
-    let _ = (&args.add_dir, args.ephemeral);
+    let _ = (
+        args.ephemeral,
+        &args.thread_source,
+        &args.cyber_access_program,
+    );
 
     let output_schema = match &args.output_schema {
         Some(path) => {

@@ -105,7 +105,7 @@ struct ConfigToml {
     project_doc_fallback_filenames: Option<Vec<String>>,
     compact_prompt: Option<String>,
     notify: Option<Vec<String>>,
-    sandbox_workspace_write: Option<toml::Table>,
+    sandbox_workspace_write: Option<SandboxWorkspaceWriteToml>,
     shell_environment_policy: Option<toml::Table>,
     tools: Option<toml::Table>,
     features: Option<toml::Table>,
@@ -113,6 +113,18 @@ struct ConfigToml {
     web_search: Option<toml::Value>,
     hide_agent_reasoning: Option<bool>,
     show_raw_agent_reasoning: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SandboxWorkspaceWriteToml {
+    #[serde(default)]
+    writable_roots: Vec<PathBuf>,
+    #[serde(default)]
+    network_access: bool,
+    #[serde(default)]
+    exclude_tmpdir_env_var: bool,
+    #[serde(default)]
+    exclude_slash_tmp: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -140,6 +152,8 @@ pub struct CliOverrides {
     pub cwd: Option<PathBuf>,
     /// `-c key=value` pairs, in the order given (later wins).
     pub config: Vec<String>,
+    /// `--add-dir`: more writable roots.
+    pub add_dirs: Vec<PathBuf>,
 }
 
 /// The effective configuration of a run.
@@ -151,6 +165,11 @@ pub struct Config {
     pub provider: Provider,
     pub cwd: PathBuf,
     pub sandbox_mode: SandboxMode,
+    /// Writable in `workspace-write`, besides the cwd (sorted, no duplicates): temp dirs,
+    /// `sandbox_workspace_write.writable_roots` and `--add-dir`.
+    pub writable_roots: Vec<PathBuf>,
+    /// `sandbox_workspace_write.network_access`.
+    pub network_access: bool,
     pub approval_policy: ApprovalPolicy,
     pub model_reasoning_effort: Option<String>,
     pub model_reasoning_summary: Option<String>,
@@ -240,7 +259,13 @@ impl Config {
         let value = toml::Value::Table(table);
         // First pass: collect keys nobody reads. Second pass: the typed read, with error paths.
         let _ = serde_ignored::deserialize(value.clone(), |path| {
-            let key = path.to_string();
+            // `?` segments stand for the `Option`s around fields; they are not part of the key.
+            let key = path
+                .to_string()
+                .split('.')
+                .filter(|seg| *seg != "?")
+                .collect::<Vec<_>>()
+                .join(".");
             if !key.starts_with("profiles.") {
                 warnings.push(format!("unknown config key `{key}` (ignored)"));
             }
@@ -353,7 +378,6 @@ fn resolve(
         t.project_doc_fallback_filenames,
         t.compact_prompt,
         t.notify,
-        t.sandbox_workspace_write,
         t.shell_environment_policy,
         t.tools,
         t.features,
@@ -371,8 +395,24 @@ fn resolve(
             ));
         }
     }
+    let sww = t.sandbox_workspace_write.unwrap_or_default();
+    let mut writable_roots = vec![cwd.clone()];
+    if !sww.exclude_slash_tmp {
+        writable_roots.push(PathBuf::from("/tmp"));
+    }
+    if !sww.exclude_tmpdir_env_var {
+        if let Some(tmp) = std::env::var_os("TMPDIR").filter(|v| !v.is_empty()) {
+            writable_roots.push(PathBuf::from(tmp));
+        }
+    }
+    writable_roots.extend(sww.writable_roots);
+    writable_roots.extend(overrides.add_dirs.iter().cloned());
+    writable_roots.sort();
+    writable_roots.dedup();
     Ok(Config {
         wright_home: home.to_path_buf(),
+        writable_roots,
+        network_access: sww.network_access,
         model: overrides
             .model
             .clone()
@@ -407,10 +447,11 @@ fn env_value(var: &str) -> Option<String> {
 }
 
 fn openai_provider(base_url: Option<String>) -> Provider {
-    // The Codex SDK hands its key over as CODEX_API_KEY.
-    let (env_key, api_key) = match env_value("OPENAI_API_KEY") {
-        Some(key) => ("OPENAI_API_KEY", Some(key)),
-        None => ("OPENAI_API_KEY", env_value("CODEX_API_KEY")),
+    // The Codex SDK hands the caller's key over as CODEX_API_KEY; as in `codex exec` it wins
+    // over an ambient OPENAI_API_KEY.
+    let (env_key, api_key) = match env_value("CODEX_API_KEY") {
+        Some(key) => ("CODEX_API_KEY", Some(key)),
+        None => ("OPENAI_API_KEY", env_value("OPENAI_API_KEY")),
     };
     Provider {
         name: "OpenAI".into(),
@@ -558,11 +599,44 @@ mod tests {
             cli(&[]),
         )
         .unwrap();
-        assert!(c.warnings.iter().any(|w| w.contains("`bogus`")));
-        assert!(c
-            .warnings
-            .iter()
-            .any(|w| w.contains("model_providers.openai.extra")));
+        assert!(
+            c.warnings.iter().any(|w| w.contains("`bogus`")),
+            "{:?}",
+            c.warnings
+        );
+        assert!(
+            c.warnings
+                .iter()
+                .any(|w| w.contains("model_providers.openai.extra")),
+            "{:?}",
+            c.warnings
+        );
+    }
+
+    #[test]
+    fn writable_roots_and_network() {
+        let mut o = cli(&[
+            "sandbox_workspace_write.network_access=true",
+            "sandbox_workspace_write.writable_roots=[\"/data\"]",
+            "sandbox_workspace_write.exclude_tmpdir_env_var=true",
+        ]);
+        o.add_dirs = vec![PathBuf::from("/extra")];
+        o.cwd = Some(PathBuf::from("/repo"));
+        let c = load("", o).unwrap();
+        assert!(c.network_access);
+        assert_eq!(
+            c.writable_roots,
+            ["/data", "/extra", "/repo", "/tmp"].map(PathBuf::from)
+        );
+        let text = crate::context::permissions_text(&Config {
+            sandbox_mode: SandboxMode::WorkspaceWrite,
+            ..c
+        });
+        assert!(text.contains("Network access is enabled."), "{text}");
+        assert!(
+            text.contains(" The writable roots are `/data`, `/extra`, `/repo`, `/tmp`.\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -28,7 +28,10 @@ pub fn message(role: &str, texts: &[String]) -> Value {
 pub fn permissions_text(config: &Config) -> String {
     let sandbox = match config.sandbox_mode {
         SandboxMode::ReadOnly => "`sandbox_mode` is `read-only`: The sandbox only permits reading files. Network access is restricted.".to_string(),
-        SandboxMode::WorkspaceWrite => "`sandbox_mode` is `workspace-write`: The sandbox permits reading files, and editing files in `cwd` and `writable_roots`. Editing files in other directories requires approval. Network access is restricted.".to_string(),
+        SandboxMode::WorkspaceWrite => format!(
+            "`sandbox_mode` is `workspace-write`: The sandbox permits reading files, and editing files in `cwd` and `writable_roots`. Editing files in other directories requires approval. Network access is {}.",
+            if config.network_access { "enabled" } else { "restricted" }
+        ),
         SandboxMode::DangerFullAccess => "`sandbox_mode` is `danger-full-access`: No filesystem sandboxing - all commands are permitted. Network access is enabled.".to_string(),
     };
     let approval = match config.approval_policy {
@@ -41,13 +44,11 @@ pub fn permissions_text(config: &Config) -> String {
         "<permissions instructions>\nFilesystem sandboxing defines which files can be read or written. {sandbox}\n{approval}\n"
     );
     if config.sandbox_mode == SandboxMode::WorkspaceWrite {
-        let mut roots = vec![
-            std::env::temp_dir().display().to_string(),
-            config.cwd.display().to_string(),
-        ];
-        roots.sort();
-        roots.dedup();
-        let roots: Vec<String> = roots.iter().map(|r| format!("`{r}`")).collect();
+        let roots: Vec<String> = config
+            .writable_roots
+            .iter()
+            .map(|r| format!("`{}`", r.display()))
+            .collect();
         text.push_str(&format!(" The writable roots are {}.\n", roots.join(", ")));
     }
     text.push_str("</permissions instructions>");
@@ -61,6 +62,7 @@ pub fn environment_context(config: &Config, shell: &str, date: &str) -> String {
         .unwrap_or_else(|| shell.to_string());
     let network = match config.sandbox_mode {
         SandboxMode::DangerFullAccess => "enabled",
+        SandboxMode::WorkspaceWrite if config.network_access => "enabled",
         _ => "restricted",
     };
     format!(

@@ -1,0 +1,496 @@
+//! `bench [--quick]`: what wright itself costs, measured on the real release binary.
+//!
+//! Every run talks to the in-process mock model, which answers instantly, so the figures are
+//! wright's own overhead: process start, config loading, request building, SSE parsing, tool
+//! dispatch and bookkeeping. Three figures:
+//!
+//! 1. process start to first model request (`wright exec --json "hi"`, one reply, exit);
+//! 2. per-step orchestration overhead: N `exec_command` round trips, minus the cost of the
+//!    commands themselves (measured separately) and of a zero-step run;
+//! 3. peak RSS of the longest run.
+//!
+//! Build first with `cargo build --release -p wright-cli -p wright-bench`; `WRIGHT_BIN`
+//! overrides which `wright` binary is measured.
+
+use std::fmt::Write as _;
+use std::io::{self, Read};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use wright_mock_model::{MockModel, OutputItem, RecordedRequest, Script, Step};
+
+const USAGE: &str = "usage: bench [--quick]\n\n\
+    Measures the release wright binary (target/release/wright, or $WRIGHT_BIN) against the\n\
+    in-process mock model. --quick: 5 startup runs and N = 10, 50 only (CI smoke test).";
+
+const TARGET_FIRST_REQUEST_MS: f64 = 30.0;
+const TARGET_STEP_OVERHEAD_MS: f64 = 5.0;
+const TARGET_PEAK_RSS_MB: f64 = 30.0;
+
+/// A hung wright must fail the bench (e.g. in CI) rather than block it forever.
+const RUN_TIMEOUT: Duration = Duration::from_secs(300);
+
+struct Options {
+    startup_runs: usize,
+    step_counts: &'static [usize],
+}
+
+fn parse_args() -> anyhow::Result<Options> {
+    let mut quick = false;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--quick" => quick = true,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument `{other}`\n{USAGE}"),
+        }
+    }
+    Ok(if quick {
+        Options {
+            startup_runs: 5,
+            step_counts: &[10, 50],
+        }
+    } else {
+        Options {
+            startup_runs: 30,
+            step_counts: &[10, 50, 200],
+        }
+    })
+}
+
+fn main() -> ExitCode {
+    match run_bench() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("bench: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_bench() -> anyhow::Result<()> {
+    let bench_started = Instant::now();
+    let options = parse_args()?;
+    let harness = Harness::new(wright_bin()?)?;
+    let shell = user_shell();
+    println!(
+        "wright bench: {} (commands run as `{shell} -lc ...`)\n",
+        harness.bin.display()
+    );
+
+    // 1. Startup. The first run pays for cold caches (binary pages, dynamic loader), which
+    // is not what repeated agent launches see, so it is discarded.
+    harness.run(0)?;
+    let mut first_request = Vec::with_capacity(options.startup_runs);
+    let mut single_wall = Vec::with_capacity(options.startup_runs);
+    for _ in 0..options.startup_runs {
+        let run = harness.run(0)?;
+        first_request.push(ms(run.first_request));
+        single_wall.push(ms(run.wall));
+    }
+    first_request.sort_by(f64::total_cmp);
+    single_wall.sort_by(f64::total_cmp);
+    let first_median = percentile(&first_request, 0.5);
+    let first_p90 = percentile(&first_request, 0.9);
+    // A zero-step run is start, one request/reply, final output and exit: everything an
+    // N-step run does apart from its N steps, so it is the baseline subtracted below.
+    let baseline_ms = percentile(&single_wall, 0.5);
+    println!(
+        "process start -> first model request ({} runs after 1 warm-up)",
+        options.startup_runs
+    );
+    println!(
+        "  median {first_median:8.2} ms   target < {TARGET_FIRST_REQUEST_MS} ms  {}",
+        verdict(first_median, TARGET_FIRST_REQUEST_MS)
+    );
+    println!("  p90    {first_p90:8.2} ms");
+    println!("  whole single-reply run, start to exit: median {baseline_ms:.2} ms\n");
+
+    // 2. Per-step overhead, and 3. peak RSS of the longest run.
+    println!("per-step orchestration overhead (one `exec_command` of `echo i` per step)");
+    println!(
+        "  {:>5} {:>11} {:>14} {:>18}   target < {TARGET_STEP_OVERHEAD_MS} ms",
+        "N", "total ms", "cmd mean ms", "overhead/step ms"
+    );
+    let mut overhead = serde_json::Map::new();
+    let mut longest = None;
+    for &steps in options.step_counts {
+        let command_ms = ms(command_mean(&shell, harness.repo.path(), steps)?);
+        let run = harness.run(steps)?;
+        let total_ms = ms(run.wall);
+        let per_step = (total_ms - baseline_ms - steps as f64 * command_ms) / steps as f64;
+        println!(
+            "  {steps:>5} {total_ms:>11.1} {command_ms:>14.2} {per_step:>18.2}   {}",
+            verdict(per_step, TARGET_STEP_OVERHEAD_MS)
+        );
+        overhead.insert(steps.to_string(), json!(round2(per_step)));
+        longest = Some((steps, run));
+    }
+    let (steps, run) = longest.context("no step counts to run")?;
+    let hwm_kib = run
+        .hwm_kib
+        .context("could not read the wright process's VmHWM at its final request")?;
+    let peak_mb = hwm_kib as f64 / 1024.0;
+    println!("\npeak RSS of the N={steps} run");
+    println!(
+        "  VmHWM at final request {peak_mb:8.1} MB   target < {TARGET_PEAK_RSS_MB} MB  {}",
+        verdict(peak_mb, TARGET_PEAK_RSS_MB)
+    );
+    // Reported for completeness only: exec copies the parent's RSS high-water mark into the
+    // new process's ru_maxrss, so this is max(wright, this bench), not wright's own figure.
+    println!(
+        "  wait4 ru_maxrss        {:8.1} MB   (upper bound: includes this bench's own {:.1} MB)",
+        run.maxrss_kib as f64 / 1024.0,
+        own_hwm_kib().unwrap_or(0) as f64 / 1024.0
+    );
+
+    println!(
+        "\ntotal bench wall time {:.1} s",
+        bench_started.elapsed().as_secs_f64()
+    );
+    let summary = json!({
+        "first_request_ms_median": round2(first_median),
+        "first_request_ms_p90": round2(first_p90),
+        "per_step_overhead_ms": overhead,
+        "peak_rss_mb": round2(peak_mb),
+    });
+    println!("{summary}");
+    Ok(())
+}
+
+/// `$WRIGHT_BIN`, else `target/release/wright` in this workspace.
+fn wright_bin() -> anyhow::Result<PathBuf> {
+    let bin = match std::env::var_os("WRIGHT_BIN").filter(|v| !v.is_empty()) {
+        Some(path) => PathBuf::from(path),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/wright"),
+    };
+    ensure!(
+        bin.is_file(),
+        "no wright binary at {}: run `cargo build --release -p wright-cli` or set WRIGHT_BIN",
+        bin.display()
+    );
+    Ok(bin.canonicalize()?)
+}
+
+/// Mirrors `wright_tools::shell::user_shell`, so the command baseline uses wright's shell.
+fn user_shell() -> String {
+    [std::env::var("SHELL").ok(), Some("/bin/bash".into())]
+        .into_iter()
+        .flatten()
+        .find(|s| s.starts_with('/') && Path::new(s).exists())
+        .unwrap_or_else(|| "/bin/sh".into())
+}
+
+/// Mean wall time of `<shell> -lc 'echo i'`, run the way wright runs it (stdin null, output
+/// piped and read), so that it can be subtracted from a run's total.
+fn command_mean(shell: &str, cwd: &Path, runs: usize) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    for i in 0..runs {
+        let out = Command::new(shell)
+            .arg("-lc")
+            .arg(format!("echo {i}"))
+            .current_dir(cwd)
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("cannot run {shell}"))?;
+        ensure!(
+            out.status.success(),
+            "`{shell} -lc 'echo {i}'` failed: {}",
+            out.status
+        );
+    }
+    Ok(started.elapsed() / runs.max(1) as u32)
+}
+
+/// The binary under test plus a scratch WRIGHT_HOME and working directory shared by all runs.
+struct Harness {
+    bin: PathBuf,
+    home: TempDir,
+    repo: TempDir,
+    /// Serves the mock; one worker so the mock takes as little CPU as possible from wright.
+    runtime: tokio::runtime::Runtime,
+}
+
+/// What one wright run measured.
+struct Run {
+    /// Spawn to exit.
+    wall: Duration,
+    /// Spawn to the mock seeing request 0.
+    first_request: Duration,
+    /// The process's own memory high-water mark, sampled at its final request.
+    hwm_kib: Option<u64>,
+    /// `ru_maxrss` from wait4 (see the caveat where it is printed).
+    maxrss_kib: u64,
+}
+
+impl Harness {
+    fn new(bin: PathBuf) -> anyhow::Result<Harness> {
+        Ok(Harness {
+            bin,
+            home: tempfile::tempdir()?,
+            repo: tempfile::tempdir()?,
+            runtime: tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()?,
+        })
+    }
+
+    /// Runs `wright exec --json "hi"` against a fresh mock that asks for `steps` commands
+    /// and then answers with a message; fails unless wright exits 0 having sent every
+    /// expected request.
+    fn run(&self, steps: usize) -> anyhow::Result<Run> {
+        let probe = Arc::new(Probe::default());
+        let answer = {
+            let probe = Arc::clone(&probe);
+            Arc::new(move |index: usize, _body: &Value| probe.answer(index, steps))
+        };
+        let mock = self
+            .runtime
+            .block_on(MockModel::start(Script::Dynamic(answer)))?;
+        let config = format!(
+            "model_provider = \"mock\"\n\n[model_providers.mock]\nname = \"mock\"\nbase_url = \"{}\"\n",
+            mock.base_url()
+        );
+        std::fs::write(self.home.path().join("config.toml"), config)?;
+
+        let mut command = Command::new(&self.bin);
+        command
+            .args(["exec", "--json", "--skip-git-repo-check", "-C"])
+            .arg(self.repo.path())
+            .arg("hi")
+            .env("WRIGHT_HOME", self.home.path())
+            // Nothing from the caller's environment may redirect wright away from the mock.
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("CODEX_API_KEY")
+            .env_remove("OPENAI_BASE_URL")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+
+        let started = Instant::now();
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("cannot start {}", self.bin.display()))?;
+        let pid = child.id();
+        probe.pid.store(pid, Ordering::Relaxed);
+        // Drained on threads so a full pipe can never stall wright mid-run.
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
+        let (exited, watchdog) = mpsc::channel::<()>();
+        let watchdog = thread::spawn(move || {
+            let fired = watchdog.recv_timeout(RUN_TIMEOUT) == Err(RecvTimeoutError::Timeout);
+            if fired {
+                // SAFETY: plain syscall. The pid cannot have been recycled: it is only reaped
+                // after this thread has been joined.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            }
+            fired
+        });
+        let exit_seen = wait_for_exit(pid);
+        let wall = started.elapsed();
+        drop(exited);
+        let timed_out = watchdog.join().unwrap_or(false);
+        exit_seen.context("waiting for wright")?;
+        // Reaped with wait4 rather than `Child::wait` because only wait4 returns rusage.
+        let (status, usage) = wait4(pid).context("reaping wright")?;
+        let stdout = stdout.join().unwrap_or_default();
+        let stderr = stderr.join().unwrap_or_default();
+
+        if !status.success() {
+            let why = if timed_out {
+                format!("timed out after {RUN_TIMEOUT:?}")
+            } else {
+                format!("exited with {status}")
+            };
+            bail!(
+                "wright ({steps} steps) {why}\n--- stderr\n{}--- stdout (tail)\n{}",
+                String::from_utf8_lossy(&stderr),
+                tail(&stdout, 20)
+            );
+        }
+        check_requests(&mock.requests(), steps)?;
+        let first = probe
+            .first_request
+            .get()
+            .context("the mock never saw a request")?;
+        Ok(Run {
+            wall,
+            first_request: first.duration_since(started),
+            hwm_kib: probe.hwm_kib.get().copied(),
+            // ru_maxrss is in KiB on Linux.
+            maxrss_kib: usage.ru_maxrss.max(0) as u64,
+        })
+    }
+}
+
+/// Shared between a run and its mock's script callback.
+#[derive(Default)]
+struct Probe {
+    first_request: OnceLock<Instant>,
+    pid: AtomicU32,
+    hwm_kib: OnceLock<u64>,
+}
+
+impl Probe {
+    /// Requests 0..steps each get one `exec_command`; request `steps` gets the final message.
+    fn answer(&self, index: usize, steps: usize) -> Step {
+        if index == 0 {
+            // First, so that nothing below is counted in the startup figure.
+            let _ = self.first_request.set(Instant::now());
+        }
+        if index < steps {
+            return Step::calls(vec![OutputItem::function(
+                "exec_command",
+                json!({"cmd": format!("echo {index}")}),
+            )]);
+        }
+        // wright is alive and blocked on this reply, having done all its work but print and
+        // exit, so its high-water mark is as good as final. Reading it after exit is
+        // impossible (the zombie has no memory map) and wait4's ru_maxrss is polluted by the
+        // parent (see where it is printed).
+        if let Some(kib) = vm_hwm_kib(self.pid.load(Ordering::Relaxed)) {
+            let _ = self.hwm_kib.set(kib);
+        }
+        Step::message("done")
+    }
+}
+
+/// Checks wright sent `steps + 1` requests, each after the first carrying the successful
+/// output of the previous `echo`: a failing command would make the run look cheap.
+fn check_requests(requests: &[RecordedRequest], steps: usize) -> anyhow::Result<()> {
+    ensure!(
+        requests.len() == steps + 1,
+        "the mock got {} requests, expected {}",
+        requests.len(),
+        steps + 1
+    );
+    for (index, request) in requests.iter().enumerate().skip(1) {
+        let body: Value = serde_json::from_slice(&request.body)
+            .with_context(|| format!("request {index} is not JSON"))?;
+        let last = body["input"].as_array().and_then(|input| input.last());
+        let output = last
+            .filter(|item| item["type"] == "function_call_output")
+            .and_then(|item| item["output"].as_str());
+        let expected = format!("Output:\n{}\n", index - 1);
+        ensure!(
+            output.is_some_and(|o| o.contains("exited with code 0") && o.ends_with(&expected)),
+            "request {index} does not end with the output of `echo {}`: {}",
+            index - 1,
+            last.unwrap_or(&Value::Null)
+        );
+    }
+    Ok(())
+}
+
+fn drain(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut pipe) = pipe {
+            // A read error just truncates diagnostics; the exit status still decides.
+            let _ = pipe.read_to_end(&mut buf);
+        }
+        buf
+    })
+}
+
+/// Blocks until the child has exited, leaving it unreaped (a zombie keeps its pid).
+fn wait_for_exit(pid: u32) -> io::Result<()> {
+    // SAFETY: siginfo_t is plain old data, for which all zeroes is a valid value.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `info` is valid for writes for the duration of the call.
+        let rc = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        if rc == 0 {
+            return Ok(());
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+fn wait4(pid: u32) -> io::Result<(ExitStatus, libc::rusage)> {
+    let mut status = 0;
+    // SAFETY: rusage is plain old data, for which all zeroes is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: both out-pointers are valid for writes for the duration of the call.
+        let rc = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+        if rc == pid as libc::pid_t {
+            return Ok((ExitStatus::from_raw(status), usage));
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// `VmHWM` (peak resident set of the current memory map, KiB) from `/proc/<pid>/status`.
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    proc_status_kib(&format!("/proc/{pid}/status"), "VmHWM:")
+}
+
+fn own_hwm_kib() -> Option<u64> {
+    proc_status_kib("/proc/self/status", "VmHWM:")
+}
+
+fn proc_status_kib(path: &str, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(path).ok()?;
+    let line = status.lines().find_map(|line| line.strip_prefix(key))?;
+    line.trim().trim_end_matches("kB").trim().parse().ok()
+}
+
+fn tail(bytes: &[u8], lines: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..]
+        .iter()
+        .fold(String::new(), |mut out, line| {
+            let _ = writeln!(out, "{line}");
+            out
+        })
+}
+
+/// Nearest-rank percentile of an ascending, non-empty slice.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = (p * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn verdict(value: f64, target: f64) -> &'static str {
+    if value < target {
+        "ok"
+    } else {
+        "OVER"
+    }
+}
