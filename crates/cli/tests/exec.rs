@@ -932,3 +932,55 @@ async fn sigint_interrupts_cleanly() {
 async fn sigterm_interrupts_cleanly() {
     interrupt_with(libc::SIGTERM, 143).await;
 }
+
+#[tokio::test]
+async fn unreachable_server_fails_with_the_connection_error() {
+    let env = Env::new(vec![]).await;
+    // A port nobody listens on: bind, read the port, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let run = env
+        .exec(&[
+            "--json",
+            "-c",
+            &format!("model_providers.mock.base_url=\"http://127.0.0.1:{port}/v1\""),
+            "-c",
+            "model_providers.mock.request_max_retries=1",
+            "hi",
+        ])
+        .await;
+    assert_eq!(run.code, Some(1));
+    let last = run.events().last().unwrap().clone();
+    assert_eq!(last["type"], "turn.failed");
+    let message = last["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
+    assert!(
+        message.to_lowercase().contains("connection refused"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn images_are_attached_as_data_urls() {
+    let env = Env::new(vec![Step::message("a red pixel")]).await;
+    let png = env.repo().join("pixel.png");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\nfake").unwrap();
+    let run = env
+        .exec(&["--json", "-i", png.to_str().unwrap(), "what is this?"])
+        .await;
+    run.assert_ok();
+    let input = env.bodies()[0]["input"].as_array().unwrap().clone();
+    let content = input.last().unwrap()["content"].clone();
+    assert_eq!(content[0]["text"], "what is this?");
+    assert_eq!(content[1]["type"], "input_image");
+    assert!(content[1]["image_url"]
+        .as_str()
+        .unwrap()
+        .starts_with("data:image/png;base64,iVBORw0KGgpmYWtl"));
+    let bad = env.exec(&["--json", "-i", "/no/such.png", "x"]).await;
+    assert_eq!(bad.code, Some(1));
+    assert!(bad.stderr.contains("/no/such.png"), "{}", bad.stderr);
+}
