@@ -120,39 +120,46 @@ fn run_bench() -> anyhow::Result<()> {
     // 2. Per-step overhead, and 3. peak RSS of the longest run.
     println!("per-step orchestration overhead (one `exec_command` of `echo i` per step)");
     println!(
-        "  {:>5} {:>11} {:>14} {:>18}   target < {TARGET_STEP_OVERHEAD_MS} ms",
-        "N", "total ms", "cmd mean ms", "overhead/step ms"
+        "  (ms; commands timed by this bench beforehand, and as a cross-check by wright in the run)"
+    );
+    println!(
+        "  {:>5} {:>10} {:>14} {:>15} {:>15} {:>15}   target < {TARGET_STEP_OVERHEAD_MS} ms",
+        "N", "total ms", "cmd mean ms", "overhead/step", "wright cmd ms", "overhead/step"
     );
     let mut overhead = serde_json::Map::new();
     let mut longest = None;
     for &steps in options.step_counts {
-        let command_ms = ms(command_mean(&shell, harness.repo.path(), steps)?);
+        let command_ms = ms(command_mean(&shell, &harness, steps)?);
         let run = harness.run(steps)?;
         let total_ms = ms(run.wall);
         let per_step = (total_ms - baseline_ms - steps as f64 * command_ms) / steps as f64;
+        // The same subtraction with the very commands of this run, as wright timed them: immune
+        // to the machine's load drifting between the baseline and the run.
+        let wright_command_ms = ms(run.command_time) / steps as f64;
+        let per_step_wright =
+            (total_ms - baseline_ms - steps as f64 * wright_command_ms) / steps as f64;
         println!(
-            "  {steps:>5} {total_ms:>11.1} {command_ms:>14.2} {per_step:>18.2}   {}",
+            "  {steps:>5} {total_ms:>10.1} {command_ms:>14.2} {per_step:>15.2} {wright_command_ms:>15.2} {per_step_wright:>15.2}   {}",
             verdict(per_step, TARGET_STEP_OVERHEAD_MS)
         );
         overhead.insert(steps.to_string(), json!(round2(per_step)));
         longest = Some((steps, run));
     }
     let (steps, run) = longest.context("no step counts to run")?;
-    let hwm_kib = run
-        .hwm_kib
-        .context("could not read the wright process's VmHWM at its final request")?;
-    let peak_mb = hwm_kib as f64 / 1024.0;
-    println!("\npeak RSS of the N={steps} run");
+    let (peak_kib, source) = run
+        .peak_rss_kib()
+        .context("no usable peak RSS: ru_maxrss was the bench's own and VmHWM was unreadable")?;
+    let peak_mb = mib(peak_kib);
     println!(
-        "  VmHWM at final request {peak_mb:8.1} MB   target < {TARGET_PEAK_RSS_MB} MB  {}",
+        "\npeak RSS of the N={steps} run: {peak_mb:.1} MB from {source}   target < {TARGET_PEAK_RSS_MB} MB  {}",
         verdict(peak_mb, TARGET_PEAK_RSS_MB)
     );
-    // Reported for completeness only: exec copies the parent's RSS high-water mark into the
-    // new process's ru_maxrss, so this is max(wright, this bench), not wright's own figure.
     println!(
-        "  wait4 ru_maxrss        {:8.1} MB   (upper bound: includes this bench's own {:.1} MB)",
-        run.maxrss_kib as f64 / 1024.0,
-        own_hwm_kib().unwrap_or(0) as f64 / 1024.0
+        "  wait4 ru_maxrss {:.1} MB (floor passed on by this bench at exec: {:.1} MB), \
+         VmHWM at final request {:.1} MB",
+        mib(run.maxrss_kib),
+        mib(run.inherited_kib),
+        mib(run.hwm_kib.unwrap_or(0))
     );
 
     println!(
@@ -192,15 +199,16 @@ fn user_shell() -> String {
         .unwrap_or_else(|| "/bin/sh".into())
 }
 
-/// Mean wall time of `<shell> -lc 'echo i'`, run the way wright runs it (stdin null, output
-/// piped and read), so that it can be subtracted from a run's total.
-fn command_mean(shell: &str, cwd: &Path, runs: usize) -> anyhow::Result<Duration> {
+/// Mean wall time of `<shell> -lc 'echo i'`, run the way wright runs it (same directory and
+/// HOME, stdin null, output piped and read), so that it can be subtracted from a run's total.
+fn command_mean(shell: &str, harness: &Harness, runs: usize) -> anyhow::Result<Duration> {
     let started = Instant::now();
     for i in 0..runs {
         let out = Command::new(shell)
             .arg("-lc")
             .arg(format!("echo {i}"))
-            .current_dir(cwd)
+            .current_dir(harness.repo.path())
+            .env("HOME", harness.home.path())
             .stdin(Stdio::null())
             .output()
             .with_context(|| format!("cannot run {shell}"))?;
@@ -213,7 +221,8 @@ fn command_mean(shell: &str, cwd: &Path, runs: usize) -> anyhow::Result<Duration
     Ok(started.elapsed() / runs.max(1) as u32)
 }
 
-/// The binary under test plus a scratch WRIGHT_HOME and working directory shared by all runs.
+/// The binary under test plus a scratch home (WRIGHT_HOME and HOME) and working directory,
+/// shared by all runs.
 struct Harness {
     bin: PathBuf,
     home: TempDir,
@@ -228,10 +237,28 @@ struct Run {
     wall: Duration,
     /// Spawn to the mock seeing request 0.
     first_request: Duration,
+    /// The commands' wall time summed, as wright reported it to the model.
+    command_time: Duration,
     /// The process's own memory high-water mark, sampled at its final request.
     hwm_kib: Option<u64>,
-    /// `ru_maxrss` from wait4 (see the caveat where it is printed).
+    /// `ru_maxrss` from wait4: the peak over the whole life of the process, but never below
+    /// `inherited_kib`, because exec copies the parent's high-water mark into it.
     maxrss_kib: u64,
+    /// An upper bound on the high-water mark this bench passed on at exec.
+    inherited_kib: u64,
+}
+
+impl Run {
+    /// wright's peak RSS and where it came from: ru_maxrss when it rose above what the bench
+    /// passed on, so it is wright's own (or a command's, were one bigger than wright);
+    /// otherwise the high-water mark sampled at the final request.
+    fn peak_rss_kib(&self) -> Option<(u64, &'static str)> {
+        if self.maxrss_kib > self.inherited_kib {
+            Some((self.maxrss_kib, "wait4 ru_maxrss"))
+        } else {
+            self.hwm_kib.map(|kib| (kib, "VmHWM at final request"))
+        }
+    }
 }
 
 impl Harness {
@@ -271,6 +298,9 @@ impl Harness {
             .arg(self.repo.path())
             .arg("hi")
             .env("WRIGHT_HOME", self.home.path())
+            // Login shells then skip the user's startup files, which can cost 100 ms per
+            // command with jitter that would swamp the few milliseconds being measured.
+            .env("HOME", self.home.path())
             // Nothing from the caller's environment may redirect wright away from the mock.
             .env_remove("OPENAI_API_KEY")
             .env_remove("CODEX_API_KEY")
@@ -285,6 +315,9 @@ impl Harness {
             .spawn()
             .with_context(|| format!("cannot start {}", self.bin.display()))?;
         let pid = child.id();
+        // spawn returns only once the child has exec'd, and a high-water mark never falls,
+        // so reading ours now bounds what exec copied into the child's ru_maxrss.
+        let inherited_kib = own_hwm_kib().context("cannot read this process's VmHWM")?;
         probe.pid.store(pid, Ordering::Relaxed);
         // Drained on threads so a full pipe can never stall wright mid-run.
         let stdout = drain(child.stdout.take());
@@ -313,7 +346,7 @@ impl Harness {
             let why = if timed_out {
                 format!("timed out after {RUN_TIMEOUT:?}")
             } else {
-                format!("exited with {status}")
+                format!("failed ({status})")
             };
             bail!(
                 "wright ({steps} steps) {why}\n--- stderr\n{}--- stdout (tail)\n{}",
@@ -321,7 +354,7 @@ impl Harness {
                 tail(&stdout, 20)
             );
         }
-        check_requests(&mock.requests(), steps)?;
+        let command_time = check_requests(&mock.requests(), steps)?;
         let first = probe
             .first_request
             .get()
@@ -329,9 +362,11 @@ impl Harness {
         Ok(Run {
             wall,
             first_request: first.duration_since(started),
+            command_time,
             hwm_kib: probe.hwm_kib.get().copied(),
             // ru_maxrss is in KiB on Linux.
             maxrss_kib: usage.ru_maxrss.max(0) as u64,
+            inherited_kib,
         })
     }
 }
@@ -357,10 +392,9 @@ impl Probe {
                 json!({"cmd": format!("echo {index}")}),
             )]);
         }
-        // wright is alive and blocked on this reply, having done all its work but print and
-        // exit, so its high-water mark is as good as final. Reading it after exit is
-        // impossible (the zombie has no memory map) and wait4's ru_maxrss is polluted by the
-        // parent (see where it is printed).
+        // The fallback peak RSS: wright is alive and blocked on this reply with all its work
+        // done but printing and exiting, so its high-water mark is as good as final. After
+        // exit there is none to read (a zombie has no memory map).
         if let Some(kib) = vm_hwm_kib(self.pid.load(Ordering::Relaxed)) {
             let _ = self.hwm_kib.set(kib);
         }
@@ -369,30 +403,45 @@ impl Probe {
 }
 
 /// Checks wright sent `steps + 1` requests, each after the first carrying the successful
-/// output of the previous `echo`: a failing command would make the run look cheap.
-fn check_requests(requests: &[RecordedRequest], steps: usize) -> anyhow::Result<()> {
+/// output of the previous `echo` (a failing command would make the run look cheap), and
+/// returns the commands' total wall time as wright reported it.
+fn check_requests(requests: &[RecordedRequest], steps: usize) -> anyhow::Result<Duration> {
     ensure!(
         requests.len() == steps + 1,
         "the mock got {} requests, expected {}",
         requests.len(),
         steps + 1
     );
+    let mut command_time = Duration::ZERO;
     for (index, request) in requests.iter().enumerate().skip(1) {
         let body: Value = serde_json::from_slice(&request.body)
             .with_context(|| format!("request {index} is not JSON"))?;
         let last = body["input"].as_array().and_then(|input| input.last());
         let output = last
             .filter(|item| item["type"] == "function_call_output")
-            .and_then(|item| item["output"].as_str());
+            .and_then(|item| item["output"].as_str())
+            .unwrap_or_default();
+        // exec_command output reads "Wall time: 0.0031 seconds\nProcess exited with code 0
+        // \n...Output:\n<text>".
+        let wall_secs = output
+            .strip_prefix("Wall time: ")
+            .and_then(|rest| rest.split_once(" seconds\n"))
+            .and_then(|(secs, _)| secs.parse::<f64>().ok());
         let expected = format!("Output:\n{}\n", index - 1);
-        ensure!(
-            output.is_some_and(|o| o.contains("exited with code 0") && o.ends_with(&expected)),
-            "request {index} does not end with the output of `echo {}`: {}",
-            index - 1,
-            last.unwrap_or(&Value::Null)
-        );
+        match wall_secs {
+            Some(secs)
+                if output.contains("exited with code 0\n") && output.ends_with(&expected) =>
+            {
+                command_time += Duration::from_secs_f64(secs);
+            }
+            _ => bail!(
+                "request {index} does not end with the output of `echo {}`: {}",
+                index - 1,
+                last.unwrap_or(&Value::Null)
+            ),
+        }
     }
-    Ok(())
+    Ok(command_time)
 }
 
 fn drain(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<Vec<u8>> {
@@ -479,6 +528,10 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -492,5 +545,49 @@ fn verdict(value: f64, target: f64) -> &'static str {
         "ok"
     } else {
         "OVER"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(body: Value) -> RecordedRequest {
+        RecordedRequest {
+            path: "/v1/responses".into(),
+            headers: Vec::new(),
+            body: body.to_string().into_bytes().into(),
+        }
+    }
+
+    fn after_echo(i: usize, exit_code: i32) -> RecordedRequest {
+        let output = format!("Wall time: 0.0030 seconds\nProcess exited with code {exit_code}\nOriginal token count: 1\nOutput:\n{i}\n");
+        request(json!({"input": [
+            {"type": "function_call", "name": "exec_command", "call_id": "c", "arguments": "{}"},
+            {"type": "function_call_output", "call_id": "c", "output": output},
+        ]}))
+    }
+
+    #[test]
+    fn requests_must_carry_each_echo_output() {
+        let first = request(json!({"input": []}));
+        let good = [first.clone(), after_echo(0, 0), after_echo(1, 0)];
+        assert_eq!(check_requests(&good, 2).unwrap(), Duration::from_millis(6));
+        assert!(check_requests(&good, 3).is_err(), "one request short");
+        assert!(check_requests(&[first.clone(), after_echo(0, 1)], 1).is_err());
+        assert!(check_requests(&[first, after_echo(7, 0)], 1).is_err());
+    }
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let sorted: Vec<f64> = (1..=30).map(f64::from).collect();
+        assert_eq!(percentile(&sorted, 0.5), 15.0);
+        assert_eq!(percentile(&sorted, 0.9), 27.0);
+        assert_eq!(percentile(&[4.0], 0.9), 4.0);
+    }
+
+    #[test]
+    fn reads_our_own_high_water_mark() {
+        assert!(own_hwm_kib().is_some_and(|kib| kib > 0));
     }
 }

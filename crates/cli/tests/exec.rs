@@ -44,6 +44,8 @@ impl Env {
             .env("WRIGHT_HOME", self.home.path())
             .env_remove("OPENAI_API_KEY")
             .env_remove("RUST_LOG")
+            // Commands are shown as `<user shell> -lc ...`; pin the shell so the text is known.
+            .env("SHELL", "/bin/bash")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
