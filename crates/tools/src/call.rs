@@ -249,7 +249,7 @@ mod tests {
         let err = parse("exec_command", Payload::Function(r#"{"cmd": "ls"#)).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "failed to parse function arguments: EOF while parsing a string at line 1 column 12"
+            "failed to parse function arguments: EOF while parsing a string at line 1 column 11"
         );
         let err = parse("exec_command", Payload::Function(r#"{"command":"ls"}"#)).unwrap_err();
         assert!(err.to_string().contains("missing field `cmd`"), "{err}");
