@@ -141,7 +141,7 @@ impl ToolContext {
                         .await
                 }
                 Ok(ToolCall::ApplyPatch { input }) => ctx.run_patch(&call.call_id, input).await,
-                Ok(ToolCall::UpdatePlan(args)) => ctx.update_plan(&call.call_id, args),
+                Ok(ToolCall::UpdatePlan(args)) => ctx.update_plan(args),
             };
             let kind = if call.custom {
                 "custom_tool_call_output"
@@ -288,7 +288,7 @@ impl ToolContext {
         text
     }
 
-    fn update_plan(&self, _call_id: &str, args: PlanArgs) -> String {
+    fn update_plan(&self, args: PlanArgs) -> String {
         let items: Vec<TodoItem> = args
             .plan
             .iter()

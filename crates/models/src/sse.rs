@@ -17,24 +17,30 @@ pub(crate) struct Frame {
 #[derive(Default)]
 pub(crate) struct Decoder {
     buf: Vec<u8>,
+    /// Bytes before this offset hold no frame end; a large frame arriving in many chunks is
+    /// then scanned once, not once per chunk.
+    scanned: usize,
 }
 
 impl Decoder {
     pub fn push(&mut self, chunk: &[u8]) -> Vec<Frame> {
         self.buf.extend_from_slice(chunk);
         let mut frames = Vec::new();
-        while let Some((end, sep_len)) = find_frame_end(&self.buf) {
+        while let Some((end, sep_len)) = find_frame_end(&self.buf, self.scanned) {
             let raw: Vec<u8> = self.buf.drain(..end + sep_len).collect();
+            self.scanned = 0;
             if let Some(frame) = parse_frame(&raw[..end]) {
                 frames.push(frame);
             }
         }
+        // A separator is at most 4 bytes, so one may straddle the next chunk.
+        self.scanned = self.buf.len().saturating_sub(3);
         frames
     }
 }
 
-fn find_frame_end(buf: &[u8]) -> Option<(usize, usize)> {
-    for i in 0..buf.len() {
+fn find_frame_end(buf: &[u8], from: usize) -> Option<(usize, usize)> {
+    for i in from..buf.len() {
         if buf[i..].starts_with(b"\n\n") {
             return Some((i, 2));
         }
@@ -143,6 +149,17 @@ mod tests {
                 }
             ]
         );
+    }
+
+    #[test]
+    fn separator_split_across_chunks() {
+        let mut d = Decoder::default();
+        assert!(d.push(b"data: a\r\n").is_empty());
+        assert!(d.push(b"\r").is_empty());
+        let f = d.push(b"\ndata: b\n");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].data, "a");
+        assert_eq!(d.push(b"\n")[0].data, "b");
     }
 
     #[test]
