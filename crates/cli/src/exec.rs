@@ -214,6 +214,9 @@ async fn run(mut args: ExecArgs) -> anyhow::Result<i32> {
 
     let human = (!args.json).then(|| HumanPrinter::new(args.color, &config));
     let mut thread = Thread::new(config)?;
+    for warning in &thread.project_docs().warnings {
+        eprintln!("warning: {warning}");
+    }
     let thread_id = thread.id().to_string();
 
     // Printing is blocking I/O: it gets its own thread, fed in order by the engine's channel.
@@ -250,6 +253,7 @@ async fn run(mut args: ExecArgs) -> anyhow::Result<i32> {
                 text,
                 images,
                 output_schema,
+                overrides: Default::default(),
             },
             &tx,
             cancel,

@@ -68,6 +68,9 @@ impl HumanPrinter {
             Event::TurnFailed { message, .. } => {
                 self.line(&self.paint("31", &format!("error: {message}")))
             }
+            Event::ContextCompacted { .. } => {
+                self.line(&self.paint("2", "context compacted to fit the model's window"))
+            }
             Event::TurnStarted | Event::AgentMessageDelta { .. } => {}
         }
     }

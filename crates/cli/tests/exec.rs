@@ -1,144 +1,14 @@
 //! `wright exec` end to end: the real binary against the mock model over real HTTP/SSE.
 
-use std::path::Path;
+mod common;
+
 use std::process::Stdio;
 use std::time::Duration;
 
+use common::{call_with_id, exec_call, output_for, Env};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use wright_mock_model::{MockModel, OutputItem, Script, Step};
-
-struct Env {
-    repo: tempfile::TempDir,
-    home: tempfile::TempDir,
-    mock: MockModel,
-}
-
-impl Env {
-    async fn new(steps: Vec<Step>) -> Env {
-        Self::with_config(Script::Steps(steps), "responses", "").await
-    }
-
-    async fn with_config(script: Script, wire_api: &str, provider_extra: &str) -> Env {
-        let repo = tempfile::tempdir().unwrap();
-        std::fs::create_dir(repo.path().join(".git")).unwrap();
-        let home = tempfile::tempdir().unwrap();
-        let mock = MockModel::start(script).await.unwrap();
-        let config = format!(
-            "model_provider = \"mock\"\n[model_providers.mock]\nname = \"mock\"\nbase_url = \"{}\"\nwire_api = \"{wire_api}\"\n{provider_extra}\n",
-            mock.base_url()
-        );
-        std::fs::write(home.path().join("config.toml"), config).unwrap();
-        Env { repo, home, mock }
-    }
-
-    fn repo(&self) -> &Path {
-        self.repo.path()
-    }
-
-    fn command(&self, args: &[&str]) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_wright"));
-        cmd.arg("exec")
-            .args(args)
-            .current_dir(self.repo())
-            .env("WRIGHT_HOME", self.home.path())
-            .env_remove("OPENAI_API_KEY")
-            .env_remove("RUST_LOG")
-            // Commands are shown as `<user shell> -lc ...`; pin the shell so the text is known.
-            .env("SHELL", "/bin/bash")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        cmd
-    }
-
-    async fn exec(&self, args: &[&str]) -> Run {
-        let out = tokio::time::timeout(Duration::from_secs(60), self.command(args).output())
-            .await
-            .expect("wright exec timed out")
-            .unwrap();
-        Run {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    async fn json(&self, prompt: &str) -> Run {
-        self.exec(&["--json", prompt]).await
-    }
-
-    fn bodies(&self) -> Vec<Value> {
-        self.mock.requests().iter().map(|r| r.json()).collect()
-    }
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn events(&self) -> Vec<Value> {
-        self.stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
-            .collect()
-    }
-
-    fn types(&self) -> Vec<String> {
-        self.events()
-            .iter()
-            .map(|e| e["type"].as_str().unwrap().to_string())
-            .collect()
-    }
-
-    fn items(&self, event_type: &str) -> Vec<Value> {
-        self.events()
-            .into_iter()
-            .filter(|e| e["type"] == event_type)
-            .map(|e| e["item"].clone())
-            .collect()
-    }
-
-    fn assert_ok(&self) {
-        assert_eq!(
-            self.code,
-            Some(0),
-            "stdout:\n{}\nstderr:\n{}",
-            self.stdout,
-            self.stderr
-        );
-    }
-}
-
-/// The output item sent back for `call_id` in a later request.
-fn output_for(body: &Value, call_id: &str) -> String {
-    body["input"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| {
-            i["call_id"] == call_id && i["type"].as_str().is_some_and(|t| t.ends_with("_output"))
-        })
-        .and_then(|i| i["output"].as_str())
-        .unwrap_or_else(|| panic!("no output for {call_id} in {body}"))
-        .to_string()
-}
-
-fn exec_call(cmd: &str) -> OutputItem {
-    OutputItem::function("exec_command", json!({ "cmd": cmd }))
-}
-
-fn call_with_id(name: &str, args: Value, id: &str) -> OutputItem {
-    OutputItem::FunctionCall {
-        name: name.into(),
-        arguments: args.to_string(),
-        call_id: Some(id.into()),
-    }
-}
+use wright_mock_model::{OutputItem, Script, Step};
 
 #[tokio::test]
 async fn plain_answer() {
@@ -579,17 +449,19 @@ async fn stream_cut_mid_reply_is_retried() {
 }
 
 #[tokio::test]
-async fn context_window_exceeded_and_incomplete_fail_clearly() {
-    let env = Env::new(vec![Step::Failed {
+async fn context_window_exceeded_for_good_and_incomplete_fail_clearly() {
+    let script = Script::Dynamic(std::sync::Arc::new(|_, _| Step::Failed {
         code: "context_length_exceeded".into(),
         message: "too long".into(),
-    }])
-    .await;
+    }));
+    let env = Env::with_config(script, "responses", "").await;
     let run = env.json("hi").await;
     assert_eq!(run.code, Some(1));
     assert!(run
         .stdout
         .contains("ran out of room in the model's context window"));
+    // Each overflow got a compaction attempt (summary request + retried request) first.
+    assert_eq!(env.bodies().len(), 5);
 
     let env = Env::new(vec![Step::Incomplete {
         items: vec![OutputItem::message("half")],

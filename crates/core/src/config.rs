@@ -179,6 +179,14 @@ pub struct Config {
     pub developer_instructions: Option<String>,
     pub tool_output_token_limit: usize,
     pub shell_timeout: Duration,
+    /// Overrides the catalog's context window for the model.
+    pub model_context_window: Option<u64>,
+    /// Compact the history once a request reaches this many tokens (default: 90 % of the window).
+    pub model_auto_compact_token_limit: Option<u64>,
+    pub project_doc_max_bytes: usize,
+    pub project_doc_fallback_filenames: Vec<String>,
+    /// Replaces the built-in compaction prompt.
+    pub compact_prompt: Option<String>,
     /// Problems worth telling the user about that do not stop the run (unknown keys, ...).
     pub warnings: Vec<String>,
 }
@@ -372,11 +380,6 @@ fn resolve(
         })?,
     };
     let _ = (
-        t.model_context_window,
-        t.model_auto_compact_token_limit,
-        t.project_doc_max_bytes,
-        t.project_doc_fallback_filenames,
-        t.compact_prompt,
         t.notify,
         t.shell_environment_policy,
         t.tools,
@@ -438,6 +441,13 @@ fn resolve(
             .shell_timeout_ms
             .map(Duration::from_millis)
             .unwrap_or(DEFAULT_SHELL_TIMEOUT),
+        model_context_window: t.model_context_window,
+        model_auto_compact_token_limit: t.model_auto_compact_token_limit,
+        project_doc_max_bytes: t
+            .project_doc_max_bytes
+            .unwrap_or(crate::project_doc::DEFAULT_MAX_BYTES),
+        project_doc_fallback_filenames: t.project_doc_fallback_filenames.unwrap_or_default(),
+        compact_prompt: t.compact_prompt,
         warnings,
     })
 }

@@ -5,9 +5,11 @@
 //! channel and clients render them.
 
 pub mod catalog;
+mod compact;
 pub mod config;
 pub mod context;
+pub mod project_doc;
 mod thread;
 mod tools;
 
-pub use thread::{ImageInput, Thread, TurnInput, TurnOutcome};
+pub use thread::{ImageInput, Thread, TurnInput, TurnOutcome, TurnOverrides, COMPACT_COMMAND};

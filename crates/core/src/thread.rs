@@ -1,4 +1,8 @@
 //! A thread: its fixed prefix, its history, and the turn loop.
+//!
+//! The history is append-only: every request carries the previous request's items unchanged
+//! plus what happened since, so the server's prompt cache keeps hitting. Two things rewrite it:
+//! compaction (the pinned layers at the front stay byte-identical) and nothing else.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,14 +18,22 @@ use wright_protocol::{Event, ItemDetails, ThreadItem, TokenUsage};
 use wright_tools::spec::tool_specs;
 
 use crate::catalog::model_info;
-use crate::config::Config;
+use crate::compact::{self, estimate_tokens};
+use crate::config::{ApprovalPolicy, Config, SandboxMode};
 use crate::context;
+use crate::project_doc::{self, ProjectDocs};
 use crate::tools::{Dispatch, ToolContext};
 
-/// Text Codex users know from a context overflow.
+/// Text Codex users know from a context overflow that could not be recovered.
 const CONTEXT_WINDOW_MESSAGE: &str = "wright ran out of room in the model's context window. Start a new thread or clear earlier history before retrying.";
 /// How long tools get to stop after an interrupt before the turn is reported anyway.
 const CANCEL_GRACE: Duration = Duration::from_secs(3);
+/// Compactions a single turn may force after the server says the context is too long.
+const MAX_OVERFLOW_COMPACTIONS: u32 = 2;
+/// Share of the compaction limit that recent user messages may keep after a summary.
+const USER_MESSAGE_SHARE: u64 = 4;
+/// The user types this to compact the thread now.
+pub const COMPACT_COMMAND: &str = "/compact";
 
 /// An image attached to the user's message, already encoded as a `data:` URL.
 #[derive(Debug, Clone)]
@@ -35,6 +47,17 @@ pub struct TurnInput {
     pub images: Vec<ImageInput>,
     /// JSON Schema the final answer must follow.
     pub output_schema: Option<Value>,
+    /// Settings that change from this turn on.
+    pub overrides: TurnOverrides,
+}
+
+/// Per-turn changes. Each one is told to the model as a new message; nothing earlier changes.
+#[derive(Debug, Clone, Default)]
+pub struct TurnOverrides {
+    pub cwd: Option<std::path::PathBuf>,
+    pub sandbox_mode: Option<SandboxMode>,
+    pub approval_policy: Option<ApprovalPolicy>,
+    pub model: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -44,16 +67,30 @@ pub enum TurnOutcome {
     Interrupted,
 }
 
+/// What one model request produced: the items received, the call outputs in call order, and
+/// how the stream ended.
+type Round = (Vec<Value>, Vec<Value>, Result<(), StreamError>);
+
 pub struct Thread {
     id: String,
-    config: Arc<Config>,
+    config: Config,
     client: ModelClient,
     instructions: String,
     tools: Vec<Value>,
     reasoning: Option<Value>,
+    /// `history[..pinned]` are the layers every request starts with; compaction keeps them.
     history: Vec<Value>,
+    pinned: usize,
+    /// Settings messages appended after a mid-thread change; re-sent after a compaction.
+    settings_updates: Vec<Value>,
     usage: TokenUsage,
+    turn_usage: TokenUsage,
+    /// Size of the context at the last model response (tokens).
+    context_tokens: u64,
+    context_window: u64,
+    compact_limit: u64,
     shell: String,
+    project_docs: ProjectDocs,
 }
 
 impl Thread {
@@ -74,33 +111,52 @@ impl Thread {
             }
             Value::Object(r)
         });
+        let context_window = config.model_context_window.unwrap_or(info.context_window);
+        let compact_limit = config
+            .model_auto_compact_token_limit
+            .unwrap_or(context_window / 10 * 9);
         let shell = wright_tools::shell::user_shell();
+        let project_docs = project_doc::discover(
+            &config.cwd,
+            &config.wright_home,
+            &config.project_doc_fallback_filenames,
+            config.project_doc_max_bytes,
+        );
         let mut developer = Vec::new();
         if let Some(text) = &config.developer_instructions {
             developer.push(text.clone());
         }
         developer.push(context::permissions_text(&config));
+        let mut user = Vec::new();
+        if let Some(docs) = &project_docs.text {
+            user.push(docs.clone());
+        }
+        user.push(context::environment_context(
+            &config,
+            &shell,
+            &context::today_utc(),
+        ));
         let history = vec![
             context::message("developer", &developer),
-            context::message(
-                "user",
-                &[context::environment_context(
-                    &config,
-                    &shell,
-                    &context::today_utc(),
-                )],
-            ),
+            context::message("user", &user),
         ];
         Ok(Thread {
             id: uuid::Uuid::now_v7().to_string(),
             instructions: context::base_instructions(&config),
             tools: tool_specs(info.tool_style),
             reasoning,
+            pinned: history.len(),
             history,
+            settings_updates: Vec::new(),
             usage: TokenUsage::default(),
+            turn_usage: TokenUsage::default(),
+            context_tokens: 0,
+            context_window,
+            compact_limit,
             shell,
+            project_docs,
             client,
-            config: Arc::new(config),
+            config,
         })
     }
 
@@ -108,8 +164,23 @@ impl Thread {
         &self.id
     }
 
+    /// Totals over the whole thread.
     pub fn usage(&self) -> TokenUsage {
         self.usage
+    }
+
+    /// Totals over the last turn.
+    pub fn turn_usage(&self) -> TokenUsage {
+        self.turn_usage
+    }
+
+    pub fn context_window(&self) -> u64 {
+        self.context_window
+    }
+
+    /// The AGENTS.md files in effect and problems met while reading them.
+    pub fn project_docs(&self) -> &ProjectDocs {
+        &self.project_docs
     }
 
     /// Runs one turn to its end. Events go to `events`; `cancel` interrupts it cleanly (tool
@@ -124,18 +195,28 @@ impl Thread {
             let _ = events.send(e);
         };
         emit(Event::TurnStarted);
-        self.history.push(user_message(&input));
-        let ctx = Arc::new(ToolContext::new(
-            self.config.cwd.clone(),
-            self.shell.clone(),
-            self.config.shell_timeout,
-            self.config.tool_output_token_limit,
-            events.clone(),
-        ));
-        let outcome = self.sample_until_done(&input, &ctx, events, &cancel).await;
-        if let Some(plan) = ctx.finish_plan() {
-            emit(Event::ItemCompleted(plan));
-        }
+        self.turn_usage = TokenUsage::default();
+        self.apply_overrides(&input.overrides);
+        let outcome = if input.text.trim() == COMPACT_COMMAND && input.images.is_empty() {
+            match self.compact(events, &cancel).await {
+                Ok(()) => TurnOutcome::Completed { last_message: None },
+                Err(outcome) => outcome,
+            }
+        } else {
+            self.history.push(user_message(&input));
+            let ctx = Arc::new(ToolContext::new(
+                self.config.cwd.clone(),
+                self.shell.clone(),
+                self.config.shell_timeout,
+                self.config.tool_output_token_limit,
+                events.clone(),
+            ));
+            let outcome = self.sample_until_done(&input, &ctx, events, &cancel).await;
+            if let Some(plan) = ctx.finish_plan() {
+                emit(Event::ItemCompleted(plan));
+            }
+            outcome
+        };
         match &outcome {
             TurnOutcome::Completed { .. } => emit(Event::TurnCompleted { usage: self.usage }),
             TurnOutcome::Failed { message } => emit(Event::TurnFailed {
@@ -150,17 +231,84 @@ impl Thread {
         outcome
     }
 
-    fn prompt(&self, input: &TurnInput) -> Prompt {
+    /// Records a change of cwd, policy or model as new messages at the end of the history.
+    fn apply_overrides(&mut self, o: &TurnOverrides) {
+        let mut env_changed = false;
+        let mut policy_changed = false;
+        if let Some(cwd) = o.cwd.as_ref().filter(|c| **c != self.config.cwd) {
+            self.config.cwd = cwd.clone();
+            env_changed = true;
+        }
+        if let Some(mode) = o.sandbox_mode.filter(|m| *m != self.config.sandbox_mode) {
+            self.config.sandbox_mode = mode;
+            policy_changed = true;
+        }
+        if let Some(policy) = o
+            .approval_policy
+            .filter(|p| *p != self.config.approval_policy)
+        {
+            self.config.approval_policy = policy;
+            policy_changed = true;
+        }
+        let mut updates = Vec::new();
+        if let Some(model) = o.model.as_ref().filter(|m| **m != self.config.model) {
+            self.config.model = model.clone();
+            updates.push(context::message(
+                "developer",
+                &[format!(
+                    "<model_switch>The model is now {model}.</model_switch>"
+                )],
+            ));
+        }
+        if policy_changed {
+            updates.push(context::message(
+                "developer",
+                &[context::permissions_text(&self.config)],
+            ));
+        }
+        if env_changed || policy_changed {
+            updates.push(context::message(
+                "user",
+                &[context::environment_context(
+                    &self.config,
+                    &self.shell,
+                    &context::today_utc(),
+                )],
+            ));
+        }
+        if !updates.is_empty() {
+            self.history.extend(updates.iter().cloned());
+            self.settings_updates = updates;
+        }
+    }
+
+    fn prompt(&self, input: Vec<Value>, output_schema: Option<Value>) -> Prompt {
         Prompt {
             model: self.config.model.clone(),
             instructions: self.instructions.clone(),
-            input: self.history.clone(),
+            input,
             tools: self.tools.clone(),
             parallel_tool_calls: true,
             reasoning: self.reasoning.clone(),
-            output_schema: input.output_schema.clone(),
+            output_schema,
             prompt_cache_key: self.id.clone(),
         }
+    }
+
+    fn add_usage(&mut self, usage: &TokenUsage) {
+        self.usage.add(usage);
+        self.turn_usage.add(usage);
+    }
+
+    /// Accounts one finished response: server usage, or an estimate when there is none.
+    fn record_response(&mut self, usage: Option<TokenUsage>, sent: &[Value], received: &[Value]) {
+        let usage = usage.unwrap_or_else(|| TokenUsage {
+            input_tokens: estimate_tokens(sent),
+            output_tokens: estimate_tokens(received),
+            ..Default::default()
+        });
+        self.context_tokens = usage.input_tokens + usage.output_tokens;
+        self.add_usage(&usage);
     }
 
     async fn sample_until_done(
@@ -175,100 +323,26 @@ impl Thread {
         };
         let max_stream_retries = self.config.provider.stream_max_retries;
         let mut stream_retries = 0;
+        let mut overflows = 0;
         let mut last_message = None;
         loop {
-            let prompt = self.prompt(input);
-            let on_retry = |n: RetryNotice| {
-                emit(Event::Error {
-                    message: format!("Reconnecting... {}/{} ({})", n.attempt, n.max, n.reason),
-                })
-            };
-            let opened = tokio::select! {
-                opened = self.client.stream(&prompt, on_retry) => opened,
-                _ = cancel.cancelled() => return TurnOutcome::Interrupted,
-            };
-            let mut stream = match opened {
-                Ok(stream) => stream,
-                Err(err) if err.context_window_exceeded => {
-                    return TurnOutcome::Failed {
-                        message: CONTEXT_WINDOW_MESSAGE.into(),
-                    }
+            if self.context_tokens >= self.compact_limit {
+                if let Err(outcome) = self.compact(events, cancel).await {
+                    return outcome;
                 }
-                Err(err) => {
-                    return TurnOutcome::Failed {
-                        message: err.message,
-                    }
-                }
-            };
-
-            let mut received = Vec::new();
-            let mut calls: Vec<JoinHandle<Value>> = Vec::new();
-            let ended = loop {
-                let next = tokio::select! {
-                    next = stream.next() => next,
-                    _ = cancel.cancelled() => {
-                        settle(calls, cancel).await;
-                        return TurnOutcome::Interrupted;
-                    }
-                };
-                match next {
-                    None => {
-                        break Err(StreamError::Disconnected(
-                            "stream ended without a terminal event".into(),
-                        ))
-                    }
-                    Some(Ok(ResponseEvent::OutputTextDelta { item_id, delta })) => {
-                        emit(Event::AgentMessageDelta { item_id, delta })
-                    }
-                    Some(Ok(ResponseEvent::OutputItemDone(item))) => {
-                        match crate::tools::classify(&item) {
-                            Dispatch::Message { id, text } => {
-                                last_message = Some(text.clone());
-                                emit(Event::ItemCompleted(ThreadItem {
-                                    id,
-                                    details: ItemDetails::AgentMessage { text },
-                                }));
-                            }
-                            Dispatch::Reasoning { id, text } => {
-                                if !text.is_empty() {
-                                    emit(Event::ItemCompleted(ThreadItem {
-                                        id,
-                                        details: ItemDetails::Reasoning { text },
-                                    }));
-                                }
-                            }
-                            Dispatch::Call(call) => {
-                                // Started now, while the rest of the reply still streams.
-                                calls.push(ctx.spawn(call, cancel.child_token()));
-                            }
-                            Dispatch::Other => {}
-                        }
-                        received.push(item);
-                    }
-                    Some(Ok(ResponseEvent::Completed { usage })) => {
-                        if let Some(usage) = usage {
-                            self.usage.add(&usage);
-                        }
-                        break Ok(());
-                    }
-                    Some(Err(err)) => break Err(err),
-                }
-            };
-
-            let had_calls = !calls.is_empty();
-            let mut outputs = Vec::with_capacity(calls.len());
-            let joined = tokio::select! {
-                joined = join_in_order(&mut calls, &mut outputs) => joined,
-                _ = cancel.cancelled() => {
-                    settle(calls, cancel).await;
-                    return TurnOutcome::Interrupted;
-                }
-            };
-            if let Err(join) = joined {
-                return TurnOutcome::Failed {
-                    message: format!("a tool call crashed: {join}"),
-                };
             }
+            let prompt = self.prompt(self.history.clone(), input.output_schema.clone());
+            let round = self.sample_once(&prompt, ctx, events, cancel).await;
+            let (received, outputs, ended) = match round {
+                Ok(round) => round,
+                Err(outcome) => return outcome,
+            };
+            for item in &received {
+                if let Dispatch::Message { text, .. } = crate::tools::classify(item) {
+                    last_message = Some(text);
+                }
+            }
+            let had_calls = !outputs.is_empty();
             // The model's items as received, then one output per call in call order.
             self.history.extend(received);
             self.history.extend(outputs);
@@ -293,8 +367,15 @@ impl Thread {
                     }
                 }
                 Err(StreamError::ContextWindowExceeded(_)) => {
-                    return TurnOutcome::Failed {
-                        message: CONTEXT_WINDOW_MESSAGE.into(),
+                    // The server is the judge of what fits: compact and ask again.
+                    if overflows >= MAX_OVERFLOW_COMPACTIONS {
+                        return TurnOutcome::Failed {
+                            message: CONTEXT_WINDOW_MESSAGE.into(),
+                        };
+                    }
+                    overflows += 1;
+                    if let Err(outcome) = self.compact(events, cancel).await {
+                        return outcome;
                     }
                 }
                 Err(err) => {
@@ -305,13 +386,207 @@ impl Thread {
             }
         }
     }
+
+    /// One model request: streams the reply, starts tool calls as they arrive, and waits for
+    /// them. Returns the items received, the call outputs in call order, and how the stream
+    /// ended (a broken stream still returns what finished before the break).
+    async fn sample_once(
+        &mut self,
+        prompt: &Prompt,
+        ctx: &Arc<ToolContext>,
+        events: &UnboundedSender<Event>,
+        cancel: &CancellationToken,
+    ) -> Result<Round, TurnOutcome> {
+        let emit = |e: Event| {
+            let _ = events.send(e);
+        };
+        let on_retry = |n: RetryNotice| {
+            emit(Event::Error {
+                message: format!("Reconnecting... {}/{} ({})", n.attempt, n.max, n.reason),
+            })
+        };
+        let opened = tokio::select! {
+            opened = self.client.stream(prompt, on_retry) => opened,
+            _ = cancel.cancelled() => return Err(TurnOutcome::Interrupted),
+        };
+        let mut stream = match opened {
+            Ok(stream) => stream,
+            Err(err) if err.context_window_exceeded => {
+                return Ok((
+                    Vec::new(),
+                    Vec::new(),
+                    Err(StreamError::ContextWindowExceeded(err.message)),
+                ))
+            }
+            Err(err) => {
+                return Err(TurnOutcome::Failed {
+                    message: err.message,
+                })
+            }
+        };
+
+        let mut received = Vec::new();
+        let mut calls: Vec<JoinHandle<Value>> = Vec::new();
+        let ended = loop {
+            let next = tokio::select! {
+                next = stream.next() => next,
+                _ = cancel.cancelled() => {
+                    settle(calls, cancel).await;
+                    return Err(TurnOutcome::Interrupted);
+                }
+            };
+            match next {
+                None => {
+                    break Err(StreamError::Disconnected(
+                        "stream ended without a terminal event".into(),
+                    ))
+                }
+                Some(Ok(ResponseEvent::OutputTextDelta { item_id, delta })) => {
+                    emit(Event::AgentMessageDelta { item_id, delta })
+                }
+                Some(Ok(ResponseEvent::OutputItemDone(item))) => {
+                    match crate::tools::classify(&item) {
+                        Dispatch::Message { id, text } => {
+                            emit(Event::ItemCompleted(ThreadItem {
+                                id,
+                                details: ItemDetails::AgentMessage { text },
+                            }));
+                        }
+                        Dispatch::Reasoning { id, text } => {
+                            if !text.is_empty() {
+                                emit(Event::ItemCompleted(ThreadItem {
+                                    id,
+                                    details: ItemDetails::Reasoning { text },
+                                }));
+                            }
+                        }
+                        Dispatch::Call(call) => {
+                            // Started now, while the rest of the reply still streams.
+                            calls.push(ctx.spawn(call, cancel.child_token()));
+                        }
+                        Dispatch::Other => {}
+                    }
+                    received.push(item);
+                }
+                Some(Ok(ResponseEvent::Completed { usage })) => {
+                    self.record_response(usage, &prompt.input, &received);
+                    break Ok(());
+                }
+                Some(Err(err)) => break Err(err),
+            }
+        };
+
+        let mut outputs = Vec::with_capacity(calls.len());
+        let joined = tokio::select! {
+            joined = join_in_order(&mut calls, &mut outputs) => joined,
+            _ = cancel.cancelled() => {
+                settle(calls, cancel).await;
+                return Err(TurnOutcome::Interrupted);
+            }
+        };
+        if let Err(join) = joined {
+            return Err(TurnOutcome::Failed {
+                message: format!("a tool call crashed: {join}"),
+            });
+        }
+        Ok((received, outputs, ended))
+    }
+
+    /// Replaces the history by the pinned layers, recent user messages and a summary written
+    /// by the model. Never fails the turn: if summarising does not work, the history is
+    /// reduced deterministically instead. Only an interrupt stops it.
+    async fn compact(
+        &mut self,
+        events: &UnboundedSender<Event>,
+        cancel: &CancellationToken,
+    ) -> Result<(), TurnOutcome> {
+        let mut input = self.history.clone();
+        let prompt_text = self
+            .config
+            .compact_prompt
+            .clone()
+            .unwrap_or_else(|| compact::COMPACT_PROMPT.to_string());
+        input.push(compact::user_text_message(prompt_text));
+        // Same instructions, tools and prefix as every other request: the cache still hits.
+        let prompt = self.prompt(input, None);
+        let summary = self.summarise(&prompt, cancel).await?;
+        let mut prefix = self.history[..self.pinned].to_vec();
+        prefix.extend(self.settings_updates.iter().cloned());
+        let conversation = &self.history[self.pinned..];
+        let target = self.compact_limit / 2;
+        let rebuilt = summary.map(|s| {
+            compact::rebuild(
+                &prefix,
+                conversation,
+                &s,
+                self.compact_limit / USER_MESSAGE_SHARE,
+            )
+        });
+        self.history = match rebuilt {
+            Some(history) if estimate_tokens(&history) <= self.compact_limit => history,
+            _ => {
+                let mut history = std::mem::take(&mut self.history);
+                compact::reduce(&mut history, self.pinned, target);
+                history
+            }
+        };
+        self.context_tokens = estimate_tokens(&self.history);
+        let _ = events.send(Event::ContextCompacted {
+            id: format!("compaction_{}", uuid::Uuid::now_v7()),
+        });
+        Ok(())
+    }
+
+    /// The model's summary of the history, or `None` when it could not give one.
+    async fn summarise(
+        &mut self,
+        prompt: &Prompt,
+        cancel: &CancellationToken,
+    ) -> Result<Option<String>, TurnOutcome> {
+        let opened = tokio::select! {
+            opened = self.client.stream(prompt, |_| {}) => opened,
+            _ = cancel.cancelled() => return Err(TurnOutcome::Interrupted),
+        };
+        let Ok(mut stream) = opened else {
+            return Ok(None);
+        };
+        let mut text = String::new();
+        let mut received = Vec::new();
+        loop {
+            let next = tokio::select! {
+                next = stream.next() => next,
+                _ = cancel.cancelled() => return Err(TurnOutcome::Interrupted),
+            };
+            match next {
+                Some(Ok(ResponseEvent::OutputItemDone(item))) => {
+                    match crate::tools::classify(&item) {
+                        Dispatch::Message { text: t, .. } => text.push_str(&t),
+                        // A tool call instead of a summary: not usable.
+                        Dispatch::Call(_) => return Ok(None),
+                        _ => {}
+                    }
+                    received.push(item);
+                }
+                Some(Ok(ResponseEvent::Completed { usage })) => {
+                    let usage = usage.unwrap_or_else(|| TokenUsage {
+                        input_tokens: estimate_tokens(&prompt.input),
+                        output_tokens: estimate_tokens(&received),
+                        ..Default::default()
+                    });
+                    self.add_usage(&usage);
+                    return Ok((!text.trim().is_empty()).then_some(text));
+                }
+                Some(Ok(ResponseEvent::OutputTextDelta { .. })) => {}
+                Some(Err(_)) | None => return Ok(None),
+            }
+        }
+    }
 }
 
 /// Gives cancelled tool calls a moment to kill their processes and report.
 async fn settle(calls: Vec<JoinHandle<Value>>, cancel: &CancellationToken) {
     cancel.cancel();
-    let all = join_all(calls);
-    let _ = tokio::time::timeout(CANCEL_GRACE, all).await;
+    let _ = tokio::time::timeout(CANCEL_GRACE, join_all(calls)).await;
 }
 
 async fn join_all(calls: Vec<JoinHandle<Value>>) {

@@ -17,9 +17,9 @@ pub(crate) fn request_body(prompt: &Prompt) -> Value {
         push_message(&mut messages, item);
     }
     let tools: Vec<Value> = prompt.tools.iter().filter_map(chat_tool).collect();
+    // `messages` last: each request is the previous one's bytes plus new messages.
     let mut body = Map::new();
     body.insert("model".into(), json!(prompt.model));
-    body.insert("messages".into(), Value::Array(messages));
     if !tools.is_empty() {
         body.insert("tools".into(), Value::Array(tools));
         body.insert("tool_choice".into(), json!("auto"));
@@ -36,6 +36,7 @@ pub(crate) fn request_body(prompt: &Prompt) -> Value {
     }
     body.insert("stream".into(), json!(true));
     body.insert("stream_options".into(), json!({"include_usage": true}));
+    body.insert("messages".into(), Value::Array(messages));
     Value::Object(body)
 }
 

@@ -9,12 +9,13 @@ use crate::error::StreamError;
 use crate::sse;
 use crate::{Prompt, ResponseEvent, TokenUsage};
 
-/// Key order is fixed (serde_json keeps insertion order) so equal prompts are equal bytes.
+/// Key order is fixed (serde_json keeps insertion order) and `input` comes last, so a request
+/// is byte for byte the previous request with the new items appended: the longest possible
+/// prefix for the server's prompt cache.
 pub(crate) fn request_body(prompt: &Prompt) -> Value {
     let mut body = Map::new();
     body.insert("model".into(), json!(prompt.model));
     body.insert("instructions".into(), json!(prompt.instructions));
-    body.insert("input".into(), Value::Array(prompt.input.clone()));
     body.insert("tools".into(), Value::Array(prompt.tools.clone()));
     body.insert("tool_choice".into(), json!("auto"));
     body.insert(
@@ -37,6 +38,7 @@ pub(crate) fn request_body(prompt: &Prompt) -> Value {
             json!({"format": {"type": "json_schema", "strict": true, "schema": schema, "name": "wright_output_schema"}}),
         );
     }
+    body.insert("input".into(), Value::Array(prompt.input.clone()));
     Value::Object(body)
 }
 
@@ -160,7 +162,7 @@ mod tests {
         let body = serde_json::to_string(&request_body(&prompt)).unwrap();
         assert_eq!(
             body,
-            r#"{"model":"m","instructions":"i","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"hi"}]}],"tools":[],"tool_choice":"auto","parallel_tool_calls":true,"reasoning":{"effort":"medium"},"store":false,"stream":true,"include":["reasoning.encrypted_content"],"prompt_cache_key":"t"}"#
+            r#"{"model":"m","instructions":"i","tools":[],"tool_choice":"auto","parallel_tool_calls":true,"reasoning":{"effort":"medium"},"store":false,"stream":true,"include":["reasoning.encrypted_content"],"prompt_cache_key":"t","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"hi"}]}]}"#
         );
     }
 

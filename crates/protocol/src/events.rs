@@ -15,6 +15,10 @@ pub enum Event {
         item_id: String,
         delta: String,
     },
+    /// The history was compacted to fit the context window (Codex's exec stream shows nothing).
+    ContextCompacted {
+        id: String,
+    },
     /// A non-fatal problem, e.g. a retry being announced.
     Error {
         message: String,

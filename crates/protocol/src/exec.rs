@@ -56,7 +56,7 @@ impl ExecEventMapper {
             Event::ItemCompleted(item) => vec![ThreadEvent::ItemCompleted {
                 item: self.renumber(item),
             }],
-            Event::AgentMessageDelta { .. } => Vec::new(),
+            Event::AgentMessageDelta { .. } | Event::ContextCompacted { .. } => Vec::new(),
             Event::Error { message } => vec![ThreadEvent::Error {
                 message: message.clone(),
             }],
