@@ -7,7 +7,8 @@
 //! 1. process start to first model request (`wright exec --json "hi"`, one reply, exit);
 //! 2. per-step orchestration overhead: N `exec_command` round trips, minus the cost of the
 //!    commands themselves (measured separately) and of a zero-step run;
-//! 3. peak RSS of the longest run.
+//! 3. peak RSS of the longest run;
+//! 4. long sessions that compact: cached share of input tokens and per-step overhead.
 //!
 //! Build first with `cargo build --release -p wright-cli -p wright-bench`; `WRIGHT_BIN`
 //! overrides which `wright` binary is measured.
@@ -17,7 +18,7 @@ use std::io::{self, Read};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, OnceLock};
 use std::thread;
@@ -39,9 +40,43 @@ const TARGET_PEAK_RSS_MB: f64 = 30.0;
 /// A hung wright must fail the bench (e.g. in CI) rather than block it forever.
 const RUN_TIMEOUT: Duration = Duration::from_secs(300);
 
+const TARGET_CACHED_SHARE: f64 = 0.95;
+/// `model_auto_compact_token_limit` for the compaction runs: the value of Codex's own compaction
+/// capture, small enough that 200 steps of 1 KB outputs compact several times.
+const COMPACT_LIMIT_TOKENS: u64 = 30_000;
+/// How wright's compaction request begins (its last input message).
+const COMPACT_PROMPT_START: &str = "You are performing a CONTEXT CHECKPOINT COMPACTION";
+
+/// What the mock asks for at each step.
+#[derive(Clone, Copy)]
+enum Scenario {
+    /// `echo i`: the cheapest possible command.
+    Echo,
+    /// A 1 KB output per step and a small compaction limit, so the history is compacted
+    /// every few dozen steps.
+    Compacting,
+}
+
+impl Scenario {
+    fn command(self, i: usize) -> String {
+        match self {
+            Scenario::Echo => format!("echo {i}"),
+            Scenario::Compacting => format!("printf '%01000d\\n' {i}"),
+        }
+    }
+
+    fn expected_output(self, i: usize) -> String {
+        match self {
+            Scenario::Echo => format!("{i}\n"),
+            Scenario::Compacting => format!("{i:0>1000}\n"),
+        }
+    }
+}
+
 struct Options {
     startup_runs: usize,
     step_counts: &'static [usize],
+    compacting_counts: &'static [usize],
 }
 
 fn parse_args() -> anyhow::Result<Options> {
@@ -60,11 +95,13 @@ fn parse_args() -> anyhow::Result<Options> {
         Options {
             startup_runs: 5,
             step_counts: &[10, 50],
+            compacting_counts: &[50],
         }
     } else {
         Options {
             startup_runs: 30,
             step_counts: &[10, 50, 200],
+            compacting_counts: &[50, 100, 200],
         }
     })
 }
@@ -129,7 +166,7 @@ fn run_bench() -> anyhow::Result<()> {
     let mut overhead = serde_json::Map::new();
     let mut longest = None;
     for &steps in options.step_counts {
-        let command_ms = ms(command_mean(&shell, &harness, steps)?);
+        let command_ms = ms(command_mean(&shell, &harness, steps, Scenario::Echo)?);
         let run = harness.run(steps)?;
         let total_ms = ms(run.wall);
         let per_step = (total_ms - baseline_ms - steps as f64 * command_ms) / steps as f64;
@@ -162,6 +199,42 @@ fn run_bench() -> anyhow::Result<()> {
         mib(run.hwm_kib.unwrap_or(0))
     );
 
+    // 4. Long sessions: 1 KB of output per step and a small compaction limit. The cache
+    // share is what the mock (common prefix with the previous request) reports through
+    // wright's own usage totals, compaction requests included.
+    println!(
+        "\nlong sessions with compaction (1 KB output per step, model_auto_compact_token_limit = {COMPACT_LIMIT_TOKENS})"
+    );
+    println!(
+        "  {:>5} {:>10} {:>12} {:>14} {:>15}   targets: cached >= {:.0} %, overhead flat in N",
+        "N",
+        "total ms",
+        "compactions",
+        "cached share",
+        "overhead/step",
+        TARGET_CACHED_SHARE * 100.0
+    );
+    let mut compacting = serde_json::Map::new();
+    for &steps in options.compacting_counts {
+        let command_ms = ms(command_mean(&shell, &harness, steps, Scenario::Compacting)?);
+        let run = harness.run_scenario(steps, Scenario::Compacting)?;
+        let total_ms = ms(run.wall);
+        let per_step = (total_ms - baseline_ms - steps as f64 * command_ms) / steps as f64;
+        let input = run.usage["input_tokens"].as_f64().unwrap_or(0.0);
+        let cached = run.usage["cached_input_tokens"].as_f64().unwrap_or(0.0);
+        let share = if input > 0.0 { cached / input } else { 0.0 };
+        println!(
+            "  {steps:>5} {total_ms:>10.1} {:>12} {:>13.1}% {per_step:>15.2}   {}",
+            run.compactions,
+            share * 100.0,
+            verdict(1.0 - share, 1.0 - TARGET_CACHED_SHARE)
+        );
+        compacting.insert(
+            steps.to_string(),
+            json!({"compactions": run.compactions, "cached_share_pct": round2(share * 100.0), "overhead_ms": round2(per_step)}),
+        );
+    }
+
     println!(
         "\ntotal bench wall time {:.1} s",
         bench_started.elapsed().as_secs_f64()
@@ -171,6 +244,7 @@ fn run_bench() -> anyhow::Result<()> {
         "first_request_ms_p90": round2(first_p90),
         "per_step_overhead_ms": overhead,
         "peak_rss_mb": round2(peak_mb),
+        "compacting": compacting,
     });
     println!("{summary}");
     Ok(())
@@ -201,12 +275,17 @@ fn user_shell() -> String {
 
 /// Mean wall time of `<shell> -lc 'echo i'`, run the way wright runs it (same directory and
 /// HOME, stdin null, output piped and read), so that it can be subtracted from a run's total.
-fn command_mean(shell: &str, harness: &Harness, runs: usize) -> anyhow::Result<Duration> {
+fn command_mean(
+    shell: &str,
+    harness: &Harness,
+    runs: usize,
+    scenario: Scenario,
+) -> anyhow::Result<Duration> {
     let started = Instant::now();
     for i in 0..runs {
         let out = Command::new(shell)
             .arg("-lc")
-            .arg(format!("echo {i}"))
+            .arg(scenario.command(i))
             .current_dir(harness.repo.path())
             .env("HOME", harness.home.path())
             .stdin(Stdio::null())
@@ -214,7 +293,8 @@ fn command_mean(shell: &str, harness: &Harness, runs: usize) -> anyhow::Result<D
             .with_context(|| format!("cannot run {shell}"))?;
         ensure!(
             out.status.success(),
-            "`{shell} -lc 'echo {i}'` failed: {}",
+            "`{shell} -lc {}` failed: {}",
+            scenario.command(i),
             out.status
         );
     }
@@ -246,6 +326,10 @@ struct Run {
     maxrss_kib: u64,
     /// An upper bound on the high-water mark this bench passed on at exec.
     inherited_kib: u64,
+    /// Compaction requests the mock answered.
+    compactions: usize,
+    /// `turn.completed.usage` as wright printed it.
+    usage: Value,
 }
 
 impl Run {
@@ -278,16 +362,26 @@ impl Harness {
     /// and then answers with a message; fails unless wright exits 0 having sent every
     /// expected request.
     fn run(&self, steps: usize) -> anyhow::Result<Run> {
+        self.run_scenario(steps, Scenario::Echo)
+    }
+
+    fn run_scenario(&self, steps: usize, scenario: Scenario) -> anyhow::Result<Run> {
         let probe = Arc::new(Probe::default());
         let answer = {
             let probe = Arc::clone(&probe);
-            Arc::new(move |index: usize, _body: &Value| probe.answer(index, steps))
+            Arc::new(move |index: usize, body: &Value| probe.answer(index, body, steps, scenario))
         };
         let mock = self
             .runtime
             .block_on(MockModel::start(Script::Dynamic(answer)))?;
+        let limit = match scenario {
+            Scenario::Echo => String::new(),
+            Scenario::Compacting => {
+                format!("model_auto_compact_token_limit = {COMPACT_LIMIT_TOKENS}\n")
+            }
+        };
         let config = format!(
-            "model_provider = \"mock\"\n\n[model_providers.mock]\nname = \"mock\"\nbase_url = \"{}\"\n",
+            "{limit}model_provider = \"mock\"\n\n[model_providers.mock]\nname = \"mock\"\nbase_url = \"{}\"\n",
             mock.base_url()
         );
         std::fs::write(self.home.path().join("config.toml"), config)?;
@@ -338,7 +432,7 @@ impl Harness {
         let timed_out = watchdog.join().unwrap_or(false);
         exit_seen.context("waiting for wright")?;
         // Reaped with wait4 rather than `Child::wait` because only wait4 returns rusage.
-        let (status, usage) = wait4(pid).context("reaping wright")?;
+        let (status, usage_rs) = wait4(pid).context("reaping wright")?;
         let stdout = stdout.join().unwrap_or_default();
         let stderr = stderr.join().unwrap_or_default();
 
@@ -354,7 +448,13 @@ impl Harness {
                 tail(&stdout, 20)
             );
         }
-        let command_time = check_requests(&mock.requests(), steps)?;
+        let command_time = check_requests(&mock.requests(), steps, scenario)?;
+        let usage = String::from_utf8_lossy(&stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|e| e["type"] == "turn.completed")
+            .map(|e| e["usage"].clone())
+            .context("wright printed no turn.completed")?;
         let first = probe
             .first_request
             .get()
@@ -365,8 +465,10 @@ impl Harness {
             command_time,
             hwm_kib: probe.hwm_kib.get().copied(),
             // ru_maxrss is in KiB on Linux.
-            maxrss_kib: usage.ru_maxrss.max(0) as u64,
+            maxrss_kib: usage_rs.ru_maxrss.max(0) as u64,
             inherited_kib,
+            compactions: probe.compactions.load(Ordering::Relaxed),
+            usage,
         })
     }
 }
@@ -377,19 +479,38 @@ struct Probe {
     first_request: OnceLock<Instant>,
     pid: AtomicU32,
     hwm_kib: OnceLock<u64>,
+    /// Requests that were not compaction requests.
+    main: AtomicUsize,
+    compactions: AtomicUsize,
+}
+
+fn is_compaction(body: &Value) -> bool {
+    body["input"]
+        .as_array()
+        .and_then(|input| input.last())
+        .and_then(|item| item["content"][0]["text"].as_str())
+        .is_some_and(|text| text.starts_with(COMPACT_PROMPT_START))
 }
 
 impl Probe {
-    /// Requests 0..steps each get one `exec_command`; request `steps` gets the final message.
-    fn answer(&self, index: usize, steps: usize) -> Step {
+    /// Steps 0..steps each get one command; step `steps` gets the final message. Compaction
+    /// requests get a short summary and do not count as steps.
+    fn answer(&self, index: usize, body: &Value, steps: usize, scenario: Scenario) -> Step {
         if index == 0 {
             // First, so that nothing below is counted in the startup figure.
             let _ = self.first_request.set(Instant::now());
         }
-        if index < steps {
+        if is_compaction(body) {
+            let n = self.compactions.fetch_add(1, Ordering::Relaxed);
+            return Step::message(format!(
+                "SUMMARY {n}: printing numbered lines, one command per step; keep going."
+            ));
+        }
+        let step = self.main.fetch_add(1, Ordering::Relaxed);
+        if step < steps {
             return Step::calls(vec![OutputItem::function(
                 "exec_command",
-                json!({"cmd": format!("echo {index}")}),
+                json!({"cmd": scenario.command(step)}),
             )]);
         }
         // The fallback peak RSS: wright is alive and blocked on this reply with all its work
@@ -402,21 +523,39 @@ impl Probe {
     }
 }
 
-/// Checks wright sent `steps + 1` requests, each after the first carrying the successful
-/// output of the previous `echo` (a failing command would make the run look cheap), and
-/// returns the commands' total wall time as wright reported it.
-fn check_requests(requests: &[RecordedRequest], steps: usize) -> anyhow::Result<Duration> {
+/// Checks wright sent `steps + 1` requests besides compaction requests, each one after the
+/// first carrying the successful output of the previous command (a failing command would make
+/// the run look cheap), and returns the commands' total wall time as wright reported it. A
+/// request right after a compaction ends with the summary instead; its command is not timed.
+fn check_requests(
+    requests: &[RecordedRequest],
+    steps: usize,
+    scenario: Scenario,
+) -> anyhow::Result<Duration> {
+    let mut bodies = Vec::with_capacity(requests.len());
+    for (index, request) in requests.iter().enumerate() {
+        let body: Value = serde_json::from_slice(&request.body)
+            .with_context(|| format!("request {index} is not JSON"))?;
+        if !is_compaction(&body) {
+            bodies.push(body);
+        }
+    }
     ensure!(
-        requests.len() == steps + 1,
-        "the mock got {} requests, expected {}",
-        requests.len(),
+        bodies.len() == steps + 1,
+        "the mock got {} step requests, expected {}",
+        bodies.len(),
         steps + 1
     );
     let mut command_time = Duration::ZERO;
-    for (index, request) in requests.iter().enumerate().skip(1) {
-        let body: Value = serde_json::from_slice(&request.body)
-            .with_context(|| format!("request {index} is not JSON"))?;
+    for (index, body) in bodies.iter().enumerate().skip(1) {
         let last = body["input"].as_array().and_then(|input| input.last());
+        if last.is_some_and(|item| item["type"] == "message") {
+            ensure!(
+                matches!(scenario, Scenario::Compacting),
+                "request {index} ends with a message, not a command output"
+            );
+            continue;
+        }
         let output = last
             .filter(|item| item["type"] == "function_call_output")
             .and_then(|item| item["output"].as_str())
@@ -427,7 +566,7 @@ fn check_requests(requests: &[RecordedRequest], steps: usize) -> anyhow::Result<
             .strip_prefix("Wall time: ")
             .and_then(|rest| rest.split_once(" seconds\n"))
             .and_then(|(secs, _)| secs.parse::<f64>().ok());
-        let expected = format!("Output:\n{}\n", index - 1);
+        let expected = format!("Output:\n{}", scenario.expected_output(index - 1));
         match wall_secs {
             Some(secs)
                 if output.contains("exited with code 0\n") && output.ends_with(&expected) =>
@@ -435,8 +574,8 @@ fn check_requests(requests: &[RecordedRequest], steps: usize) -> anyhow::Result<
                 command_time += Duration::from_secs_f64(secs);
             }
             _ => bail!(
-                "request {index} does not end with the output of `echo {}`: {}",
-                index - 1,
+                "request {index} does not end with the output of `{}`: {}",
+                scenario.command(index - 1),
                 last.unwrap_or(&Value::Null)
             ),
         }
@@ -572,10 +711,16 @@ mod tests {
     fn requests_must_carry_each_echo_output() {
         let first = request(json!({"input": []}));
         let good = [first.clone(), after_echo(0, 0), after_echo(1, 0)];
-        assert_eq!(check_requests(&good, 2).unwrap(), Duration::from_millis(6));
-        assert!(check_requests(&good, 3).is_err(), "one request short");
-        assert!(check_requests(&[first.clone(), after_echo(0, 1)], 1).is_err());
-        assert!(check_requests(&[first, after_echo(7, 0)], 1).is_err());
+        assert_eq!(
+            check_requests(&good, 2, Scenario::Echo).unwrap(),
+            Duration::from_millis(6)
+        );
+        assert!(
+            check_requests(&good, 3, Scenario::Echo).is_err(),
+            "one request short"
+        );
+        assert!(check_requests(&[first.clone(), after_echo(0, 1)], 1, Scenario::Echo).is_err());
+        assert!(check_requests(&[first, after_echo(7, 0)], 1, Scenario::Echo).is_err());
     }
 
     #[test]
