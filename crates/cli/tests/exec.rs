@@ -858,3 +858,47 @@ async fn images_are_attached_as_data_urls() {
     assert_eq!(bad.code, Some(1));
     assert!(bad.stderr.contains("/no/such.png"), "{}", bad.stderr);
 }
+
+#[tokio::test]
+async fn patches_and_commands_from_one_reply_keep_call_order() {
+    let patch = |file: &str| {
+        format!("*** Begin Patch\n*** Update File: {file}\n@@\n-old\n+new\n*** End Patch\n")
+    };
+    let env = Env::new(vec![
+        // The command after the patch must see the patched file...
+        Step::calls(vec![
+            OutputItem::CustomToolCall {
+                name: "apply_patch".into(),
+                input: patch("a.txt"),
+                call_id: Some("call_p1".into()),
+            },
+            call_with_id("exec_command", json!({"cmd": "cat a.txt"}), "call_c1"),
+        ]),
+        // ...and the slow command before a patch must see the file as it was.
+        Step::calls(vec![
+            call_with_id(
+                "exec_command",
+                json!({"cmd": "sleep 0.3; cat b.txt"}),
+                "call_c2",
+            ),
+            OutputItem::CustomToolCall {
+                name: "apply_patch".into(),
+                input: patch("b.txt"),
+                call_id: Some("call_p2".into()),
+            },
+        ]),
+        Step::message("ordered"),
+    ])
+    .await;
+    std::fs::write(env.repo().join("a.txt"), "old\n").unwrap();
+    std::fs::write(env.repo().join("b.txt"), "old\n").unwrap();
+    let run = env.json("go").await;
+    run.assert_ok();
+    let bodies = env.bodies();
+    assert!(output_for(&bodies[1], "call_c1").ends_with("Output:\nnew\n"));
+    assert!(output_for(&bodies[2], "call_c2").ends_with("Output:\nold\n"));
+    assert_eq!(
+        std::fs::read_to_string(env.repo().join("b.txt")).unwrap(),
+        "new\n"
+    );
+}

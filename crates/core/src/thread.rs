@@ -485,6 +485,7 @@ impl Thread {
             }
         };
         if let Err(join) = joined {
+            settle(calls, cancel).await;
             return Err(TurnOutcome::Failed {
                 message: format!("a tool call crashed: {join}"),
             });
@@ -583,15 +584,20 @@ impl Thread {
     }
 }
 
-/// Gives cancelled tool calls a moment to kill their processes and report.
-async fn settle(calls: Vec<JoinHandle<Value>>, cancel: &CancellationToken) {
+/// Cancels the remaining tool calls and gives them a moment to kill their processes and
+/// report; any still running after that is aborted, so nothing outlives the turn.
+async fn settle(mut calls: Vec<JoinHandle<Value>>, cancel: &CancellationToken) {
     cancel.cancel();
-    let _ = tokio::time::timeout(CANCEL_GRACE, join_all(calls)).await;
+    let _ = tokio::time::timeout(CANCEL_GRACE, join_all(&mut calls)).await;
+    for call in &calls {
+        call.abort();
+    }
 }
 
-async fn join_all(calls: Vec<JoinHandle<Value>>) {
-    for call in calls {
+async fn join_all(calls: &mut Vec<JoinHandle<Value>>) {
+    while let Some(call) = calls.first_mut() {
         let _ = call.await;
+        calls.remove(0);
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use wright_protocol::{
@@ -37,16 +38,18 @@ pub(crate) struct PendingCall {
 
 pub(crate) fn classify(item: &Value) -> Dispatch {
     let s = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or_default();
+    // Item ids name items to clients; a server that sends none must not make two items one.
+    let id = || match s("id") {
+        "" => format!("item_{}", uuid::Uuid::now_v7()),
+        id => id.to_string(),
+    };
     match s("type") {
         "message" if s("role") == "assistant" => {
             let text = parts_text(item.get("content"), "output_text");
-            Dispatch::Message {
-                id: s("id").to_string(),
-                text,
-            }
+            Dispatch::Message { id: id(), text }
         }
         "reasoning" => Dispatch::Reasoning {
-            id: s("id").to_string(),
+            id: id(),
             text: parts_text(item.get("summary"), "summary_text"),
         },
         "function_call" => Dispatch::Call(PendingCall {
@@ -60,6 +63,14 @@ pub(crate) fn classify(item: &Value) -> Dispatch {
             name: s("name").to_string(),
             custom: true,
             payload: s("input").to_string(),
+        }),
+        // Any other call (local_shell_call, tool_search_call, ...) still needs an output, or
+        // the next request would carry a call without one.
+        kind if !s("call_id").is_empty() => Dispatch::Call(PendingCall {
+            call_id: s("call_id").to_string(),
+            name: kind.to_string(),
+            custom: false,
+            payload: String::new(),
         }),
         _ => Dispatch::Other,
     }
@@ -76,6 +87,30 @@ fn parts_text(parts: Option<&Value>, kind: &str) -> String {
         .join("\n\n")
 }
 
+/// Orders calls that must not overlap: a patch waits for every call dispatched before it, and
+/// every call dispatched after a patch waits for the patch. Commands run alongside each other.
+#[derive(Default)]
+struct Order {
+    last_patch: Option<watch::Receiver<bool>>,
+    since_patch: Vec<watch::Receiver<bool>>,
+}
+
+impl Order {
+    /// Reserves a place, in dispatch order: what to wait for, and the signal to give when done.
+    fn schedule(&mut self, exclusive: bool) -> (Vec<watch::Receiver<bool>>, watch::Sender<bool>) {
+        let (done, signal) = watch::channel(false);
+        let wait = if exclusive {
+            let mut wait = std::mem::take(&mut self.since_patch);
+            wait.extend(self.last_patch.replace(signal));
+            wait
+        } else {
+            self.since_patch.push(signal);
+            self.last_patch.iter().cloned().collect()
+        };
+        (wait, done)
+    }
+}
+
 #[derive(Default)]
 struct PlanState {
     item_id: Option<String>,
@@ -90,6 +125,7 @@ pub(crate) struct ToolContext {
     output_token_limit: usize,
     events: UnboundedSender<Event>,
     plan: Mutex<PlanState>,
+    order: Mutex<Order>,
 }
 
 impl ToolContext {
@@ -107,6 +143,7 @@ impl ToolContext {
             output_token_limit,
             events,
             plan: Mutex::new(PlanState::default()),
+            order: Mutex::new(Order::default()),
         }
     }
 
@@ -132,7 +169,16 @@ impl ToolContext {
             Ok(ToolCall::Shell(shell_call)) => Some(ctx.start_command(&call.call_id, shell_call)),
             _ => None,
         };
+        let exclusive = matches!(parsed, Ok(ToolCall::ApplyPatch { .. }));
+        let (wait, done) = match self.order.lock() {
+            Ok(mut order) => order.schedule(exclusive),
+            Err(_) => (Vec::new(), watch::channel(false).0),
+        };
         tokio::spawn(async move {
+            for mut earlier in wait {
+                // An error means that call's task is gone: nothing left to wait for.
+                let _ = earlier.wait_for(|finished| *finished).await;
+            }
             let text = match parsed {
                 Err(err) => err.to_string(),
                 Ok(ToolCall::Shell(shell_call)) => {
@@ -140,9 +186,12 @@ impl ToolContext {
                     ctx.run_command(&call.call_id, shell_call, argv, &cancel)
                         .await
                 }
-                Ok(ToolCall::ApplyPatch { input }) => ctx.run_patch(&call.call_id, input).await,
+                Ok(ToolCall::ApplyPatch { input, workdir }) => {
+                    ctx.run_patch(&call.call_id, input, workdir).await
+                }
                 Ok(ToolCall::UpdatePlan(args)) => ctx.update_plan(args),
             };
+            let _ = done.send(true);
             let kind = if call.custom {
                 "custom_tool_call_output"
             } else {
@@ -241,9 +290,12 @@ impl ToolContext {
         }
     }
 
-    async fn run_patch(&self, id: &str, input: String) -> String {
+    async fn run_patch(&self, id: &str, input: String, workdir: Option<String>) -> String {
         let started = Instant::now();
-        let cwd = self.cwd.clone();
+        let cwd = match &workdir {
+            Some(dir) => resolve(&self.cwd, dir),
+            None => self.cwd.clone(),
+        };
         // Reading and writing files is blocking work.
         let planned =
             tokio::task::spawn_blocking(move || apply_patch::plan_patch(&input, &cwd)).await;

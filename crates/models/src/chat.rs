@@ -150,6 +150,11 @@ fn push_message(messages: &mut Vec<Value>, item: &Value) {
     }
 }
 
+fn next_local_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 #[derive(Default)]
 struct ToolCallAcc {
     id: String,
@@ -161,8 +166,30 @@ struct ToolCallAcc {
 struct ChatState {
     id: String,
     text: String,
-    calls: BTreeMap<u64, ToolCallAcc>,
+    /// Calls in the order they began.
+    calls: Vec<ToolCallAcc>,
+    /// Fragment `index` -> position in `calls`. Some servers send every call at index 0, each
+    /// with its own id; a new id at a known index starts a new call.
+    slots: BTreeMap<u64, usize>,
     usage: Option<TokenUsage>,
+    finished: bool,
+}
+
+impl sse::FrameHandler for ChatState {
+    fn frame(&mut self, frame: Frame) -> FrameResult {
+        self.on_frame(frame)
+    }
+
+    /// Servers that close the body after `finish_reason` without `[DONE]` still finished.
+    fn end_of_body(&mut self) -> Result<Vec<ResponseEvent>, StreamError> {
+        if self.finished {
+            Ok(self.finish())
+        } else {
+            Err(StreamError::Disconnected(
+                "stream closed before [DONE]".into(),
+            ))
+        }
+    }
 }
 
 impl ChatState {
@@ -204,6 +231,9 @@ impl ChatState {
             .into_iter()
             .flatten()
         {
+            if choice.get("finish_reason").is_some_and(|r| !r.is_null()) {
+                self.finished = true;
+            }
             let Some(delta) = choice.get("delta") else {
                 continue;
             };
@@ -223,8 +253,20 @@ impl ChatState {
                 .flatten()
             {
                 let index = call.get("index").and_then(Value::as_u64).unwrap_or(0);
-                let acc = self.calls.entry(index).or_default();
-                if let Some(id) = call.get("id").and_then(Value::as_str) {
+                let id = call
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .filter(|id| !id.is_empty());
+                let slot = match self.slots.get(&index) {
+                    Some(&slot) if id.is_none_or(|id| self.calls[slot].id == id) => slot,
+                    _ => {
+                        self.calls.push(ToolCallAcc::default());
+                        self.slots.insert(index, self.calls.len() - 1);
+                        self.calls.len() - 1
+                    }
+                };
+                let acc = &mut self.calls[slot];
+                if let Some(id) = id {
                     acc.id = id.to_string();
                 }
                 if let Some(name) = call.pointer("/function/name").and_then(Value::as_str) {
@@ -238,8 +280,17 @@ impl ChatState {
         Ok((out, true))
     }
 
-    fn message_id(&self) -> String {
-        format!("msg_{}", self.id)
+    fn message_id(&mut self) -> String {
+        format!("msg_{}", self.response_id())
+    }
+
+    /// The server's completion id, or one of our own when it sent none, so that ids derived
+    /// from it differ from one reply to the next.
+    fn response_id(&mut self) -> String {
+        if self.id.is_empty() {
+            self.id = format!("local{}", next_local_id());
+        }
+        self.id.clone()
     }
 
     fn finish(&mut self) -> Vec<ResponseEvent> {
@@ -252,9 +303,10 @@ impl ChatState {
                 "content": [{"type": "output_text", "text": self.text, "annotations": []}],
             })));
         }
-        for (index, call) in std::mem::take(&mut self.calls) {
+        self.slots.clear();
+        for (index, call) in std::mem::take(&mut self.calls).into_iter().enumerate() {
             let call_id = if call.id.is_empty() {
-                format!("call_{}_{index}", self.id)
+                format!("call_{}_{index}", self.response_id())
             } else {
                 call.id
             };
@@ -276,8 +328,7 @@ pub(crate) async fn pump(
     tx: mpsc::Sender<Result<ResponseEvent, StreamError>>,
     idle: Duration,
 ) {
-    let mut state = ChatState::default();
-    sse::pump(response, tx, idle, |frame| state.on_frame(frame)).await
+    sse::pump(response, tx, idle, ChatState::default()).await
 }
 
 #[cfg(test)]
@@ -361,5 +412,70 @@ mod tests {
                 })
             }
         );
+    }
+
+    fn feed(s: &mut ChatState, frames: &[&str]) {
+        for f in frames {
+            s.on_frame(Frame {
+                event: None,
+                data: f.to_string(),
+            })
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn calls_sharing_index_zero_stay_apart() {
+        let mut s = ChatState::default();
+        feed(
+            &mut s,
+            &[
+                r#"{"choices":[{"delta":{"tool_calls":[{"id":"a","function":{"name":"shell","arguments":"{}"}}]}}]}"#,
+                r#"{"choices":[{"delta":{"tool_calls":[{"id":"b","function":{"name":"update_plan","arguments":"{\"plan\":[]}"}}]}}]}"#,
+                r#"{"choices":[{"delta":{},"finish_reason":"tool_calls"}]}"#,
+            ],
+        );
+        // No [DONE]: the body just ends after finish_reason.
+        let events = sse::FrameHandler::end_of_body(&mut s).unwrap();
+        let names: Vec<&str> = events
+            .iter()
+            .filter_map(|e| match e {
+                ResponseEvent::OutputItemDone(item) => item["name"].as_str(),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(names, ["shell", "update_plan"]);
+        assert!(matches!(
+            events.last(),
+            Some(ResponseEvent::Completed { .. })
+        ));
+    }
+
+    #[test]
+    fn body_ending_mid_reply_is_a_disconnect() {
+        let mut s = ChatState::default();
+        feed(&mut s, &[r#"{"choices":[{"delta":{"content":"par"}}]}"#]);
+        assert!(matches!(
+            sse::FrameHandler::end_of_body(&mut s),
+            Err(StreamError::Disconnected(_))
+        ));
+    }
+
+    #[test]
+    fn replies_without_ids_get_distinct_call_ids() {
+        let call = r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"name":"shell","arguments":"{}"}}]}}]}"#;
+        let ids: Vec<String> = (0..2)
+            .map(|_| {
+                let mut s = ChatState::default();
+                feed(&mut s, &[call]);
+                match &s.finish()[0] {
+                    ResponseEvent::OutputItemDone(item) => {
+                        item["call_id"].as_str().unwrap().to_string()
+                    }
+                    other => panic!("{other:?}"),
+                }
+            })
+            .collect();
+        assert_ne!(ids[0], ids[1]);
     }
 }

@@ -171,17 +171,33 @@ impl ModelClient {
         for (name, value) in self.provider.headers() {
             req = req.header(name, value);
         }
-        let response = req.send().await.map_err(|e| {
-            ApiError::retryable(format!(
-                "error sending request to {url}: {}",
-                error_chain(&e)
-            ))
-        })?;
+        // A server that accepts the connection and never answers must not hang the turn.
+        let idle = self.provider.stream_idle_timeout;
+        let response = match tokio::time::timeout(idle, req.send()).await {
+            Err(_) => {
+                return Err(ApiError::retryable(format!(
+                    "no response from {url} within {} s",
+                    idle.as_secs()
+                )))
+            }
+            Ok(sent) => sent.map_err(|e| {
+                ApiError::retryable(format!(
+                    "error sending request to {url}: {}",
+                    error_chain(&e)
+                ))
+            })?,
+        };
         let status = response.status();
         if status.is_success() {
             return Ok(response);
         }
-        Err(ApiError::from_status(response, url).await)
+        match tokio::time::timeout(idle, ApiError::from_status(response, url)).await {
+            Ok(err) => Err(err),
+            Err(_) => Err(ApiError::retryable(format!(
+                "unexpected status {status} from {url} (no error body within {} s)",
+                idle.as_secs()
+            ))),
+        }
     }
 }
 

@@ -42,12 +42,10 @@ pub(crate) fn request_body(prompt: &Prompt) -> Value {
     Value::Object(body)
 }
 
-pub(crate) async fn pump(
-    response: reqwest::Response,
-    tx: mpsc::Sender<Result<ResponseEvent, StreamError>>,
-    idle: Duration,
-) {
-    sse::pump(response, tx, idle, |frame| {
+struct Responses;
+
+impl sse::FrameHandler for Responses {
+    fn frame(&mut self, frame: sse::Frame) -> sse::FrameResult {
         let Ok(event) = serde_json::from_str::<Value>(&frame.data) else {
             tracing::debug!(data = %frame.data, "ignoring SSE frame that is not JSON");
             return Ok((Vec::new(), true));
@@ -60,8 +58,15 @@ pub(crate) async fn pump(
             .to_string();
         let (out, more) = handle_event(&kind, event)?;
         Ok((out.into_iter().collect(), more))
-    })
-    .await
+    }
+}
+
+pub(crate) async fn pump(
+    response: reqwest::Response,
+    tx: mpsc::Sender<Result<ResponseEvent, StreamError>>,
+    idle: Duration,
+) {
+    sse::pump(response, tx, idle, Responses).await
 }
 
 /// Returns the event to forward (if any) and whether the stream goes on.
@@ -85,23 +90,10 @@ fn handle_event(kind: &str, event: Value) -> Result<(Option<ResponseEvent>, bool
             let usage = event.pointer("/response/usage").map(parse_usage);
             Ok((Some(ResponseEvent::Completed { usage }), false))
         }
-        "response.failed" => {
-            let error = event.pointer("/response/error");
-            let code = error
-                .and_then(|e| e.get("code"))
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let message = error
-                .and_then(|e| e.get("message"))
-                .and_then(Value::as_str)
-                .unwrap_or("response.failed without a message")
-                .to_string();
-            Err(match code {
-                "context_length_exceeded" => StreamError::ContextWindowExceeded(message),
-                "invalid_prompt" | "invalid_request_error" => StreamError::Fatal(message),
-                _ => StreamError::Disconnected(message),
-            })
-        }
+        "response.failed" => Err(classify_failure(
+            event.pointer("/response/error"),
+            "response.failed without a message",
+        )),
         "response.incomplete" => {
             let reason = event
                 .pointer("/response/incomplete_details/reason")
@@ -110,16 +102,28 @@ fn handle_event(kind: &str, event: Value) -> Result<(Option<ResponseEvent>, bool
                 .to_string();
             Err(StreamError::Incomplete(reason))
         }
-        "error" => {
-            let message = event
-                .get("message")
-                .or_else(|| event.pointer("/error/message"))
-                .and_then(Value::as_str)
-                .unwrap_or("error event without a message")
-                .to_string();
-            Err(StreamError::Disconnected(message))
-        }
+        "error" => Err(classify_failure(
+            Some(event.get("error").unwrap_or(&event)),
+            "error event without a message",
+        )),
         _ => Ok((None, true)),
+    }
+}
+
+/// One reading of a server-side failure, whichever event carried it: retry what may pass on
+/// a second try, stop on what cannot.
+fn classify_failure(error: Option<&Value>, fallback: &str) -> StreamError {
+    let field = |k: &str| error.and_then(|e| e.get(k)).and_then(Value::as_str);
+    let message = field("message").unwrap_or(fallback).to_string();
+    match field("code").unwrap_or_default() {
+        "context_length_exceeded" => StreamError::ContextWindowExceeded(message),
+        "invalid_prompt"
+        | "invalid_request_error"
+        | "insufficient_quota"
+        | "invalid_api_key"
+        | "usage_not_included"
+        | "model_not_found" => StreamError::Fatal(message),
+        _ => StreamError::Disconnected(message),
     }
 }
 
@@ -177,6 +181,16 @@ mod tests {
         assert!(matches!(
             handle_event("response.failed", ev),
             Err(StreamError::Disconnected(_))
+        ));
+        let ev = json!({"type":"response.failed","response":{"error":{"code":"insufficient_quota","message":"pay"}}});
+        assert!(matches!(
+            handle_event("response.failed", ev),
+            Err(StreamError::Fatal(_))
+        ));
+        let ev = json!({"type":"error","code":"context_length_exceeded","message":"too long"});
+        assert!(matches!(
+            handle_event("error", ev),
+            Err(StreamError::ContextWindowExceeded(_))
         ));
     }
 }

@@ -72,16 +72,33 @@ fn parse_frame(raw: &[u8]) -> Option<Frame> {
 /// What a wire format makes of one frame: events to forward, and whether the stream goes on.
 pub(crate) type FrameResult = Result<(Vec<ResponseEvent>, bool), StreamError>;
 
-/// Reads the body of `response`, turns each frame into events with `on_frame` and sends them,
-/// until `on_frame` says the stream ended. A body that ends before that is a disconnect; an
-/// error is sent as the last message.
+/// A wire format's reading of an SSE body.
+pub(crate) trait FrameHandler {
+    fn frame(&mut self, frame: Frame) -> FrameResult;
+
+    /// The body ended before a terminal frame: a disconnect, unless the format knows the
+    /// reply was complete anyway.
+    fn end_of_body(&mut self) -> Result<Vec<ResponseEvent>, StreamError> {
+        Err(StreamError::Disconnected(
+            "stream closed before response.completed".into(),
+        ))
+    }
+}
+
+/// Reads the body of `response`, turns each frame into events with `handler` and sends them,
+/// until the handler says the stream ended. An error is sent as the last message. Stops early
+/// when the receiver is dropped (the turn was abandoned), so no connection outlives its turn.
 pub(crate) async fn pump(
     response: reqwest::Response,
     tx: mpsc::Sender<Result<ResponseEvent, StreamError>>,
     idle: Duration,
-    on_frame: impl FnMut(Frame) -> FrameResult,
+    handler: impl FrameHandler,
 ) {
-    if let Err(err) = read_frames(response, idle, &tx, on_frame).await {
+    let result = tokio::select! {
+        result = read_frames(response, idle, &tx, handler) => result,
+        _ = tx.closed() => return,
+    };
+    if let Err(err) = result {
         let _ = tx.send(Err(err)).await;
     }
 }
@@ -90,7 +107,7 @@ async fn read_frames(
     response: reqwest::Response,
     idle: Duration,
     tx: &mpsc::Sender<Result<ResponseEvent, StreamError>>,
-    mut on_frame: impl FnMut(Frame) -> FrameResult,
+    mut handler: impl FrameHandler,
 ) -> Result<(), StreamError> {
     let mut body = response.bytes_stream();
     let mut decoder = Decoder::default();
@@ -103,9 +120,12 @@ async fn read_frames(
                 )))
             }
             Ok(None) => {
-                return Err(StreamError::Disconnected(
-                    "stream closed before response.completed".into(),
-                ))
+                for event in handler.end_of_body()? {
+                    if tx.send(Ok(event)).await.is_err() {
+                        break;
+                    }
+                }
+                return Ok(());
             }
             Ok(Some(Err(e))) => {
                 return Err(StreamError::Disconnected(crate::error_chain(&e)));
@@ -113,7 +133,7 @@ async fn read_frames(
             Ok(Some(Ok(chunk))) => chunk,
         };
         for frame in decoder.push(&chunk) {
-            let (events, more) = on_frame(frame)?;
+            let (events, more) = handler.frame(frame)?;
             for event in events {
                 if tx.send(Ok(event)).await.is_err() {
                     // The turn was abandoned; nobody is listening.

@@ -21,7 +21,12 @@ pub enum Payload<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ToolCall {
     Shell(ShellCall),
-    ApplyPatch { input: String },
+    /// `workdir` (relative to the turn's cwd) is where the patch's paths start; set when the
+    /// patch came through the shell as `cd DIR && apply_patch <<'EOF' ...`.
+    ApplyPatch {
+        input: String,
+        workdir: Option<String>,
+    },
     UpdatePlan(PlanArgs),
 }
 
@@ -141,10 +146,14 @@ pub fn parse(name: &str, payload: Payload<'_>) -> Result<ToolCall, CallError> {
         "apply_patch" => match payload {
             Payload::Custom(input) => Ok(ToolCall::ApplyPatch {
                 input: input.to_string(),
+                workdir: None,
             }),
             Payload::Function(_) => {
                 let a: PatchArgs = args(payload)?;
-                Ok(ToolCall::ApplyPatch { input: a.input })
+                Ok(ToolCall::ApplyPatch {
+                    input: a.input,
+                    workdir: None,
+                })
             }
         },
         "update_plan" => Ok(ToolCall::UpdatePlan(args(payload)?)),
@@ -156,43 +165,64 @@ fn tokens(v: Option<f64>) -> Option<usize> {
     v.filter(|n| n.is_finite() && *n > 0.0).map(|n| n as usize)
 }
 
-/// Models often send a patch through the shell (`apply_patch <<'EOF' ...`); run it as a patch
-/// so it gets the same verification and the same file_change item.
+/// Models often send a patch through the shell (`apply_patch <<'EOF' ...`, possibly after
+/// `cd DIR &&`); run it as a patch so it gets the same verification and the same file_change
+/// item. Only a script that is nothing but the patch is taken: anything after the heredoc
+/// would otherwise be silently dropped, so such a script runs in the shell as written.
 fn shell_or_patch(call: ShellCall) -> ToolCall {
-    let patch = match &call.command {
+    let script = match &call.command {
         ShellCommand::Argv(argv) if argv.len() == 2 && argv[0] == "apply_patch" => {
-            Some(argv[1].clone())
+            return ToolCall::ApplyPatch {
+                input: argv[1].clone(),
+                workdir: call.workdir,
+            };
         }
-        ShellCommand::Argv(argv)
-            if argv.len() == 3 && argv[1] == "-lc" && is_patch_script(&argv[2]) =>
-        {
-            Some(patch_from_script(&argv[2]))
-        }
-        ShellCommand::Script(s) if is_patch_script(s) => Some(patch_from_script(s)),
-        _ => None,
+        ShellCommand::Argv(argv) if argv.len() == 3 && argv[1] == "-lc" => argv[2].as_str(),
+        ShellCommand::Script(s) => s.as_str(),
+        ShellCommand::Argv(_) => return ToolCall::Shell(call),
     };
-    match patch {
-        Some(input) if call.workdir.is_none() => ToolCall::ApplyPatch { input },
-        _ => ToolCall::Shell(call),
+    match patch_script(script) {
+        Some((cd, input)) => ToolCall::ApplyPatch {
+            workdir: match (call.workdir, cd) {
+                (Some(base), Some(cd)) => Some(format!("{base}/{cd}")),
+                (base, cd) => cd.or(base),
+            },
+            input,
+        },
+        None => ToolCall::Shell(call),
     }
 }
 
-fn is_patch_script(s: &str) -> bool {
-    let s = s.trim_start();
-    (s.starts_with("apply_patch") || s.starts_with("applypatch")) && s.contains("*** Begin Patch")
-}
-
-fn patch_from_script(s: &str) -> String {
-    match s.find("*** Begin Patch") {
-        Some(start) => {
-            let body = &s[start..];
-            match body.find("*** End Patch") {
-                Some(end) => format!("{}\n", &body[..end + "*** End Patch".len()]),
-                None => body.to_string(),
-            }
+/// `[cd DIR &&] apply_patch <<'EOF'\n*** Begin Patch ... *** End Patch\nEOF` → (DIR, patch).
+fn patch_script(script: &str) -> Option<(Option<String>, String)> {
+    let mut rest = script.trim_start();
+    let mut cd = None;
+    if let Some(after) = rest.strip_prefix("cd ") {
+        let (dir, tail) = after.split_once("&&")?;
+        let dir = dir.trim().trim_matches(|c| c == '\'' || c == '"');
+        if dir.is_empty() || dir.contains(char::is_whitespace) {
+            return None;
         }
-        None => s.to_string(),
+        cd = Some(dir.to_string());
+        rest = tail.trim_start();
     }
+    let rest = rest
+        .strip_prefix("apply_patch")
+        .or_else(|| rest.strip_prefix("applypatch"))?;
+    let start = rest.find("*** Begin Patch")?;
+    // Between the command and the patch only a heredoc opener may stand.
+    let opener = rest[..start].trim();
+    if !(opener.is_empty() || opener.starts_with("<<")) {
+        return None;
+    }
+    let body = &rest[start..];
+    let end = body.find("*** End Patch")? + "*** End Patch".len();
+    // After the patch only the heredoc terminator (one word) may follow.
+    let after = body[end..].trim();
+    if after.split_whitespace().count() > 1 {
+        return None;
+    }
+    Some((cd, format!("{}\n", &body[..end])))
 }
 
 /// The call's arguments as JSON, for items that show them (`{}` when they are not JSON).
@@ -258,20 +288,44 @@ mod tests {
     #[test]
     fn patch_forms() {
         let p = "*** Begin Patch\n*** Add File: a\n+x\n*** End Patch\n";
+        let patch = |workdir: Option<&str>| ToolCall::ApplyPatch {
+            input: p.into(),
+            workdir: workdir.map(String::from),
+        };
         assert_eq!(
             parse("apply_patch", Payload::Custom(p)).unwrap(),
-            ToolCall::ApplyPatch { input: p.into() }
+            patch(None)
         );
         let args = serde_json::json!({ "input": p }).to_string();
         assert_eq!(
             parse("apply_patch", Payload::Function(&args)).unwrap(),
-            ToolCall::ApplyPatch { input: p.into() }
+            patch(None)
         );
-        let script = format!("apply_patch <<'EOF'\n{p}EOF\n");
-        let args = serde_json::json!({ "cmd": script }).to_string();
+        let exec = |script: String, workdir: Option<&str>| {
+            let args = serde_json::json!({ "cmd": script, "workdir": workdir }).to_string();
+            parse("exec_command", Payload::Function(&args)).unwrap()
+        };
         assert_eq!(
-            parse("exec_command", Payload::Function(&args)).unwrap(),
-            ToolCall::ApplyPatch { input: p.into() }
+            exec(format!("apply_patch <<'EOF'\n{p}EOF\n"), None),
+            patch(None)
+        );
+        assert_eq!(
+            exec(format!("apply_patch <<'EOF'\n{p}EOF\n"), Some("sub")),
+            patch(Some("sub"))
+        );
+        assert_eq!(
+            exec(format!("cd pkg && apply_patch <<'EOF'\n{p}EOF"), None),
+            patch(Some("pkg"))
+        );
+        // Something after the patch: it must run as written, not be dropped.
+        assert!(matches!(
+            exec(format!("apply_patch <<'EOF'\n{p}EOF\ncargo test\n"), None),
+            ToolCall::Shell(_)
+        ));
+        let argv = serde_json::json!({ "command": ["apply_patch", p] }).to_string();
+        assert_eq!(
+            parse("shell", Payload::Function(&argv)).unwrap(),
+            patch(None)
         );
     }
 

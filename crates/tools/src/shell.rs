@@ -116,6 +116,9 @@ pub async fn run(req: &ExecRequest, cancel: &CancellationToken) -> Result<ExecOu
     // Our copies of the write end must be gone, or the pipe never reports end of file.
     drop(cmd);
     let pgid = child.id().map(|p| p as i32);
+    // Whatever way this function is left early (error, cancel, the future dropped), the
+    // command's whole process group goes with it.
+    let mut group = GroupGuard(pgid);
     let mut pipe = tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(reader))?;
 
     let mut capture = Capture::default();
@@ -163,6 +166,8 @@ pub async fn run(req: &ExecRequest, cancel: &CancellationToken) -> Result<ExecOu
         }
     }
 
+    // Finished on its own: what it left running in the background is the user's business.
+    group.0 = None;
     let mut output = capture.finish();
     let exit_code = if timed_out {
         output.push_str(&format!(
@@ -187,6 +192,14 @@ fn exit_code_of(status: std::process::ExitStatus) -> i32 {
         .code()
         .or_else(|| status.signal().map(|s| 128 + s))
         .unwrap_or(-1)
+}
+
+struct GroupGuard(Option<i32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        kill_group(self.0);
+    }
 }
 
 fn kill_group(pgid: Option<i32>) {
