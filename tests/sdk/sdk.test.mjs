@@ -4,8 +4,6 @@
 // Binaries (build first: `cargo build -p wright-cli -p wright-mock-model`):
 //   WRIGHT_BIN       default <repo>/target/debug/wright
 //   WRIGHT_MOCK_BIN  default <repo>/target/debug/wright-mock-model
-//
-// The resume test is skipped until threads are durable (the App Server issue adds the store).
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -486,7 +484,7 @@ test(
 
 test(
   "second run() on the same thread resumes it (`exec … resume <id>`)",
-  { timeout: TEST_TIMEOUT_MS, skip: "exec resume needs durable threads (App Server issue)" },
+  ok,
   async (t) => {
     const repo = gitRepo(t);
     const mock = await startMock(t, [message("First answer."), message("Second answer.")]);

@@ -4,16 +4,16 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use base64::Engine;
 use clap::{Args, Subcommand, ValueEnum};
+use serde_json::{json, Value};
 use tokio::signal::unix::{signal, SignalKind};
-use tokio_util::sync::CancellationToken;
+use wright_app_server::{AppServer, Connection, ServerOptions};
 use wright_core::config::{CliOverrides, Config, SandboxMode};
-use wright_core::{ImageInput, Thread, TurnInput, TurnOutcome};
 use wright_protocol::exec::{ExecEventMapper, ThreadEvent};
 use wright_protocol::Event;
 
 use crate::human::HumanPrinter;
+use crate::notifications::NotificationMapper;
 
 #[derive(Args, Debug)]
 pub struct ExecArgs {
@@ -81,7 +81,7 @@ pub struct ExecArgs {
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
 
-    /// Do not keep the session (accepted for compatibility; exec keeps nothing yet).
+    /// Do not keep the thread on disk (no `exec resume` afterwards).
     #[arg(long)]
     ephemeral: bool,
 
@@ -150,9 +150,6 @@ pub fn main(args: ExecArgs) -> i32 {
 }
 
 async fn run(mut args: ExecArgs) -> anyhow::Result<i32> {
-    if let Some(ExecCommand::Resume { .. }) = &args.command {
-        bail!("`exec resume` needs the durable thread store, which this build does not have yet");
-    }
     let cwd = match &args.cd {
         Some(dir) => std::fs::canonicalize(dir)
             .with_context(|| format!("cannot use --cd {}", dir.display()))?,
@@ -176,7 +173,7 @@ async fn run(mut args: ExecArgs) -> anyhow::Result<i32> {
         model: args.model.take(),
         profile: args.profile.take(),
         sandbox_mode,
-        cwd: Some(cwd),
+        cwd: Some(cwd.clone()),
         config: std::mem::take(&mut args.config),
         add_dirs: args
             .add_dir
@@ -184,17 +181,14 @@ async fn run(mut args: ExecArgs) -> anyhow::Result<i32> {
             .map(|d| std::path::absolute(d).unwrap_or_else(|_| d.clone()))
             .collect(),
     };
+    // Loaded here as well as in the server so that a bad config fails before any output.
     let config = Config::load(&overrides)?;
     for warning in &config.warnings {
         eprintln!("warning: {warning}");
     }
-    let _ = (
-        args.ephemeral,
-        &args.thread_source,
-        &args.cyber_access_program,
-    );
+    let _ = (&args.thread_source, &args.cyber_access_program);
 
-    let output_schema = match &args.output_schema {
+    let output_schema: Option<Value> = match &args.output_schema {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read --output-schema {}", path.display()))?;
@@ -205,32 +199,107 @@ async fn run(mut args: ExecArgs) -> anyhow::Result<i32> {
         }
         None => None,
     };
-    let images = args
-        .images
-        .iter()
-        .map(|p| load_image(p))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let text = read_prompt(args.prompt.as_deref())?;
-
-    let human = (!args.json).then(|| HumanPrinter::new(args.color, &config));
-    let mut thread = Thread::new(config)?;
-    for warning in &thread.project_docs().warnings {
-        eprintln!("warning: {warning}");
+    let (resume, prompt_arg, mut image_paths) = match args.command.take() {
+        Some(ExecCommand::Resume {
+            session_id,
+            prompt,
+            last,
+            images,
+        }) => {
+            // `exec resume --last PROMPT`: the one positional is the prompt.
+            let (target, prompt) = match (last, session_id, prompt) {
+                (true, Some(p), None) => (Resume::Last, Some(p)),
+                (true, _, p) => (Resume::Last, p),
+                (false, Some(id), p) => (Resume::Id(id), p),
+                (false, None, _) => bail!("exec resume: give a thread id or --last"),
+            };
+            (Some(target), prompt, images)
+        }
+        None => (None, args.prompt.take(), Vec::new()),
+    };
+    image_paths.extend(args.images.iter().cloned());
+    let mut input = Vec::new();
+    for path in &image_paths {
+        check_image(path)?;
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+        input.push(json!({"type": "localImage", "path": path}));
     }
-    let thread_id = thread.id().to_string();
+    let text = read_prompt(prompt_arg.as_deref())?;
+    input.insert(
+        0,
+        json!({"type": "text", "text": text, "text_elements": []}),
+    );
 
-    // Printing is blocking I/O: it gets its own thread, fed in order by the engine's channel.
+    let server = AppServer::new(ServerOptions {
+        overrides,
+        wright_home: config.wright_home.clone(),
+        ephemeral: args.ephemeral,
+        source: "exec".into(),
+    });
+    let mut client = Client::new(server.connect());
+    client
+        .request(
+            "initialize",
+            json!({"clientInfo": {"name": "wright_exec", "title": "wright exec", "version": env!("CARGO_PKG_VERSION")}}),
+        )
+        .await?;
+    client.notify("initialized");
+    // exec has nobody to ask, so it never asks (as `codex exec`).
+    let started = match resume {
+        None => {
+            client
+                .request("thread/start", json!({"approvalPolicy": "never"}))
+                .await?
+        }
+        Some(target) => {
+            let id = match target {
+                Resume::Id(id) => id,
+                Resume::Last => {
+                    let page = client
+                        .request(
+                            "thread/list",
+                            json!({"limit": 1, "cwd": cwd.display().to_string()}),
+                        )
+                        .await?;
+                    page.pointer("/data/0/id")
+                        .and_then(Value::as_str)
+                        .map(String::from)
+                        .context("exec resume --last: no earlier thread in this directory")?
+                }
+            };
+            client
+                .request(
+                    "thread/resume",
+                    json!({"threadId": id, "approvalPolicy": "never", "excludeTurns": true}),
+                )
+                .await?
+        }
+    };
+    let thread_id = started
+        .pointer("/thread/id")
+        .and_then(Value::as_str)
+        .context("the app server answered thread/start without a thread id")?
+        .to_string();
+
+    // Printing is blocking I/O: it gets its own thread, fed in order.
+    let human = (!args.json).then(|| HumanPrinter::new(args.color, &config));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let json = args.json;
+    let printer_thread_id = thread_id.clone();
     let printer = std::thread::spawn(move || {
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
         let mut mapper = ExecEventMapper::default();
         let mut human = human;
         if json {
-            write_json(&mut out, &ThreadEvent::ThreadStarted { thread_id });
+            write_json(
+                &mut out,
+                &ThreadEvent::ThreadStarted {
+                    thread_id: printer_thread_id,
+                },
+            );
         } else if let Some(h) = human.as_mut() {
-            h.thread_started(&thread_id);
+            h.thread_started(&printer_thread_id);
         }
         while let Some(event) = rx.blocking_recv() {
             if let Some(h) = human.as_mut() {
@@ -243,30 +312,76 @@ async fn run(mut args: ExecArgs) -> anyhow::Result<i32> {
         }
     });
 
-    let cancel = CancellationToken::new();
-    let signal_code = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));
-    spawn_signal_watch(cancel.clone(), signal_code.clone())?;
+    let (signal_tx, mut signals) = tokio::sync::mpsc::unbounded_channel();
+    spawn_signal_watch(signal_tx)?;
+    let mut turn_params = json!({"threadId": thread_id, "input": input});
+    if let Some(schema) = output_schema {
+        turn_params["outputSchema"] = schema;
+    }
+    let turn = client.request("turn/start", turn_params).await?;
+    let turn_id = turn
+        .pointer("/turn/id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
 
-    let outcome = thread
-        .run_turn(
-            TurnInput {
-                text,
-                images,
-                output_schema,
-                overrides: Default::default(),
-            },
-            &tx,
-            cancel,
-        )
-        .await;
+    let mut mapper = NotificationMapper::default();
+    let mut last_message: Option<String> = None;
+    let mut signal_code = 0;
+    let status = loop {
+        let message = tokio::select! {
+            message = client.next() => message,
+            Some(code) = signals.recv() => {
+                signal_code = code;
+                client.notify_request("turn/interrupt", json!({"threadId": thread_id, "turnId": turn_id}));
+                continue;
+            }
+        };
+        let Some(message) = message else {
+            break "failed".to_string();
+        };
+        let method = message
+            .get("method")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let params = message.get("params").cloned().unwrap_or(Value::Null);
+        if message.get("id").is_some() && !method.is_empty() {
+            // A server request (an approval): exec never asks, so say no.
+            client.reply(&message["id"], json!({"decision": "decline"}));
+            continue;
+        }
+        if method == "configWarning" {
+            eprintln!(
+                "warning: {}",
+                params
+                    .get("summary")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+            );
+            continue;
+        }
+        for event in mapper.map(method, &params) {
+            if let Event::ItemCompleted(item) = &event {
+                if let wright_protocol::ItemDetails::AgentMessage { text } = &item.details {
+                    last_message = Some(text.clone());
+                }
+            }
+            let _ = tx.send(event);
+        }
+        if method == "turn/completed"
+            && params.pointer("/turn/id").and_then(Value::as_str) == Some(&turn_id)
+        {
+            break params
+                .pointer("/turn/status")
+                .and_then(Value::as_str)
+                .unwrap_or("failed")
+                .to_string();
+        }
+    };
     drop(tx);
-    drop(thread);
     let _ = tokio::task::spawn_blocking(move || printer.join()).await;
 
-    let last = match &outcome {
-        TurnOutcome::Completed { last_message } => last_message.clone(),
-        _ => None,
-    };
+    let last = (status == "completed").then_some(last_message).flatten();
     if let Some(path) = &args.output_last_message {
         // Codex leaves an empty file behind on failure, so scripts can rely on it existing.
         if let Err(e) = std::fs::write(path, last.as_deref().unwrap_or_default()) {
@@ -282,14 +397,92 @@ async fn run(mut args: ExecArgs) -> anyhow::Result<i32> {
             let _ = writeln!(stdout, "{message}");
         }
     }
-    Ok(match outcome {
-        TurnOutcome::Completed { .. } => 0,
-        TurnOutcome::Failed { .. } => 1,
-        TurnOutcome::Interrupted => match signal_code.load(std::sync::atomic::Ordering::SeqCst) {
-            0 => 1,
-            code => code,
-        },
+    Ok(match status.as_str() {
+        "completed" => 0,
+        "interrupted" if signal_code != 0 => signal_code,
+        _ => 1,
     })
+}
+
+enum Resume {
+    Id(String),
+    Last,
+}
+
+/// exec's side of the in-process App Server connection.
+struct Client {
+    conn: Connection,
+    next_id: i64,
+    /// Messages that arrived while a response was awaited.
+    backlog: std::collections::VecDeque<Value>,
+}
+
+impl Client {
+    fn new(conn: Connection) -> Self {
+        Self {
+            conn,
+            next_id: 1,
+            backlog: Default::default(),
+        }
+    }
+
+    fn send(&self, message: Value) {
+        // try_send: the channel is deep and the server reads continuously; a full queue here
+        // would mean the server is gone, which the next read reports.
+        let _ = self.conn.incoming.try_send(message.to_string());
+    }
+
+    fn notify(&self, method: &str) {
+        self.send(json!({"method": method}));
+    }
+
+    /// A request whose answer nobody waits for (its error, if any, is not interesting).
+    fn notify_request(&mut self, method: &str, params: Value) {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(json!({"id": id, "method": method, "params": params}));
+    }
+
+    fn reply(&self, id: &Value, result: Value) {
+        self.send(json!({"id": id, "result": result}));
+    }
+
+    async fn request(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(json!({"id": id, "method": method, "params": params}));
+        loop {
+            let line = self
+                .conn
+                .outgoing
+                .recv()
+                .await
+                .with_context(|| format!("the app server stopped before answering {method}"))?;
+            let message: Value = serde_json::from_str(&line)
+                .with_context(|| format!("the app server sent a line that is not JSON: {line}"))?;
+            if message.get("id").and_then(Value::as_i64) == Some(id)
+                && message.get("method").is_none()
+            {
+                if let Some(error) = message.get("error") {
+                    let text = error
+                        .get("message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("unknown error");
+                    bail!("{text}");
+                }
+                return Ok(message.get("result").cloned().unwrap_or(Value::Null));
+            }
+            self.backlog.push_back(message);
+        }
+    }
+
+    async fn next(&mut self) -> Option<Value> {
+        if let Some(message) = self.backlog.pop_front() {
+            return Some(message);
+        }
+        let line = self.conn.outgoing.recv().await?;
+        serde_json::from_str(&line).ok()
+    }
 }
 
 fn write_json(out: &mut impl Write, event: &ThreadEvent) {
@@ -300,10 +493,7 @@ fn write_json(out: &mut impl Write, event: &ThreadEvent) {
     }
 }
 
-fn spawn_signal_watch(
-    cancel: CancellationToken,
-    code: std::sync::Arc<std::sync::atomic::AtomicI32>,
-) -> anyhow::Result<()> {
+fn spawn_signal_watch(codes: tokio::sync::mpsc::UnboundedSender<i32>) -> anyhow::Result<()> {
     let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
     let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     tokio::spawn(async move {
@@ -318,8 +508,7 @@ fn spawn_signal_watch(
                 std::process::exit(exit);
             }
             first = false;
-            code.store(exit, std::sync::atomic::Ordering::SeqCst);
-            cancel.cancel();
+            let _ = codes.send(exit);
         }
     });
     Ok(())
@@ -369,26 +558,19 @@ fn read_prompt(arg: Option<&str>) -> anyhow::Result<String> {
     }
 }
 
-fn load_image(path: &Path) -> anyhow::Result<ImageInput> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("cannot read image {}", path.display()))?;
+/// Fails early, before any output, on an image the server could not read.
+fn check_image(path: &Path) -> anyhow::Result<()> {
+    std::fs::metadata(path).with_context(|| format!("cannot read image {}", path.display()))?;
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
-    let mime = match ext.as_str() {
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        _ => bail!(
+    if !matches!(ext.as_str(), "png" | "jpg" | "jpeg" | "gif" | "webp") {
+        bail!(
             "unsupported image type for {} (use png, jpeg, gif or webp)",
             path.display()
-        ),
-    };
-    let data = base64::engine::general_purpose::STANDARD.encode(bytes);
-    Ok(ImageInput {
-        data_url: format!("data:{mime};base64,{data}"),
-    })
+        );
+    }
+    Ok(())
 }

@@ -71,7 +71,13 @@ impl HumanPrinter {
             Event::ContextCompacted { .. } => {
                 self.line(&self.paint("2", "context compacted to fit the model's window"))
             }
-            Event::TurnStarted | Event::AgentMessageDelta { .. } => {}
+            Event::TurnStarted
+            | Event::AgentMessageDelta { .. }
+            | Event::CommandOutputDelta { .. }
+            | Event::TurnDiff { .. }
+            | Event::UsageUpdated { .. }
+            | Event::HistoryAppended(_)
+            | Event::HistoryReplaced(_) => {}
         }
     }
 
@@ -110,6 +116,7 @@ impl HumanPrinter {
                 let code = exit_code.map_or("none".to_string(), |c| c.to_string());
                 let tag = match status {
                     CommandStatus::Completed => self.paint("32", &format!("  exit {code}")),
+                    CommandStatus::Declined => self.paint("33", "  declined"),
                     _ => self.paint("31", &format!("  exit {code}")),
                 };
                 self.line(&tag);
@@ -117,6 +124,7 @@ impl HumanPrinter {
             ItemDetails::FileChange { changes, status } => {
                 let verb = match status {
                     PatchStatus::Failed => self.paint("31", "✗ patch failed:"),
+                    PatchStatus::Declined => self.paint("33", "✗ patch declined:"),
                     _ => self.paint("1;32", "✎ patched:"),
                 };
                 if *status == PatchStatus::InProgress {

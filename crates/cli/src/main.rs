@@ -1,7 +1,9 @@
 //! The `wright` binary: parse the command line, then hand over to the subcommand.
 
+mod app_server;
 mod exec;
 mod human;
+mod notifications;
 
 use clap::{Parser, Subcommand};
 
@@ -20,7 +22,9 @@ struct Cli {
 enum Command {
     /// Run a task non-interactively and print the result (Codex `exec` compatible).
     #[command(visible_alias = "e")]
-    Exec(exec::ExecArgs),
+    Exec(Box<exec::ExecArgs>),
+    /// Serve the App Server protocol (JSON-RPC) on stdio or WebSocket.
+    AppServer(app_server::AppServerArgs),
 }
 
 fn main() {
@@ -32,7 +36,8 @@ fn main() {
     }
     let cli = Cli::parse();
     let code = match cli.command {
-        Some(Command::Exec(args)) => exec::main(args),
+        Some(Command::Exec(args)) => exec::main(*args),
+        Some(Command::AppServer(args)) => app_server::main(args),
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();

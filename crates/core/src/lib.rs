@@ -4,6 +4,7 @@
 //! The engine knows nothing of terminals or JSON-RPC: it emits [`wright_protocol::Event`]s on a
 //! channel and clients render them.
 
+pub mod approval;
 pub mod catalog;
 mod compact;
 pub mod config;
@@ -12,4 +13,6 @@ pub mod project_doc;
 mod thread;
 mod tools;
 
-pub use thread::{ImageInput, Thread, TurnInput, TurnOutcome, TurnOverrides, COMPACT_COMMAND};
+pub use thread::{
+    ImageInput, SteerHandle, Thread, TurnInput, TurnOutcome, TurnOverrides, COMPACT_COMMAND,
+};

@@ -17,12 +17,13 @@ use wright_models::{
 use wright_protocol::{Event, ItemDetails, ThreadItem, TokenUsage};
 use wright_tools::spec::tool_specs;
 
+use crate::approval::{Approver, SessionApprovals};
 use crate::catalog::model_info;
 use crate::compact::{self, estimate_tokens};
 use crate::config::{ApprovalPolicy, Config, SandboxMode};
 use crate::context;
 use crate::project_doc::{self, ProjectDocs};
-use crate::tools::{Dispatch, ToolContext};
+use crate::tools::{Dispatch, ToolContext, ToolSettings};
 
 /// Text Codex users know from a context overflow that could not be recovered.
 const CONTEXT_WINDOW_MESSAGE: &str = "wright ran out of room in the model's context window. Start a new thread or clear earlier history before retrying.";
@@ -91,10 +92,62 @@ pub struct Thread {
     compact_limit: u64,
     shell: String,
     project_docs: ProjectDocs,
+    approver: Option<Approver>,
+    session_approvals: Arc<SessionApprovals>,
+    steer: SteerHandle,
+}
+
+/// Adds user input to a running turn (`turn/steer`): it is sent with the turn's next model
+/// request.
+#[derive(Clone, Default)]
+pub struct SteerHandle(Arc<std::sync::Mutex<Vec<Value>>>);
+
+impl SteerHandle {
+    pub fn push(&self, input: &TurnInput) {
+        if let Ok(mut pending) = self.0.lock() {
+            pending.push(user_message(input));
+        }
+    }
+
+    fn has_pending(&self) -> bool {
+        self.0.lock().map(|p| !p.is_empty()).unwrap_or(false)
+    }
+
+    fn take(&self) -> Vec<Value> {
+        self.0
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default()
+    }
 }
 
 impl Thread {
     pub fn new(config: Config) -> Result<Thread, ApiError> {
+        Self::build(
+            config,
+            uuid::Uuid::now_v7().to_string(),
+            None,
+            TokenUsage::default(),
+        )
+    }
+
+    /// A thread continued from stored state: its id, its model-facing history (which starts
+    /// with the pinned layers it was created with) and its usage so far.
+    pub fn resume(
+        config: Config,
+        id: String,
+        history: Vec<Value>,
+        usage: TokenUsage,
+    ) -> Result<Thread, ApiError> {
+        Self::build(config, id, Some(history), usage)
+    }
+
+    fn build(
+        config: Config,
+        id: String,
+        stored: Option<Vec<Value>>,
+        usage: TokenUsage,
+    ) -> Result<Thread, ApiError> {
         let client = ModelClient::new(config.provider.clone())?;
         let info = model_info(&config.model, config.provider.wire_api);
         let reasoning = info.reasoning.then(|| {
@@ -136,28 +189,63 @@ impl Thread {
             &shell,
             &context::today_utc(),
         ));
-        let history = vec![
+        let pinned_layers = vec![
             context::message("developer", &developer),
             context::message("user", &user),
         ];
+        let pinned = pinned_layers.len();
+        let history = match stored {
+            Some(history) if history.len() >= pinned => history,
+            _ => pinned_layers,
+        };
+        let context_tokens = estimate_tokens(&history);
         Ok(Thread {
-            id: uuid::Uuid::now_v7().to_string(),
+            id,
             instructions: context::base_instructions(&config),
             tools: tool_specs(info.tool_style),
             reasoning,
-            pinned: history.len(),
+            pinned,
             history,
             settings_updates: Vec::new(),
-            usage: TokenUsage::default(),
+            usage,
             turn_usage: TokenUsage::default(),
-            context_tokens: 0,
+            context_tokens,
             context_window,
             compact_limit,
             shell,
             project_docs,
+            approver: None,
+            session_approvals: Arc::new(SessionApprovals::default()),
+            steer: SteerHandle::default(),
             client,
             config,
         })
+    }
+
+    /// Who is asked when the approval policy requires it. Without one, calls go ahead.
+    pub fn set_approver(&mut self, approver: Option<Approver>) {
+        self.approver = approver;
+    }
+
+    pub fn steer_handle(&self) -> SteerHandle {
+        self.steer.clone()
+    }
+
+    /// The model-facing history, pinned layers first.
+    pub fn history(&self) -> &[Value] {
+        &self.history
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn append(&mut self, events: &UnboundedSender<Event>, items: Vec<Value>) {
+        if items.is_empty() {
+            return;
+        }
+        let _ = events.send(Event::HistoryAppended(items.clone()));
+        self.history.extend(items);
     }
 
     pub fn id(&self) -> &str {
@@ -196,19 +284,25 @@ impl Thread {
         };
         emit(Event::TurnStarted);
         self.turn_usage = TokenUsage::default();
-        self.apply_overrides(&input.overrides);
+        self.apply_overrides(&input.overrides, events);
         let outcome = if input.text.trim() == COMPACT_COMMAND && input.images.is_empty() {
             match self.compact(events, &cancel).await {
                 Ok(()) => TurnOutcome::Completed { last_message: None },
                 Err(outcome) => outcome,
             }
         } else {
-            self.history.push(user_message(&input));
+            self.append(events, vec![user_message(&input)]);
             let ctx = Arc::new(ToolContext::new(
-                self.config.cwd.clone(),
-                self.shell.clone(),
-                self.config.shell_timeout,
-                self.config.tool_output_token_limit,
+                ToolSettings {
+                    cwd: self.config.cwd.clone(),
+                    shell: self.shell.clone(),
+                    timeout: self.config.shell_timeout,
+                    output_token_limit: self.config.tool_output_token_limit,
+                    approval_policy: self.config.approval_policy,
+                    approver: self.approver.clone(),
+                    session: Arc::clone(&self.session_approvals),
+                    turn_cancel: cancel.clone(),
+                },
                 events.clone(),
             ));
             let outcome = self.sample_until_done(&input, &ctx, events, &cancel).await;
@@ -232,7 +326,7 @@ impl Thread {
     }
 
     /// Records a change of cwd, policy or model as new messages at the end of the history.
-    fn apply_overrides(&mut self, o: &TurnOverrides) {
+    fn apply_overrides(&mut self, o: &TurnOverrides, events: &UnboundedSender<Event>) {
         let mut env_changed = false;
         let mut policy_changed = false;
         if let Some(cwd) = o.cwd.as_ref().filter(|c| **c != self.config.cwd) {
@@ -277,7 +371,7 @@ impl Thread {
             ));
         }
         if !updates.is_empty() {
-            self.history.extend(updates.iter().cloned());
+            self.append(events, updates.clone());
             self.settings_updates = updates;
         }
     }
@@ -301,7 +395,13 @@ impl Thread {
     }
 
     /// Accounts one finished response: server usage, or an estimate when there is none.
-    fn record_response(&mut self, usage: Option<TokenUsage>, sent: &[Value], received: &[Value]) {
+    fn record_response(
+        &mut self,
+        usage: Option<TokenUsage>,
+        sent: &[Value],
+        received: &[Value],
+        events: &UnboundedSender<Event>,
+    ) {
         let usage = usage.unwrap_or_else(|| TokenUsage {
             input_tokens: estimate_tokens(sent),
             output_tokens: estimate_tokens(received),
@@ -309,6 +409,11 @@ impl Thread {
         });
         self.context_tokens = usage.input_tokens + usage.output_tokens;
         self.add_usage(&usage);
+        let _ = events.send(Event::UsageUpdated {
+            total: self.usage,
+            last: usage,
+            context_window: self.context_window,
+        });
     }
 
     async fn sample_until_done(
@@ -326,6 +431,8 @@ impl Thread {
         let mut overflows = 0;
         let mut last_message = None;
         loop {
+            let steered = self.steer.take();
+            self.append(events, steered);
             if self.context_tokens >= self.compact_limit {
                 if let Err(outcome) = self.compact(events, cancel).await {
                     return outcome;
@@ -342,10 +449,12 @@ impl Thread {
                     last_message = Some(text);
                 }
             }
-            let had_calls = !outputs.is_empty();
+            // Input steered in while the model worked needs an answer too.
+            let had_calls = !outputs.is_empty() || self.steer.has_pending();
             // The model's items as received, then one output per call in call order.
-            self.history.extend(received);
-            self.history.extend(outputs);
+            let mut round = received;
+            round.extend(outputs);
+            self.append(events, round);
 
             match ended {
                 Ok(()) => {
@@ -469,7 +578,7 @@ impl Thread {
                     received.push(item);
                 }
                 Some(Ok(ResponseEvent::Completed { usage })) => {
-                    self.record_response(usage, &prompt.input, &received);
+                    self.record_response(usage, &prompt.input, &received, events);
                     break Ok(());
                 }
                 Some(Err(err)) => break Err(err),
@@ -532,6 +641,7 @@ impl Thread {
             }
         };
         self.context_tokens = estimate_tokens(&self.history);
+        let _ = events.send(Event::HistoryReplaced(self.history.clone()));
         let _ = events.send(Event::ContextCompacted {
             id: format!("compaction_{}", uuid::Uuid::now_v7()),
         });

@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::approval::{must_ask, ApprovalRequest, Approver, ReviewDecision, SessionApprovals};
+use crate::config::ApprovalPolicy;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -117,33 +120,36 @@ struct PlanState {
     items: Vec<TodoItem>,
 }
 
+/// What the engine hands each turn's tools.
+pub(crate) struct ToolSettings {
+    pub cwd: PathBuf,
+    pub shell: String,
+    pub timeout: Duration,
+    pub output_token_limit: usize,
+    pub approval_policy: ApprovalPolicy,
+    pub approver: Option<Approver>,
+    pub session: Arc<SessionApprovals>,
+    /// The turn's own token: a `cancel` decision stops the whole turn.
+    pub turn_cancel: CancellationToken,
+}
+
 /// What every tool call in a turn shares.
 pub(crate) struct ToolContext {
-    cwd: PathBuf,
-    shell: String,
-    timeout: Duration,
-    output_token_limit: usize,
+    settings: ToolSettings,
     events: UnboundedSender<Event>,
     plan: Mutex<PlanState>,
     order: Mutex<Order>,
+    diff: Mutex<TurnDiff>,
 }
 
 impl ToolContext {
-    pub fn new(
-        cwd: PathBuf,
-        shell: String,
-        timeout: Duration,
-        output_token_limit: usize,
-        events: UnboundedSender<Event>,
-    ) -> Self {
+    pub fn new(settings: ToolSettings, events: UnboundedSender<Event>) -> Self {
         Self {
-            cwd,
-            shell,
-            timeout,
-            output_token_limit,
+            settings,
             events,
             plan: Mutex::new(PlanState::default()),
             order: Mutex::new(Order::default()),
+            diff: Mutex::new(TurnDiff::default()),
         }
     }
 
@@ -182,12 +188,12 @@ impl ToolContext {
             let text = match parsed {
                 Err(err) => err.to_string(),
                 Ok(ToolCall::Shell(shell_call)) => {
-                    let argv = started.unwrap_or_default();
-                    ctx.run_command(&call.call_id, shell_call, argv, &cancel)
+                    let (argv, cwd) = started.unwrap_or_default();
+                    ctx.run_command(&call.call_id, shell_call, argv, cwd, &cancel)
                         .await
                 }
                 Ok(ToolCall::ApplyPatch { input, workdir }) => {
-                    ctx.run_patch(&call.call_id, input, workdir).await
+                    ctx.run_patch(&call.call_id, input, workdir, &cancel).await
                 }
                 Ok(ToolCall::UpdatePlan(args)) => ctx.update_plan(args),
             };
@@ -203,21 +209,57 @@ impl ToolContext {
 
     fn argv(&self, call: &ShellCall) -> Vec<String> {
         match &call.command {
-            ShellCommand::Script(script) => shell::script_argv(&self.shell, script),
+            ShellCommand::Script(script) => shell::script_argv(&self.settings.shell, script),
             ShellCommand::Argv(argv) => argv.clone(),
         }
     }
 
-    fn start_command(&self, id: &str, call: &ShellCall) -> Vec<String> {
+    fn start_command(&self, id: &str, call: &ShellCall) -> (Vec<String>, PathBuf) {
         let argv = self.argv(call);
+        let cwd = match &call.workdir {
+            Some(dir) => resolve(&self.settings.cwd, dir),
+            None => self.settings.cwd.clone(),
+        };
         self.emit(Event::ItemStarted(command_item(
             id,
             &argv,
+            &cwd,
             String::new(),
             None,
             CommandStatus::InProgress,
+            None,
         )));
-        argv
+        (argv, cwd)
+    }
+
+    /// Asks the user (when a client can be asked) and says whether to go ahead. A
+    /// "for the session" answer is remembered through `remember`; a `cancel` answer also stops
+    /// the turn.
+    async fn approved(
+        &self,
+        request: ApprovalRequest,
+        cancel: &CancellationToken,
+        remember: impl FnOnce(),
+    ) -> bool {
+        let Some(approver) = &self.settings.approver else {
+            return true;
+        };
+        let decision = tokio::select! {
+            decision = approver(request) => decision,
+            _ = cancel.cancelled() => ReviewDecision::Cancel,
+        };
+        match decision {
+            ReviewDecision::Accept => true,
+            ReviewDecision::AcceptForSession => {
+                remember();
+                true
+            }
+            ReviewDecision::Decline => false,
+            ReviewDecision::Cancel => {
+                self.settings.turn_cancel.cancel();
+                false
+            }
+        }
     }
 
     async fn run_command(
@@ -225,25 +267,51 @@ impl ToolContext {
         id: &str,
         call: ShellCall,
         argv: Vec<String>,
+        cwd: PathBuf,
         cancel: &CancellationToken,
     ) -> String {
-        let cwd = match &call.workdir {
-            Some(dir) => resolve(&self.cwd, dir),
-            None => self.cwd.clone(),
-        };
+        let session = &self.settings.session;
+        if must_ask(self.settings.approval_policy) && !session.command_allowed(&argv) {
+            let request = ApprovalRequest::Command {
+                item_id: id.to_string(),
+                command: shell::display_command(&argv),
+                argv: argv.clone(),
+                cwd: cwd.clone(),
+                reason: None,
+            };
+            let remember = || session.allow_command(&argv);
+            if !self.approved(request, cancel, remember).await {
+                self.emit(Event::ItemCompleted(command_item(
+                    id,
+                    &argv,
+                    &cwd,
+                    String::new(),
+                    None,
+                    CommandStatus::Declined,
+                    None,
+                )));
+                return "The user declined to run this command.".into();
+            }
+        }
         let request = ExecRequest {
             argv: argv.clone(),
-            cwd,
+            cwd: cwd.clone(),
             timeout: call
                 .timeout_ms
                 .map(Duration::from_millis)
-                .unwrap_or(self.timeout),
+                .unwrap_or(self.settings.timeout),
         };
         let limit_tokens = call
             .max_output_tokens
-            .unwrap_or(self.output_token_limit)
-            .min(self.output_token_limit);
-        match shell::run(&request, cancel).await {
+            .unwrap_or(self.settings.output_token_limit)
+            .min(self.settings.output_token_limit);
+        let stream = |chunk: &[u8]| {
+            self.emit(Event::CommandOutputDelta {
+                item_id: id.to_string(),
+                delta: String::from_utf8_lossy(chunk).into_owned(),
+            })
+        };
+        match shell::run_streaming(&request, cancel, stream).await {
             Ok(out) => {
                 let status = if out.exit_code == 0 {
                     CommandStatus::Completed
@@ -260,9 +328,11 @@ impl ToolContext {
                 self.emit(Event::ItemCompleted(command_item(
                     id,
                     &argv,
+                    &cwd,
                     out.output,
                     Some(out.exit_code),
                     status,
+                    Some(out.duration),
                 )));
                 text
             }
@@ -270,9 +340,11 @@ impl ToolContext {
                 self.emit(Event::ItemCompleted(command_item(
                     id,
                     &argv,
+                    &cwd,
                     output,
                     None,
                     CommandStatus::Failed,
+                    None,
                 )));
                 "command interrupted by the user".into()
             }
@@ -281,20 +353,28 @@ impl ToolContext {
                 self.emit(Event::ItemCompleted(command_item(
                     id,
                     &argv,
+                    &cwd,
                     message.clone(),
                     None,
                     CommandStatus::Failed,
+                    None,
                 )));
                 message
             }
         }
     }
 
-    async fn run_patch(&self, id: &str, input: String, workdir: Option<String>) -> String {
+    async fn run_patch(
+        &self,
+        id: &str,
+        input: String,
+        workdir: Option<String>,
+        cancel: &CancellationToken,
+    ) -> String {
         let started = Instant::now();
         let cwd = match &workdir {
-            Some(dir) => resolve(&self.cwd, dir),
-            None => self.cwd.clone(),
+            Some(dir) => resolve(&self.settings.cwd, dir),
+            None => self.settings.cwd.clone(),
         };
         // Reading and writing files is blocking work.
         let planned =
@@ -304,16 +384,21 @@ impl ToolContext {
             Ok(Err(err)) => return format!("apply_patch verification failed: {err}"),
             Err(join) => return format!("apply_patch failed: {join}"),
         };
-        let changes: Vec<FileUpdateChange> = plan
-            .changes()
+        let contents = plan.contents();
+        let changes: Vec<FileUpdateChange> = contents
             .iter()
-            .map(|c| FileUpdateChange {
+            .map(|(c, before, after)| FileUpdateChange {
                 path: c.path.display().to_string(),
                 kind: match c.kind {
                     PatchKind::Add => ChangeKind::Add,
                     PatchKind::Delete => ChangeKind::Delete,
                     PatchKind::Update => ChangeKind::Update,
                 },
+                move_path: c.move_path.as_ref().map(|p| p.display().to_string()),
+                diff: hunks(
+                    before.as_deref().unwrap_or_default(),
+                    after.as_deref().unwrap_or_default(),
+                ),
             })
             .collect();
         let item = |status| ThreadItem {
@@ -324,6 +409,21 @@ impl ToolContext {
             },
         };
         self.emit(Event::ItemStarted(item(PatchStatus::InProgress)));
+        let session = &self.settings.session;
+        if must_ask(self.settings.approval_policy) && !session.patches_allowed() {
+            let request = ApprovalRequest::Patch {
+                item_id: id.to_string(),
+                changes: changes.clone(),
+                reason: None,
+            };
+            if !self
+                .approved(request, cancel, || session.allow_patches())
+                .await
+            {
+                self.emit(Event::ItemCompleted(item(PatchStatus::Declined)));
+                return "patch rejected by user".into();
+            }
+        }
         let committed = tokio::task::spawn_blocking(move || plan.commit()).await;
         let (status, text) = match committed {
             Ok(Ok(summary)) => (
@@ -337,6 +437,15 @@ impl ToolContext {
             Err(join) => (PatchStatus::Failed, format!("apply_patch failed: {join}")),
         };
         self.emit(Event::ItemCompleted(item(status)));
+        if status == PatchStatus::Completed {
+            let diff = match self.diff.lock() {
+                Ok(mut turn) => turn.record(&self.settings.cwd, contents),
+                Err(_) => None,
+            };
+            if let Some(diff) = diff {
+                self.emit(Event::TurnDiff { diff });
+            }
+        }
         text
     }
 
@@ -383,9 +492,11 @@ fn todo_item(id: &str, items: Vec<TodoItem>) -> ThreadItem {
 fn command_item(
     id: &str,
     argv: &[String],
+    cwd: &Path,
     output: String,
     exit_code: Option<i32>,
     status: CommandStatus,
+    duration: Option<Duration>,
 ) -> ThreadItem {
     ThreadItem {
         id: id.to_string(),
@@ -394,6 +505,8 @@ fn command_item(
             aggregated_output: output,
             exit_code,
             status,
+            cwd: cwd.display().to_string(),
+            duration_ms: duration.map(|d| d.as_millis() as u64),
         },
     }
 }
@@ -427,6 +540,68 @@ fn format_command_output(
             duration.as_secs_f64()
         ),
     }
+}
+
+/// Every file the turn's patches touched: its text before the first patch, and now.
+#[derive(Default)]
+struct TurnDiff {
+    files: BTreeMap<PathBuf, (Option<String>, Option<String>)>,
+}
+
+impl TurnDiff {
+    /// Takes in one committed patch and returns the diff of the whole turn so far.
+    fn record(
+        &mut self,
+        cwd: &Path,
+        contents: Vec<(apply_patch::FileChange, Option<String>, Option<String>)>,
+    ) -> Option<String> {
+        for (change, before, after) in contents {
+            match &change.move_path {
+                Some(dest) => {
+                    self.note(change.path.clone(), before.clone(), None);
+                    self.note(dest.clone(), None, after);
+                }
+                None => self.note(change.path.clone(), before, after),
+            }
+        }
+        let mut out = String::new();
+        for (path, (before, after)) in &self.files {
+            if before == after {
+                continue;
+            }
+            let shown = path.strip_prefix(cwd).unwrap_or(path).display().to_string();
+            out.push_str(&format!("diff --git a/{shown} b/{shown}\n"));
+            out.push_str(&unified_diff(
+                before.as_deref().unwrap_or_default(),
+                after.as_deref().unwrap_or_default(),
+                &shown,
+            ));
+        }
+        (!out.is_empty()).then_some(out)
+    }
+
+    fn note(&mut self, path: PathBuf, before: Option<String>, after: Option<String>) {
+        self.files
+            .entry(path)
+            .and_modify(|(_, now)| *now = after.clone())
+            .or_insert((before, after));
+    }
+}
+
+/// Just the `@@` hunks, as a change's `diff` in App Server items.
+fn hunks(before: &str, after: &str) -> String {
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(1)
+        .to_string()
+}
+
+fn unified_diff(before: &str, after: &str, path: &str) -> String {
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{path}"), &format!("b/{path}"))
+        .to_string()
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Events the engine emits while it runs a turn. Clients map them to their own wire format.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::items::ThreadItem;
 
@@ -15,6 +16,25 @@ pub enum Event {
         item_id: String,
         delta: String,
     },
+    /// A piece of a running command's output.
+    CommandOutputDelta {
+        item_id: String,
+        delta: String,
+    },
+    /// Unified diff of every file the turn's patches changed, so far.
+    TurnDiff {
+        diff: String,
+    },
+    /// Token usage after a model response: thread totals, the last response, the window.
+    UsageUpdated {
+        total: TokenUsage,
+        last: TokenUsage,
+        context_window: u64,
+    },
+    /// Items appended to the model-facing history (for persistence).
+    HistoryAppended(Vec<Value>),
+    /// The model-facing history was replaced (compaction).
+    HistoryReplaced(Vec<Value>),
     /// The history was compacted to fit the context window (Codex's exec stream shows nothing).
     ContextCompacted {
         id: String,

@@ -56,7 +56,13 @@ impl ExecEventMapper {
             Event::ItemCompleted(item) => vec![ThreadEvent::ItemCompleted {
                 item: self.renumber(item),
             }],
-            Event::AgentMessageDelta { .. } | Event::ContextCompacted { .. } => Vec::new(),
+            Event::AgentMessageDelta { .. }
+            | Event::ContextCompacted { .. }
+            | Event::CommandOutputDelta { .. }
+            | Event::TurnDiff { .. }
+            | Event::UsageUpdated { .. }
+            | Event::HistoryAppended(_)
+            | Event::HistoryReplaced(_) => Vec::new(),
             Event::Error { message } => vec![ThreadEvent::Error {
                 message: message.clone(),
             }],
@@ -108,6 +114,8 @@ mod tests {
                 aggregated_output: String::new(),
                 exit_code: None,
                 status: CommandStatus::InProgress,
+                cwd: "/repo".into(),
+                duration_ms: None,
             },
         });
         assert_eq!(

@@ -28,6 +28,11 @@ pub enum ItemDetails {
         /// `null` while running, as Codex prints it.
         exit_code: Option<i32>,
         status: CommandStatus,
+        /// Not in Codex's exec stream; App Server clients get it.
+        #[serde(skip)]
+        cwd: String,
+        #[serde(skip)]
+        duration_ms: Option<u64>,
     },
     FileChange {
         changes: Vec<FileUpdateChange>,
@@ -47,6 +52,8 @@ pub enum CommandStatus {
     InProgress,
     Completed,
     Failed,
+    /// The user said no (App Server approvals).
+    Declined,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,12 +62,18 @@ pub enum PatchStatus {
     InProgress,
     Completed,
     Failed,
+    Declined,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileUpdateChange {
     pub path: String,
     pub kind: ChangeKind,
+    /// Not in Codex's exec stream; App Server clients get them.
+    #[serde(skip)]
+    pub move_path: Option<String>,
+    #[serde(skip)]
+    pub diff: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,6 +8,8 @@
 pub mod events;
 pub mod exec;
 pub mod items;
+pub mod jsonrpc;
+pub mod v2;
 
 pub use events::{Event, TokenUsage};
 pub use items::{

@@ -163,6 +163,28 @@ impl PatchPlan {
         &self.changes
     }
 
+    /// Each change with the file's text before and after the patch (`None` where the file is
+    /// absent), for diffs. A move pairs the source's old text with the destination's new one.
+    pub fn contents(&self) -> Vec<(FileChange, Option<String>, Option<String>)> {
+        let text = |state: &FileState| match state {
+            FileState::File { bytes, .. } => Some(String::from_utf8_lossy(bytes).into_owned()),
+            _ => None,
+        };
+        self.entries
+            .iter()
+            .map(|e| {
+                let before = e
+                    .removal
+                    .as_ref()
+                    .map(|r| &r.before)
+                    .or(e.write.as_ref().map(|w| &w.before))
+                    .and_then(text);
+                let after = e.write.as_ref().map(|w| w.contents.clone());
+                (e.change.clone(), before, after)
+            })
+            .collect()
+    }
+
     /// Writes everything. Each new content goes to a temp file in the target's
     /// directory and is renamed into place; if any step fails, the files already
     /// changed are restored and the error is returned. Returns the summary text.

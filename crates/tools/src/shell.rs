@@ -90,6 +90,15 @@ fn quote(arg: &str) -> String {
 
 /// Runs the command to completion, to its timeout, or until `cancel` fires.
 pub async fn run(req: &ExecRequest, cancel: &CancellationToken) -> Result<ExecOutput, ExecError> {
+    run_streaming(req, cancel, |_| {}).await
+}
+
+/// [`run`], handing each piece of output to `on_output` as it arrives.
+pub async fn run_streaming(
+    req: &ExecRequest,
+    cancel: &CancellationToken,
+    on_output: impl Fn(&[u8]),
+) -> Result<ExecOutput, ExecError> {
     let started = Instant::now();
     let Some((program, args)) = req.argv.split_first() else {
         return Err(ExecError::Spawn {
@@ -143,7 +152,10 @@ pub async fn run(req: &ExecRequest, cancel: &CancellationToken) -> Result<ExecOu
         tokio::select! {
             read = pipe.read(&mut buf), if pipe_open => match read {
                 Ok(0) => pipe_open = false,
-                Ok(n) => capture.push(&buf[..n]),
+                Ok(n) => {
+                    on_output(&buf[..n]);
+                    capture.push(&buf[..n]);
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e.into()),
             },

@@ -1,0 +1,183 @@
+//! One client connection: reads its lines, answers its requests in order, and sends it
+//! notifications and server→client requests through its own queue.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot};
+use wright_protocol::jsonrpc::{
+    self, JsonRpcMessage, MessageParseError, RequestId, INVALID_REQUEST, PARSE_ERROR,
+};
+
+use crate::threads::{self, State};
+use crate::wire::now_ms;
+
+/// Lines longer than this are refused (and answered) without being parsed.
+pub const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
+
+type Pending = HashMap<i64, oneshot::Sender<Result<Value, Value>>>;
+
+/// A handle to send things to one connection. Cheap to clone; sending to a closed connection
+/// is a no-op.
+#[derive(Clone)]
+pub(crate) struct ConnHandle {
+    pub id: u64,
+    out: mpsc::UnboundedSender<String>,
+    pending: Arc<Mutex<Pending>>,
+    next_request: Arc<AtomicI64>,
+    opt_out: Arc<Mutex<HashSet<String>>>,
+}
+
+impl ConnHandle {
+    fn new(out: mpsc::UnboundedSender<String>) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Self {
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
+            out,
+            pending: Arc::default(),
+            next_request: Arc::default(),
+            opt_out: Arc::default(),
+        }
+    }
+
+    fn send(&self, value: Value) {
+        // serde_json cannot fail on a Value.
+        let _ = self.out.send(value.to_string());
+    }
+
+    pub fn notify(&self, method: &str, params: Value) {
+        let muted = self
+            .opt_out
+            .lock()
+            .map(|m| m.contains(method))
+            .unwrap_or(false);
+        if !muted {
+            self.send(json!({"method": method, "params": params, "emittedAtMs": now_ms()}));
+        }
+    }
+
+    pub fn respond(&self, id: &RequestId, result: Value) {
+        self.send(json!({"id": id, "result": result}));
+    }
+
+    pub fn error(&self, id: Option<&RequestId>, code: i64, message: impl Into<String>) {
+        self.send(json!({"id": id, "error": {"code": code, "message": message.into()}}));
+    }
+
+    /// Sends a server→client request. Returns its id and the reply to wait for: `None` when
+    /// the connection closes first or the client answers with an error.
+    pub fn start_request(
+        &self,
+        method: &str,
+        params: Value,
+    ) -> (i64, oneshot::Receiver<Result<Value, Value>>) {
+        let id = self.next_request.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.insert(id, tx);
+        }
+        self.send(json!({"method": method, "id": id, "params": params}));
+        (id, rx)
+    }
+
+    /// Forgets a request nobody waits for any more (the turn was interrupted).
+    pub fn withdraw(&self, id: i64) {
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.remove(&id);
+        }
+    }
+
+    fn resolve(&self, id: &RequestId, reply: Result<Value, Value>) {
+        let RequestId::Integer(n) = id else {
+            return;
+        };
+        let waiter = self.pending.lock().ok().and_then(|mut p| p.remove(n));
+        if let Some(waiter) = waiter {
+            let _ = waiter.send(reply);
+        }
+    }
+
+    fn close(&self) {
+        // Dropping the senders wakes every waiter with "no answer".
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.clear();
+        }
+    }
+}
+
+pub(crate) async fn serve(
+    state: Arc<State>,
+    mut lines: mpsc::Receiver<String>,
+    out: mpsc::UnboundedSender<String>,
+) {
+    let conn = ConnHandle::new(out);
+    let mut initialized = false;
+    while let Some(line) = lines.recv().await {
+        if line.trim().is_empty() {
+            continue;
+        }
+        if line.len() > MAX_MESSAGE_BYTES {
+            conn.error(
+                None,
+                INVALID_REQUEST,
+                format!(
+                    "message of {} bytes is over the limit of {MAX_MESSAGE_BYTES} bytes",
+                    line.len()
+                ),
+            );
+            continue;
+        }
+        let message = match jsonrpc::parse_message(&line) {
+            Ok(message) => message,
+            Err(err) => {
+                let (id, code) = match &err {
+                    MessageParseError::NotJson(_) => (None, PARSE_ERROR),
+                    MessageParseError::NotAnObject => (None, INVALID_REQUEST),
+                    MessageParseError::Invalid { id, .. } => (id.clone(), INVALID_REQUEST),
+                };
+                conn.error(id.as_ref(), code, err.to_string());
+                continue;
+            }
+        };
+        match message {
+            JsonRpcMessage::Request(request) => {
+                if request.method == "initialize" {
+                    if initialized {
+                        conn.error(Some(&request.id), INVALID_REQUEST, "Already initialized");
+                    } else {
+                        initialized = true;
+                        let params = request.params.unwrap_or(Value::Null);
+                        if let Some(methods) = params
+                            .pointer("/capabilities/optOutNotificationMethods")
+                            .and_then(Value::as_array)
+                        {
+                            if let Ok(mut set) = conn.opt_out.lock() {
+                                set.extend(
+                                    methods.iter().filter_map(|m| m.as_str().map(String::from)),
+                                );
+                            }
+                        }
+                        conn.respond(&request.id, state.initialize_result(&params));
+                    }
+                    continue;
+                }
+                if !initialized {
+                    conn.error(Some(&request.id), INVALID_REQUEST, "Not initialized");
+                    continue;
+                }
+                threads::handle_request(&state, &conn, request).await;
+            }
+            // `initialized` and any other client notification need no answer.
+            JsonRpcMessage::Notification(_) => {}
+            JsonRpcMessage::Response(response) => conn.resolve(&response.id, Ok(response.result)),
+            JsonRpcMessage::Error(error) => {
+                let detail = json!({"code": error.error.code, "message": error.error.message});
+                conn.resolve(&error.id, Err(detail))
+            }
+        }
+    }
+    conn.close();
+    state.connection_closed(conn.id);
+}

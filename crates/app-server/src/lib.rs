@@ -1,0 +1,63 @@
+//! The App Server: Codex's App Server protocol v2 (JSON-RPC: Thread / Turn / Item, streamed
+//! notifications, approvals as server→client requests) over any line transport.
+//!
+//! A [`Connection`] is a pair of line channels; transports ([`transport`]) move lines between
+//! them and stdio or WebSocket, and `wright exec` talks to one in process. Each connection has
+//! its own outgoing queue and writer, so a slow client never holds up another.
+
+mod conn;
+mod threads;
+pub mod transport;
+mod wire;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use wright_core::config::CliOverrides;
+
+pub use conn::MAX_MESSAGE_BYTES;
+
+/// Shared by every connection of one server process.
+pub struct AppServer {
+    state: Arc<threads::State>,
+}
+
+/// One client's view of the server: send it lines, read lines back.
+pub struct Connection {
+    pub incoming: mpsc::Sender<String>,
+    pub outgoing: mpsc::UnboundedReceiver<String>,
+}
+
+/// How the server finds its config and state.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    /// Config overrides from the command line (`-c`, `--profile`, ...), applied under each
+    /// thread's own settings.
+    pub overrides: CliOverrides,
+    /// `$WRIGHT_HOME`; the thread store lives at `state.db` inside it.
+    pub wright_home: PathBuf,
+    /// Keep no thread on disk (tests, `--ephemeral`).
+    pub ephemeral: bool,
+    /// Name reported to the model provider as `originator` etc.
+    pub source: String,
+}
+
+impl AppServer {
+    pub fn new(options: ServerOptions) -> AppServer {
+        AppServer {
+            state: threads::State::new(options),
+        }
+    }
+
+    /// Opens a connection and starts serving it.
+    pub fn connect(&self) -> Connection {
+        let (in_tx, in_rx) = mpsc::channel(256);
+        let (out_tx, out_rx) = mpsc::unbounded_channel();
+        tokio::spawn(conn::serve(Arc::clone(&self.state), in_rx, out_tx));
+        Connection {
+            incoming: in_tx,
+            outgoing: out_rx,
+        }
+    }
+}

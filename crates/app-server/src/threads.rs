@@ -1,0 +1,1495 @@
+//! Threads and turns behind the protocol: loading, running turns, turning engine events into
+//! notifications (written to the store first), and asking the client for approvals.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use wright_core::approval::{ApprovalRequest, Approver, ReviewDecision};
+use wright_core::config::{ApprovalPolicy, Config, SandboxMode};
+use wright_core::{ImageInput, SteerHandle, Thread, TurnInput, TurnOutcome, TurnOverrides};
+use wright_protocol::jsonrpc::{
+    JsonRpcRequest, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND,
+};
+use wright_protocol::{Event, ItemDetails, TokenUsage};
+use wright_store::{ListQuery, Store, ThreadRecord, TurnRecord};
+
+use crate::conn::ConnHandle;
+use crate::wire::{self, now_ms, now_secs, ThreadInfo, TurnInfo};
+use crate::ServerOptions;
+
+/// Items Codex's preview keeps of the first user message.
+const PREVIEW_CHARS: usize = 200;
+
+pub(crate) struct State {
+    options: ServerOptions,
+    /// Opened on first use, off the async threads, so start-up never waits for the database.
+    store: tokio::sync::OnceCell<Option<Arc<Store>>>,
+    threads: Mutex<HashMap<String, Arc<Loaded>>>,
+}
+
+struct Loaded {
+    id: String,
+    info: Mutex<ThreadInfo>,
+    thread: tokio::sync::Mutex<Thread>,
+    subscribers: Mutex<Vec<ConnHandle>>,
+    active: Mutex<Option<ActiveTurn>>,
+}
+
+struct ActiveTurn {
+    id: String,
+    cancel: CancellationToken,
+    steer: SteerHandle,
+}
+
+impl Loaded {
+    fn broadcast(&self, method: &str, params: Value) {
+        let subscribers: Vec<ConnHandle> = self
+            .subscribers
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default();
+        for conn in subscribers {
+            conn.notify(method, params.clone());
+        }
+    }
+
+    fn subscribe(&self, conn: &ConnHandle) {
+        if let Ok(mut subs) = self.subscribers.lock() {
+            if !subs.iter().any(|c| c.id == conn.id) {
+                subs.push(conn.clone());
+            }
+        }
+    }
+
+    fn info(&self) -> ThreadInfo {
+        match self.info.lock() {
+            Ok(info) => info.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn status(&self) -> Value {
+        match self.active.lock().map(|a| a.is_some()) {
+            Ok(true) => wire::active(false),
+            _ => wire::idle(),
+        }
+    }
+}
+
+/// A JSON-RPC error to answer with.
+pub(crate) struct RpcError {
+    code: i64,
+    message: String,
+}
+
+impl RpcError {
+    fn invalid_params(message: impl Into<String>) -> Self {
+        Self {
+            code: INVALID_PARAMS,
+            message: message.into(),
+        }
+    }
+
+    fn invalid_request(message: impl Into<String>) -> Self {
+        Self {
+            code: INVALID_REQUEST,
+            message: message.into(),
+        }
+    }
+
+    fn internal(message: impl Into<String>) -> Self {
+        Self {
+            code: INTERNAL_ERROR,
+            message: message.into(),
+        }
+    }
+}
+
+type RpcResult = Result<Value, RpcError>;
+
+fn required_str<'a>(params: &'a Value, field: &str) -> Result<&'a str, RpcError> {
+    match params.get(field) {
+        None | Some(Value::Null) => {
+            Err(RpcError::invalid_params(format!("missing field `{field}`")))
+        }
+        Some(Value::String(s)) => Ok(s),
+        Some(other) => Err(RpcError::invalid_params(format!(
+            "invalid type for `{field}`: expected a string, got {other}"
+        ))),
+    }
+}
+
+fn optional_str<'a>(params: &'a Value, field: &str) -> Result<Option<&'a str>, RpcError> {
+    match params.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(RpcError::invalid_params(format!(
+            "invalid type for `{field}`: expected a string, got {other}"
+        ))),
+    }
+}
+
+impl State {
+    pub fn new(options: ServerOptions) -> Arc<State> {
+        Arc::new(State {
+            options,
+            store: tokio::sync::OnceCell::new(),
+            threads: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn initialize_result(&self, params: &Value) -> Value {
+        let client = params
+            .pointer("/clientInfo/name")
+            .and_then(Value::as_str)
+            .unwrap_or("client");
+        let client_version = params
+            .pointer("/clientInfo/version")
+            .and_then(Value::as_str)
+            .unwrap_or("0");
+        json!({
+            "userAgent": format!("{client}/{} (wright; {} {}) ({client}; {client_version})", env!("CARGO_PKG_VERSION"), std::env::consts::OS, std::env::consts::ARCH),
+            "codexHome": self.options.wright_home.display().to_string(),
+            "platformFamily": std::env::consts::FAMILY,
+            "platformOs": std::env::consts::OS,
+        })
+    }
+
+    pub fn connection_closed(&self, conn_id: u64) {
+        let loaded: Vec<Arc<Loaded>> = self
+            .threads
+            .lock()
+            .map(|t| t.values().cloned().collect())
+            .unwrap_or_default();
+        for thread in loaded {
+            if let Ok(mut subs) = thread.subscribers.lock() {
+                subs.retain(|c| c.id != conn_id);
+            }
+        }
+    }
+
+    async fn store(&self) -> Option<Arc<Store>> {
+        if self.options.ephemeral {
+            return None;
+        }
+        self.store
+            .get_or_init(|| async {
+                let path = self.options.wright_home.join("state.db");
+                let opened = tokio::task::spawn_blocking(move || {
+                    let store = Store::open(&path)?;
+                    // Bounded state: drop threads untouched for 90 days, keep at most 10k.
+                    let cutoff = now_secs() - 90 * 24 * 3600;
+                    let _ = store.prune(Some(cutoff), Some(10_000));
+                    Ok::<_, wright_store::StoreError>(store)
+                })
+                .await;
+                match opened {
+                    Ok(Ok(store)) => Some(Arc::new(store)),
+                    Ok(Err(err)) => {
+                        tracing::warn!("thread store unavailable, threads will not persist: {err}");
+                        None
+                    }
+                    Err(err) => {
+                        tracing::warn!("opening the thread store failed: {err}");
+                        None
+                    }
+                }
+            })
+            .await
+            .clone()
+    }
+
+    /// Runs a store call on the blocking pool. Errors are logged, not fatal: a thread keeps
+    /// running even if the disk fills up.
+    async fn persist<T: Send + 'static>(
+        &self,
+        what: &'static str,
+        call: impl FnOnce(&Store) -> wright_store::Result<T> + Send + 'static,
+    ) -> Option<T> {
+        let store = self.store().await?;
+        match tokio::task::spawn_blocking(move || call(&store)).await {
+            Ok(Ok(value)) => Some(value),
+            Ok(Err(err)) => {
+                tracing::warn!("thread store: {what}: {err}");
+                None
+            }
+            Err(err) => {
+                tracing::warn!("thread store: {what}: {err}");
+                None
+            }
+        }
+    }
+
+    fn loaded(&self, id: &str) -> Option<Arc<Loaded>> {
+        self.threads.lock().ok()?.get(id).cloned()
+    }
+
+    fn loaded_or_err(&self, params: &Value) -> Result<Arc<Loaded>, RpcError> {
+        let id = required_str(params, "threadId")?;
+        self.loaded(id)
+            .ok_or_else(|| RpcError::invalid_request(format!("thread not found: {id}")))
+    }
+
+    /// The config for a thread: the server's overrides, then what is stored for the thread,
+    /// then the request's own fields.
+    async fn thread_config(
+        &self,
+        params: &Value,
+        stored: Option<&ThreadRecord>,
+    ) -> Result<Config, RpcError> {
+        let mut o = self.options.overrides.clone();
+        let mut push = |key: &str, value: &Value| {
+            o.config.push(format!("{key}={}", toml_literal(value)));
+        };
+        if let Some(rec) = stored {
+            push("model_provider", &json!(rec.model_provider));
+            for key in ["sandbox_mode", "approval_policy"] {
+                if let Some(v) = rec.settings.get(key).filter(|v| v.is_string()) {
+                    push(key, v);
+                }
+            }
+        }
+        if let Some(config) = params.get("config").filter(|c| !c.is_null()) {
+            let Some(map) = config.as_object() else {
+                return Err(RpcError::invalid_params(
+                    "invalid type for `config`: expected an object",
+                ));
+            };
+            for (key, value) in map {
+                if !value.is_null() {
+                    push(key, value);
+                }
+            }
+        }
+        if let Some(provider) = optional_str(params, "modelProvider")? {
+            push("model_provider", &json!(provider));
+        }
+        if let Some(policy) = params.get("approvalPolicy").filter(|p| !p.is_null()) {
+            let Some(policy) = policy.as_str() else {
+                return Err(RpcError::invalid_params(
+                    "`approvalPolicy`: only \"untrusted\", \"on-request\", \"on-failure\" and \"never\" are supported",
+                ));
+            };
+            push("approval_policy", &json!(policy));
+        }
+        if let Some(text) = optional_str(params, "baseInstructions")? {
+            push("instructions", &json!(text));
+        }
+        if let Some(text) = optional_str(params, "developerInstructions")? {
+            push("developer_instructions", &json!(text));
+        }
+        o.model = optional_str(params, "model")?
+            .map(String::from)
+            .or_else(|| stored.map(|r| r.model.clone()))
+            .or(o.model);
+        if let Some(mode) = optional_str(params, "sandbox")? {
+            o.sandbox_mode = Some(parse_sandbox(mode)?);
+        }
+        let cwd = optional_str(params, "cwd")?
+            .map(PathBuf::from)
+            .or_else(|| stored.map(|r| PathBuf::from(&r.cwd)))
+            .or(o.cwd.clone());
+        if let Some(cwd) = cwd {
+            let canonical = std::fs::canonicalize(&cwd)
+                .map_err(|e| RpcError::invalid_params(format!("`cwd` {}: {e}", cwd.display())))?;
+            o.cwd = Some(canonical);
+        }
+        tokio::task::spawn_blocking(move || Config::load(&o))
+            .await
+            .map_err(|e| RpcError::internal(e.to_string()))?
+            .map_err(|e| RpcError::invalid_params(format!("config: {e}")))
+    }
+
+    fn register(&self, thread: Thread, info: ThreadInfo) -> Arc<Loaded> {
+        let loaded = Arc::new(Loaded {
+            id: info.id.clone(),
+            info: Mutex::new(info),
+            thread: tokio::sync::Mutex::new(thread),
+            subscribers: Mutex::new(Vec::new()),
+            active: Mutex::new(None),
+        });
+        if let Ok(mut threads) = self.threads.lock() {
+            threads.insert(loaded.id.clone(), Arc::clone(&loaded));
+        }
+        loaded
+    }
+}
+
+fn parse_sandbox(mode: &str) -> Result<SandboxMode, RpcError> {
+    match mode {
+        "read-only" | "readOnly" => Ok(SandboxMode::ReadOnly),
+        "workspace-write" | "workspaceWrite" => Ok(SandboxMode::WorkspaceWrite),
+        "danger-full-access" | "dangerFullAccess" => Ok(SandboxMode::DangerFullAccess),
+        other => Err(RpcError::invalid_params(format!(
+            "`sandbox`: unknown mode `{other}`, expected read-only, workspace-write or danger-full-access"
+        ))),
+    }
+}
+
+fn parse_policy(policy: &str) -> Result<ApprovalPolicy, RpcError> {
+    match policy {
+        "untrusted" | "unless-trusted" => Ok(ApprovalPolicy::Untrusted),
+        "on-request" => Ok(ApprovalPolicy::OnRequest),
+        "on-failure" => Ok(ApprovalPolicy::OnFailure),
+        "never" => Ok(ApprovalPolicy::Never),
+        other => Err(RpcError::invalid_params(format!(
+            "`approvalPolicy`: unknown policy `{other}`"
+        ))),
+    }
+}
+
+/// A JSON value as a TOML literal, for `-c key=value` overrides.
+fn toml_literal(value: &Value) -> String {
+    fn to_toml(value: &Value) -> Option<toml::Value> {
+        Some(match value {
+            Value::Null => return None,
+            Value::Bool(b) => toml::Value::Boolean(*b),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => toml::Value::Integer(i),
+                None => toml::Value::Float(n.as_f64()?),
+            },
+            Value::String(s) => toml::Value::String(s.clone()),
+            Value::Array(items) => toml::Value::Array(items.iter().filter_map(to_toml).collect()),
+            Value::Object(map) => toml::Value::Table(
+                map.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), to_toml(v)?)))
+                    .collect(),
+            ),
+        })
+    }
+    to_toml(value).map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn settings_of(config: &Config) -> Value {
+    json!({
+        "sandbox_mode": config.sandbox_mode.as_str(),
+        "approval_policy": config.approval_policy.as_str(),
+    })
+}
+
+fn usage_of(value: &Value) -> TokenUsage {
+    serde_json::from_value(value.clone()).unwrap_or_default()
+}
+
+fn info_of(rec: &ThreadRecord) -> ThreadInfo {
+    ThreadInfo {
+        id: rec.id.clone(),
+        created_at: rec.created_at,
+        updated_at: rec.updated_at,
+        name: rec.name.clone(),
+        preview: rec.preview.clone(),
+        cwd: rec.cwd.clone(),
+        model: rec.model.clone(),
+        model_provider: rec.model_provider.clone(),
+        source: rec.source.clone(),
+        forked_from: rec.forked_from.clone(),
+        archived: rec.archived,
+        ephemeral: false,
+    }
+}
+
+pub(crate) async fn handle_request(state: &Arc<State>, conn: &ConnHandle, request: JsonRpcRequest) {
+    let params = request.params.unwrap_or(Value::Null);
+    if !(params.is_object() || params.is_null()) {
+        conn.error(
+            Some(&request.id),
+            INVALID_PARAMS,
+            "`params` must be an object",
+        );
+        return;
+    }
+    let result = match request.method.as_str() {
+        "thread/start" => thread_start(state, conn, &params).await,
+        "thread/resume" => thread_resume(state, conn, &params).await,
+        "thread/fork" => thread_fork(state, conn, &params).await,
+        "thread/list" => thread_list(state, &params).await,
+        "thread/read" => thread_read(state, &params).await,
+        "thread/archive" => thread_archive(state, &params, true).await,
+        "thread/unarchive" => thread_archive(state, &params, false).await,
+        "thread/name/set" => thread_name_set(state, &params).await,
+        "thread/compact/start" => thread_compact(state, conn, &params).await,
+        "thread/search" => thread_search(state, &params).await,
+        "turn/start" => turn_start(state, conn, &params).await,
+        "turn/interrupt" => turn_interrupt(state, &params),
+        "turn/steer" => turn_steer(state, &params),
+        "model/list" => Ok(model_list(state)),
+        "config/read" => config_read(state, &params).await,
+        "command/exec" => {
+            // Can take long: answered from its own task so the connection keeps reading.
+            let conn = conn.clone();
+            let id = request.id.clone();
+            tokio::spawn(async move {
+                match command_exec(&params).await {
+                    Ok(result) => conn.respond(&id, result),
+                    Err(e) => conn.error(Some(&id), e.code, e.message),
+                }
+            });
+            return;
+        }
+        other => Err(RpcError {
+            code: METHOD_NOT_FOUND,
+            message: format!("method not found: {other}"),
+        }),
+    };
+    match result {
+        Ok(value) => conn.respond(&request.id, value),
+        Err(err) => conn.error(Some(&request.id), err.code, err.message),
+    }
+}
+
+/// What thread/start, resume and fork answer with.
+fn thread_response(
+    loaded: &Loaded,
+    config: &Config,
+    instruction_sources: Vec<String>,
+    turns: Vec<Value>,
+) -> Value {
+    let info = loaded.info();
+    json!({
+        "thread": wire::thread(&info, loaded.status(), turns),
+        "model": config.model,
+        "modelProvider": config.provider_id,
+        "cwd": config.cwd.display().to_string(),
+        "approvalPolicy": config.approval_policy.as_str(),
+        "approvalsReviewer": "user",
+        "sandbox": wire::sandbox_policy(config.sandbox_mode, config),
+        "reasoningEffort": config.model_reasoning_effort,
+        "instructionSources": instruction_sources,
+    })
+}
+
+async fn thread_start(state: &Arc<State>, conn: &ConnHandle, params: &Value) -> RpcResult {
+    let config = state.thread_config(params, None).await?;
+    let ephemeral = state.options.ephemeral
+        || params
+            .get("ephemeral")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+    let thread = Thread::new(config.clone()).map_err(|e| RpcError::internal(e.to_string()))?;
+    let sources: Vec<String> = thread
+        .project_docs()
+        .sources
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let now = now_secs();
+    let info = ThreadInfo {
+        id: thread.id().to_string(),
+        created_at: now,
+        updated_at: now,
+        name: None,
+        preview: String::new(),
+        cwd: config.cwd.display().to_string(),
+        model: config.model.clone(),
+        model_provider: config.provider_id.clone(),
+        source: state.options.source.clone(),
+        forked_from: None,
+        archived: false,
+        ephemeral,
+    };
+    if !ephemeral {
+        let record = ThreadRecord {
+            id: info.id.clone(),
+            created_at: now,
+            updated_at: now,
+            name: None,
+            preview: String::new(),
+            cwd: info.cwd.clone(),
+            model: info.model.clone(),
+            model_provider: info.model_provider.clone(),
+            source: info.source.clone(),
+            archived: false,
+            forked_from: None,
+            settings: settings_of(&config),
+            usage: json!({}),
+        };
+        let history = thread.history().to_vec();
+        let id = record.id.clone();
+        state
+            .persist("create thread", move |s| {
+                s.insert_thread(&record)?;
+                s.append_history(&id, &history)
+            })
+            .await;
+    }
+    let loaded = state.register(thread, info);
+    loaded.subscribe(conn);
+    let response = thread_response(&loaded, &config, sources, Vec::new());
+    conn.notify("thread/started", json!({"thread": response["thread"]}));
+    Ok(response)
+}
+
+/// The stored turns of a thread in protocol form.
+async fn stored_turns(state: &Arc<State>, id: &str) -> Vec<Value> {
+    let id = id.to_string();
+    let turns = state
+        .persist("read turns", move |s| s.turns(&id))
+        .await
+        .unwrap_or_default();
+    turns
+        .into_iter()
+        .map(|(t, items)| {
+            let info = TurnInfo {
+                id: t.id,
+                status: match t.status.as_str() {
+                    "completed" => "completed",
+                    "failed" => "failed",
+                    "interrupted" => "interrupted",
+                    // A turn still "in progress" in the store died with its server.
+                    _ => "interrupted",
+                },
+                error: t.error,
+                started_at: t.started_at,
+                completed_at: t.completed_at,
+                duration_ms: t.duration_ms,
+            };
+            wire::turn(&info, items, "full")
+        })
+        .collect()
+}
+
+async fn load_from_store(
+    state: &Arc<State>,
+    id: &str,
+    params: &Value,
+) -> Result<(Arc<Loaded>, Config), RpcError> {
+    let key = id.to_string();
+    let record = state
+        .persist("read thread", move |s| s.get_thread(&key))
+        .await
+        .flatten()
+        .ok_or_else(|| RpcError::invalid_request(format!("thread not found: {id}")))?;
+    let key = id.to_string();
+    let history = state
+        .persist("read history", move |s| s.history(&key))
+        .await
+        .unwrap_or_default();
+    let config = state.thread_config(params, Some(&record)).await?;
+    let thread = Thread::resume(
+        config.clone(),
+        record.id.clone(),
+        history,
+        usage_of(&record.usage),
+    )
+    .map_err(|e| RpcError::internal(e.to_string()))?;
+    let mut info = info_of(&record);
+    info.model = config.model.clone();
+    Ok((state.register(thread, info), config))
+}
+
+async fn thread_resume(state: &Arc<State>, conn: &ConnHandle, params: &Value) -> RpcResult {
+    let id = required_str(params, "threadId")?;
+    let (loaded, config) = match state.loaded(id) {
+        Some(loaded) => {
+            let config = loaded.thread.lock().await.config().clone();
+            (loaded, config)
+        }
+        None => load_from_store(state, id, params).await?,
+    };
+    loaded.subscribe(conn);
+    let exclude = params
+        .get("excludeTurns")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let turns = if exclude {
+        Vec::new()
+    } else {
+        stored_turns(state, id).await
+    };
+    let sources = loaded
+        .thread
+        .lock()
+        .await
+        .project_docs()
+        .sources
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    Ok(thread_response(&loaded, &config, sources, turns))
+}
+
+async fn thread_fork(state: &Arc<State>, conn: &ConnHandle, params: &Value) -> RpcResult {
+    let src = required_str(params, "threadId")?.to_string();
+    let key = src.clone();
+    let record = state
+        .persist("read thread", move |s| s.get_thread(&key))
+        .await
+        .flatten()
+        .ok_or_else(|| RpcError::invalid_request(format!("thread not found: {src}")))?;
+    let now = now_secs();
+    let new = ThreadRecord {
+        id: uuid::Uuid::now_v7().to_string(),
+        created_at: now,
+        updated_at: now,
+        forked_from: Some(src.clone()),
+        ..record
+    };
+    let new_id = new.id.clone();
+    let copy = new.clone();
+    state
+        .persist("fork thread", move |s| s.fork(&src, &copy))
+        .await
+        .ok_or_else(|| RpcError::internal("the thread store could not fork the thread"))?;
+    let (loaded, config) = load_from_store(state, &new_id, params).await?;
+    loaded.subscribe(conn);
+    let turns = stored_turns(state, &new_id).await;
+    let response = thread_response(&loaded, &config, Vec::new(), turns);
+    conn.notify("thread/started", json!({"thread": response["thread"]}));
+    Ok(response)
+}
+
+async fn thread_list(state: &Arc<State>, params: &Value) -> RpcResult {
+    let query = ListQuery {
+        cursor: optional_str(params, "cursor")?.map(String::from),
+        limit: params.get("limit").and_then(Value::as_u64).unwrap_or(0) as usize,
+        archived: params
+            .get("archived")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        cwd: optional_str(params, "cwd")?.map(String::from),
+        model_providers: params
+            .get("modelProviders")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        search: optional_str(params, "searchTerm")?.map(String::from),
+    };
+    let Some(page) = state
+        .persist("list threads", move |s| s.list_threads(&query))
+        .await
+    else {
+        return Ok(json!({"data": [], "nextCursor": null}));
+    };
+    let data: Vec<Value> = page
+        .threads
+        .iter()
+        .map(|rec| {
+            let status = match state.loaded(&rec.id) {
+                Some(loaded) => loaded.status(),
+                None => json!({"type": "notLoaded"}),
+            };
+            wire::thread(&info_of(rec), status, Vec::new())
+        })
+        .collect();
+    Ok(json!({"data": data, "nextCursor": page.next_cursor}))
+}
+
+async fn thread_read(state: &Arc<State>, params: &Value) -> RpcResult {
+    let id = required_str(params, "threadId")?.to_string();
+    let key = id.clone();
+    let record = state
+        .persist("read thread", move |s| s.get_thread(&key))
+        .await
+        .flatten();
+    let (info, status) = match (state.loaded(&id), record) {
+        (Some(loaded), _) => (loaded.info(), loaded.status()),
+        (None, Some(rec)) => (info_of(&rec), json!({"type": "notLoaded"})),
+        (None, None) => return Err(RpcError::invalid_request(format!("thread not found: {id}"))),
+    };
+    let turns = if params
+        .get("includeTurns")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+    {
+        stored_turns(state, &id).await
+    } else {
+        Vec::new()
+    };
+    Ok(json!({"thread": wire::thread(&info, status, turns)}))
+}
+
+async fn thread_archive(state: &Arc<State>, params: &Value, archived: bool) -> RpcResult {
+    let id = required_str(params, "threadId")?.to_string();
+    let key = id.clone();
+    state
+        .persist("archive thread", move |s| s.set_archived(&key, archived))
+        .await
+        .ok_or_else(|| RpcError::invalid_request(format!("thread not found: {id}")))?;
+    if let Some(loaded) = state.loaded(&id) {
+        if let Ok(mut info) = loaded.info.lock() {
+            info.archived = archived;
+        }
+        let method = if archived {
+            "thread/archived"
+        } else {
+            "thread/unarchived"
+        };
+        loaded.broadcast(method, json!({"threadId": id}));
+    }
+    Ok(json!({}))
+}
+
+async fn thread_name_set(state: &Arc<State>, params: &Value) -> RpcResult {
+    let id = required_str(params, "threadId")?.to_string();
+    let name = optional_str(params, "name")?.map(String::from);
+    let (key, stored) = (id.clone(), name.clone());
+    state
+        .persist("name thread", move |s| s.set_name(&key, stored.as_deref()))
+        .await
+        .ok_or_else(|| RpcError::invalid_request(format!("thread not found: {id}")))?;
+    if let Some(loaded) = state.loaded(&id) {
+        if let Ok(mut info) = loaded.info.lock() {
+            info.name = name.clone();
+        }
+        loaded.broadcast(
+            "thread/name/updated",
+            json!({"threadId": id, "threadName": name}),
+        );
+    }
+    Ok(json!({}))
+}
+
+async fn thread_search(state: &Arc<State>, params: &Value) -> RpcResult {
+    let query = required_str(params, "query")?.to_string();
+    let limit = params.get("limit").and_then(Value::as_u64).unwrap_or(20) as usize;
+    let hits = state
+        .persist("search", move |s| s.search(&query, limit))
+        .await
+        .unwrap_or_default();
+    let hits: Vec<Value> = hits
+        .into_iter()
+        .map(|h| json!({"threadId": h.thread_id, "itemId": h.item_id, "snippet": h.snippet}))
+        .collect();
+    Ok(json!({"hits": hits}))
+}
+
+fn model_list(state: &Arc<State>) -> Value {
+    let default = state
+        .options
+        .overrides
+        .model
+        .clone()
+        .unwrap_or_else(|| wright_core::config::DEFAULT_MODEL.to_string());
+    let mut models: Vec<&str> = vec!["gpt-5.5", "gpt-5-codex", "o3", "o4-mini", "gpt-4.1"];
+    if !models.contains(&default.as_str()) {
+        models.insert(0, &default);
+    }
+    let efforts = json!([
+        {"reasoningEffort": "low", "description": "Fast responses with lighter reasoning"},
+        {"reasoningEffort": "medium", "description": "Balances speed and reasoning depth"},
+        {"reasoningEffort": "high", "description": "Greater reasoning depth for complex problems"},
+    ]);
+    let data: Vec<Value> = models
+        .iter()
+        .map(|m| {
+            json!({
+                "id": m,
+                "model": m,
+                "displayName": m,
+                "description": format!("{m} via the configured provider"),
+                "hidden": false,
+                "isDefault": *m == default,
+                "defaultReasoningEffort": "medium",
+                "supportedReasoningEfforts": efforts,
+            })
+        })
+        .collect();
+    json!({"data": data, "nextCursor": null})
+}
+
+async fn config_read(state: &Arc<State>, params: &Value) -> RpcResult {
+    let config = state.thread_config(params, None).await?;
+    Ok(json!({
+        "config": {
+            "model": config.model,
+            "model_provider": config.provider_id,
+            "approval_policy": config.approval_policy.as_str(),
+            "sandbox_mode": config.sandbox_mode.as_str(),
+            "model_reasoning_effort": config.model_reasoning_effort,
+            "model_context_window": config.model_context_window,
+            "model_auto_compact_token_limit": config.model_auto_compact_token_limit,
+            "instructions": config.base_instructions,
+            "developer_instructions": config.developer_instructions,
+            "project_doc_max_bytes": config.project_doc_max_bytes,
+        },
+        "origins": {},
+    }))
+}
+
+async fn command_exec(params: &Value) -> RpcResult {
+    let argv: Vec<String> = match params.get("command") {
+        Some(Value::Array(items)) if !items.is_empty() => items
+            .iter()
+            .map(|v| v.as_str().map(String::from))
+            .collect::<Option<_>>()
+            .ok_or_else(|| RpcError::invalid_params("`command` must be an array of strings"))?,
+        _ => {
+            return Err(RpcError::invalid_params(
+                "missing field `command` (a non-empty array of strings)",
+            ))
+        }
+    };
+    let cwd = optional_str(params, "cwd")?
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let timeout = params
+        .get("timeoutMs")
+        .and_then(Value::as_u64)
+        .unwrap_or(60_000);
+    let mut cmd = tokio::process::Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .current_dir(&cwd)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(std::time::Duration::from_millis(timeout), cmd.output())
+        .await
+        .map_err(|_| RpcError::invalid_request(format!("command timed out after {timeout} ms")))?
+        .map_err(|e| RpcError::invalid_request(format!("failed to start `{}`: {e}", argv[0])))?;
+    Ok(json!({
+        "exitCode": out.status.code().unwrap_or(-1),
+        "stdout": String::from_utf8_lossy(&out.stdout),
+        "stderr": String::from_utf8_lossy(&out.stderr),
+    }))
+}
+
+/// `UserInput` list → the engine's input. Text parts are joined; images become data URLs.
+fn turn_input(params: &Value) -> Result<(TurnInput, Vec<Value>), RpcError> {
+    let Some(items) = params.get("input").and_then(Value::as_array) else {
+        return Err(RpcError::invalid_params(
+            "missing field `input` (an array of UserInput)",
+        ));
+    };
+    let mut texts = Vec::new();
+    let mut images = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match item.get("type").and_then(Value::as_str) {
+            Some("text") => texts.push(
+                required_str(item, "text")
+                    .map_err(|e| RpcError::invalid_params(format!("input[{i}]: {}", e.message)))?
+                    .to_string(),
+            ),
+            Some("image") => {
+                let url = required_str(item, "url")
+                    .map_err(|e| RpcError::invalid_params(format!("input[{i}]: {}", e.message)))?;
+                images.push(ImageInput {
+                    data_url: url.to_string(),
+                });
+            }
+            Some("localImage") => {
+                let path = required_str(item, "path")
+                    .map_err(|e| RpcError::invalid_params(format!("input[{i}]: {}", e.message)))?;
+                let bytes = std::fs::read(path).map_err(|e| {
+                    RpcError::invalid_params(format!("input[{i}].path {path}: {e}"))
+                })?;
+                let mime = match std::path::Path::new(path)
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .map(str::to_ascii_lowercase)
+                    .as_deref()
+                {
+                    Some("png") => "image/png",
+                    Some("jpg" | "jpeg") => "image/jpeg",
+                    Some("gif") => "image/gif",
+                    Some("webp") => "image/webp",
+                    _ => {
+                        return Err(RpcError::invalid_params(format!(
+                            "input[{i}].path {path}: not a png, jpeg, gif or webp image"
+                        )))
+                    }
+                };
+                use base64_lite::encode;
+                images.push(ImageInput {
+                    data_url: format!("data:{mime};base64,{}", encode(&bytes)),
+                });
+            }
+            Some(other) => {
+                return Err(RpcError::invalid_params(format!(
+                    "input[{i}].type: unsupported input `{other}`"
+                )))
+            }
+            None => {
+                return Err(RpcError::invalid_params(format!(
+                    "input[{i}]: missing field `type`"
+                )))
+            }
+        }
+    }
+    let content: Vec<Value> = items.clone();
+    Ok((
+        TurnInput {
+            text: texts.join("\n"),
+            images,
+            output_schema: params.get("outputSchema").filter(|s| !s.is_null()).cloned(),
+            overrides: TurnOverrides::default(),
+        },
+        content,
+    ))
+}
+
+mod base64_lite {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    /// Standard base64 with padding; images are small enough that a crate is not worth it.
+    pub fn encode(bytes: &[u8]) -> String {
+        let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+        for chunk in bytes.chunks(3) {
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            out.push(TABLE[(n >> 18) as usize & 63] as char);
+            out.push(TABLE[(n >> 12) as usize & 63] as char);
+            out.push(if chunk.len() > 1 {
+                TABLE[(n >> 6) as usize & 63] as char
+            } else {
+                '='
+            });
+            out.push(if chunk.len() > 2 {
+                TABLE[n as usize & 63] as char
+            } else {
+                '='
+            });
+        }
+        out
+    }
+}
+
+fn turn_overrides(params: &Value) -> Result<TurnOverrides, RpcError> {
+    let sandbox = match params
+        .get("sandboxPolicy")
+        .and_then(|p| p.get("type"))
+        .and_then(Value::as_str)
+    {
+        Some(kind) => Some(parse_sandbox(kind)?),
+        None => None,
+    };
+    Ok(TurnOverrides {
+        cwd: optional_str(params, "cwd")?.map(PathBuf::from),
+        sandbox_mode: sandbox,
+        approval_policy: optional_str(params, "approvalPolicy")?
+            .map(parse_policy)
+            .transpose()?,
+        model: optional_str(params, "model")?.map(String::from),
+    })
+}
+
+async fn turn_start(state: &Arc<State>, conn: &ConnHandle, params: &Value) -> RpcResult {
+    let loaded = state.loaded_or_err(params)?;
+    let (mut input, content) = turn_input(params)?;
+    input.overrides = turn_overrides(params)?;
+    let user_item = wire::user_message(&uuid::Uuid::now_v7().to_string(), &content);
+    start_turn(state, conn, loaded, input, Some(user_item))
+}
+
+async fn thread_compact(state: &Arc<State>, conn: &ConnHandle, params: &Value) -> RpcResult {
+    let loaded = state.loaded_or_err(params)?;
+    let input = TurnInput {
+        text: wright_core::COMPACT_COMMAND.to_string(),
+        ..Default::default()
+    };
+    start_turn(state, conn, loaded, input, None)?;
+    Ok(json!({}))
+}
+
+fn start_turn(
+    state: &Arc<State>,
+    conn: &ConnHandle,
+    loaded: Arc<Loaded>,
+    input: TurnInput,
+    user_item: Option<Value>,
+) -> RpcResult {
+    let turn_id = uuid::Uuid::now_v7().to_string();
+    let cancel = CancellationToken::new();
+    {
+        let Ok(mut active) = loaded.active.lock() else {
+            return Err(RpcError::internal("thread state poisoned"));
+        };
+        if let Some(running) = active.as_ref() {
+            return Err(RpcError::invalid_request(format!(
+                "turn {} is still running on this thread: steer it (turn/steer) or interrupt it (turn/interrupt) first",
+                running.id
+            )));
+        }
+        let steer = match loaded.thread.try_lock() {
+            Ok(thread) => thread.steer_handle(),
+            Err(_) => return Err(RpcError::invalid_request("the thread is busy")),
+        };
+        *active = Some(ActiveTurn {
+            id: turn_id.clone(),
+            cancel: cancel.clone(),
+            steer,
+        });
+    }
+    loaded.subscribe(conn);
+    let info = TurnInfo {
+        id: turn_id.clone(),
+        status: "inProgress",
+        error: None,
+        started_at: None,
+        completed_at: None,
+        duration_ms: None,
+    };
+    let response = json!({"turn": wire::turn(&info, Vec::new(), "notLoaded")});
+    tokio::spawn(run_turn(
+        Arc::clone(state),
+        loaded,
+        conn.clone(),
+        turn_id,
+        input,
+        user_item,
+        cancel,
+    ));
+    Ok(response)
+}
+
+fn turn_interrupt(state: &Arc<State>, params: &Value) -> RpcResult {
+    let loaded = state.loaded_or_err(params)?;
+    let turn_id = required_str(params, "turnId")?;
+    let active = loaded
+        .active
+        .lock()
+        .map_err(|_| RpcError::internal("thread state poisoned"))?;
+    match active.as_ref() {
+        Some(turn) if turn.id == turn_id => {
+            turn.cancel.cancel();
+            Ok(json!({}))
+        }
+        _ => Err(RpcError::invalid_request(format!(
+            "no running turn {turn_id} on this thread"
+        ))),
+    }
+}
+
+fn turn_steer(state: &Arc<State>, params: &Value) -> RpcResult {
+    let loaded = state.loaded_or_err(params)?;
+    let expected = required_str(params, "expectedTurnId")?;
+    let (input, content) = turn_input(params)?;
+    let active = loaded
+        .active
+        .lock()
+        .map_err(|_| RpcError::internal("thread state poisoned"))?;
+    match active.as_ref() {
+        Some(turn) if turn.id == expected => {
+            turn.steer.push(&input);
+            let item = wire::user_message(&uuid::Uuid::now_v7().to_string(), &content);
+            let now = now_ms();
+            let envelope =
+                json!({"item": item, "threadId": loaded.id, "turnId": turn.id, "startedAtMs": now});
+            loaded.broadcast("item/started", envelope.clone());
+            loaded.broadcast("item/completed", json!({"item": item, "threadId": loaded.id, "turnId": turn.id, "completedAtMs": now}));
+            Ok(json!({"turnId": turn.id}))
+        }
+        Some(turn) => Err(RpcError::invalid_request(format!(
+            "expectedTurnId {expected} is not the running turn ({})",
+            turn.id
+        ))),
+        None => Err(RpcError::invalid_request(
+            "no turn is running on this thread",
+        )),
+    }
+}
+
+/// A question for the client, handed to the turn's event pump so that it goes out after
+/// the events that came before it (the item it is about is announced first).
+struct Question {
+    method: &'static str,
+    params: Value,
+    sent: oneshot::Sender<(i64, oneshot::Receiver<Result<Value, Value>>)>,
+}
+
+/// Asks the client that started the turn. While the question is open the thread is marked
+/// as waiting; if the turn goes away first, the question is withdrawn.
+fn approver(
+    loaded: Arc<Loaded>,
+    owner: ConnHandle,
+    turn_id: String,
+    questions: mpsc::UnboundedSender<Question>,
+) -> Approver {
+    Arc::new(move |request: ApprovalRequest| {
+        let (loaded, owner, turn_id, questions) = (
+            Arc::clone(&loaded),
+            owner.clone(),
+            turn_id.clone(),
+            questions.clone(),
+        );
+        Box::pin(async move {
+            let thread_id = loaded.id.clone();
+            let started = now_ms();
+            let (method, params) = match request {
+                ApprovalRequest::Command {
+                    item_id,
+                    command,
+                    argv,
+                    cwd,
+                    reason,
+                } => (
+                    "item/commandExecution/requestApproval",
+                    json!({
+                        "kind": "command",
+                        "threadId": thread_id,
+                        "turnId": turn_id,
+                        "itemId": item_id,
+                        "startedAtMs": started,
+                        "environmentId": "local",
+                        "reason": reason,
+                        "command": command,
+                        "cwd": cwd.display().to_string(),
+                        "commandActions": [{"type": "unknown", "command": argv.last().cloned().unwrap_or_default()}],
+                        "proposedExecpolicyAmendment": argv,
+                        "availableDecisions": ["accept", "acceptForSession", "decline", "cancel"],
+                    }),
+                ),
+                ApprovalRequest::Patch {
+                    item_id, reason, ..
+                } => (
+                    "item/fileChange/requestApproval",
+                    json!({
+                        "threadId": thread_id,
+                        "turnId": turn_id,
+                        "itemId": item_id,
+                        "startedAtMs": started,
+                        "reason": reason,
+                        "grantRoot": null,
+                    }),
+                ),
+            };
+            let (sent, asked) = oneshot::channel();
+            if questions
+                .send(Question {
+                    method,
+                    params,
+                    sent,
+                })
+                .is_err()
+            {
+                return ReviewDecision::Cancel;
+            }
+            let Ok((id, reply)) = asked.await else {
+                return ReviewDecision::Cancel;
+            };
+            let guard = ResolveGuard {
+                loaded: Arc::clone(&loaded),
+                owner: owner.clone(),
+                id: Mutex::new(Some(id)),
+            };
+            let reply = reply.await.ok().and_then(Result::ok);
+            guard.resolve();
+            match reply.as_ref().and_then(|r| r.get("decision")) {
+                Some(Value::String(d)) => match d.as_str() {
+                    "accept" | "approved" => ReviewDecision::Accept,
+                    "acceptForSession" | "approved_for_session" => ReviewDecision::AcceptForSession,
+                    "decline" | "denied" => ReviewDecision::Decline,
+                    _ => ReviewDecision::Cancel,
+                },
+                // `{"acceptWithExecpolicyAmendment": …}`: allowed from now on.
+                Some(Value::Object(_)) => ReviewDecision::AcceptForSession,
+                _ => ReviewDecision::Cancel,
+            }
+        })
+    })
+}
+
+/// Announces `serverRequest/resolved` exactly once: when the answer came, or when the
+/// question was dropped unanswered.
+struct ResolveGuard {
+    loaded: Arc<Loaded>,
+    owner: ConnHandle,
+    id: Mutex<Option<i64>>,
+}
+
+impl ResolveGuard {
+    fn resolve(&self) {
+        let Some(id) = self.id.lock().ok().and_then(|mut slot| slot.take()) else {
+            return;
+        };
+        self.owner.withdraw(id);
+        let thread_id = self.loaded.id.clone();
+        self.loaded.broadcast(
+            "serverRequest/resolved",
+            json!({"threadId": thread_id, "requestId": id}),
+        );
+        self.loaded.broadcast(
+            "thread/status/changed",
+            json!({"threadId": thread_id, "status": wire::active(false)}),
+        );
+    }
+}
+
+impl Drop for ResolveGuard {
+    fn drop(&mut self) {
+        self.resolve();
+    }
+}
+
+async fn run_turn(
+    state: Arc<State>,
+    loaded: Arc<Loaded>,
+    owner: ConnHandle,
+    turn_id: String,
+    input: TurnInput,
+    user_item: Option<Value>,
+    cancel: CancellationToken,
+) {
+    let thread_id = loaded.id.clone();
+    let started_at = now_secs();
+    let clock = Instant::now();
+    let mut info = TurnInfo {
+        id: turn_id.clone(),
+        status: "inProgress",
+        error: None,
+        started_at: Some(started_at),
+        completed_at: None,
+        duration_ms: None,
+    };
+    let record = |info: &TurnInfo| TurnRecord {
+        thread_id: thread_id.clone(),
+        id: info.id.clone(),
+        status: info.status.to_string(),
+        error: info.error.clone(),
+        started_at: info.started_at,
+        completed_at: info.completed_at,
+        duration_ms: info.duration_ms,
+    };
+    let first = record(&info);
+    state
+        .persist("save turn", move |s| s.upsert_turn(&first))
+        .await;
+    loaded.broadcast(
+        "thread/status/changed",
+        json!({"threadId": thread_id, "status": wire::active(false)}),
+    );
+    loaded.broadcast(
+        "turn/started",
+        json!({"threadId": thread_id, "turn": wire::turn(&info, Vec::new(), "notLoaded")}),
+    );
+    if let Some(item) = &user_item {
+        let preview: String = input.text.chars().take(PREVIEW_CHARS).collect();
+        let (tid, uid, stored) = (thread_id.clone(), turn_id.clone(), item.clone());
+        state
+            .persist("save user message", move |s| {
+                s.put_item(&tid, &uid, &stored)?;
+                s.touch(&tid, now_secs(), Some(&preview), None, None)
+            })
+            .await;
+        if let Ok(mut i) = loaded.info.lock() {
+            if i.preview.is_empty() {
+                i.preview = input.text.chars().take(PREVIEW_CHARS).collect();
+            }
+        }
+        let now = now_ms();
+        loaded.broadcast(
+            "item/started",
+            json!({"item": item, "threadId": thread_id, "turnId": turn_id, "startedAtMs": now}),
+        );
+        loaded.broadcast(
+            "item/completed",
+            json!({"item": item, "threadId": thread_id, "turnId": turn_id, "completedAtMs": now}),
+        );
+    }
+
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (questions_tx, questions) = mpsc::unbounded_channel();
+    let pump = tokio::spawn(pump_events(
+        Arc::clone(&state),
+        Arc::clone(&loaded),
+        owner.clone(),
+        turn_id.clone(),
+        rx,
+        questions,
+    ));
+    let (outcome, usage, settings) = {
+        let mut thread = loaded.thread.lock().await;
+        thread.set_approver(Some(approver(
+            Arc::clone(&loaded),
+            owner,
+            turn_id.clone(),
+            questions_tx,
+        )));
+        let outcome = thread.run_turn(input, &tx, cancel).await;
+        thread.set_approver(None);
+        (outcome, thread.usage(), settings_of(thread.config()))
+    };
+    drop(tx);
+    let last_message = pump.await.unwrap_or(None);
+
+    info.completed_at = Some(now_secs());
+    info.duration_ms = Some(clock.elapsed().as_millis() as i64);
+    let (status, error) = match &outcome {
+        TurnOutcome::Completed { .. } => ("completed", None),
+        TurnOutcome::Failed { message } => ("failed", Some(message.clone())),
+        TurnOutcome::Interrupted => ("interrupted", None),
+    };
+    info.status = status;
+    info.error = error;
+    let last = record(&info);
+    let tid = thread_id.clone();
+    let usage_json = serde_json::to_value(usage).unwrap_or(Value::Null);
+    state
+        .persist("finish turn", move |s| {
+            s.upsert_turn(&last)?;
+            s.touch(&tid, now_secs(), None, Some(&settings), Some(&usage_json))
+        })
+        .await;
+    if let Ok(mut active) = loaded.active.lock() {
+        *active = None;
+    }
+    if let Ok(mut i) = loaded.info.lock() {
+        i.updated_at = now_secs();
+    }
+    loaded.broadcast(
+        "thread/status/changed",
+        json!({"threadId": thread_id, "status": wire::idle()}),
+    );
+    let items: Vec<Value> = last_message.into_iter().collect();
+    loaded.broadcast(
+        "turn/completed",
+        json!({"threadId": thread_id, "turn": wire::turn(&info, items, "summary")}),
+    );
+}
+
+/// Engine events → store writes, then notifications, in order. Returns the turn's last agent
+/// message item (for `turn/completed`).
+async fn pump_events(
+    state: Arc<State>,
+    loaded: Arc<Loaded>,
+    owner: ConnHandle,
+    turn_id: String,
+    mut rx: mpsc::UnboundedReceiver<Event>,
+    mut questions: mpsc::UnboundedReceiver<Question>,
+) -> Option<Value> {
+    let thread_id = loaded.id.clone();
+    let mut started_messages: HashSet<String> = HashSet::new();
+    let mut last_message = None;
+    let envelope = |item: &Value, key: &str| json!({"item": item, "threadId": thread_id, "turnId": turn_id, key: now_ms()});
+    loop {
+        // Events first: a question must follow the events emitted before it was asked.
+        let event = tokio::select! {
+            biased;
+            event = rx.recv() => match event {
+                Some(event) => event,
+                None => break,
+            },
+            Some(question) = questions.recv() => {
+                loaded.broadcast("thread/status/changed", json!({"threadId": thread_id, "status": wire::active(true)}));
+                let _ = question.sent.send(owner.start_request(question.method, question.params));
+                continue;
+            }
+        };
+        match event {
+            Event::TurnStarted | Event::TurnCompleted { .. } => {}
+            Event::ItemStarted(item) | Event::ItemUpdated(item)
+                if matches!(item.details, ItemDetails::TodoList { .. }) =>
+            {
+                plan_updated(&loaded, &turn_id, &item.details);
+            }
+            Event::ItemStarted(item) => {
+                if let Some(v) = wire::item(&item) {
+                    loaded.broadcast("item/started", envelope(&v, "startedAtMs"));
+                }
+            }
+            Event::ItemUpdated(_) => {}
+            Event::ItemCompleted(item) => {
+                // The plan's final state was already announced by its last update.
+                if let ItemDetails::TodoList { .. } = item.details {
+                    continue;
+                }
+                let Some(v) = wire::item(&item) else { continue };
+                let is_message = matches!(
+                    item.details,
+                    ItemDetails::AgentMessage { .. } | ItemDetails::Reasoning { .. }
+                );
+                if is_message && started_messages.insert(item.id.clone()) {
+                    let mut empty = v.clone();
+                    if empty.get("text").is_some() {
+                        empty["text"] = json!("");
+                    }
+                    loaded.broadcast("item/started", envelope(&empty, "startedAtMs"));
+                }
+                // Durable before visible.
+                let (tid, uid, stored) = (thread_id.clone(), turn_id.clone(), v.clone());
+                state
+                    .persist("save item", move |s| s.put_item(&tid, &uid, &stored))
+                    .await;
+                if let ItemDetails::AgentMessage { .. } = item.details {
+                    last_message = Some(v.clone());
+                }
+                loaded.broadcast("item/completed", envelope(&v, "completedAtMs"));
+            }
+            Event::AgentMessageDelta { item_id, delta } => {
+                if started_messages.insert(item_id.clone()) {
+                    let item =
+                        json!({"type": "agentMessage", "id": item_id, "text": "", "phase": null});
+                    loaded.broadcast("item/started", envelope(&item, "startedAtMs"));
+                }
+                loaded.broadcast("item/agentMessage/delta", json!({"threadId": thread_id, "turnId": turn_id, "itemId": item_id, "delta": delta}));
+            }
+            Event::CommandOutputDelta { item_id, delta } => {
+                loaded.broadcast("item/commandExecution/outputDelta", json!({"threadId": thread_id, "turnId": turn_id, "itemId": item_id, "delta": delta}));
+            }
+            Event::TurnDiff { diff } => {
+                loaded.broadcast(
+                    "turn/diff/updated",
+                    json!({"threadId": thread_id, "turnId": turn_id, "diff": diff}),
+                );
+            }
+            Event::UsageUpdated {
+                total,
+                last,
+                context_window,
+            } => {
+                loaded.broadcast("thread/tokenUsage/updated", json!({
+                    "threadId": thread_id,
+                    "turnId": turn_id,
+                    "tokenUsage": {"total": wire::usage_breakdown(&total), "last": wire::usage_breakdown(&last), "modelContextWindow": context_window},
+                }));
+            }
+            Event::HistoryAppended(items) => {
+                let tid = thread_id.clone();
+                state
+                    .persist("append history", move |s| s.append_history(&tid, &items))
+                    .await;
+            }
+            Event::HistoryReplaced(items) => {
+                let tid = thread_id.clone();
+                state
+                    .persist("replace history", move |s| s.replace_history(&tid, &items))
+                    .await;
+            }
+            Event::ContextCompacted { id } => {
+                let item = wire::context_compaction(&id);
+                let (tid, uid, stored) = (thread_id.clone(), turn_id.clone(), item.clone());
+                state
+                    .persist("save item", move |s| s.put_item(&tid, &uid, &stored))
+                    .await;
+                loaded.broadcast("item/started", envelope(&item, "startedAtMs"));
+                loaded.broadcast("item/completed", envelope(&item, "completedAtMs"));
+                loaded.broadcast(
+                    "thread/compacted",
+                    json!({"threadId": thread_id, "turnId": turn_id}),
+                );
+            }
+            Event::Error { message } => {
+                loaded.broadcast("error", json!({"error": {"message": message, "codexErrorInfo": null, "additionalDetails": null}, "threadId": thread_id, "turnId": turn_id, "willRetry": true}));
+            }
+            Event::TurnFailed { message, .. } => {
+                loaded.broadcast("error", json!({"error": {"message": message, "codexErrorInfo": null, "additionalDetails": null}, "threadId": thread_id, "turnId": turn_id, "willRetry": false}));
+            }
+        }
+    }
+    last_message
+}
+
+fn plan_updated(loaded: &Loaded, turn_id: &str, details: &ItemDetails) {
+    let ItemDetails::TodoList { items } = details else {
+        return;
+    };
+    let plan: Vec<Value> = items
+        .iter()
+        .map(|i| json!({"step": i.text, "status": if i.completed { "completed" } else { "pending" }}))
+        .collect();
+    loaded.broadcast(
+        "turn/plan/updated",
+        json!({"threadId": loaded.id, "turnId": turn_id, "explanation": null, "plan": plan}),
+    );
+}

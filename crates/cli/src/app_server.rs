@@ -1,0 +1,107 @@
+//! `wright app-server`: the JSON-RPC App Server on stdio or WebSocket, and its schema.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use wright_app_server::{transport, AppServer, ServerOptions};
+use wright_core::config::{wright_home, CliOverrides};
+
+#[derive(Args, Debug)]
+pub struct AppServerArgs {
+    /// Where to listen: `stdio://` (default) or `ws://IP:PORT`.
+    #[arg(long, default_value = "stdio://")]
+    listen: String,
+
+    /// Override a config value for every thread: `-c key=value`.
+    #[arg(short = 'c', long = "config", value_name = "key=value")]
+    config: Vec<String>,
+
+    /// Keep no thread on disk.
+    #[arg(long)]
+    ephemeral: bool,
+
+    #[command(subcommand)]
+    command: Option<AppServerCommand>,
+}
+
+#[derive(Subcommand, Debug)]
+enum AppServerCommand {
+    /// Write the JSON Schema of wright's App Server protocol into DIR.
+    GenerateJsonSchema {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write TypeScript declarations of wright's App Server protocol into DIR.
+    GenerateTs {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+pub fn main(args: AppServerArgs) -> i32 {
+    match run(args) {
+        Ok(()) => 0,
+        Err(err) => {
+            eprintln!("Error: {err:#}");
+            1
+        }
+    }
+}
+
+fn run(args: AppServerArgs) -> anyhow::Result<()> {
+    match args.command {
+        Some(AppServerCommand::GenerateJsonSchema { out }) => {
+            std::fs::create_dir_all(&out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            let schema = wright_protocol::v2::json_schema_bundle();
+            let path = out.join("wright_app_server_protocol.schemas.json");
+            std::fs::write(&path, serde_json::to_string_pretty(&schema)?)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("wrote {}", path.display());
+            return Ok(());
+        }
+        Some(AppServerCommand::GenerateTs { out }) => {
+            std::fs::create_dir_all(&out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            let path = out.join("wright_app_server_protocol.ts");
+            std::fs::write(&path, wright_protocol::v2::typescript_bundle())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("wrote {}", path.display());
+            return Ok(());
+        }
+        None => {}
+    }
+    let options = ServerOptions {
+        overrides: CliOverrides {
+            config: args.config,
+            ..Default::default()
+        },
+        wright_home: wright_home()?,
+        ephemeral: args.ephemeral,
+        source: "vscode".into(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let server = AppServer::new(options);
+        if args.listen == "stdio://" || args.listen == "stdio" {
+            transport::serve_stdio(&server).await?;
+        } else if let Some(addr) = args.listen.strip_prefix("ws://") {
+            let addr = addr
+                .trim_end_matches('/')
+                .parse()
+                .with_context(|| format!("--listen {}: expected ws://IP:PORT", args.listen))?;
+            transport::serve_ws(&server, addr).await?;
+        } else {
+            bail!(
+                "--listen {}: expected stdio:// or ws://IP:PORT",
+                args.listen
+            );
+        }
+        Ok(())
+    })
+}

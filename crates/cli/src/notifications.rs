@@ -1,0 +1,201 @@
+//! App Server notifications back into engine events, so `exec`'s JSONL and human output are a
+//! mapping of the protocol every client sees.
+
+use serde_json::Value;
+use wright_protocol::{
+    ChangeKind, CommandStatus, Event, FileUpdateChange, ItemDetails, PatchStatus, ThreadItem,
+    TodoItem, TokenUsage,
+};
+
+#[derive(Default)]
+pub struct NotificationMapper {
+    plan_id: Option<String>,
+    plan: Vec<TodoItem>,
+    usage: TokenUsage,
+    /// The last non-retrying `error`: the reason a failing turn gives.
+    failure: Option<String>,
+}
+
+fn s<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
+fn usage(v: &Value) -> TokenUsage {
+    let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+    TokenUsage {
+        input_tokens: n("inputTokens"),
+        cached_input_tokens: n("cachedInputTokens"),
+        cache_write_input_tokens: n("cacheWriteInputTokens"),
+        output_tokens: n("outputTokens"),
+        reasoning_output_tokens: n("reasoningOutputTokens"),
+    }
+}
+
+/// A protocol item as the engine's item; `None` for kinds exec does not show.
+pub fn item(v: &Value) -> Option<ThreadItem> {
+    let id = s(v, "id").to_string();
+    let details = match s(v, "type") {
+        "agentMessage" => ItemDetails::AgentMessage {
+            text: s(v, "text").to_string(),
+        },
+        "reasoning" => {
+            let parts: Vec<&str> = v
+                .get("summary")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            ItemDetails::Reasoning {
+                text: parts.join("\n\n"),
+            }
+        }
+        "commandExecution" => ItemDetails::CommandExecution {
+            command: s(v, "command").to_string(),
+            aggregated_output: s(v, "aggregatedOutput").to_string(),
+            exit_code: v.get("exitCode").and_then(Value::as_i64).map(|c| c as i32),
+            status: match s(v, "status") {
+                "inProgress" => CommandStatus::InProgress,
+                "completed" => CommandStatus::Completed,
+                // exec's stream has no "declined": to a script it is a failed command.
+                _ => CommandStatus::Failed,
+            },
+            cwd: s(v, "cwd").to_string(),
+            duration_ms: v.get("durationMs").and_then(Value::as_u64),
+        },
+        "fileChange" => ItemDetails::FileChange {
+            changes: v
+                .get("changes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|c| FileUpdateChange {
+                    path: s(c, "path").to_string(),
+                    kind: match c.pointer("/kind/type").and_then(Value::as_str) {
+                        Some("add") => ChangeKind::Add,
+                        Some("delete") => ChangeKind::Delete,
+                        _ => ChangeKind::Update,
+                    },
+                    move_path: c
+                        .pointer("/kind/move_path")
+                        .and_then(Value::as_str)
+                        .map(String::from),
+                    diff: s(c, "diff").to_string(),
+                })
+                .collect(),
+            status: match s(v, "status") {
+                "inProgress" => PatchStatus::InProgress,
+                "completed" => PatchStatus::Completed,
+                _ => PatchStatus::Failed,
+            },
+        },
+        _ => return None,
+    };
+    Some(ThreadItem { id, details })
+}
+
+impl NotificationMapper {
+    pub fn map(&mut self, method: &str, params: &Value) -> Vec<Event> {
+        match method {
+            "turn/started" => vec![Event::TurnStarted],
+            "item/started" => params
+                .get("item")
+                .and_then(item)
+                .filter(|i| {
+                    matches!(
+                        i.details,
+                        ItemDetails::CommandExecution { .. } | ItemDetails::FileChange { .. }
+                    )
+                })
+                .map(Event::ItemStarted)
+                .into_iter()
+                .collect(),
+            "item/completed" => params
+                .get("item")
+                .and_then(item)
+                .map(Event::ItemCompleted)
+                .into_iter()
+                .collect(),
+            "item/agentMessage/delta" => vec![Event::AgentMessageDelta {
+                item_id: s(params, "itemId").to_string(),
+                delta: s(params, "delta").to_string(),
+            }],
+            "turn/plan/updated" => {
+                self.plan = params
+                    .get("plan")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(|step| TodoItem {
+                        text: s(step, "step").to_string(),
+                        completed: s(step, "status") == "completed",
+                    })
+                    .collect();
+                let item = |id: &str, items: Vec<TodoItem>| ThreadItem {
+                    id: id.to_string(),
+                    details: ItemDetails::TodoList { items },
+                };
+                match &self.plan_id {
+                    Some(id) => vec![Event::ItemUpdated(item(id, self.plan.clone()))],
+                    None => {
+                        let id = format!("plan_{}", s(params, "turnId"));
+                        self.plan_id = Some(id.clone());
+                        vec![Event::ItemStarted(item(&id, self.plan.clone()))]
+                    }
+                }
+            }
+            "thread/tokenUsage/updated" => {
+                if let Some(total) = params.pointer("/tokenUsage/total") {
+                    self.usage = usage(total);
+                }
+                Vec::new()
+            }
+            "thread/compacted" => vec![Event::ContextCompacted {
+                id: s(params, "turnId").to_string(),
+            }],
+            "error" => {
+                let message = params
+                    .pointer("/error/message")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                if params.get("willRetry").and_then(Value::as_bool) == Some(true) {
+                    vec![Event::Error { message }]
+                } else {
+                    self.failure = Some(message);
+                    Vec::new()
+                }
+            }
+            "turn/completed" => {
+                let mut events = Vec::new();
+                if let Some(id) = self.plan_id.take() {
+                    events.push(Event::ItemCompleted(ThreadItem {
+                        id,
+                        details: ItemDetails::TodoList {
+                            items: std::mem::take(&mut self.plan),
+                        },
+                    }));
+                }
+                let turn = params.get("turn").cloned().unwrap_or(Value::Null);
+                events.push(match s(&turn, "status") {
+                    "completed" => Event::TurnCompleted { usage: self.usage },
+                    "interrupted" => Event::TurnFailed {
+                        message: "turn interrupted".into(),
+                        usage: self.usage,
+                    },
+                    _ => Event::TurnFailed {
+                        message: turn
+                            .pointer("/error/message")
+                            .and_then(Value::as_str)
+                            .map(String::from)
+                            .or_else(|| self.failure.take())
+                            .unwrap_or_else(|| "turn failed".into()),
+                        usage: self.usage,
+                    },
+                });
+                events
+            }
+            _ => Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Small shared types: approval policy, sandbox mode/policy, reasoning settings.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// When the agent asks the user before running a command or applying a patch.
+///
+/// Codex 0.169 has no `on-failure` (it was removed upstream); the object form is
+/// `{"granular": {...}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum AskForApproval {
+    #[serde(rename = "untrusted")]
+    Untrusted,
+    #[serde(rename = "on-request")]
+    OnRequest,
+    #[serde(rename = "never")]
+    Never,
+    #[serde(rename = "granular")]
+    Granular(GranularApprovalConfig),
+}
+
+/// The fine-grained form of [`AskForApproval`] (snake_case members, as Codex sends them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct GranularApprovalConfig {
+    pub sandbox_approval: bool,
+    pub rules: bool,
+    pub mcp_elicitations: bool,
+    #[serde(default)]
+    pub request_permissions: bool,
+    #[serde(default)]
+    pub skill_approval: bool,
+}
+
+/// Who reviews approval requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalsReviewer {
+    #[default]
+    User,
+    AutoReview,
+    GuardianSubagent,
+}
+
+/// The sandbox mode a client picks (`thread/start` `sandbox`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SandboxMode {
+    ReadOnly,
+    WorkspaceWrite,
+    DangerFullAccess,
+}
+
+/// Network access of an external sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum NetworkAccess {
+    #[default]
+    Restricted,
+    Enabled,
+}
+
+/// The effective sandbox policy (tagged object form, as in `ThreadStartResponse.sandbox` and
+/// `turn/start` `sandboxPolicy`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum SandboxPolicy {
+    DangerFullAccess,
+    #[serde(rename_all = "camelCase")]
+    ReadOnly {
+        #[serde(default)]
+        network_access: bool,
+    },
+    #[serde(rename_all = "camelCase")]
+    ExternalSandbox {
+        #[serde(default)]
+        network_access: NetworkAccess,
+    },
+    #[serde(rename_all = "camelCase")]
+    WorkspaceWrite {
+        #[serde(default)]
+        writable_roots: Vec<String>,
+        #[serde(default)]
+        network_access: bool,
+        #[serde(default)]
+        exclude_tmpdir_env_var: bool,
+        #[serde(default)]
+        exclude_slash_tmp: bool,
+    },
+}
+
+/// Reasoning effort. The schema only says "non-empty string"; known values are `none`,
+/// `minimal`, `low`, `medium`, `high`, `xhigh` (and provider-specific ones such as `max`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct ReasoningEffort(#[schemars(length(min = 1))] pub String);
+
+impl ReasoningEffort {
+    pub fn new(s: impl Into<String>) -> Self {
+        ReasoningEffort(s.into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Reasoning summary mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ReasoningSummary {
+    Auto,
+    Concise,
+    Detailed,
+    None,
+}
+
+/// Model personality.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Personality {
+    None,
+    Friendly,
+    Pragmatic,
+}
+
+/// Sort direction for paged lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum SortDirection {
+    Asc,
+    Desc,
+}
