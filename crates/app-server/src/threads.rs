@@ -896,9 +896,10 @@ fn turn_input(params: &Value) -> Result<(TurnInput, Vec<Value>), RpcError> {
                         )))
                     }
                 };
-                use base64_lite::encode;
+                use base64::Engine;
+                let data = base64::engine::general_purpose::STANDARD.encode(&bytes);
                 images.push(ImageInput {
-                    data_url: format!("data:{mime};base64,{}", encode(&bytes)),
+                    data_url: format!("data:{mime};base64,{data}"),
                 });
             }
             Some(other) => {
@@ -925,36 +926,6 @@ fn turn_input(params: &Value) -> Result<(TurnInput, Vec<Value>), RpcError> {
     ))
 }
 
-mod base64_lite {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-    /// Standard base64 with padding; images are small enough that a crate is not worth it.
-    pub fn encode(bytes: &[u8]) -> String {
-        let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-        for chunk in bytes.chunks(3) {
-            let b = [
-                chunk[0],
-                *chunk.get(1).unwrap_or(&0),
-                *chunk.get(2).unwrap_or(&0),
-            ];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            out.push(TABLE[(n >> 18) as usize & 63] as char);
-            out.push(TABLE[(n >> 12) as usize & 63] as char);
-            out.push(if chunk.len() > 1 {
-                TABLE[(n >> 6) as usize & 63] as char
-            } else {
-                '='
-            });
-            out.push(if chunk.len() > 2 {
-                TABLE[n as usize & 63] as char
-            } else {
-                '='
-            });
-        }
-        out
-    }
-}
-
 fn turn_overrides(params: &Value) -> Result<TurnOverrides, RpcError> {
     let sandbox = match params
         .get("sandboxPolicy")
@@ -971,6 +942,7 @@ fn turn_overrides(params: &Value) -> Result<TurnOverrides, RpcError> {
             .map(parse_policy)
             .transpose()?,
         model: optional_str(params, "model")?.map(String::from),
+        effort: optional_str(params, "effort")?.map(String::from),
     })
 }
 

@@ -25,6 +25,59 @@ enum Command {
     Exec(Box<exec::ExecArgs>),
     /// Serve the App Server protocol (JSON-RPC) on stdio or WebSocket.
     AppServer(app_server::AppServerArgs),
+    /// Continue an earlier thread with a new prompt (same as `wright exec resume`).
+    Resume(ResumeArgs),
+}
+
+#[derive(clap::Args)]
+struct ResumeArgs {
+    /// The thread to continue (see `thread/list`); omit with --last.
+    id: Option<String>,
+    /// The new prompt; read from stdin when absent or `-`.
+    prompt: Option<String>,
+    /// Continue the most recent thread of this directory.
+    #[arg(long)]
+    last: bool,
+    /// Print events as JSON lines.
+    #[arg(long)]
+    json: bool,
+    #[arg(short = 'C', long = "cd")]
+    cd: Option<std::path::PathBuf>,
+    #[arg(long)]
+    skip_git_repo_check: bool,
+    #[arg(short = 'c', long = "config", value_name = "key=value")]
+    config: Vec<String>,
+}
+
+impl ResumeArgs {
+    /// The same request in `wright exec ... resume ...` form.
+    fn into_exec(self) -> Result<exec::ExecArgs, clap::Error> {
+        let mut argv: Vec<std::ffi::OsString> = vec!["wright".into(), "exec".into()];
+        if self.json {
+            argv.push("--json".into());
+        }
+        if let Some(cd) = self.cd {
+            argv.push("--cd".into());
+            argv.push(cd.into());
+        }
+        if self.skip_git_repo_check {
+            argv.push("--skip-git-repo-check".into());
+        }
+        for c in self.config {
+            argv.push("-c".into());
+            argv.push(c.into());
+        }
+        argv.push("resume".into());
+        if self.last {
+            argv.push("--last".into());
+        }
+        argv.extend(self.id.into_iter().map(Into::into));
+        argv.extend(self.prompt.into_iter().map(Into::into));
+        match Cli::try_parse_from(argv)?.command {
+            Some(Command::Exec(args)) => Ok(*args),
+            _ => Err(clap::Error::new(clap::error::ErrorKind::InvalidSubcommand)),
+        }
+    }
 }
 
 fn main() {
@@ -38,6 +91,10 @@ fn main() {
     let code = match cli.command {
         Some(Command::Exec(args)) => exec::main(*args),
         Some(Command::AppServer(args)) => app_server::main(args),
+        Some(Command::Resume(args)) => match args.into_exec() {
+            Ok(args) => exec::main(args),
+            Err(err) => err.exit(),
+        },
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();

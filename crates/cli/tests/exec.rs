@@ -902,3 +902,71 @@ async fn patches_and_commands_from_one_reply_keep_call_order() {
         "new\n"
     );
 }
+
+#[tokio::test]
+async fn exec_resume_continues_the_stored_thread() {
+    let env = Env::new(vec![
+        Step::message("First answer."),
+        Step::message("Second answer."),
+        Step::message("Third answer."),
+    ])
+    .await;
+    let first = env.json("First question").await;
+    first.assert_ok();
+    let id = first.events()[0]["thread_id"].as_str().unwrap().to_string();
+    let first_usage = first.events().last().unwrap()["usage"]["input_tokens"]
+        .as_u64()
+        .unwrap();
+
+    let second = env
+        .exec(&["--json", "resume", &id, "Second question"])
+        .await;
+    second.assert_ok();
+    let events = second.events();
+    assert_eq!(events[0]["thread_id"], id.as_str());
+    // Item ids restart per process, usage is cumulative over the thread.
+    assert_eq!(events[2]["item"]["id"], "item_0");
+    assert_eq!(events[2]["item"]["text"], "Second answer.");
+    let total = events.last().unwrap()["usage"]["input_tokens"]
+        .as_u64()
+        .unwrap();
+    assert!(total > first_usage, "{total} <= {first_usage}");
+
+    let bodies = env.bodies();
+    let input = serde_json::to_string(&bodies[1]["input"]).unwrap();
+    assert!(input.contains("First question") && input.contains("First answer."));
+    assert_eq!(bodies[1]["prompt_cache_key"], id.as_str());
+    // The resumed request extends the first thread's request, byte for byte.
+    let (a, b) = (&env.mock.requests()[0].body, &env.mock.requests()[1].body);
+    assert!(b.starts_with(&a[..a.len() - 2]));
+
+    // `wright resume --last` picks the same thread up again.
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_wright"));
+    let out = cmd
+        .args(["resume", "--last", "--json", "Third question"])
+        .current_dir(env.repo())
+        .env("WRIGHT_HOME", env.home.path())
+        .env("SHELL", "/bin/bash")
+        .env_remove("OPENAI_API_KEY")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&id), "{stdout}");
+    assert!(stdout.contains("Third answer."), "{stdout}");
+
+    let missing = env.exec(&["--json", "resume", "no-such-thread", "x"]).await;
+    assert_eq!(missing.code, Some(1));
+    assert!(
+        missing.stderr.contains("thread not found: no-such-thread"),
+        "{}",
+        missing.stderr
+    );
+}

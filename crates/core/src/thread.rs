@@ -59,6 +59,8 @@ pub struct TurnOverrides {
     pub sandbox_mode: Option<SandboxMode>,
     pub approval_policy: Option<ApprovalPolicy>,
     pub model: Option<String>,
+    /// Reasoning effort from this turn on (models that reason).
+    pub effort: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -343,6 +345,9 @@ impl Thread {
         {
             self.config.approval_policy = policy;
             policy_changed = true;
+        }
+        if let (Some(effort), Some(reasoning)) = (&o.effort, self.reasoning.as_mut()) {
+            reasoning["effort"] = json!(effort);
         }
         let mut updates = Vec::new();
         if let Some(model) = o.model.as_ref().filter(|m| **m != self.config.model) {

@@ -71,6 +71,7 @@ async fn fifty_steps_with_a_policy_change_only_ever_append() {
                     sandbox_mode: Some(SandboxMode::WorkspaceWrite),
                     approval_policy: Some(ApprovalPolicy::OnRequest),
                     model: None,
+                    effort: None,
                 },
                 ..Default::default()
             },
