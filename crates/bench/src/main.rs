@@ -13,6 +13,8 @@
 //! Build first with `cargo build --release -p wright-cli -p wright-bench`; `WRIGHT_BIN`
 //! overrides which `wright` binary is measured.
 
+mod app_server;
+
 use std::fmt::Write as _;
 use std::io::{self, Read};
 use std::os::unix::process::ExitStatusExt;
@@ -235,6 +237,31 @@ fn run_bench() -> anyhow::Result<()> {
         );
     }
 
+    // 5. The App Server.
+    let server = app_server::measure(&harness.bin, &harness.runtime, options.startup_runs.min(10))?;
+    let mut init = server.initialize_ms.clone();
+    init.sort_by(f64::total_cmp);
+    let mut turn = server.turn_to_request_ms.clone();
+    turn.sort_by(f64::total_cmp);
+    let (init_median, turn_median) = (percentile(&init, 0.5), percentile(&turn, 0.5));
+    println!("\napp server ({} runs after 1 warm-up)", init.len());
+    println!(
+        "  process start -> initialize reply  median {init_median:6.2} ms  p90 {:6.2} ms   target < {} ms  {}",
+        percentile(&init, 0.9),
+        app_server::TARGET_INITIALIZE_MS,
+        verdict(init_median, app_server::TARGET_INITIALIZE_MS)
+    );
+    println!(
+        "  turn/start -> model request        median {turn_median:6.2} ms  p90 {:6.2} ms   target < {} ms  {}",
+        percentile(&turn, 0.9),
+        app_server::TARGET_TURN_TO_REQUEST_MS,
+        verdict(turn_median, app_server::TARGET_TURN_TO_REQUEST_MS)
+    );
+    println!(
+        "  20 threads at once: {} notifications, {:.0} per second",
+        server.notifications, server.notifications_per_sec
+    );
+
     println!(
         "\ntotal bench wall time {:.1} s",
         bench_started.elapsed().as_secs_f64()
@@ -245,6 +272,11 @@ fn run_bench() -> anyhow::Result<()> {
         "per_step_overhead_ms": overhead,
         "peak_rss_mb": round2(peak_mb),
         "compacting": compacting,
+        "app_server": {
+            "initialize_ms_median": round2(init_median),
+            "turn_start_to_request_ms_median": round2(turn_median),
+            "notifications_per_sec_20_threads": server.notifications_per_sec.round(),
+        },
     });
     println!("{summary}");
     Ok(())
