@@ -1,0 +1,74 @@
+//! `wright app-server` odds and ends driven through the binary (the protocol suite itself is
+//! in `tests/appserver/`, a Python client).
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+#[test]
+fn generates_json_schema_and_typescript() {
+    let out = tempfile::tempdir().unwrap();
+    for (sub, file) in [
+        (
+            "generate-json-schema",
+            "wright_app_server_protocol.schemas.json",
+        ),
+        ("generate-ts", "wright_app_server_protocol.ts"),
+    ] {
+        let status = Command::new(env!("CARGO_BIN_EXE_wright"))
+            .args(["app-server", sub, "--out"])
+            .arg(out.path())
+            .status()
+            .unwrap();
+        assert!(status.success(), "{sub}");
+        let text = std::fs::read_to_string(out.path().join(file)).unwrap();
+        for name in ["ThreadStartResponse", "TurnStartParams", "ThreadItem"] {
+            assert!(text.contains(name), "{file} lacks {name}");
+        }
+    }
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("wright_app_server_protocol.schemas.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(schema.is_object());
+}
+
+#[test]
+fn stdio_answers_garbage_and_keeps_serving() {
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wright"))
+        .arg("app-server")
+        .env("WRIGHT_HOME", home.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next =
+        || -> serde_json::Value { serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap() };
+    writeln!(stdin, "{{\"id\":1,\"method\":\"model/list\"}}").unwrap();
+    assert_eq!(next()["error"]["message"], "Not initialized");
+    writeln!(stdin, "this is not json").unwrap();
+    assert_eq!(next()["error"]["code"], -32700);
+    writeln!(stdin, "{{\"id\":2,\"method\":\"initialize\",\"params\":{{\"clientInfo\":{{\"name\":\"t\",\"version\":\"1\"}}}}}}").unwrap();
+    assert!(next()["result"]["userAgent"].is_string());
+    writeln!(stdin, "{{\"id\":3,\"method\":\"no/such\"}}").unwrap();
+    assert_eq!(next()["error"]["code"], -32601);
+    writeln!(
+        stdin,
+        "{{\"id\":4,\"method\":\"thread/read\",\"params\":{{\"threadId\":7}}}}"
+    )
+    .unwrap();
+    let bad = next();
+    assert_eq!(bad["error"]["code"], -32602);
+    assert!(bad["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("threadId"));
+    writeln!(stdin, "{{\"id\":5,\"method\":\"model/list\"}}").unwrap();
+    assert!(next()["result"]["data"].is_array());
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
