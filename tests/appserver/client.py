@@ -111,7 +111,11 @@ def write_config(home, url, extra=""):
 
 def server_env(home, env=None):
     full_env = dict(os.environ)
-    full_env.update({"WRIGHT_HOME": home, "SHELL": "/bin/bash"})
+    # HOME points into the test's own dir: commands run as `bash -lc`, and the login profile
+    # of whoever runs the suite (pyenv init, ...) must not slow them down or hang them.
+    user_home = os.path.join(os.path.dirname(os.path.abspath(home)), "user-home")
+    os.makedirs(user_home, exist_ok=True)
+    full_env.update({"WRIGHT_HOME": home, "SHELL": "/bin/bash", "HOME": user_home})
     full_env.pop("OPENAI_API_KEY", None)
     full_env.update(env or {})
     return full_env
@@ -284,14 +288,14 @@ class BaseClient:
         params.update(extra)
         return self.call("turn/start", params)["turn"]["id"]
 
-    def run_turn(self, thread_id, text, decide=None, timeout=30):
+    def run_turn(self, thread_id, text, decide=None, timeout=15):
         """Starts a turn and drives it to turn/completed, answering approvals with
         `decide(request) -> decision` (default: accept). Returns a Turn."""
         since = self.mark()
         turn_id = self.start_turn(thread_id, text)
         return self.drive(thread_id, turn_id, since, decide, timeout)
 
-    def drive(self, thread_id, turn_id, since, decide=None, timeout=30):
+    def drive(self, thread_id, turn_id, since, decide=None, timeout=15):
         decide = decide or (lambda req: "accept")
         seen = []
         for msg in self.iter_messages(since, timeout):

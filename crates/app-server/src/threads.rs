@@ -167,8 +167,21 @@ impl State {
             .map(|t| t.values().cloned().collect())
             .unwrap_or_default();
         for thread in loaded {
-            if let Ok(mut subs) = thread.subscribers.lock() {
-                subs.retain(|c| c.id != conn_id);
+            let orphaned = match thread.subscribers.lock() {
+                Ok(mut subs) => {
+                    let before = subs.len();
+                    subs.retain(|c| c.id != conn_id);
+                    before > 0 && subs.is_empty()
+                }
+                Err(_) => false,
+            };
+            // Nobody is left to see or steer it: stop the turn (and its commands) cleanly.
+            if orphaned {
+                if let Ok(active) = thread.active.lock() {
+                    if let Some(turn) = active.as_ref() {
+                        turn.cancel.cancel();
+                    }
+                }
             }
         }
     }
@@ -725,7 +738,21 @@ async fn thread_archive(state: &Arc<State>, params: &Value, archived: bool) -> R
         };
         loaded.broadcast(method, json!({"threadId": id}));
     }
-    Ok(json!({}))
+    if archived {
+        return Ok(json!({}));
+    }
+    // Unarchiving answers with the thread, as Codex does.
+    let key = id.clone();
+    let record = state
+        .persist("read thread", move |s| s.get_thread(&key))
+        .await
+        .flatten();
+    let (info, status) = match (state.loaded(&id), record) {
+        (Some(loaded), _) => (loaded.info(), loaded.status()),
+        (None, Some(rec)) => (info_of(&rec), json!({"type": "notLoaded"})),
+        (None, None) => return Err(RpcError::invalid_request(format!("thread not found: {id}"))),
+    };
+    Ok(json!({"thread": wire::thread(&info, status, Vec::new())}))
 }
 
 async fn thread_name_set(state: &Arc<State>, params: &Value) -> RpcResult {

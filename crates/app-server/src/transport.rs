@@ -48,7 +48,8 @@ pub async fn serve_stdio(server: &AppServer) -> std::io::Result<()> {
         }
     }
     drop(conn.incoming);
-    let _ = writer.await;
+    // Turns this client started are being stopped; give them a moment to report, then go.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), writer).await;
     Ok(())
 }
 

@@ -75,6 +75,7 @@ fn run(args: AppServerArgs) -> anyhow::Result<()> {
     let options = ServerOptions {
         overrides: CliOverrides {
             config: args.config,
+            sandbox_exe: std::env::current_exe().ok(),
             ..Default::default()
         },
         wright_home: wright_home()?,

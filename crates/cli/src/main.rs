@@ -4,6 +4,7 @@ mod app_server;
 mod exec;
 mod human;
 mod notifications;
+mod sandbox_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -27,6 +28,8 @@ enum Command {
     AppServer(app_server::AppServerArgs),
     /// Continue an earlier thread with a new prompt (same as `wright exec resume`).
     Resume(ResumeArgs),
+    /// Run a command confined (`--check`: what this machine can enforce).
+    Sandbox(sandbox_cmd::SandboxArgs),
 }
 
 #[derive(clap::Args)]
@@ -91,6 +94,7 @@ fn main() {
     let code = match cli.command {
         Some(Command::Exec(args)) => exec::main(*args),
         Some(Command::AppServer(args)) => app_server::main(args),
+        Some(Command::Sandbox(args)) => sandbox_cmd::main(args),
         Some(Command::Resume(args)) => match args.into_exec() {
             Ok(args) => exec::main(args),
             Err(err) => err.exit(),

@@ -136,7 +136,9 @@ async fn patch_adds_and_updates_files() {
     ])
     .await;
     std::fs::write(env.repo().join("a.txt"), "old\n").unwrap();
-    let run = env.json("patch it").await;
+    let run = env
+        .exec(&["--json", "-s", "workspace-write", "patch it"])
+        .await;
     run.assert_ok();
     assert_eq!(
         std::fs::read_to_string(env.repo().join("notes/x.txt")).unwrap(),
@@ -223,7 +225,9 @@ async fn multi_step_bug_fix() {
         "from calc import add\nassert add(2, 3) == 5, 'add is broken'\nprint('ok')\n",
     )
     .unwrap();
-    let run = env.json("fix the failing test").await;
+    let run = env
+        .exec(&["--json", "-s", "workspace-write", "fix the failing test"])
+        .await;
     run.assert_ok();
     let commands: Vec<Value> = run
         .items("item.completed")
@@ -500,7 +504,9 @@ async fn chat_completions_wire() {
         "",
     )
     .await;
-    let run = env.json("use chat").await;
+    let run = env
+        .exec(&["--json", "-s", "workspace-write", "use chat"])
+        .await;
     run.assert_ok();
     let completed = run.items("item.completed");
     assert_eq!(completed[0]["command"], "bash -lc 'echo via-chat'");
@@ -892,7 +898,7 @@ async fn patches_and_commands_from_one_reply_keep_call_order() {
     .await;
     std::fs::write(env.repo().join("a.txt"), "old\n").unwrap();
     std::fs::write(env.repo().join("b.txt"), "old\n").unwrap();
-    let run = env.json("go").await;
+    let run = env.exec(&["--json", "-s", "workspace-write", "go"]).await;
     run.assert_ok();
     let bodies = env.bodies();
     assert!(output_for(&bodies[1], "call_c1").ends_with("Output:\nnew\n"));

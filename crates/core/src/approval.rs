@@ -48,21 +48,23 @@ pub type Approver = Arc<dyn Fn(ApprovalRequest) -> ApprovalFuture + Send + Sync>
 /// What the user already allowed for the rest of the session.
 #[derive(Debug, Default)]
 pub struct SessionApprovals {
-    commands: Mutex<HashSet<Vec<String>>>,
+    prefixes: Mutex<HashSet<Vec<String>>>,
     patches: Mutex<bool>,
 }
 
 impl SessionApprovals {
-    pub fn command_allowed(&self, argv: &[String]) -> bool {
-        self.commands
+    /// Whether "accept for this session" covers a command with this prefix
+    /// (see [`crate::exec_policy::session_prefix`]).
+    pub fn prefix_allowed(&self, prefix: &[String]) -> bool {
+        self.prefixes
             .lock()
-            .map(|c| c.contains(argv))
+            .map(|c| c.contains(prefix))
             .unwrap_or(false)
     }
 
-    pub fn allow_command(&self, argv: &[String]) {
-        if let Ok(mut c) = self.commands.lock() {
-            c.insert(argv.to_vec());
+    pub fn allow_prefix(&self, prefix: &[String]) {
+        if let Ok(mut c) = self.prefixes.lock() {
+            c.insert(prefix.to_vec());
         }
     }
 
@@ -77,9 +79,7 @@ impl SessionApprovals {
     }
 }
 
-/// Whether a call needs the user's yes under `policy`. Only `untrusted` asks before running
-/// (as Codex's App Server does: every command and every patch); the sandbox-driven cases of
-/// `on-request` and `on-failure` come with the sandbox.
+/// Whether a patch inside the writable roots needs the user's yes: only under `untrusted`.
 pub fn must_ask(policy: ApprovalPolicy) -> bool {
     policy == ApprovalPolicy::Untrusted
 }

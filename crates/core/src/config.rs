@@ -36,6 +36,8 @@ pub enum ConfigError {
     WireApi { id: String, value: String },
     #[error("cannot find a home directory: set WRIGHT_HOME or HOME")]
     NoHome,
+    #[error("{0}")]
+    Rules(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -106,7 +108,7 @@ struct ConfigToml {
     compact_prompt: Option<String>,
     notify: Option<Vec<String>>,
     sandbox_workspace_write: Option<SandboxWorkspaceWriteToml>,
-    shell_environment_policy: Option<toml::Table>,
+    shell_environment_policy: Option<crate::env_policy::EnvPolicy>,
     tools: Option<toml::Table>,
     features: Option<toml::Table>,
     mcp_servers: Option<toml::Table>,
@@ -154,6 +156,8 @@ pub struct CliOverrides {
     pub config: Vec<String>,
     /// `--add-dir`: more writable roots.
     pub add_dirs: Vec<PathBuf>,
+    /// The `wright` binary that confines commands (`wright sandbox`); the CLI sets it.
+    pub sandbox_exe: Option<PathBuf>,
 }
 
 /// The effective configuration of a run.
@@ -187,6 +191,11 @@ pub struct Config {
     pub project_doc_fallback_filenames: Vec<String>,
     /// Replaces the built-in compaction prompt.
     pub compact_prompt: Option<String>,
+    /// Which environment variables commands get.
+    pub shell_environment_policy: crate::env_policy::EnvPolicy,
+    /// `$WRIGHT_HOME/rules/*.toml`.
+    pub exec_policy: crate::exec_policy::ExecPolicy,
+    pub sandbox_exe: Option<PathBuf>,
     /// Problems worth telling the user about that do not stop the run (unknown keys, ...).
     pub warnings: Vec<String>,
 }
@@ -381,7 +390,6 @@ fn resolve(
     };
     let _ = (
         t.notify,
-        t.shell_environment_policy,
         t.tools,
         t.features,
         t.mcp_servers,
@@ -448,6 +456,10 @@ fn resolve(
             .unwrap_or(crate::project_doc::DEFAULT_MAX_BYTES),
         project_doc_fallback_filenames: t.project_doc_fallback_filenames.unwrap_or_default(),
         compact_prompt: t.compact_prompt,
+        shell_environment_policy: t.shell_environment_policy.unwrap_or_default(),
+        exec_policy: crate::exec_policy::ExecPolicy::load(&home.join("rules"))
+            .map_err(|e| ConfigError::Rules(e.to_string()))?,
+        sandbox_exe: overrides.sandbox_exe.clone(),
         warnings,
     })
 }

@@ -9,7 +9,10 @@ pub mod catalog;
 mod compact;
 pub mod config;
 pub mod context;
+pub mod env_policy;
+pub mod exec_policy;
 pub mod project_doc;
+pub mod sandbox;
 mod thread;
 mod tools;
 

@@ -304,6 +304,9 @@ impl Thread {
                     approver: self.approver.clone(),
                     session: Arc::clone(&self.session_approvals),
                     turn_cancel: cancel.clone(),
+                    env: Arc::new(self.config.shell_environment_policy.apply(std::env::vars())),
+                    exec_policy: Arc::new(self.config.exec_policy.clone()),
+                    sandbox: Arc::new(crate::sandbox::SandboxLaunch::from_config(&self.config)),
                 },
                 events.clone(),
             ));

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::approval::{must_ask, ApprovalRequest, Approver, ReviewDecision, SessionApprovals};
-use crate::config::ApprovalPolicy;
+use crate::config::{ApprovalPolicy, SandboxMode};
+use crate::exec_policy::{is_known_safe, session_prefix, simple_commands, Decision, ExecPolicy};
+use crate::sandbox::SandboxLaunch;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use tokio::sync::mpsc::UnboundedSender;
@@ -131,6 +133,31 @@ pub(crate) struct ToolSettings {
     pub session: Arc<SessionApprovals>,
     /// The turn's own token: a `cancel` decision stops the whole turn.
     pub turn_cancel: CancellationToken,
+    /// The environment commands get (already filtered by `shell_environment_policy`).
+    pub env: Arc<Vec<(String, String)>>,
+    pub exec_policy: Arc<ExecPolicy>,
+    pub sandbox: Arc<SandboxLaunch>,
+}
+
+struct CommandPlan {
+    ask: bool,
+    sandboxed: bool,
+}
+
+/// The simple commands a call runs: a script run by a shell is read; a plain argv is one
+/// command. `None` when the script cannot be read safely.
+fn commands_of(argv: &[String]) -> Option<Vec<Vec<String>>> {
+    match argv {
+        [shell, flag, script] if flag == "-lc" || flag == "-c" => {
+            let name = shell.rsplit('/').next().unwrap_or(shell);
+            if matches!(name, "bash" | "sh" | "zsh" | "dash" | "ksh") {
+                simple_commands(script)
+            } else {
+                Some(vec![argv.to_vec()])
+            }
+        }
+        _ => Some(vec![argv.to_vec()]),
+    }
 }
 
 /// What every tool call in a turn shares.
@@ -262,6 +289,53 @@ impl ToolContext {
         }
     }
 
+    /// Whether the command may run, whether to ask first, and whether it runs confined.
+    fn plan_command(
+        &self,
+        call: &ShellCall,
+        commands: Option<&[Vec<String>]>,
+    ) -> Result<CommandPlan, String> {
+        let policy = self.settings.approval_policy;
+        let confined = self.settings.sandbox.mode != SandboxMode::DangerFullAccess;
+        let rule = commands.and_then(|c| self.settings.exec_policy.evaluate(c));
+        if let Some(rule) = rule.filter(|r| r.decision == Decision::Forbid) {
+            return Err(format!(
+                "not run: `{}` is forbidden by an exec policy rule{}",
+                rule.prefix.join(" "),
+                rule.justification
+                    .as_ref()
+                    .map(|j| format!(" ({j})"))
+                    .unwrap_or_default()
+            ));
+        }
+        let allowed_for_session = commands.is_some_and(|c| {
+            !c.is_empty()
+                && c.iter()
+                    .all(|cmd| self.settings.session.prefix_allowed(&session_prefix(cmd)))
+        });
+        let prompt_rule = rule.is_some_and(|r| r.decision == Decision::Prompt);
+        let allow_rule = rule.is_some_and(|r| r.decision == Decision::Allow);
+        let escalate = call.escalate && confined;
+        if policy == ApprovalPolicy::Never {
+            if escalate {
+                return Err("not run: running outside the sandbox needs approval, and the approval policy is `never`. Run the command inside the sandbox or do without it.".into());
+            }
+            if prompt_rule {
+                return Err("not run: an exec policy rule requires approval for this command, and the approval policy is `never`.".into());
+            }
+        }
+        let ask = !allowed_for_session
+            && (prompt_rule
+                || escalate
+                || (policy == ApprovalPolicy::Untrusted
+                    && !allow_rule
+                    && !commands.is_some_and(is_known_safe)));
+        Ok(CommandPlan {
+            ask,
+            sandboxed: confined,
+        })
+    }
+
     async fn run_command(
         &self,
         id: &str,
@@ -270,16 +344,37 @@ impl ToolContext {
         cwd: PathBuf,
         cancel: &CancellationToken,
     ) -> String {
-        let session = &self.settings.session;
-        if must_ask(self.settings.approval_policy) && !session.command_allowed(&argv) {
+        let commands = commands_of(&argv);
+        let plan = match self.plan_command(&call, commands.as_deref()) {
+            Ok(plan) => plan,
+            Err(refusal) => {
+                self.emit(Event::ItemCompleted(command_item(
+                    id,
+                    &argv,
+                    &cwd,
+                    refusal.clone(),
+                    None,
+                    CommandStatus::Declined,
+                    None,
+                )));
+                return refusal;
+            }
+        };
+        let mut sandboxed = plan.sandboxed;
+        if plan.ask {
             let request = ApprovalRequest::Command {
                 item_id: id.to_string(),
                 command: shell::display_command(&argv),
                 argv: argv.clone(),
                 cwd: cwd.clone(),
-                reason: None,
+                reason: call.justification.clone(),
             };
-            let remember = || session.allow_command(&argv);
+            let session = &self.settings.session;
+            let remember = || {
+                for cmd in commands.iter().flatten() {
+                    session.allow_prefix(&session_prefix(cmd));
+                }
+            };
             if !self.approved(request, cancel, remember).await {
                 self.emit(Event::ItemCompleted(command_item(
                     id,
@@ -292,14 +387,41 @@ impl ToolContext {
                 )));
                 return "The user declined to run this command.".into();
             }
+            if call.escalate {
+                sandboxed = false;
+            }
         }
+        let launch = if sandboxed {
+            match self.settings.sandbox.wrap(&argv) {
+                Ok(wrapped) => wrapped,
+                Err(why) => {
+                    let text = format!(
+                        "not run: the {} sandbox cannot be enforced here: {why}. Run wright with --sandbox danger-full-access to run commands unconfined.",
+                        self.settings.sandbox.mode.as_str()
+                    );
+                    self.emit(Event::ItemCompleted(command_item(
+                        id,
+                        &argv,
+                        &cwd,
+                        text.clone(),
+                        None,
+                        CommandStatus::Failed,
+                        None,
+                    )));
+                    return text;
+                }
+            }
+        } else {
+            argv.clone()
+        };
         let request = ExecRequest {
-            argv: argv.clone(),
+            argv: launch,
             cwd: cwd.clone(),
             timeout: call
                 .timeout_ms
                 .map(Duration::from_millis)
                 .unwrap_or(self.settings.timeout),
+            env: Some(self.settings.env.as_ref().clone()),
         };
         let limit_tokens = call
             .max_output_tokens
@@ -311,7 +433,30 @@ impl ToolContext {
                 delta: String::from_utf8_lossy(chunk).into_owned(),
             })
         };
-        match shell::run_streaming(&request, cancel, stream).await {
+        let mut result = shell::run_streaming(&request, cancel, &stream).await;
+        // `on-failure`: a command that failed confined may be run again unconfined, if the user
+        // agrees.
+        let failed_confined = matches!(&result, Ok(out) if out.exit_code != 0) && sandboxed;
+        if failed_confined && self.settings.approval_policy == ApprovalPolicy::OnFailure {
+            let request_again = ApprovalRequest::Command {
+                item_id: id.to_string(),
+                command: shell::display_command(&argv),
+                argv: argv.clone(),
+                cwd: cwd.clone(),
+                reason: Some(
+                    "The command failed inside the sandbox. Run it again without the sandbox?"
+                        .into(),
+                ),
+            };
+            if self.approved(request_again, cancel, || {}).await {
+                let unconfined = ExecRequest {
+                    argv: argv.clone(),
+                    ..request.clone()
+                };
+                result = shell::run_streaming(&unconfined, cancel, &stream).await;
+            }
+        }
+        match result {
             Ok(out) => {
                 let status = if out.exit_code == 0 {
                     CommandStatus::Completed
@@ -408,13 +553,32 @@ impl ToolContext {
                 status,
             },
         };
+        let outside = self.settings.sandbox.patch_violations(
+            contents
+                .iter()
+                .flat_map(|(c, _, _)| std::iter::once(&c.path).chain(c.move_path.as_ref())),
+        );
+        if !outside.is_empty() && self.settings.approval_policy == ApprovalPolicy::Never {
+            return format!(
+                "patch rejected: the {} sandbox does not allow writing {}",
+                self.settings.sandbox.mode.as_str(),
+                outside.join(", ")
+            );
+        }
         self.emit(Event::ItemStarted(item(PatchStatus::InProgress)));
         let session = &self.settings.session;
-        if must_ask(self.settings.approval_policy) && !session.patches_allowed() {
+        let ask_outside = !outside.is_empty();
+        if ask_outside || (must_ask(self.settings.approval_policy) && !session.patches_allowed()) {
+            let reason = ask_outside.then(|| {
+                format!(
+                    "The patch writes outside the writable roots: {}",
+                    outside.join(", ")
+                )
+            });
             let request = ApprovalRequest::Patch {
                 item_id: id.to_string(),
                 changes: changes.clone(),
-                reason: None,
+                reason,
             };
             if !self
                 .approved(request, cancel, || session.allow_patches())

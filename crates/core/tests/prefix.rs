@@ -43,6 +43,8 @@ async fn fifty_steps_with_a_policy_change_only_ever_append() {
         &tmp.path().join("home"),
         &CliOverrides {
             cwd: Some(repo.clone()),
+            // Unconfined: this test is about request bytes, not about the sandbox.
+            sandbox_mode: Some(SandboxMode::DangerFullAccess),
             ..Default::default()
         },
     )

@@ -39,6 +39,11 @@ pub struct ShellCall {
     pub max_output_tokens: Option<usize>,
     /// Which tool was called; it decides the shape of the result text.
     pub style: ShellStyle,
+    /// The model asks to run this outside the sandbox (`sandbox_permissions:
+    /// "require_escalated"`), which needs the user's approval.
+    pub escalate: bool,
+    /// Why, in the model's words; shown to the user with the approval request.
+    pub justification: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -77,6 +82,10 @@ struct ExecCommandArgs {
     timeout_ms: Option<u64>,
     #[serde(default)]
     max_output_tokens: Option<f64>,
+    #[serde(default)]
+    sandbox_permissions: Option<String>,
+    #[serde(default)]
+    justification: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -95,6 +104,12 @@ struct ShellArgs {
     timeout_ms: Option<u64>,
     #[serde(default)]
     max_output_tokens: Option<f64>,
+    #[serde(default)]
+    with_escalated_permissions: Option<bool>,
+    #[serde(default)]
+    sandbox_permissions: Option<String>,
+    #[serde(default)]
+    justification: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -124,6 +139,8 @@ pub fn parse(name: &str, payload: Payload<'_>) -> Result<ToolCall, CallError> {
                 timeout_ms: a.timeout_ms,
                 max_output_tokens: tokens(a.max_output_tokens),
                 style: ShellStyle::ExecCommand,
+                escalate: a.sandbox_permissions.as_deref() == Some("require_escalated"),
+                justification: a.justification,
             }))
         }
         "shell" | "shell_command" | "container.exec" => {
@@ -141,6 +158,9 @@ pub fn parse(name: &str, payload: Payload<'_>) -> Result<ToolCall, CallError> {
                 timeout_ms: a.timeout_ms,
                 max_output_tokens: tokens(a.max_output_tokens),
                 style: ShellStyle::Shell,
+                escalate: a.with_escalated_permissions == Some(true)
+                    || a.sandbox_permissions.as_deref() == Some("require_escalated"),
+                justification: a.justification,
             }))
         }
         "apply_patch" => match payload {
@@ -252,6 +272,8 @@ mod tests {
                 timeout_ms: None,
                 max_output_tokens: None,
                 style: ShellStyle::ExecCommand,
+                escalate: false,
+                justification: None,
             })
         );
     }

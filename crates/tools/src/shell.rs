@@ -23,6 +23,8 @@ pub struct ExecRequest {
     pub argv: Vec<String>,
     pub cwd: PathBuf,
     pub timeout: Duration,
+    /// The whole environment of the command; `None` inherits the agent's.
+    pub env: Option<Vec<(String, String)>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,14 +92,14 @@ fn quote(arg: &str) -> String {
 
 /// Runs the command to completion, to its timeout, or until `cancel` fires.
 pub async fn run(req: &ExecRequest, cancel: &CancellationToken) -> Result<ExecOutput, ExecError> {
-    run_streaming(req, cancel, |_| {}).await
+    run_streaming(req, cancel, &|_| {}).await
 }
 
 /// [`run`], handing each piece of output to `on_output` as it arrives.
 pub async fn run_streaming(
     req: &ExecRequest,
     cancel: &CancellationToken,
-    on_output: impl Fn(&[u8]),
+    on_output: &(dyn Fn(&[u8]) + Sync),
 ) -> Result<ExecOutput, ExecError> {
     let started = Instant::now();
     let Some((program, args)) = req.argv.split_first() else {
@@ -114,6 +116,9 @@ pub async fn run_streaming(
     };
     let (reader, writer) = std::io::pipe().map_err(spawn_err)?;
     let mut cmd = tokio::process::Command::new(program);
+    if let Some(env) = &req.env {
+        cmd.env_clear().envs(env.iter().map(|(k, v)| (k, v)));
+    }
     cmd.args(args)
         .current_dir(&req.cwd)
         .stdin(Stdio::null())
@@ -266,6 +271,7 @@ mod tests {
             argv: script_argv("/bin/sh", script),
             cwd: std::env::temp_dir(),
             timeout: Duration::from_millis(timeout_ms),
+            env: None,
         }
     }
 
@@ -335,6 +341,7 @@ mod tests {
             argv: vec!["/definitely/not/here".into()],
             cwd: std::env::temp_dir(),
             timeout: Duration::from_secs(1),
+            env: None,
         };
         let err = run(&r, &CancellationToken::new()).await.unwrap_err();
         assert!(err.to_string().contains("/definitely/not/here"), "{err}");

@@ -44,6 +44,8 @@ impl Env {
             .args(args)
             .current_dir(self.repo())
             .env("WRIGHT_HOME", self.home.path())
+            // A login shell reads the user's profile; keep the machine's own out of the tests.
+            .env("HOME", self.home.path())
             .env_remove("OPENAI_API_KEY")
             .env_remove("RUST_LOG")
             // Commands are shown as `<user shell> -lc ...`; pin the shell so the text is known.

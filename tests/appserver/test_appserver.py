@@ -1,0 +1,891 @@
+"""External tests of `wright app-server` (Codex App Server protocol v2 over JSONL / WebSocket).
+
+Each test gets its own temp dir with a git repo, its own WRIGHT_HOME and its own scripted mock
+model. Every server→client message is recorded (client.RECORD) and the last test class,
+`ZSchemaConformance`, validates all of them against Codex's published JSON schema."""
+
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import client as C  # noqa: E402
+from client import Client, Mock, WsClient, WsServer, delay, exec_call, function_call, message, patch_call, reply, write_config  # noqa: E402
+
+SCHEMA_DIR = os.environ.get(
+    "CODEX_SCHEMA_DIR",
+    os.path.abspath(os.path.join(C.ROOT, "..", "shared", "reference", "codex-app-server-schema")),
+)
+
+
+def body_text(body):
+    return json.dumps(body)
+
+
+def tagged_pids(tag):
+    """Processes whose command line contains `tag`."""
+    pids = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit() and int(pid) != os.getpid():
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    if tag.encode() in f.read():
+                        pids.append(int(pid))
+            except OSError:
+                pass
+    return pids
+
+
+def kill_tagged(tag):
+    """Cleans up commands a killed server left behind (they carry `tag`)."""
+    for pid in tagged_pids(tag):
+        try:
+            pgid = os.getpgid(pid)
+            if pgid != os.getpgid(0):
+                os.killpg(pgid, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+class AppServerTest(unittest.TestCase):
+    """Per-test sandbox: temp dir, repo, WRIGHT_HOME, mock model, servers."""
+
+    def setUp(self):
+        C.CURRENT_TEST[0] = self.id().split(".", 1)[-1]
+        self.tmp = tempfile.mkdtemp(prefix="wright-appserver-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.repo = os.path.join(self.tmp, "repo")
+        os.makedirs(os.path.join(self.repo, ".git"))
+        self.home = os.path.join(self.tmp, "home")
+        self.model = None
+
+    def mock(self, steps):
+        self.model = Mock(steps, self.tmp)
+        self.addCleanup(self.model.close)
+        write_config(self.home, self.model.url)
+        return self.model
+
+    def server(self, initialize=True, **kw):
+        c = Client(self.home, **kw)
+        self.addCleanup(c.close)
+        if initialize:
+            init = c.initialize()
+            self.assertIn("result", init, init)
+        return c
+
+    def assertOk(self, reply):
+        self.assertIn("result", reply, "expected a result, got %s" % reply)
+        return reply["result"]
+
+    def assertError(self, reply, code=None):
+        self.assertIn("error", reply, "expected an error, got %s" % reply)
+        if code is not None:
+            self.assertEqual(reply["error"]["code"], code, reply)
+        return reply["error"]
+
+
+# --------------------------------------------------------------------------------------------
+# approval policies and the sandbox (untrusted / on-request / on-failure)
+# --------------------------------------------------------------------------------------------
+class SandboxApprovals(AppServerTest):
+    def test_known_safe_commands_run_without_asking_under_untrusted(self):
+        self.mock([reply(exec_call("ls -a && git status --short 2>&1 | head -3", "call_ls")), message("listed")])
+        c = self.server()
+        tid = c.start_thread(self.repo, "untrusted")
+        t = c.run_turn(tid, "list", decide=lambda r: "decline")
+        self.assertEqual(t.status, "completed", t.completed)
+        self.assertEqual(t.approvals(), [])
+        done = t.items(type="commandExecution")
+        self.assertEqual(done[0]["status"], "completed")
+
+    def test_escalation_on_request_asks_with_the_justification(self):
+        target = os.path.join(self.repo, ".git", "ESCALATED")
+        call = function_call(
+            "exec_command",
+            {"cmd": "touch .git/ESCALATED", "sandbox_permissions": "require_escalated", "justification": "needs to write .git"},
+            "call_esc",
+        )
+        self.mock([reply(call), message("done"), reply(dict(call, call_id="call_esc2")), message("done again")])
+        c = self.server()
+        tid = c.start_thread(self.repo, "on-request")
+        t = c.run_turn(tid, "escalate", decide=lambda r: "decline")
+        req = t.approvals()[0]
+        self.assertEqual(req["params"]["reason"], "needs to write .git")
+        self.assertFalse(os.path.exists(target))
+        t = c.run_turn(tid, "escalate again", decide=lambda r: "accept")
+        self.assertEqual(len(t.approvals()), 1)
+        self.assertTrue(os.path.exists(target), "the approved command ran unconfined")
+
+    def test_sandbox_blocks_protected_paths_and_on_failure_offers_a_retry(self):
+        target = os.path.join(self.repo, ".git", "ONFAIL")
+        self.mock([reply(exec_call("touch .git/ONFAIL", "call_f")), message("tried")])
+        c = self.server()
+        tid = c.start_thread(self.repo, "on-failure")
+        t = c.run_turn(tid, "write git", decide=lambda r: "accept")
+        self.assertEqual(len(t.approvals()), 1, "a failed confined command is offered a retry")
+        self.assertIn("failed inside the sandbox", t.approvals()[0]["params"]["reason"])
+        self.assertTrue(os.path.exists(target))
+
+    def test_never_keeps_the_sandbox(self):
+        target = os.path.join(self.repo, ".git", "NEVER")
+        self.mock([reply(exec_call("touch .git/NEVER", "call_n")), message("blocked")])
+        c = self.server()
+        tid = c.start_thread(self.repo, "never")
+        t = c.run_turn(tid, "write git")
+        self.assertEqual(t.approvals(), [])
+        done = t.items(type="commandExecution")
+        self.assertEqual(done[0]["status"], "failed")
+        self.assertFalse(os.path.exists(target))
+
+
+# --------------------------------------------------------------------------------------------
+# 1. command approvals
+# --------------------------------------------------------------------------------------------
+class CommandApproval(AppServerTest):
+    def test_accept_runs_command(self):
+        # Not a known-safe read-only command, so `untrusted` asks (`echo` would just run).
+        m = self.mock([reply(exec_call("python3 -c 'print(\"approved-output-42\")'", "call_acc")), message("All done here.")])
+        c = self.server()
+        tid = c.start_thread(self.repo, "untrusted")
+        t = c.run_turn(tid, "run the thing", decide=lambda r: "accept")
+
+        self.assertEqual(t.status, "completed", t.completed)
+        approvals = t.approvals()
+        self.assertEqual([a["method"] for a in approvals], ["item/commandExecution/requestApproval"])
+        req = approvals[0]
+        self.assertEqual(req["params"]["itemId"], "call_acc")
+        self.assertEqual(req["params"]["threadId"], tid)
+        self.assertEqual(req["params"]["turnId"], t.id)
+        self.assertIn("approved-output-42", req["params"]["command"])
+        resolved = t.of("serverRequest/resolved")
+        self.assertEqual([r["params"]["requestId"] for r in resolved], [req["id"]])
+
+        started = [i for i in t.items("item/started", "commandExecution")]
+        self.assertEqual(len(started), 1)
+        self.assertEqual(started[0]["status"], "inProgress")
+        done = t.items(type="commandExecution")
+        self.assertEqual(len(done), 1, t.messages)
+        self.assertEqual(done[0]["id"], "call_acc")
+        self.assertEqual(done[0]["status"], "completed")
+        self.assertEqual(done[0]["exitCode"], 0)
+        self.assertIn("approved-output-42", done[0]["aggregatedOutput"])
+        self.assertIn("All done here.", t.agent_text())
+        self.assertEqual(t.completed["items"][-1]["text"], "All done here.")
+        # the model saw the command's output
+        bodies = m.wait_requests(2)
+        self.assertIn("approved-output-42", body_text(bodies[1]["input"]))
+
+    def test_decline(self):
+        marker = os.path.join(self.repo, "DECLINED_RAN")
+        m = self.mock([reply(exec_call("touch DECLINED_RAN", "call_dec")), message("Understood, not running it.")])
+        c = self.server()
+        tid = c.start_thread(self.repo, "untrusted")
+        t = c.run_turn(tid, "touch a file", decide=lambda r: "decline")
+
+        self.assertEqual(t.status, "completed", t.completed)
+        self.assertEqual(len(t.approvals()), 1)
+        items = t.items(type="commandExecution")
+        self.assertEqual(len(items), 1, t.messages)
+        self.assertEqual(items[0]["status"], "declined", items[0])
+        self.assertFalse(os.path.exists(marker), "a declined command ran")
+        self.assertIn("Understood, not running it.", t.agent_text())
+        bodies = m.wait_requests(2)
+        self.assertEqual(len(bodies), 2)
+        outputs = [i for i in bodies[1]["input"] if i.get("type") == "function_call_output" and i.get("call_id") == "call_dec"]
+        self.assertEqual(len(outputs), 1, "no function_call_output for the declined call in %s" % bodies[1]["input"][-3:])
+        text = outputs[0]["output"] if isinstance(outputs[0]["output"], str) else json.dumps(outputs[0]["output"])
+        self.assertRegex(text.lower(), r"declin|reject|denied|not approved", text)
+
+    def test_accept_for_session(self):
+        cmd = "python3 -c 'print(1)' && echo session-ok"
+        self.mock([
+            reply(exec_call(cmd, "call_s1")), message("first"),
+            reply(exec_call(cmd, "call_s2")), message("second"),
+        ])
+        c = self.server()
+        tid = c.start_thread(self.repo, "untrusted")
+        t1 = c.run_turn(tid, "one", decide=lambda r: "acceptForSession")
+        self.assertEqual(t1.status, "completed")
+        self.assertEqual(len(t1.approvals()), 1)
+        self.assertEqual(t1.items(type="commandExecution")[0]["status"], "completed")
+
+        asked = []
+        t2 = c.run_turn(tid, "two", decide=lambda r: asked.append(r) or "decline")
+        self.assertEqual(t2.status, "completed")
+        self.assertEqual(asked, [], "the identical command was asked again after acceptForSession")
+        items = t2.items(type="commandExecution")
+        self.assertEqual(len(items), 1)
+        self.assertEqual(items[0]["status"], "completed", items[0])
+        self.assertIn("session-ok", items[0]["aggregatedOutput"])
+
+
+# --------------------------------------------------------------------------------------------
+# 2. patch approval
+# --------------------------------------------------------------------------------------------
+class PatchApproval(AppServerTest):
+    def test_patch_accept(self):
+        patch = "*** Begin Patch\n*** Add File: hello.txt\n+hello from the patch\n*** End Patch\n"
+        self.mock([reply(patch_call(patch, "call_patch")), message("Patched.")])
+        c = self.server()
+        tid = c.start_thread(self.repo, "untrusted")
+        target = os.path.join(self.repo, "hello.txt")
+        existed_when_asked = []
+
+        def decide(req):
+            existed_when_asked.append(os.path.exists(target))
+            return "accept"
+
+        t = c.run_turn(tid, "add a file", decide=decide)
+        self.assertEqual(t.status, "completed", t.completed)
+        approvals = t.approvals()
+        self.assertEqual([a["method"] for a in approvals], ["item/fileChange/requestApproval"])
+        self.assertEqual(approvals[0]["params"]["itemId"], "call_patch")
+        self.assertEqual(existed_when_asked, [False], "the file was written before approval")
+
+        started = t.items("item/started", "fileChange")
+        self.assertEqual(len(started), 1, t.messages)
+        changes = started[0]["changes"]
+        self.assertEqual(len(changes), 1)
+        self.assertTrue(changes[0]["path"].endswith("hello.txt"), changes)
+        self.assertEqual(changes[0]["kind"]["type"], "add")
+        self.assertIn("hello from the patch", changes[0]["diff"])
+        done = t.items(type="fileChange")
+        self.assertEqual(len(done), 1)
+        self.assertEqual(done[0]["status"], "completed")
+
+        with open(target) as f:
+            self.assertEqual(f.read(), "hello from the patch\n")
+        diffs = t.of("turn/diff/updated")
+        self.assertTrue(diffs, "no turn/diff/updated")
+        self.assertIn("hello from the patch", diffs[-1]["params"]["diff"])
+        self.assertEqual(diffs[-1]["params"]["turnId"], t.id)
+
+    def test_patch_decline(self):
+        patch = "*** Begin Patch\n*** Add File: nope.txt\n+nope\n*** End Patch\n"
+        self.mock([reply(patch_call(patch, "call_np")), message("Fine.")])
+        c = self.server()
+        tid = c.start_thread(self.repo, "untrusted")
+        t = c.run_turn(tid, "add a file", decide=lambda r: "decline")
+        self.assertEqual(t.status, "completed")
+        self.assertFalse(os.path.exists(os.path.join(self.repo, "nope.txt")))
+        done = t.items(type="fileChange")
+        self.assertEqual(len(done), 1)
+        self.assertEqual(done[0]["status"], "declined")
+
+
+# --------------------------------------------------------------------------------------------
+# 3. interrupt, 4. steer
+# --------------------------------------------------------------------------------------------
+class InterruptSteer(AppServerTest):
+    def test_interrupt_kills_command(self):
+        tag = "SURVIVED_%d" % os.getpid()
+        self.mock([reply(exec_call("sleep 30; touch %s" % tag, "call_sleep")), message("after the interrupt")])
+        c = self.server()
+        tid = c.start_thread(self.repo, "never")
+        since = c.mark()
+        turn_id = c.start_turn(tid, "sleep please")
+        c.wait(lambda m: m.get("method") == "item/started" and m["params"]["item"]["type"] == "commandExecution", 15, since)
+        t0 = time.time()
+        self.assertOk(c.request("turn/interrupt", {"threadId": tid, "turnId": turn_id}))
+        done = c.wait(lambda m: m.get("method") == "turn/completed" and m["params"]["turn"]["id"] == turn_id, 5, since)
+        self.assertLess(time.time() - t0, 5)
+        self.assertEqual(done["params"]["turn"]["status"], "interrupted", done)
+        time.sleep(1.0)
+        self.assertFalse(os.path.exists(os.path.join(self.repo, tag)), "the interrupted command kept running")
+        survivors = tagged_pids(tag)
+        self.addCleanup(kill_tagged, tag)
+        self.assertEqual(survivors, [], "processes of the interrupted command still alive")
+        # interrupting a finished turn is an error; the thread takes a new turn
+        self.assertError(c.request("turn/interrupt", {"threadId": tid, "turnId": turn_id}))
+        t2 = c.run_turn(tid, "again")
+        self.assertEqual(t2.status, "completed")
+        self.assertIn("after the interrupt", t2.agent_text())
+
+    def test_steer(self):
+        m = self.mock([delay(1500, message("first answer")), message("steered answer")])
+        c = self.server()
+        tid = c.start_thread(self.repo, "never")
+        since = c.mark()
+        turn_id = c.start_turn(tid, "original prompt")
+        c.wait_method("turn/started", 10, since)
+        m.wait_requests(1, 5)
+        steer = c.request("turn/steer", {"threadId": tid, "expectedTurnId": turn_id,
+                                         "input": [{"type": "text", "text": "STEERED", "text_elements": []}]})
+        self.assertEqual(self.assertOk(steer), {"turnId": turn_id})
+        bad = c.request("turn/steer", {"threadId": tid, "expectedTurnId": "not-the-turn",
+                                       "input": [{"type": "text", "text": "x", "text_elements": []}]})
+        self.assertError(bad)
+        t = c.drive(tid, turn_id, since, timeout=20)
+        self.assertEqual(t.status, "completed", t.completed)
+        bodies = m.bodies()
+        self.assertNotIn("STEERED", body_text(bodies[0]))
+        later = [b for b in bodies[1:] if "STEERED" in body_text(b.get("input"))]
+        self.assertTrue(later, "no model request after the steer carried it: %d requests" % len(bodies))
+        users = [i for i in t.items(type="userMessage") if "STEERED" in json.dumps(i)]
+        self.assertTrue(users, "no userMessage item for the steered input")
+
+
+# --------------------------------------------------------------------------------------------
+# 5. resume after restart, 6. crash
+# --------------------------------------------------------------------------------------------
+class Persistence(AppServerTest):
+    def test_resume_after_restart(self):
+        m = self.mock([message("ANSWER-ONE zebra"), message("ANSWER-TWO")])
+        c1 = self.server()
+        tid = c1.start_thread(self.repo, "never")
+        t1 = c1.run_turn(tid, "PROMPT-ONE please")
+        self.assertEqual(t1.status, "completed")
+        c1.close()
+        self.assertIsNotNone(c1.proc.returncode, "server did not exit when stdin closed")
+
+        c2 = self.server()
+        res = self.assertOk(c2.request("thread/resume", {"threadId": tid}))
+        thread = res["thread"]
+        self.assertEqual(thread["id"], tid)
+        self.assertEqual(len(thread["turns"]), 1, thread["turns"])
+        turn = thread["turns"][0]
+        self.assertEqual(turn["id"], t1.id)
+        self.assertEqual(turn["status"], "completed")
+        types = [i["type"] for i in turn["items"]]
+        self.assertIn("userMessage", types)
+        self.assertIn("agentMessage", types)
+        self.assertIn("PROMPT-ONE please", json.dumps(turn["items"]))
+        self.assertIn("ANSWER-ONE zebra", [i.get("text") for i in turn["items"]])
+
+        t2 = c2.run_turn(tid, "PROMPT-TWO")
+        self.assertEqual(t2.status, "completed", t2.completed)
+        self.assertIn("ANSWER-TWO", t2.agent_text())
+        bodies = m.bodies()
+        self.assertEqual(len(bodies), 2)
+        second = body_text(bodies[1]["input"])
+        for s in ("PROMPT-ONE please", "ANSWER-ONE zebra", "PROMPT-TWO"):
+            self.assertIn(s, second)
+
+    def test_crash_and_resume(self):
+        tag = "CRASHTAG_%d" % os.getpid()
+        self.addCleanup(kill_tagged, tag)
+        m = self.mock([
+            reply(exec_call("echo FIRST-OUT", "call_first")),
+            reply(exec_call("sleep 30; echo %s" % tag, "call_second")),
+            message("recovered fine"),
+        ])
+        c1 = self.server()
+        tid = c1.start_thread(self.repo, "never")
+        since = c1.mark()
+        turn_id = c1.start_turn(tid, "two commands")
+        c1.wait(lambda x: x.get("method") == "item/started" and x["params"]["item"].get("id") == "call_second", 20, since)
+        os.kill(c1.proc.pid, signal.SIGKILL)
+        c1.proc.wait()
+
+        c2 = self.server()
+        thread = self.assertOk(c2.request("thread/resume", {"threadId": tid}))["thread"]
+        self.assertEqual(len(thread["turns"]), 1, thread["turns"])
+        turn = thread["turns"][0]
+        self.assertEqual(turn["id"], turn_id)
+        self.assertIn(turn["status"], ("interrupted", "failed"), "a turn that died with its server: %s" % turn["status"])
+        cmds = {i["id"]: i for i in turn["items"] if i["type"] == "commandExecution"}
+        self.assertIn("call_first", cmds, turn["items"])
+        self.assertEqual(cmds["call_first"]["status"], "completed")
+        self.assertIn("FIRST-OUT", cmds["call_first"]["aggregatedOutput"])
+        if "call_second" in cmds:
+            self.assertNotEqual(cmds["call_second"]["status"], "completed")
+
+        t2 = c2.run_turn(tid, "carry on")
+        self.assertEqual(t2.status, "completed", t2.completed)
+        self.assertIn("recovered fine", t2.agent_text())
+        last = m.bodies()[-1]["input"]
+        self.assertIn("FIRST-OUT", body_text(last))
+        # the Responses API refuses a function_call without its output
+        calls = {i["call_id"] for i in last if i.get("type") == "function_call"}
+        outputs = {i["call_id"] for i in last if i.get("type") == "function_call_output"}
+        self.assertEqual(calls - outputs, set(), "function calls without output in the resumed history")
+
+
+class Lifecycle(AppServerTest):
+    def test_stdin_close_stops_running_turn(self):
+        """A stdio client that goes away leaves nobody to report to or ask: the server should
+        stop its turns (and their commands) and exit, not keep the agent running unattended."""
+        tag = "STDINTAG_%d" % os.getpid()
+        self.addCleanup(kill_tagged, tag)
+        self.mock([reply(exec_call("sleep 20; touch %s" % tag, "call_orphan")), message("finished unattended")])
+        c = self.server()
+        tid = c.start_thread(self.repo, "never")
+        since = c.mark()
+        c.start_turn(tid, "run a long command")
+        c.wait(lambda m: m.get("method") == "item/started" and m["params"]["item"]["type"] == "commandExecution", 15, since)
+        time.sleep(0.3)
+        c.proc.stdin.close()
+        try:
+            c.proc.wait(timeout=5)
+            exited = True
+        except Exception:
+            exited = False
+        time.sleep(0.5)
+        left = tagged_pids(tag)
+        self.assertTrue(exited, "the server was still running 5 s after its stdin closed (a turn was running)")
+        self.assertEqual(left, [], "the turn's command outlived its server")
+
+
+# --------------------------------------------------------------------------------------------
+# 7. concurrency
+# --------------------------------------------------------------------------------------------
+class Concurrency(AppServerTest):
+    def test_twenty_concurrent_threads(self):
+        n = 20
+        texts = ["concurrent answer %02d" % i for i in range(n)]
+        self.mock([message(t) for t in texts])
+        c = self.server()
+        t0 = time.time()
+        since = c.mark()
+        start_ids = [c.send_request("thread/start", {"cwd": self.repo, "approvalPolicy": "never", "sandbox": "workspace-write"}) for _ in range(n)]
+        tids = [self.assertOk(c.response(r, 30))["thread"]["id"] for r in start_ids]
+        self.assertEqual(len(set(tids)), n)
+        turn_reqs = [c.send_request("turn/start", {"threadId": tid, "input": [{"type": "text", "text": "go %d" % i, "text_elements": []}]})
+                     for i, tid in enumerate(tids)]
+        turn_ids = {}
+        for tid, r in zip(tids, turn_reqs):
+            turn_ids[tid] = self.assertOk(c.response(r, 30))["turn"]["id"]
+        completed = {}
+        for msg in c.iter_messages(since, max(1, 30 - (time.time() - t0))):
+            if msg.get("method") == "turn/completed":
+                completed[msg["params"]["threadId"]] = msg["params"]["turn"]
+                if len(completed) == n:
+                    break
+        self.assertLess(time.time() - t0, 30)
+        self.assertEqual(set(completed), set(tids))
+        got = []
+        for tid in tids:
+            self.assertEqual(completed[tid]["status"], "completed", completed[tid])
+            self.assertEqual(completed[tid]["id"], turn_ids[tid])
+            msgs = [m["params"]["item"]["text"] for m in c.find("item/completed", since, threadId=tid)
+                    if m["params"]["item"]["type"] == "agentMessage"]
+            self.assertEqual(len(msgs), 1, (tid, msgs))
+            got.append(msgs[0])
+        self.assertEqual(sorted(got), texts)
+
+
+# --------------------------------------------------------------------------------------------
+# 8. bad input
+# --------------------------------------------------------------------------------------------
+class BadInput(AppServerTest):
+    def setUp(self):
+        super().setUp()
+        self.mock([])
+
+    def still_serving(self, c):
+        self.assertOk(c.request("model/list", {}))
+
+    def error_after(self, c, since, rid=None, timeout=10):
+        return c.wait(lambda m: "error" in m and "method" not in m and m.get("id") == rid, timeout, since)
+
+    def test_garbage(self):
+        c = self.server()
+        since = c.mark()
+        c.send_raw("this is not json at all")
+        e = self.error_after(c, since)
+        self.assertEqual(e["error"]["code"], -32700, e)
+        self.still_serving(c)
+
+    def test_truncated_json(self):
+        c = self.server()
+        since = c.mark()
+        c.send_raw('{"id": 5, "method":')
+        e = self.error_after(c, since)
+        self.assertEqual(e["error"]["code"], -32700, e)
+        self.still_serving(c)
+
+    def test_json_array(self):
+        c = self.server()
+        since = c.mark()
+        c.send_raw('[{"id": 9, "method": "model/list"}]')
+        e = self.error_after(c, since)
+        self.assertEqual(e["error"]["code"], -32600, e)
+        self.still_serving(c)
+
+    def test_no_method(self):
+        c = self.server()
+        since = c.mark()
+        c.send_raw('{"id":6}')
+        e = self.error_after(c, since, rid=6)
+        self.assertEqual(e["error"]["code"], -32600, e)
+        self.still_serving(c)
+
+    def test_unknown_method(self):
+        c = self.server()
+        e = self.assertError(c.request("no/such/method", {}), -32601)
+        self.assertIn("no/such/method", e["message"])
+        self.still_serving(c)
+
+    def test_bad_params_names_field(self):
+        c = self.server()
+        e = self.assertError(c.request("thread/start", {"cwd": 42}), -32602)
+        self.assertIn("cwd", e["message"])
+        e = self.assertError(c.request("turn/start", {"threadId": 7, "input": []}), -32602)
+        self.assertIn("threadId", e["message"])
+        self.still_serving(c)
+
+    def test_request_before_initialize(self):
+        c = self.server(initialize=False)
+        e = self.assertError(c.request("model/list", {}), -32600)
+        self.assertIn("Not initialized", e["message"])
+        self.assertIn("result", c.initialize())
+        self.still_serving(c)
+        self.assertError(c.request("initialize", {"clientInfo": {"name": "x", "version": "1"}}))
+        self.still_serving(c)
+
+    def test_oversized_line(self):
+        c = self.server()
+        since = c.mark()
+        pad = "x" * (8 * 1024 * 1024 + 100)
+        c.send_raw('{"id": 77, "method": "model/list", "params": {"pad": "%s"}}' % pad)
+        e = c.wait(lambda m: "error" in m and "method" not in m, 20, since)
+        self.assertIn(e.get("id"), (None, 77))
+        self.assertNotIn(77, [m.get("id") for m in c.messages[since:] if "result" in m], "an oversized line was served")
+        self.still_serving(c)
+
+    def test_fuzz(self):
+        c = self.server()
+        rng = random.Random(7)
+        valid = [
+            {"id": 1000, "method": "thread/list", "params": {"limit": 3}},
+            {"id": 1001, "method": "thread/start", "params": {"cwd": self.repo, "approvalPolicy": "never"}},
+            {"id": 1002, "method": "turn/start", "params": {"threadId": "nope", "input": [{"type": "text", "text": "hi", "text_elements": []}]}},
+            {"id": 1003, "method": "model/list", "params": {}},
+            {"method": "initialized"},
+            {"id": 0, "result": {"decision": "accept"}},
+        ]
+        methods = ["thread/read", "thread/list", "thread/resume", "turn/interrupt", "turn/steer",
+                   "thread/name/set", "model/list", "config/read", "thread/search", "thread/archive",
+                   "thread/fork", "turn/start", "thread/compact/start"]
+
+        def rand_json(depth=0):
+            kind = rng.randrange(8 if depth < 3 else 5)
+            if kind == 0:
+                return None
+            if kind == 1:
+                return rng.choice([True, False])
+            if kind == 2:
+                return rng.choice([0, -1, 2 ** 63, -2 ** 70, rng.randrange(-10 ** 6, 10 ** 6), rng.random() * 1e300])
+            if kind == 3:
+                return "".join(chr(rng.choice([rng.randrange(32, 127), rng.randrange(0x80, 0x3000), 0x0, 0x1F600])) for _ in range(rng.randrange(12)))
+            if kind == 4:
+                return rng.choice(["", "threadId", "../../etc", "\u2028", "\\", "\""])
+            if kind == 5:
+                return [rand_json(depth + 1) for _ in range(rng.randrange(4))]
+            keys = ["id", "method", "params", "threadId", "turnId", "input", "result", "error", "cursor", "limit", "x"]
+            return {rng.choice(keys): rand_json(depth + 1) for _ in range(rng.randrange(5))}
+
+        lines = []
+        for i in range(300):
+            kind = i % 5
+            if kind == 0:
+                raw = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200)))
+                lines.append(raw.replace(b"\n", b" ").replace(b"\r", b" "))
+            elif kind == 1:
+                text = json.dumps(rng.choice(valid))
+                lines.append(text[: rng.randrange(1, len(text))].encode())
+            elif kind == 2:
+                lines.append(json.dumps(rand_json()).encode())
+            elif kind == 3:
+                msg = {"id": rng.choice([rng.randrange(10 ** 6), "s%d" % i, None, 1.5, [], {}]),
+                       "method": rng.choice(methods), "params": rand_json(1)}
+                lines.append(json.dumps(msg).encode())
+            else:
+                msg = {"id": 5000 + i, "method": rng.choice(methods),
+                       "params": {k: rand_json(2) for k in rng.sample(["threadId", "turnId", "input", "name", "limit", "cursor", "query", "expectedTurnId", "includeTurns"], 3)}}
+                lines.append(json.dumps(msg).encode())
+        for line in lines:
+            c._write(line)
+        since = c.mark()
+        c.send({"id": "after-fuzz", "method": "model/list", "params": {}})
+        reply = c.wait(lambda m: m.get("id") == "after-fuzz" and "method" not in m, 30, since)
+        self.assertIn("result", reply, reply)
+        self.assertTrue(c.alive(), "server died: %s" % c.stderr())
+        self.still_serving(c)
+
+
+# --------------------------------------------------------------------------------------------
+# 9. thread management
+# --------------------------------------------------------------------------------------------
+class ThreadManagement(AppServerTest):
+    def one_turn_thread(self, c, prompt="tell me", text="The xylophone quietly answered."):
+        tid = c.start_thread(self.repo, "never")
+        t = c.run_turn(tid, prompt)
+        self.assertEqual(t.status, "completed")
+        return tid, t
+
+    def test_list_paging(self):
+        self.mock([message("reply %d" % i) for i in range(5)])
+        c = self.server()
+        created = []
+        for i in range(5):
+            tid, _ = self.one_turn_thread(c, "prompt %d" % i)
+            created.append(tid)
+        seen, cursor, pages = [], None, 0
+        while True:
+            params = {"limit": 2}
+            if cursor:
+                params["cursor"] = cursor
+            page = self.assertOk(c.request("thread/list", params))
+            pages += 1
+            self.assertLessEqual(len(page["data"]), 2, page)
+            seen += [t["id"] for t in page["data"]]
+            cursor = page.get("nextCursor")
+            if not cursor or pages > 10:
+                break
+        self.assertEqual(len(seen), len(set(seen)), "a thread listed twice: %s" % seen)
+        self.assertEqual(set(seen), set(created))
+        self.assertEqual(pages, 3)
+
+    def test_read_include_turns(self):
+        self.mock([message("read me back")])
+        c = self.server()
+        tid, t = self.one_turn_thread(c, "the prompt")
+        full = self.assertOk(c.request("thread/read", {"threadId": tid, "includeTurns": True}))["thread"]
+        self.assertEqual(full["id"], tid)
+        self.assertEqual([x["id"] for x in full["turns"]], [t.id])
+        items = full["turns"][0]["items"]
+        self.assertEqual([i["type"] for i in items], ["userMessage", "agentMessage"])
+        self.assertEqual(items[1]["text"], "read me back")
+        bare = self.assertOk(c.request("thread/read", {"threadId": tid}))["thread"]
+        self.assertEqual(bare["turns"], [])
+        self.assertError(c.request("thread/read", {"threadId": "00000000-0000-0000-0000-000000000000"}))
+
+    def test_name_set(self):
+        self.mock([message("x")])
+        c = self.server()
+        tid, _ = self.one_turn_thread(c)
+        since = c.mark()
+        self.assertOk(c.request("thread/name/set", {"threadId": tid, "name": "My Named Thread"}))
+        c.wait_method("thread/name/updated", 5, since, threadId=tid)
+        listed = {t["id"]: t for t in self.assertOk(c.request("thread/list", {"limit": 10}))["data"]}
+        self.assertEqual(listed[tid]["name"], "My Named Thread")
+        read = self.assertOk(c.request("thread/read", {"threadId": tid}))["thread"]
+        self.assertEqual(read["name"], "My Named Thread")
+
+    def test_archive_unarchive(self):
+        self.mock([message("x"), message("y")])
+        c = self.server()
+        keep, _ = self.one_turn_thread(c)
+        tid, _ = self.one_turn_thread(c)
+
+        def ids(archived):
+            return [t["id"] for t in self.assertOk(c.request("thread/list", {"limit": 50, "archived": archived}))["data"]]
+
+        self.assertOk(c.request("thread/archive", {"threadId": tid}))
+        self.assertNotIn(tid, ids(False))
+        self.assertIn(keep, ids(False))
+        self.assertIn(tid, ids(True))
+        self.assertOk(c.request("thread/unarchive", {"threadId": tid}))
+        self.assertIn(tid, ids(False))
+        self.assertNotIn(tid, ids(True))
+
+    def test_fork(self):
+        self.mock([message("forked content"), message("fork continues")])
+        c = self.server()
+        tid, t = self.one_turn_thread(c)
+        res = self.assertOk(c.request("thread/fork", {"threadId": tid}))
+        fork = res["thread"]
+        self.assertNotEqual(fork["id"], tid)
+        self.assertEqual(fork["forkedFromId"], tid)
+        self.assertEqual(len(fork["turns"]), 1)
+        self.assertIn("forked content", [i.get("text") for i in fork["turns"][0]["items"]])
+        t2 = c.run_turn(fork["id"], "continue in the fork")
+        self.assertEqual(t2.status, "completed")
+        orig = self.assertOk(c.request("thread/read", {"threadId": tid, "includeTurns": True}))["thread"]
+        self.assertEqual(len(orig["turns"]), 1, "the fork's turn leaked into the original")
+
+    def test_search(self):
+        self.mock([message("The xylophone quietly answered."), message("nothing to see")])
+        c = self.server()
+        tid, _ = self.one_turn_thread(c)
+        other, _ = self.one_turn_thread(c)
+        hits = self.assertOk(c.request("thread/search", {"query": "xylophone"}))["hits"]
+        self.assertIn(tid, [h["threadId"] for h in hits])
+        self.assertNotIn(other, [h["threadId"] for h in hits])
+        none = self.assertOk(c.request("thread/search", {"query": "zzzqqqnothing"}))["hits"]
+        self.assertEqual(none, [])
+
+
+# --------------------------------------------------------------------------------------------
+# 10. WebSocket
+# --------------------------------------------------------------------------------------------
+class WebSocket(AppServerTest):
+    def test_websocket_turn(self):
+        self.mock([message("hello over websocket")])
+        srv = WsServer(self.home)
+        self.addCleanup(srv.close)
+        self.assertIsNotNone(srv.url, "no listening banner on stderr: %s" % srv.lines)
+        self.assertRegex(srv.banner, r"^wright app-server listening on ws://127\.0\.0\.1:[1-9][0-9]*$")
+        ws = WsClient(srv.url)
+        self.addCleanup(ws.close)
+        self.assertIn("result", ws.initialize())
+        tid = ws.start_thread(self.repo, "never")
+        t = ws.run_turn(tid, "say hello")
+        self.assertEqual(t.status, "completed")
+        self.assertIn("hello over websocket", t.agent_text())
+        # a second connection is independent and still served
+        ws2 = WsClient(srv.url)
+        self.addCleanup(ws2.close)
+        self.assertError(ws2.request("model/list", {}), -32600)
+        self.assertIn("result", ws2.initialize())
+        self.assertIn("result", ws2.request("thread/read", {"threadId": tid}))
+
+
+# --------------------------------------------------------------------------------------------
+# 11. schema conformance of everything recorded above (runs last: classes load alphabetically)
+# --------------------------------------------------------------------------------------------
+class ZSchemaConformance(AppServerTest):
+    WRIGHT_ONLY = {"thread/search"}
+
+    def generate_traffic(self):
+        """Some traffic of our own, so the test means something when run alone."""
+        self.mock([
+            reply(exec_call("echo schema-check", "call_sc")),
+            reply(patch_call("*** Begin Patch\n*** Add File: s.txt\n+s\n*** End Patch\n", "call_sp")),
+            message("schema done"),
+        ])
+        c = self.server()
+        tid = c.start_thread(self.repo, "untrusted")
+        c.run_turn(tid, "schema traffic")
+        c.request("thread/read", {"threadId": tid, "includeTurns": True})
+        c.request("thread/list", {"limit": 5})
+        c.request("config/read", {})
+        c.request("model/list", {})
+        c.request("command/exec", {"command": ["echo", "hi"]})
+        c.request("thread/name/set", {"threadId": tid, "name": "n"})
+        c.request("thread/compact/start", {"threadId": tid})
+        c.request("nope/nope", {})
+
+    def test_schema_conformance(self):
+        if not os.path.isdir(SCHEMA_DIR):
+            self.skipTest("Codex schema not found at %s" % SCHEMA_DIR)
+        import jsonschema
+
+        self.generate_traffic()
+        time.sleep(0.5)
+
+        def load(name):
+            with open(os.path.join(SCHEMA_DIR, name)) as f:
+                return json.load(f)
+
+        docs = {}
+
+        def validator(fname, pointer=""):
+            path = os.path.join(SCHEMA_DIR, fname)
+            uri = "file://" + path
+            if fname not in docs:
+                docs[fname] = load(fname)
+            schema = {"$ref": uri + "#" + pointer} if pointer else dict(docs[fname])
+            try:
+                from referencing import Registry, Resource
+                from referencing.jsonschema import DRAFT7
+
+                registry = Registry().with_resource(uri, Resource.from_contents(docs[fname], default_specification=DRAFT7))
+                if not pointer:
+                    schema["$id"] = uri
+                return jsonschema.Draft7Validator(schema, registry=registry)
+            except ImportError:  # older jsonschema
+                resolver = jsonschema.RefResolver(uri, docs[fname])
+                return jsonschema.Draft7Validator(schema, resolver=resolver)
+
+        notif = validator("ServerNotification.json")
+        sreq = validator("ServerRequest.json")
+        err = validator("JSONRPCError.json", "/definitions/JSONRPCErrorError")
+        methods = load("methods.json")
+        v2 = load("codex_app_server_protocol.v2.schemas.json")["definitions"]
+        response_type = {}
+        for e in methods["ClientRequest"]["stable"]:
+            p = e["params"]
+            if p.endswith("Params") and p[:-6] + "Response" in v2:
+                response_type[e["method"]] = p[:-6] + "Response"
+        self.assertEqual(response_type.get("thread/name/set"), "ThreadSetNameResponse")
+        self.assertEqual(response_type.get("thread/start"), "ThreadStartResponse")
+        resp_validators = {}
+
+        def branch_errors(doc, msg):
+            """Errors against the oneOf branch for this method, for a readable report."""
+            for b in doc["oneOf"]:
+                if msg.get("method") in b["properties"]["method"].get("enum", []):
+                    ref = b["properties"]["params"]["$ref"].split("#", 1)[1]
+                    v = validator(os.path.basename(doc["__file"]), ref)
+                    return ["params%s: %s" % ("".join("[%r]" % p for p in e.absolute_path), e.message)
+                            for e in sorted(v.iter_errors(msg.get("params")), key=lambda e: list(e.absolute_path))][:5]
+            return ["method %r is not a known %s" % (msg.get("method"), doc["title"])]
+
+        docs["ServerNotification.json"]["__file"] = "ServerNotification.json"
+        docs["ServerRequest.json"]["__file"] = "ServerRequest.json"
+
+        with C.RECORD_LOCK:
+            record = list(C.RECORD)
+        problems, counted, skipped = [], {}, {}
+        for rec in record:
+            kind, method, msg = rec["kind"], rec["method"], rec["msg"]
+            counted[kind] = counted.get(kind, 0) + 1
+            errors = []
+            if kind == "unparseable":
+                errors = ["server wrote a line that is not JSON"]
+            elif kind == "notification":
+                if not notif.is_valid(msg):
+                    errors = branch_errors(docs["ServerNotification.json"], msg)
+            elif kind == "request":
+                if not sreq.is_valid(msg):
+                    errors = branch_errors(docs["ServerRequest.json"], msg)
+            elif kind == "error":
+                errors = [e.message for e in err.iter_errors(msg["error"])]
+                rid = msg.get("id")
+                # JSON-RPC answers an unparseable request with id null; otherwise a RequestId
+                if not (rid is None or isinstance(rid, str) or (isinstance(rid, int) and not isinstance(rid, bool))):
+                    errors.append("id %r is not a RequestId" % (rid,))
+            elif kind == "response":
+                if method is None or method in self.WRIGHT_ONLY:
+                    skipped[method] = skipped.get(method, 0) + 1
+                    continue
+                # `on-failure` is a wright approval policy Codex's v2 enum lacks; everything
+                # else in such a response must still conform.
+                result = msg.get("result")
+                if isinstance(result, dict) and result.get("approvalPolicy") == "on-failure":
+                    msg = dict(msg, result=dict(result, approvalPolicy="on-request"))
+                if method == "initialize":
+                    key = ("v1/InitializeResponse.json", "")
+                elif method in response_type:
+                    key = ("codex_app_server_protocol.v2.schemas.json", "/definitions/" + response_type[method])
+                else:
+                    errors = ["no response type for method %r" % method]
+                    key = None
+                if key:
+                    if key not in resp_validators:
+                        resp_validators[key] = validator(*key)
+                    errors = ["result%s: %s" % ("".join("[%r]" % p for p in e.absolute_path), e.message)
+                              for e in sorted(resp_validators[key].iter_errors(msg["result"]), key=lambda e: list(e.absolute_path))][:5]
+            else:
+                errors = ["message is neither a notification, a request nor a response"]
+            if errors:
+                problems.append((rec["test"], kind, method, msg, errors))
+
+        self.assertGreater(counted.get("notification", 0), 20, counted)
+        if problems:
+            by_sig = {}
+            for test, kind, method, msg, errors in problems:
+                by_sig.setdefault((kind, method, tuple(errors)), []).append((test, msg))
+            lines = ["%d of %d server messages do not match Codex's schema (%d distinct problems):"
+                     % (len(problems), len(record), len(by_sig))]
+            for (kind, method, errors), occ in sorted(by_sig.items(), key=lambda kv: str(kv[0])):
+                test, msg = occ[0]
+                lines.append("- %s %s (x%d, e.g. in %s): %s\n    %s" % (
+                    kind, method, len(occ), test, "; ".join(errors), json.dumps(msg)[:600]))
+            self.fail("\n".join(lines))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
