@@ -43,6 +43,54 @@ const TARGET_PEAK_RSS_MB: f64 = 30.0;
 const RUN_TIMEOUT: Duration = Duration::from_secs(300);
 
 const TARGET_CACHED_SHARE: f64 = 0.95;
+const TARGET_SANDBOX_MS: f64 = 3.0;
+
+struct SandboxCost {
+    runs: usize,
+    network_off_ms: f64,
+    network_on_ms: f64,
+}
+
+/// Mean wall time of `wright sandbox --policy P -- true` minus that of `true`, interleaved so
+/// that load on the machine hits both alike.
+fn sandbox_cost(harness: &Harness, runs: usize) -> anyhow::Result<SandboxCost> {
+    let root = harness.repo.path().display().to_string();
+    let policy = |network: bool| {
+        json!({"mode": "workspace-write", "writable_roots": [root], "network": network}).to_string()
+    };
+    let time = |cmd: &mut Command| -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        let status = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?;
+        ensure!(status.success(), "{cmd:?} failed: {status}");
+        Ok(started.elapsed())
+    };
+    let mut plain = Duration::ZERO;
+    let mut off = Duration::ZERO;
+    let mut on = Duration::ZERO;
+    for _ in 0..runs {
+        plain += time(Command::new("true").current_dir(harness.repo.path()))?;
+        off += time(
+            Command::new(&harness.bin)
+                .args(["sandbox", "--policy", &policy(false), "--", "true"])
+                .current_dir(harness.repo.path()),
+        )?;
+        on += time(
+            Command::new(&harness.bin)
+                .args(["sandbox", "--policy", &policy(true), "--", "true"])
+                .current_dir(harness.repo.path()),
+        )?;
+    }
+    let per = |d: Duration| ms(d) / runs as f64;
+    Ok(SandboxCost {
+        runs,
+        network_off_ms: per(off) - per(plain),
+        network_on_ms: per(on) - per(plain),
+    })
+}
 /// `model_auto_compact_token_limit` for the compaction runs: the value of Codex's own compaction
 /// capture, small enough that 200 steps of 1 KB outputs compact several times.
 const COMPACT_LIMIT_TOKENS: u64 = 30_000;
@@ -262,6 +310,22 @@ fn run_bench() -> anyhow::Result<()> {
         server.notifications, server.notifications_per_sec
     );
 
+    // 6. The sandbox's cost per command: `wright sandbox ... -- true` minus `true`.
+    let sandbox = sandbox_cost(&harness, if options.startup_runs < 30 { 50 } else { 300 })?;
+    println!(
+        "\nsandbox cost per command ({} runs of `true` each way)",
+        sandbox.runs
+    );
+    for (label, ms) in [
+        ("network off", sandbox.network_off_ms),
+        ("network on", sandbox.network_on_ms),
+    ] {
+        println!(
+            "  workspace-write, {label}: {ms:5.2} ms   target < {TARGET_SANDBOX_MS} ms  {}",
+            verdict(ms, TARGET_SANDBOX_MS)
+        );
+    }
+
     println!(
         "\ntotal bench wall time {:.1} s",
         bench_started.elapsed().as_secs_f64()
@@ -272,6 +336,10 @@ fn run_bench() -> anyhow::Result<()> {
         "per_step_overhead_ms": overhead,
         "peak_rss_mb": round2(peak_mb),
         "compacting": compacting,
+        "sandbox_ms_per_command": {
+            "network_off": round2(sandbox.network_off_ms),
+            "network_on": round2(sandbox.network_on_ms),
+        },
         "app_server": {
             "initialize_ms_median": round2(init_median),
             "turn_start_to_request_ms_median": round2(turn_median),
@@ -420,7 +488,16 @@ impl Harness {
 
         let mut command = Command::new(&self.bin);
         command
-            .args(["exec", "--json", "--skip-git-repo-check", "-C"])
+            // Unconfined, so the figure is orchestration alone; the sandbox's own cost per
+            // command is measured separately below.
+            .args([
+                "exec",
+                "--json",
+                "--skip-git-repo-check",
+                "-s",
+                "danger-full-access",
+                "-C",
+            ])
             .arg(self.repo.path())
             .arg("hi")
             .env("WRIGHT_HOME", self.home.path())

@@ -376,6 +376,34 @@ fn normal_work_succeeds_inside() {
     );
 }
 
+/// A normal build-and-test task in each toolchain, start to finish, confined.
+#[test]
+fn build_and_test_tasks_work_inside() {
+    let f = Fixture::new();
+    let rustup_home = std::env::var("RUSTUP_HOME")
+        .unwrap_or_else(|_| format!("{}/.rustup", std::env::var("HOME").unwrap_or_default()));
+    f.assert_ok_inside(
+        "cargo new + cargo test",
+        &format!(
+            "set -e; export RUSTUP_HOME='{rustup_home}' CARGO_HOME=\"$ROOT/cargo-home\" HOME=\"$ROOT/home\"; \
+             mkdir -p \"$HOME\"; cargo new -q --vcs none demo; cd demo; \
+             printf '#[test]\\nfn adds() {{ assert_eq!(2 + 2, 4); }}\\n' >> src/main.rs; \
+             cargo test -q --offline 2>&1 | tail -3"
+        ),
+    );
+    f.assert_ok_inside(
+        "npm test",
+        "set -e; export HOME=\"$ROOT/home\" npm_config_cache=\"$ROOT/npm-cache\"; mkdir -p \"$HOME\" web; cd web; \
+         printf '{\"name\":\"w\",\"version\":\"1.0.0\",\"scripts\":{\"test\":\"node -e \\\\\"process.exit(1+1===2?0:1)\\\\\"\"}}' > package.json; \
+         npm test --silent",
+    );
+    f.assert_ok_inside(
+        "python unittest",
+        "set -e; mkdir -p py; cd py; printf 'import unittest\\nclass T(unittest.TestCase):\\n    def test(self): self.assertEqual(1, 1)\\n' > test_x.py; \
+         python3 -m unittest -q 2>&1 | tail -1",
+    );
+}
+
 #[test]
 fn exit_codes() {
     let f = Fixture::new();
