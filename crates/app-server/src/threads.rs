@@ -696,18 +696,25 @@ async fn thread_list(state: &Arc<State>, params: &Value) -> RpcResult {
     Ok(json!({"data": data, "nextCursor": page.next_cursor}))
 }
 
-async fn thread_read(state: &Arc<State>, params: &Value) -> RpcResult {
-    let id = required_str(params, "threadId")?.to_string();
-    let key = id.clone();
-    let record = state
+/// A thread's client-visible info and status: from memory when loaded, else from the store.
+async fn thread_view(state: &Arc<State>, id: &str) -> Result<(ThreadInfo, Value), RpcError> {
+    if let Some(loaded) = state.loaded(id) {
+        return Ok((loaded.info(), loaded.status()));
+    }
+    let key = id.to_string();
+    match state
         .persist("read thread", move |s| s.get_thread(&key))
         .await
-        .flatten();
-    let (info, status) = match (state.loaded(&id), record) {
-        (Some(loaded), _) => (loaded.info(), loaded.status()),
-        (None, Some(rec)) => (info_of(&rec), json!({"type": "notLoaded"})),
-        (None, None) => return Err(RpcError::invalid_request(format!("thread not found: {id}"))),
-    };
+        .flatten()
+    {
+        Some(rec) => Ok((info_of(&rec), json!({"type": "notLoaded"}))),
+        None => Err(RpcError::invalid_request(format!("thread not found: {id}"))),
+    }
+}
+
+async fn thread_read(state: &Arc<State>, params: &Value) -> RpcResult {
+    let id = required_str(params, "threadId")?.to_string();
+    let (info, status) = thread_view(state, &id).await?;
     let turns = if params
         .get("includeTurns")
         .and_then(Value::as_bool)
@@ -742,16 +749,7 @@ async fn thread_archive(state: &Arc<State>, params: &Value, archived: bool) -> R
         return Ok(json!({}));
     }
     // Unarchiving answers with the thread, as Codex does.
-    let key = id.clone();
-    let record = state
-        .persist("read thread", move |s| s.get_thread(&key))
-        .await
-        .flatten();
-    let (info, status) = match (state.loaded(&id), record) {
-        (Some(loaded), _) => (loaded.info(), loaded.status()),
-        (None, Some(rec)) => (info_of(&rec), json!({"type": "notLoaded"})),
-        (None, None) => return Err(RpcError::invalid_request(format!("thread not found: {id}"))),
-    };
+    let (info, status) = thread_view(state, &id).await?;
     Ok(json!({"thread": wire::thread(&info, status, Vec::new())}))
 }
 
