@@ -36,7 +36,7 @@ pub fn permissions_text(config: &Config) -> String {
     };
     let approval = match config.approval_policy {
         ApprovalPolicy::Never => "Approval policy is currently never. Do not provide the `sandbox_permissions` for any reason, commands will be rejected.",
-        ApprovalPolicy::OnRequest => "Approval policy is `on-request`: commands run in the sandbox; ask for escalation only when a command cannot work inside it.",
+        ApprovalPolicy::OnRequest => "Approval policy is `on-request`: commands run in the sandbox. When a command cannot work inside it (network, writes outside the writable roots), run it with `sandbox_permissions: \"require_escalated\"` and a one-sentence `justification`; the user decides.",
         ApprovalPolicy::OnFailure => "Approval policy is `on-failure`: commands run in the sandbox; a failed command may be retried without it after the user approves.",
         ApprovalPolicy::Untrusted => "`approval_policy` is `unless-trusted`: The harness will require user approval before running commands unless an explicit exec policy rule allows them.",
     };

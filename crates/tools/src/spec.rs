@@ -49,7 +49,9 @@ fn exec_command() -> Value {
                 "cmd": {"type": "string", "description": "The shell command to run."},
                 "workdir": {"type": "string", "description": "Working directory; defaults to the turn's cwd."},
                 "timeout_ms": {"type": "number", "description": "Kill the command after this many milliseconds."},
-                "max_output_tokens": {"type": "number", "description": "Cap on output tokens returned (default 10000)."}
+                "max_output_tokens": {"type": "number", "description": "Cap on output tokens returned (default 10000)."},
+                "sandbox_permissions": {"type": "string", "enum": ["use_default", "require_escalated"], "description": "require_escalated asks the user to run this command outside the sandbox; only when it cannot work inside it."},
+                "justification": {"type": "string", "description": "With require_escalated: one sentence the user reads to decide."}
             },
             "required": ["cmd"],
             "additionalProperties": false
@@ -68,7 +70,9 @@ fn shell() -> Value {
             "properties": {
                 "command": {"type": "array", "items": {"type": "string"}, "description": "Program and arguments."},
                 "workdir": {"type": "string", "description": "Working directory; defaults to the turn's cwd."},
-                "timeout_ms": {"type": "number", "description": "Kill the command after this many milliseconds."}
+                "timeout_ms": {"type": "number", "description": "Kill the command after this many milliseconds."},
+                "sandbox_permissions": {"type": "string", "enum": ["use_default", "require_escalated"], "description": "require_escalated asks the user to run this command outside the sandbox; only when it cannot work inside it."},
+                "justification": {"type": "string", "description": "With require_escalated: one sentence the user reads to decide."}
             },
             "required": ["command"],
             "additionalProperties": false
