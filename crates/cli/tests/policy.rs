@@ -119,8 +119,7 @@ async fn secrets_stay_out_of_commands_unless_allowed() {
 
 #[tokio::test]
 async fn patches_outside_the_workspace_are_refused_without_approval() {
-    // Not under /tmp, which is itself a writable root.
-    let outside = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let outside = tempfile::tempdir().unwrap();
     let target = outside.path().join("escape.txt");
     let env = Env::new(vec![
         Step::calls(vec![OutputItem::CustomToolCall {
@@ -131,8 +130,18 @@ async fn patches_outside_the_workspace_are_refused_without_approval() {
         Step::message("refused"),
     ])
     .await;
+    // /tmp is a writable root by default; take it out so that `outside` really is.
     let run = env
-        .exec(&["--json", "-s", "workspace-write", "patch outside"])
+        .exec(&[
+            "--json",
+            "-s",
+            "workspace-write",
+            "-c",
+            "sandbox_workspace_write.exclude_slash_tmp=true",
+            "-c",
+            "sandbox_workspace_write.exclude_tmpdir_env_var=true",
+            "patch outside",
+        ])
         .await;
     run.assert_ok();
     let out = output_for(&env.bodies()[1], "call_p");
