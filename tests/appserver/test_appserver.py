@@ -136,6 +136,19 @@ class SandboxApprovals(AppServerTest):
         self.assertIn("failed inside the sandbox", t.approvals()[0]["params"]["reason"])
         self.assertTrue(os.path.exists(target))
 
+    def test_command_exec_is_confined_and_scrubbed(self):
+        self.mock([message("unused")])
+        c = self.server(env={"WRIGHT_TEST_SECRET_TOKEN": "sk-hidden"})
+        outside = os.path.join(self.repo, ".git", "CMD_EXEC")
+        r = self.assertOk(c.request("command/exec", {
+            "command": ["sh", "-c", "echo \"[$WRIGHT_TEST_SECRET_TOKEN]\"; touch .git/CMD_EXEC"],
+            "cwd": self.repo,
+            "sandboxPolicy": {"type": "workspaceWrite"},
+        }))
+        self.assertEqual(r["stdout"].splitlines()[0], "[]")
+        self.assertNotEqual(r["exitCode"], 0)
+        self.assertFalse(os.path.exists(outside))
+
     def test_never_keeps_the_sandbox(self):
         target = os.path.join(self.repo, ".git", "NEVER")
         self.mock([reply(exec_call("touch .git/NEVER", "call_n")), message("blocked")])

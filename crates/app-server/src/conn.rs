@@ -2,7 +2,7 @@
 //! notifications and server→client requests through its own queue.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
@@ -28,6 +28,7 @@ pub(crate) struct ConnHandle {
     pending: Arc<Mutex<Pending>>,
     next_request: Arc<AtomicI64>,
     opt_out: Arc<Mutex<HashSet<String>>>,
+    closed: Arc<AtomicBool>,
 }
 
 impl ConnHandle {
@@ -39,6 +40,7 @@ impl ConnHandle {
             pending: Arc::default(),
             next_request: Arc::default(),
             opt_out: Arc::default(),
+            closed: Arc::default(),
         }
     }
 
@@ -75,6 +77,10 @@ impl ConnHandle {
     ) -> (i64, oneshot::Receiver<Result<Value, Value>>) {
         let id = self.next_request.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
+        // A gone client cannot answer: the receiver sees "no answer" at once.
+        if self.closed.load(Ordering::SeqCst) {
+            return (id, rx);
+        }
         if let Ok(mut pending) = self.pending.lock() {
             pending.insert(id, tx);
         }
@@ -100,6 +106,7 @@ impl ConnHandle {
     }
 
     fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
         // Dropping the senders wakes every waiter with "no answer".
         if let Ok(mut pending) = self.pending.lock() {
             pending.clear();

@@ -30,7 +30,7 @@ pub struct Connection {
 }
 
 /// How the server finds its config and state.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ServerOptions {
     /// Config overrides from the command line (`-c`, `--profile`, ...), applied under each
     /// thread's own settings.
@@ -41,6 +41,10 @@ pub struct ServerOptions {
     pub ephemeral: bool,
     /// Name reported to the model provider as `originator` etc.
     pub source: String,
+    /// Pruning of the store: threads untouched this many days (`None`: never), and the most
+    /// threads kept.
+    pub thread_retention_days: Option<u64>,
+    pub max_threads: usize,
 }
 
 impl AppServer {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use futures_util::FutureExt;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -22,6 +23,9 @@ use crate::conn::ConnHandle;
 use crate::wire::{self, now_ms, now_secs, ThreadInfo, TurnInfo};
 use crate::ServerOptions;
 
+/// Largest local image a turn may attach.
+const MAX_IMAGE_BYTES: u64 = 20 * 1024 * 1024;
+
 /// Items Codex's preview keeps of the first user message.
 const PREVIEW_CHARS: usize = 200;
 
@@ -35,7 +39,13 @@ pub(crate) struct State {
 struct Loaded {
     id: String,
     info: Mutex<ThreadInfo>,
+    /// Held for a whole turn: request handlers never wait on it (they use the snapshots
+    /// below), so a busy thread cannot block a connection.
     thread: tokio::sync::Mutex<Thread>,
+    /// The thread's settings as of its last turn.
+    config: Mutex<Config>,
+    instruction_sources: Vec<String>,
+    steer: SteerHandle,
     subscribers: Mutex<Vec<ConnHandle>>,
     active: Mutex<Option<ActiveTurn>>,
 }
@@ -63,6 +73,13 @@ impl Loaded {
             if !subs.iter().any(|c| c.id == conn.id) {
                 subs.push(conn.clone());
             }
+        }
+    }
+
+    fn config(&self) -> Config {
+        match self.config.lock() {
+            Ok(config) => config.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
@@ -193,11 +210,14 @@ impl State {
         self.store
             .get_or_init(|| async {
                 let path = self.options.wright_home.join("state.db");
+                let (days, max) = (self.options.thread_retention_days, self.options.max_threads);
                 let opened = tokio::task::spawn_blocking(move || {
                     let store = Store::open(&path)?;
-                    // Bounded state: drop threads untouched for 90 days, keep at most 10k.
-                    let cutoff = now_secs() - 90 * 24 * 3600;
-                    let _ = store.prune(Some(cutoff), Some(10_000));
+                    // Bounded state (`thread_retention_days`, `max_threads`).
+                    let cutoff = days.map(|d| now_secs() - (d as i64) * 24 * 3600);
+                    if let Err(err) = store.prune(cutoff, Some(max)) {
+                        tracing::warn!("pruning old threads failed: {err}");
+                    }
                     Ok::<_, wright_store::StoreError>(store)
                 })
                 .await;
@@ -256,6 +276,8 @@ impl State {
         stored: Option<&ThreadRecord>,
     ) -> Result<Config, RpcError> {
         let mut o = self.options.overrides.clone();
+        // What the thread was stored with comes first, so the user's own `-c` still wins.
+        let user_overrides = std::mem::take(&mut o.config);
         let mut push = |key: &str, value: &Value| {
             o.config.push(format!("{key}={}", toml_literal(value)));
         };
@@ -267,6 +289,10 @@ impl State {
                 }
             }
         }
+        o.config.extend(user_overrides);
+        let mut push = |key: &str, value: &Value| {
+            o.config.push(format!("{key}={}", toml_literal(value)));
+        };
         if let Some(config) = params.get("config").filter(|c| !c.is_null()) {
             let Some(map) = config.as_object() else {
                 return Err(RpcError::invalid_params(
@@ -322,6 +348,14 @@ impl State {
         let loaded = Arc::new(Loaded {
             id: info.id.clone(),
             info: Mutex::new(info),
+            config: Mutex::new(thread.config().clone()),
+            instruction_sources: thread
+                .project_docs()
+                .sources
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+            steer: thread.steer_handle(),
             thread: tokio::sync::Mutex::new(thread),
             subscribers: Mutex::new(Vec::new()),
             active: Mutex::new(None),
@@ -429,15 +463,16 @@ pub(crate) async fn handle_request(state: &Arc<State>, conn: &ConnHandle, reques
         "thread/search" => thread_search(state, &params).await,
         "turn/start" => turn_start(state, conn, &params).await,
         "turn/interrupt" => turn_interrupt(state, &params),
-        "turn/steer" => turn_steer(state, &params),
+        "turn/steer" => turn_steer(state, &params).await,
         "model/list" => Ok(model_list(state)),
         "config/read" => config_read(state, &params).await,
         "command/exec" => {
             // Can take long: answered from its own task so the connection keeps reading.
             let conn = conn.clone();
             let id = request.id.clone();
+            let state = Arc::clone(state);
             tokio::spawn(async move {
-                match command_exec(&params).await {
+                match command_exec(&state, &params).await {
                     Ok(result) => conn.respond(&id, result),
                     Err(e) => conn.error(Some(&id), e.code, e.message),
                 }
@@ -599,7 +634,7 @@ async fn thread_resume(state: &Arc<State>, conn: &ConnHandle, params: &Value) ->
     let id = required_str(params, "threadId")?;
     let (loaded, config) = match state.loaded(id) {
         Some(loaded) => {
-            let config = loaded.thread.lock().await.config().clone();
+            let config = loaded.config();
             (loaded, config)
         }
         None => load_from_store(state, id, params).await?,
@@ -614,15 +649,7 @@ async fn thread_resume(state: &Arc<State>, conn: &ConnHandle, params: &Value) ->
     } else {
         stored_turns(state, id).await
     };
-    let sources = loaded
-        .thread
-        .lock()
-        .await
-        .project_docs()
-        .sources
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
+    let sources = loaded.instruction_sources.clone();
     Ok(thread_response(&loaded, &config, sources, turns))
 }
 
@@ -840,7 +867,9 @@ async fn config_read(state: &Arc<State>, params: &Value) -> RpcResult {
     }))
 }
 
-async fn command_exec(params: &Value) -> RpcResult {
+/// A one-off command, under the same sandbox and environment policy as the agent's own
+/// (or the `sandboxPolicy` the client names).
+async fn command_exec(state: &Arc<State>, params: &Value) -> RpcResult {
     let argv: Vec<String> = match params.get("command") {
         Some(Value::Array(items)) if !items.is_empty() => items
             .iter()
@@ -853,15 +882,33 @@ async fn command_exec(params: &Value) -> RpcResult {
             ))
         }
     };
-    let cwd = optional_str(params, "cwd")?
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
+    let mut scope = json!({});
+    if let Some(cwd) = optional_str(params, "cwd")? {
+        scope["cwd"] = json!(cwd);
+    }
+    if let Some(kind) = params
+        .get("sandboxPolicy")
+        .and_then(|p| p.get("type"))
+        .and_then(Value::as_str)
+    {
+        scope["sandbox"] = json!(parse_sandbox(kind)?.as_str());
+    }
+    let config = state.thread_config(&scope, None).await?;
+    let cwd = config.cwd.clone();
+    let launch = wright_core::sandbox::SandboxLaunch::from_config(&config)
+        .wrap(&argv)
+        .map_err(|why| {
+            RpcError::invalid_request(format!("not run: the sandbox cannot be enforced: {why}"))
+        })?;
+    let env = config.shell_environment_policy.apply(std::env::vars());
     let timeout = params
         .get("timeoutMs")
         .and_then(Value::as_u64)
         .unwrap_or(60_000);
-    let mut cmd = tokio::process::Command::new(&argv[0]);
-    cmd.args(&argv[1..])
+    let mut cmd = tokio::process::Command::new(&launch[0]);
+    cmd.args(&launch[1..])
+        .env_clear()
+        .envs(env)
         .current_dir(&cwd)
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
@@ -902,6 +949,17 @@ fn turn_input(params: &Value) -> Result<(TurnInput, Vec<Value>), RpcError> {
             Some("localImage") => {
                 let path = required_str(item, "path")
                     .map_err(|e| RpcError::invalid_params(format!("input[{i}]: {}", e.message)))?;
+                // Checked before reading: a path like /dev/zero or a FIFO must not take the
+                // server down.
+                let meta = std::fs::metadata(path).map_err(|e| {
+                    RpcError::invalid_params(format!("input[{i}].path {path}: {e}"))
+                })?;
+                if !meta.is_file() || meta.len() > MAX_IMAGE_BYTES {
+                    return Err(RpcError::invalid_params(format!(
+                        "input[{i}].path {path}: not a regular file of at most {} MiB",
+                        MAX_IMAGE_BYTES >> 20
+                    )));
+                }
                 let bytes = std::fs::read(path).map_err(|e| {
                     RpcError::invalid_params(format!("input[{i}].path {path}: {e}"))
                 })?;
@@ -1008,10 +1066,7 @@ fn start_turn(
                 running.id
             )));
         }
-        let steer = match loaded.thread.try_lock() {
-            Ok(thread) => thread.steer_handle(),
-            Err(_) => return Err(RpcError::invalid_request("the thread is busy")),
-        };
+        let steer = loaded.steer.clone();
         *active = Some(ActiveTurn {
             id: turn_id.clone(),
             cancel: cancel.clone(),
@@ -1058,33 +1113,51 @@ fn turn_interrupt(state: &Arc<State>, params: &Value) -> RpcResult {
     }
 }
 
-fn turn_steer(state: &Arc<State>, params: &Value) -> RpcResult {
+async fn turn_steer(state: &Arc<State>, params: &Value) -> RpcResult {
     let loaded = state.loaded_or_err(params)?;
     let expected = required_str(params, "expectedTurnId")?;
     let (input, content) = turn_input(params)?;
-    let active = loaded
-        .active
-        .lock()
-        .map_err(|_| RpcError::internal("thread state poisoned"))?;
-    match active.as_ref() {
-        Some(turn) if turn.id == expected => {
-            turn.steer.push(&input);
-            let item = wire::user_message(&uuid::Uuid::now_v7().to_string(), &content);
-            let now = now_ms();
-            let envelope =
-                json!({"item": item, "threadId": loaded.id, "turnId": turn.id, "startedAtMs": now});
-            loaded.broadcast("item/started", envelope.clone());
-            loaded.broadcast("item/completed", json!({"item": item, "threadId": loaded.id, "turnId": turn.id, "completedAtMs": now}));
-            Ok(json!({"turnId": turn.id}))
+    let turn_id = {
+        let active = loaded
+            .active
+            .lock()
+            .map_err(|_| RpcError::internal("thread state poisoned"))?;
+        match active.as_ref() {
+            Some(turn) if turn.id == expected => {
+                turn.steer.push(&input);
+                turn.id.clone()
+            }
+            Some(turn) => {
+                return Err(RpcError::invalid_request(format!(
+                    "expectedTurnId {expected} is not the running turn ({})",
+                    turn.id
+                )))
+            }
+            None => {
+                return Err(RpcError::invalid_request(
+                    "no turn is running on this thread",
+                ))
+            }
         }
-        Some(turn) => Err(RpcError::invalid_request(format!(
-            "expectedTurnId {expected} is not the running turn ({})",
-            turn.id
-        ))),
-        None => Err(RpcError::invalid_request(
-            "no turn is running on this thread",
-        )),
-    }
+    };
+    let item = wire::user_message(&uuid::Uuid::now_v7().to_string(), &content);
+    // Durable before visible, like every other item.
+    let (tid, uid, stored) = (loaded.id.clone(), turn_id.clone(), item.clone());
+    state
+        .persist("save steered message", move |s| {
+            s.put_item(&tid, &uid, &stored)
+        })
+        .await;
+    let now = now_ms();
+    loaded.broadcast(
+        "item/started",
+        json!({"item": item, "threadId": loaded.id, "turnId": turn_id, "startedAtMs": now}),
+    );
+    loaded.broadcast(
+        "item/completed",
+        json!({"item": item, "threadId": loaded.id, "turnId": turn_id, "completedAtMs": now}),
+    );
+    Ok(json!({"turnId": turn_id}))
 }
 
 /// A question for the client, handed to the turn's event pump so that it goes out after
@@ -1303,8 +1376,21 @@ async fn run_turn(
             turn_id.clone(),
             questions_tx,
         )));
-        let outcome = thread.run_turn(input, &tx, cancel).await;
+        // A panic in the engine must not leave the thread "active" forever or a client
+        // waiting for a turn/completed that never comes.
+        let outcome = match std::panic::AssertUnwindSafe(thread.run_turn(input, &tx, cancel))
+            .catch_unwind()
+            .await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => TurnOutcome::Failed {
+                message: "internal error: the turn crashed (see the server log)".into(),
+            },
+        };
         thread.set_approver(None);
+        if let Ok(mut config) = loaded.config.lock() {
+            *config = thread.config().clone();
+        }
         (outcome, thread.usage(), settings_of(thread.config()))
     };
     drop(tx);
@@ -1328,12 +1414,13 @@ async fn run_turn(
             s.touch(&tid, now_secs(), None, Some(&settings), Some(&usage_json))
         })
         .await;
-    if let Ok(mut active) = loaded.active.lock() {
-        *active = None;
-    }
     if let Ok(mut i) = loaded.info.lock() {
         i.updated_at = now_secs();
     }
+    // Cleared and announced under the lock, so a next turn's `turn/started` cannot come
+    // before this turn's `turn/completed`.
+    let mut active = loaded.active.lock().unwrap_or_else(|p| p.into_inner());
+    *active = None;
     loaded.broadcast(
         "thread/status/changed",
         json!({"threadId": thread_id, "status": wire::idle()}),
@@ -1362,17 +1449,25 @@ async fn pump_events(
     loop {
         // Events first: a question must follow the events emitted before it was asked.
         let event = tokio::select! {
-            biased;
-            event = rx.recv() => match event {
-                Some(event) => event,
-                None => break,
-            },
-            Some(question) = questions.recv() => {
-                loaded.broadcast("thread/status/changed", json!({"threadId": thread_id, "status": wire::active(true)}));
-                let _ = question.sent.send(owner.start_request(question.method, question.params));
-                continue;
-            }
-        };
+                    biased;
+                    event = rx.recv() => match event {
+                        Some(event) => event,
+                        None => break,
+                    },
+        Some(question) = questions.recv() => {
+                        // Dropped by an interrupt while queued: do not ask at all.
+                        if question.sent.is_closed() {
+                            continue;
+                        }
+                        loaded.broadcast("thread/status/changed", json!({"threadId": thread_id, "status": wire::active(true)}));
+                        let (id, reply) = owner.start_request(question.method, question.params);
+                        if let Err((id, _)) = question.sent.send((id, reply)) {
+                            owner.withdraw(id);
+                            loaded.broadcast("serverRequest/resolved", json!({"threadId": thread_id, "requestId": id}));
+                        }
+                        continue;
+                    }
+                };
         match event {
             Event::TurnStarted | Event::TurnCompleted { .. } => {}
             Event::ItemStarted(item) | Event::ItemUpdated(item)
@@ -1420,6 +1515,21 @@ async fn pump_events(
                     loaded.broadcast("item/started", envelope(&item, "startedAtMs"));
                 }
                 loaded.broadcast("item/agentMessage/delta", json!({"threadId": thread_id, "turnId": turn_id, "itemId": item_id, "delta": delta}));
+            }
+            Event::ReasoningDelta {
+                item_id,
+                summary_index,
+                delta,
+            } => {
+                if started_messages.insert(item_id.clone()) {
+                    let item =
+                        json!({"type": "reasoning", "id": item_id, "summary": [], "content": []});
+                    loaded.broadcast("item/started", envelope(&item, "startedAtMs"));
+                }
+                loaded.broadcast(
+                    "item/reasoning/summaryTextDelta",
+                    json!({"threadId": thread_id, "turnId": turn_id, "itemId": item_id, "summaryIndex": summary_index, "delta": delta}),
+                );
             }
             Event::CommandOutputDelta { item_id, delta } => {
                 loaded.broadcast("item/commandExecution/outputDelta", json!({"threadId": thread_id, "turnId": turn_id, "itemId": item_id, "delta": delta}));

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use wright_app_server::{transport, AppServer, ServerOptions};
-use wright_core::config::{wright_home, CliOverrides};
+use wright_core::config::{CliOverrides, Config};
 
 #[derive(Args, Debug)]
 pub struct AppServerArgs {
@@ -72,15 +72,23 @@ fn run(args: AppServerArgs) -> anyhow::Result<()> {
         }
         None => {}
     }
+    let overrides = CliOverrides {
+        config: args.config,
+        sandbox_exe: std::env::current_exe().ok(),
+        ..Default::default()
+    };
+    // A bad config.toml is reported now, not on the first thread/start.
+    let config = Config::load(&overrides)?;
+    for warning in &config.warnings {
+        eprintln!("warning: {warning}");
+    }
     let options = ServerOptions {
-        overrides: CliOverrides {
-            config: args.config,
-            sandbox_exe: std::env::current_exe().ok(),
-            ..Default::default()
-        },
-        wright_home: wright_home()?,
+        overrides,
+        wright_home: config.wright_home.clone(),
         ephemeral: args.ephemeral,
         source: "vscode".into(),
+        thread_retention_days: config.thread_retention_days,
+        max_threads: config.max_threads,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -236,6 +236,8 @@ async fn run(mut args: ExecArgs) -> anyhow::Result<i32> {
         wright_home: config.wright_home.clone(),
         ephemeral: args.ephemeral,
         source: "exec".into(),
+        thread_retention_days: config.thread_retention_days,
+        max_threads: config.max_threads,
     });
     let mut client = Client::new(server.connect());
     client

@@ -73,6 +73,7 @@ impl HumanPrinter {
             }
             Event::TurnStarted
             | Event::AgentMessageDelta { .. }
+            | Event::ReasoningDelta { .. }
             | Event::CommandOutputDelta { .. }
             | Event::TurnDiff { .. }
             | Event::UsageUpdated { .. }

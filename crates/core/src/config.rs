@@ -102,6 +102,10 @@ struct ConfigToml {
     openai_base_url: Option<String>,
     /// Kill a command after this long unless the call sets its own timeout (wright's own key).
     shell_timeout_ms: Option<u64>,
+    /// Stored threads untouched this long are deleted (wright's own key; 0 keeps them).
+    thread_retention_days: Option<u64>,
+    /// At most this many stored threads are kept, newest first (wright's own key).
+    max_threads: Option<usize>,
     // Accepted now, used by later features; listed so they do not warn as unknown.
     project_doc_max_bytes: Option<usize>,
     project_doc_fallback_filenames: Option<Vec<String>>,
@@ -195,6 +199,9 @@ pub struct Config {
     pub shell_environment_policy: crate::env_policy::EnvPolicy,
     /// `$WRIGHT_HOME/rules/*.toml`.
     pub exec_policy: crate::exec_policy::ExecPolicy,
+    /// Stored threads untouched this many days are pruned (`None`: never).
+    pub thread_retention_days: Option<u64>,
+    pub max_threads: usize,
     pub sandbox_exe: Option<PathBuf>,
     /// Problems worth telling the user about that do not stop the run (unknown keys, ...).
     pub warnings: Vec<String>,
@@ -202,6 +209,8 @@ pub struct Config {
 
 pub const DEFAULT_TOOL_OUTPUT_TOKEN_LIMIT: usize = 10_000;
 pub const DEFAULT_SHELL_TIMEOUT: Duration = Duration::from_secs(600);
+pub const DEFAULT_THREAD_RETENTION_DAYS: u64 = 90;
+pub const DEFAULT_MAX_THREADS: usize = 10_000;
 
 /// `$WRIGHT_HOME`, else `~/.wright`.
 pub fn wright_home() -> Result<PathBuf, ConfigError> {
@@ -460,6 +469,12 @@ fn resolve(
         exec_policy: crate::exec_policy::ExecPolicy::load(&home.join("rules"))
             .map_err(|e| ConfigError::Rules(e.to_string()))?,
         sandbox_exe: overrides.sandbox_exe.clone(),
+        thread_retention_days: match t.thread_retention_days {
+            Some(0) => None,
+            Some(days) => Some(days),
+            None => Some(DEFAULT_THREAD_RETENTION_DAYS),
+        },
+        max_threads: t.max_threads.unwrap_or(DEFAULT_MAX_THREADS),
         warnings,
     })
 }

@@ -50,6 +50,11 @@ pub struct RulesError {
 }
 
 impl ExecPolicy {
+    /// Whether any rule can stop or hold a command (then an unreadable script must not pass).
+    pub fn restricts(&self) -> bool {
+        self.rules.iter().any(|r| r.decision != Decision::Allow)
+    }
+
     /// Reads every `*.toml` in `dir` (absent is fine). A file that does not parse is an error,
     /// not a warning: a mistyped `forbid` must not silently allow what it meant to stop.
     pub fn load(dir: &Path) -> Result<ExecPolicy, RulesError> {
@@ -106,6 +111,7 @@ impl ExecPolicy {
 }
 
 fn matches_prefix(prefix: &[String], cmd: &[String]) -> bool {
+    let cmd = &without_git_globals(cmd);
     if cmd.len() < prefix.len() {
         return false;
     }
@@ -117,6 +123,27 @@ fn matches_prefix(prefix: &[String], cmd: &[String]) -> bool {
             p == c
         }
     })
+}
+
+/// `git -C dir -c k=v --no-pager push` is `git push` for the rules.
+fn without_git_globals(cmd: &[String]) -> Vec<String> {
+    let is_git = cmd
+        .first()
+        .is_some_and(|p| p.rsplit('/').next() == Some("git"));
+    if !is_git {
+        return cmd.to_vec();
+    }
+    let mut out = vec![cmd[0].clone()];
+    let mut i = 1;
+    while let Some(arg) = cmd.get(i) {
+        match arg.as_str() {
+            "-C" | "-c" | "--git-dir" | "--work-tree" | "--namespace" | "--config-env" => i += 2,
+            a if a.starts_with('-') => i += 1,
+            _ => break,
+        }
+    }
+    out.extend(cmd.iter().skip(i).cloned());
+    out
 }
 
 /// A script's simple commands, as words. Quotes are honoured; `&&`, `||`, `;`, `|`, `&` and
@@ -215,9 +242,85 @@ pub fn simple_commands(script: &str) -> Option<Vec<Vec<String>>> {
     Some(commands)
 }
 
+/// Words that only wrap the real command: `env`, `command`, `nohup`, ... and `VAR=value`
+/// assignments in front of it.
+pub fn strip_wrappers(cmd: &[String]) -> Vec<String> {
+    let mut rest = cmd;
+    loop {
+        let Some(first) = rest.first() else {
+            return Vec::new();
+        };
+        let is_assignment = first.split_once('=').is_some_and(|(name, _)| {
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+        let program = first.rsplit('/').next().unwrap_or(first);
+        let skip = if is_assignment {
+            1
+        } else {
+            match program {
+                "command" | "builtin" | "exec" | "nohup" | "time" | "!" | "if" | "then"
+                | "else" | "elif" | "do" | "while" | "until" => 1,
+                // Options of the wrapper go too (`env -i`, `nice -n 5`, `timeout 10`).
+                "env" | "nice" | "timeout" | "stdbuf" | "setsid" | "ionice" | "chrt" => {
+                    let mut n = 1;
+                    while let Some(arg) = rest.get(n) {
+                        let option = arg.starts_with('-');
+                        let numeric = arg.chars().all(|c| c.is_ascii_digit() || c == '.');
+                        let assignment = program == "env" && arg.contains('=');
+                        if option || numeric || assignment {
+                            n += 1;
+                        } else {
+                            break;
+                        }
+                    }
+                    n
+                }
+                _ => 0,
+            }
+        };
+        if skip == 0 {
+            return rest.to_vec();
+        }
+        rest = &rest[skip.min(rest.len())..];
+    }
+}
+
+/// The commands a call really runs: wrappers stripped, and scripts given to a nested shell
+/// (`bash -c '...'`) read as well. `None` when some script cannot be read.
+pub fn expand(commands: Vec<Vec<String>>) -> Option<Vec<Vec<String>>> {
+    fn go(commands: Vec<Vec<String>>, depth: u32, out: &mut Vec<Vec<String>>) -> Option<()> {
+        for cmd in commands {
+            let cmd = strip_wrappers(&cmd);
+            if cmd.is_empty() {
+                continue;
+            }
+            let program = cmd[0].rsplit('/').next().unwrap_or(&cmd[0]);
+            if matches!(program, "sh" | "bash" | "zsh" | "dash" | "ksh") {
+                // The script is the first argument after a flag word containing `c`.
+                let flag = cmd
+                    .iter()
+                    .position(|a| a.starts_with('-') && !a.starts_with("--") && a.contains('c'));
+                if let Some(i) = flag {
+                    if depth > 4 {
+                        return None;
+                    }
+                    let script = cmd[i + 1..].iter().find(|a| a.as_str() != "--")?;
+                    go(simple_commands(script)?, depth + 1, out)?;
+                    continue;
+                }
+            }
+            out.push(cmd);
+        }
+        Some(())
+    }
+    let mut out = Vec::new();
+    go(commands, 0, &mut out)?;
+    Some(out)
+}
+
 /// Commands that only read: under `untrusted` they run without asking.
 pub fn is_known_safe(commands: &[Vec<String>]) -> bool {
-    !commands.is_empty() && commands.iter().all(|c| safe_command(c))
+    !commands.is_empty() && commands.iter().all(|c| safe_command(&strip_wrappers(c)))
 }
 
 fn safe_command(cmd: &[String]) -> bool {
@@ -226,49 +329,69 @@ fn safe_command(cmd: &[String]) -> bool {
     };
     let program = program.rsplit('/').next().unwrap_or(program);
     let args = &cmd[1..];
+    let has = |flags: &[&str]| {
+        args.iter().any(|a| {
+            flags
+                .iter()
+                .any(|f| a == f || a.starts_with(&format!("{f}=")))
+        })
+    };
     match program {
-        "ls" | "cat" | "pwd" | "echo" | "head" | "tail" | "wc" | "rg" | "grep" | "egrep"
-        | "fgrep" | "which" | "true" | "false" | "uname" | "date" | "whoami" | "id" | "stat"
-        | "file" | "tree" | "du" | "df" | "sort" | "uniq" | "cut" | "tr" | "nl" | "cd"
-        | "printf" | "basename" | "dirname" | "realpath" | "readlink" | "env"
-            if program != "env" || args.is_empty() =>
-        {
-            // `sort -o FILE` writes.
-            !(program == "sort" && args.iter().any(|a| a.starts_with("-o") || a == "--output"))
+        "ls" | "cat" | "pwd" | "echo" | "head" | "tail" | "wc" | "grep" | "egrep" | "fgrep"
+        | "which" | "true" | "false" | "uname" | "date" | "whoami" | "id" | "stat" | "file"
+        | "du" | "df" | "uniq" | "cut" | "tr" | "nl" | "cd" | "printf" | "basename" | "dirname"
+        | "realpath" | "readlink" => true,
+        "rg" => !has(&[
+            "--pre",
+            "--pre-glob",
+            "--hostname-bin",
+            "-z",
+            "--search-zip",
+        ]),
+        "sort" => {
+            !has(&["-o", "--output", "--compress-program"])
+                && !args.iter().any(|a| a.starts_with("-o"))
         }
-        "find" => !args.iter().any(|a| {
-            matches!(
-                a.as_str(),
-                "-exec"
-                    | "-execdir"
-                    | "-delete"
-                    | "-ok"
-                    | "-okdir"
-                    | "-fprint"
-                    | "-fprintf"
-                    | "-fls"
-            )
-        }),
+        "tree" => !has(&["-o"]),
+        "find" => !has(&[
+            "-exec", "-execdir", "-delete", "-ok", "-okdir", "-fprint", "-fprint0", "-fprintf",
+            "-fls",
+        ]),
+        // Only `sed -n 'Np'` / `'M,Np'` reads: other scripts can write (`w`) or run (`e`).
         "sed" => {
-            args.iter().any(|a| a == "-n")
-                && !args
-                    .iter()
-                    .any(|a| a.starts_with("-i") || a == "--in-place")
+            let mut scripts = args.iter().filter(|a| !a.starts_with('-'));
+            let script_ok = scripts.next().is_some_and(|s| {
+                let body = s.strip_suffix('p').unwrap_or("");
+                !body.is_empty()
+                    && body
+                        .split(',')
+                        .all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit() || c == '$'))
+            });
+            args.first().is_some_and(|a| a == "-n")
+                && script_ok
+                && args.iter().filter(|a| a.starts_with('-')).count() == 1
         }
         "git" => {
-            matches!(
-                args.first().map(String::as_str),
-                Some(
-                    "status"
-                        | "log"
-                        | "diff"
-                        | "show"
-                        | "branch"
-                        | "rev-parse"
-                        | "ls-files"
-                        | "blame"
-                )
-            ) && !args.iter().any(|a| a.starts_with("--output"))
+            // Global options can change what runs (`-c diff.external=...`): not safe.
+            let sub = args.first().map(String::as_str);
+            let read_only = matches!(
+                sub,
+                Some("status" | "log" | "diff" | "show" | "rev-parse" | "ls-files" | "blame")
+            ) && !has(&["--output", "--ext-diff", "--textconv", "-o"]);
+            let branch_listing = sub == Some("branch")
+                && args[1..].iter().all(|a| {
+                    matches!(
+                        a.as_str(),
+                        "-a" | "-r"
+                            | "-v"
+                            | "-vv"
+                            | "--list"
+                            | "--all"
+                            | "--remotes"
+                            | "--show-current"
+                    )
+                });
+            read_only || branch_listing
         }
         _ => false,
     }
@@ -353,6 +476,59 @@ mod tests {
         .unwrap();
         let err = ExecPolicy::load(dir.path()).unwrap_err();
         assert!(err.to_string().contains("c.toml"), "{err}");
+    }
+
+    #[test]
+    fn wrappers_nested_shells_and_git_options_do_not_hide_a_rule() {
+        let policy = ExecPolicy {
+            rules: vec![Rule {
+                prefix: vec!["git".into(), "push".into()],
+                decision: Decision::Forbid,
+                justification: None,
+            }],
+        };
+        for script in [
+            "git push",
+            "command git push",
+            "env FOO=1 git push",
+            "FOO=1 git push",
+            "nohup git push",
+            "! git push",
+            "time git push",
+            "git -C . push",
+            "git -c x=y --no-pager push",
+            "bash -c 'git push'",
+            "sh -lc \"env git push origin\"",
+            "if true; then git push; fi",
+        ] {
+            let commands = expand(words(script)).unwrap();
+            assert_eq!(
+                policy.evaluate(&commands).map(|r| r.decision),
+                Some(Decision::Forbid),
+                "{script}"
+            );
+        }
+        assert!(expand(words("bash -c 'git push $(x)'")).is_none());
+        assert!(policy.restricts());
+    }
+
+    #[test]
+    fn risky_read_commands_are_not_safe() {
+        for script in [
+            "sed -n '1e touch /tmp/p' f",
+            "rg --pre sh x .",
+            "find . -fprint0 out",
+            "sort --compress-program=sh f",
+            "tree -o out",
+            "git branch -D main",
+            "git -c diff.external=sh diff",
+            "git diff --output=x",
+        ] {
+            assert!(!is_known_safe(&words(script)), "{script}");
+        }
+        assert!(is_known_safe(&words(
+            "sed -n 1,20p a.py && git branch -a && env ls"
+        )));
     }
 
     #[test]

@@ -561,6 +561,15 @@ impl Thread {
                 Some(Ok(ResponseEvent::OutputTextDelta { item_id, delta })) => {
                     emit(Event::AgentMessageDelta { item_id, delta })
                 }
+                Some(Ok(ResponseEvent::ReasoningSummaryDelta {
+                    item_id,
+                    summary_index,
+                    delta,
+                })) => emit(Event::ReasoningDelta {
+                    item_id,
+                    summary_index,
+                    delta,
+                }),
                 Some(Ok(ResponseEvent::OutputItemDone(item))) => {
                     match crate::tools::classify(&item) {
                         Dispatch::Message { id, text } => {
@@ -695,7 +704,10 @@ impl Thread {
                     self.add_usage(&usage);
                     return Ok((!text.trim().is_empty()).then_some(text));
                 }
-                Some(Ok(ResponseEvent::OutputTextDelta { .. })) => {}
+                Some(Ok(
+                    ResponseEvent::OutputTextDelta { .. }
+                    | ResponseEvent::ReasoningSummaryDelta { .. },
+                )) => {}
                 Some(Err(_)) | None => return Ok(None),
             }
         }

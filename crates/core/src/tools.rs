@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::approval::{must_ask, ApprovalRequest, Approver, ReviewDecision, SessionApprovals};
 use crate::config::{ApprovalPolicy, SandboxMode};
-use crate::exec_policy::{is_known_safe, session_prefix, simple_commands, Decision, ExecPolicy};
+use crate::exec_policy::{expand, is_known_safe, session_prefix, Decision, ExecPolicy};
 use crate::sandbox::SandboxLaunch;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -144,20 +144,10 @@ struct CommandPlan {
     sandboxed: bool,
 }
 
-/// The simple commands a call runs: a script run by a shell is read; a plain argv is one
-/// command. `None` when the script cannot be read safely.
+/// The simple commands a call runs, wrappers stripped and nested shell scripts read (see
+/// [`crate::exec_policy::expand`]). `None` when a script cannot be read safely.
 fn commands_of(argv: &[String]) -> Option<Vec<Vec<String>>> {
-    match argv {
-        [shell, flag, script] if flag == "-lc" || flag == "-c" => {
-            let name = shell.rsplit('/').next().unwrap_or(shell);
-            if matches!(name, "bash" | "sh" | "zsh" | "dash" | "ksh") {
-                simple_commands(script)
-            } else {
-                Some(vec![argv.to_vec()])
-            }
-        }
-        _ => Some(vec![argv.to_vec()]),
-    }
+    expand(vec![argv.to_vec()])
 }
 
 /// What every tool call in a turn shares.
@@ -268,8 +258,9 @@ impl ToolContext {
         cancel: &CancellationToken,
         remember: impl FnOnce(),
     ) -> bool {
+        // Nobody to ask means no.
         let Some(approver) = &self.settings.approver else {
-            return true;
+            return false;
         };
         let decision = tokio::select! {
             decision = approver(request) => decision,
@@ -313,7 +304,12 @@ impl ToolContext {
                 && c.iter()
                     .all(|cmd| self.settings.session.prefix_allowed(&session_prefix(cmd)))
         });
-        let prompt_rule = rule.is_some_and(|r| r.decision == Decision::Prompt);
+        // A script the rules cannot read must not slip past them.
+        let unreadable = commands.is_none() && self.settings.exec_policy.restricts();
+        if unreadable && policy == ApprovalPolicy::Never {
+            return Err("not run: this script cannot be checked against the exec policy rules (it uses substitutions, subshells or file redirections); write it as plain commands".into());
+        }
+        let prompt_rule = unreadable || rule.is_some_and(|r| r.decision == Decision::Prompt);
         let allow_rule = rule.is_some_and(|r| r.decision == Decision::Allow);
         let escalate = call.escalate && confined;
         if policy == ApprovalPolicy::Never {

@@ -46,6 +46,12 @@ pub struct Prompt {
 pub enum ResponseEvent {
     /// A piece of assistant text (for clients that show text as it arrives).
     OutputTextDelta { item_id: String, delta: String },
+    /// A piece of a reasoning summary as it streams.
+    ReasoningSummaryDelta {
+        item_id: String,
+        summary_index: u64,
+        delta: String,
+    },
     /// One finished output item, exactly as the server sent it (Responses shape).
     OutputItemDone(Value),
     /// The reply ended normally.

@@ -80,6 +80,17 @@ fn handle_event(kind: &str, event: Value) -> Result<(Option<ResponseEvent>, bool
                 true,
             ))
         }
+        "response.reasoning_summary_text.delta" => Ok((
+            Some(ResponseEvent::ReasoningSummaryDelta {
+                item_id: str_field(&event, "item_id"),
+                summary_index: event
+                    .get("summary_index")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0),
+                delta: str_field(&event, "delta"),
+            }),
+            true,
+        )),
         "response.output_item.done" => match event.get("item") {
             Some(item) => Ok((Some(ResponseEvent::OutputItemDone(item.clone())), true)),
             None => Err(StreamError::Fatal(

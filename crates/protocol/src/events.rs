@@ -16,6 +16,12 @@ pub enum Event {
         item_id: String,
         delta: String,
     },
+    /// A piece of a reasoning summary as it streams.
+    ReasoningDelta {
+        item_id: String,
+        summary_index: u64,
+        delta: String,
+    },
     /// A piece of a running command's output.
     CommandOutputDelta {
         item_id: String,

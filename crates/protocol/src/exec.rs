@@ -57,6 +57,7 @@ impl ExecEventMapper {
                 item: self.renumber(item),
             }],
             Event::AgentMessageDelta { .. }
+            | Event::ReasoningDelta { .. }
             | Event::ContextCompacted { .. }
             | Event::CommandOutputDelta { .. }
             | Event::TurnDiff { .. }
