@@ -192,11 +192,22 @@ impl State {
                 }
                 Err(_) => false,
             };
-            // Nobody is left to see or steer it: stop the turn (and its commands) cleanly.
+            // Nobody is left to see or steer it: stop the turn (and its commands) cleanly, or,
+            // when idle, unload it (it is on disk; thread/resume loads it again).
             if orphaned {
-                if let Ok(active) = thread.active.lock() {
-                    if let Some(turn) = active.as_ref() {
-                        turn.cancel.cancel();
+                let running = match thread.active.lock() {
+                    Ok(active) => {
+                        if let Some(turn) = active.as_ref() {
+                            turn.cancel.cancel();
+                        }
+                        active.is_some()
+                    }
+                    Err(_) => true,
+                };
+                let durable = !thread.info().ephemeral && !self.options.ephemeral;
+                if !running && durable {
+                    if let Ok(mut threads) = self.threads.lock() {
+                        threads.remove(&thread.id);
                     }
                 }
             }
