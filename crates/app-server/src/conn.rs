@@ -2,7 +2,7 @@
 //! notifications and server→client requests through its own queue.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
@@ -16,6 +16,10 @@ use crate::wire::now_ms;
 
 /// Lines longer than this are refused (and answered) without being parsed.
 pub const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
+/// A client this far behind gets no more streaming deltas until it catches up (the completed
+/// items still carry the whole text), so a client that stops reading cannot grow the server's
+/// memory without bound.
+const MAX_QUEUED_BEFORE_DROPPING_DELTAS: usize = 4096;
 
 type Pending = HashMap<i64, oneshot::Sender<Result<Value, Value>>>;
 
@@ -29,10 +33,12 @@ pub(crate) struct ConnHandle {
     next_request: Arc<AtomicI64>,
     opt_out: Arc<Mutex<HashSet<String>>>,
     closed: Arc<AtomicBool>,
+    /// Lines sent but not yet taken by the transport.
+    queued: Arc<AtomicUsize>,
 }
 
 impl ConnHandle {
-    fn new(out: mpsc::UnboundedSender<String>) -> Self {
+    fn new(out: mpsc::UnboundedSender<String>, queued: Arc<AtomicUsize>) -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         Self {
             id: NEXT.fetch_add(1, Ordering::Relaxed),
@@ -41,12 +47,14 @@ impl ConnHandle {
             next_request: Arc::default(),
             opt_out: Arc::default(),
             closed: Arc::default(),
+            queued,
         }
     }
 
     fn send(&self, value: Value) {
-        // serde_json cannot fail on a Value.
-        let _ = self.out.send(value.to_string());
+        if self.out.send(value.to_string()).is_ok() {
+            self.queued.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     pub fn notify(&self, method: &str, params: Value) {
@@ -55,7 +63,10 @@ impl ConnHandle {
             .lock()
             .map(|m| m.contains(method))
             .unwrap_or(false);
-        if !muted {
+        let is_delta = method.ends_with("Delta") || method.ends_with("/delta");
+        let behind = self.queued.load(Ordering::Relaxed) > MAX_QUEUED_BEFORE_DROPPING_DELTAS;
+        let dropped = muted || (is_delta && behind);
+        if !dropped {
             self.send(json!({"method": method, "params": params, "emittedAtMs": now_ms()}));
         }
     }
@@ -118,8 +129,9 @@ pub(crate) async fn serve(
     state: Arc<State>,
     mut lines: mpsc::Receiver<String>,
     out: mpsc::UnboundedSender<String>,
+    queued: Arc<AtomicUsize>,
 ) {
-    let conn = ConnHandle::new(out);
+    let conn = ConnHandle::new(out, queued);
     let mut initialized = false;
     while let Some(line) = lines.recv().await {
         if line.trim().is_empty() {
@@ -187,4 +199,26 @@ pub(crate) async fn serve(
     }
     conn.close();
     state.connection_closed(conn.id);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_far_behind_gets_no_deltas_but_every_event() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let queued = Arc::new(AtomicUsize::new(MAX_QUEUED_BEFORE_DROPPING_DELTAS + 1));
+        let conn = ConnHandle::new(tx, Arc::clone(&queued));
+        conn.notify("item/commandExecution/outputDelta", json!({"delta": "x"}));
+        conn.notify("item/agentMessage/delta", json!({"delta": "y"}));
+        conn.notify("item/completed", json!({"item": {}}));
+        let line = rx.try_recv().unwrap();
+        assert!(line.contains("item/completed"), "{line}");
+        assert!(rx.try_recv().is_err());
+        // Caught up: deltas flow again.
+        queued.store(0, Ordering::Relaxed);
+        conn.notify("item/agentMessage/delta", json!({"delta": "z"}));
+        assert!(rx.try_recv().unwrap().contains("\"z\""));
+    }
 }

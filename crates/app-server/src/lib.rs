@@ -26,7 +26,22 @@ pub struct AppServer {
 /// One client's view of the server: send it lines, read lines back.
 pub struct Connection {
     pub incoming: mpsc::Sender<String>,
-    pub outgoing: mpsc::UnboundedReceiver<String>,
+    pub outgoing: Outgoing,
+}
+
+/// The lines the server has for one client, oldest first.
+pub struct Outgoing {
+    rx: mpsc::UnboundedReceiver<String>,
+    queued: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Outgoing {
+    pub async fn recv(&mut self) -> Option<String> {
+        let line = self.rx.recv().await?;
+        self.queued
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        Some(line)
+    }
 }
 
 /// How the server finds its config and state.
@@ -58,10 +73,16 @@ impl AppServer {
     pub fn connect(&self) -> Connection {
         let (in_tx, in_rx) = mpsc::channel(256);
         let (out_tx, out_rx) = mpsc::unbounded_channel();
-        tokio::spawn(conn::serve(Arc::clone(&self.state), in_rx, out_tx));
+        let queued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        tokio::spawn(conn::serve(
+            Arc::clone(&self.state),
+            in_rx,
+            out_tx,
+            Arc::clone(&queued),
+        ));
         Connection {
             incoming: in_tx,
-            outgoing: out_rx,
+            outgoing: Outgoing { rx: out_rx, queued },
         }
     }
 }

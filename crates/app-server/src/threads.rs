@@ -1037,6 +1037,10 @@ fn turn_overrides(params: &Value) -> Result<TurnOverrides, RpcError> {
             .transpose()?,
         model: optional_str(params, "model")?.map(String::from),
         effort: optional_str(params, "effort")?.map(String::from),
+        network_access: params
+            .get("sandboxPolicy")
+            .and_then(|p| p.get("networkAccess"))
+            .and_then(Value::as_bool),
     })
 }
 

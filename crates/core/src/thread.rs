@@ -61,6 +61,8 @@ pub struct TurnOverrides {
     pub model: Option<String>,
     /// Reasoning effort from this turn on (models that reason).
     pub effort: Option<String>,
+    /// Network access for commands in `workspace-write`.
+    pub network_access: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -347,6 +349,13 @@ impl Thread {
             .filter(|p| *p != self.config.approval_policy)
         {
             self.config.approval_policy = policy;
+            policy_changed = true;
+        }
+        if let Some(network) = o
+            .network_access
+            .filter(|n| *n != self.config.network_access)
+        {
+            self.config.network_access = network;
             policy_changed = true;
         }
         if let (Some(effort), Some(reasoning)) = (&o.effort, self.reasoning.as_mut()) {

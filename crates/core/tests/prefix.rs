@@ -74,6 +74,7 @@ async fn fifty_steps_with_a_policy_change_only_ever_append() {
                     approval_policy: Some(ApprovalPolicy::OnRequest),
                     model: None,
                     effort: None,
+                    network_access: None,
                 },
                 ..Default::default()
             },
