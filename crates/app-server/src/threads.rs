@@ -31,10 +31,14 @@ const PREVIEW_CHARS: usize = 200;
 
 pub(crate) struct State {
     options: ServerOptions,
-    /// Opened on first use, off the async threads, so start-up never waits for the database.
-    store: tokio::sync::OnceCell<Option<Arc<Store>>>,
+    /// The one thread that owns the database: it opens it on first use (so start-up never
+    /// waits for it) and runs every store call in the order they were queued, so a write
+    /// queued without waiting still lands before any later one.
+    writer: std::sync::OnceLock<std::sync::mpsc::Sender<StoreJob>>,
     threads: Mutex<HashMap<String, Arc<Loaded>>>,
 }
+
+type StoreJob = Box<dyn FnOnce(Option<&Store>) + Send>;
 
 struct Loaded {
     id: String,
@@ -155,7 +159,7 @@ impl State {
     pub fn new(options: ServerOptions) -> Arc<State> {
         Arc::new(State {
             options,
-            store: tokio::sync::OnceCell::new(),
+            writer: std::sync::OnceLock::new(),
             threads: Mutex::new(HashMap::new()),
         })
     }
@@ -214,59 +218,88 @@ impl State {
         }
     }
 
-    async fn store(&self) -> Option<Arc<Store>> {
-        if self.options.ephemeral {
-            return None;
-        }
-        self.store
-            .get_or_init(|| async {
-                let path = self.options.wright_home.join("state.db");
-                let (days, max) = (self.options.thread_retention_days, self.options.max_threads);
-                let opened = tokio::task::spawn_blocking(move || {
-                    let store = Store::open(&path)?;
-                    // Bounded state (`thread_retention_days`, `max_threads`).
-                    let cutoff = days.map(|d| now_secs() - (d as i64) * 24 * 3600);
-                    if let Err(err) = store.prune(cutoff, Some(max)) {
-                        tracing::warn!("pruning old threads failed: {err}");
+    fn writer(&self) -> &std::sync::mpsc::Sender<StoreJob> {
+        self.writer.get_or_init(|| {
+            let (tx, jobs) = std::sync::mpsc::channel::<StoreJob>();
+            let path = self.options.wright_home.join("state.db");
+            let (days, max) = (self.options.thread_retention_days, self.options.max_threads);
+            let spawned = std::thread::Builder::new()
+                .name("wright-store".into())
+                .spawn(move || {
+                    let store = match Store::open(&path) {
+                        Ok(store) => {
+                            // Bounded state (`thread_retention_days`, `max_threads`).
+                            let cutoff = days.map(|d| now_secs() - (d as i64) * 24 * 3600);
+                            if let Err(err) = store.prune(cutoff, Some(max)) {
+                                tracing::warn!("pruning old threads failed: {err}");
+                            }
+                            Some(store)
+                        }
+                        Err(err) => {
+                            tracing::warn!(
+                                "thread store unavailable, threads will not persist: {err}"
+                            );
+                            None
+                        }
+                    };
+                    for job in jobs {
+                        job(store.as_ref());
                     }
-                    Ok::<_, wright_store::StoreError>(store)
-                })
-                .await;
-                match opened {
-                    Ok(Ok(store)) => Some(Arc::new(store)),
-                    Ok(Err(err)) => {
-                        tracing::warn!("thread store unavailable, threads will not persist: {err}");
-                        None
-                    }
-                    Err(err) => {
-                        tracing::warn!("opening the thread store failed: {err}");
-                        None
-                    }
-                }
-            })
-            .await
-            .clone()
+                });
+            if let Err(err) = spawned {
+                tracing::warn!("cannot start the thread store: {err}");
+            }
+            tx
+        })
     }
 
-    /// Runs a store call on the blocking pool. Errors are logged, not fatal: a thread keeps
-    /// running even if the disk fills up.
+    fn queue<T: Send + 'static>(
+        &self,
+        what: &'static str,
+        call: impl FnOnce(&Store) -> wright_store::Result<T> + Send + 'static,
+        done: impl FnOnce(Option<T>) + Send + 'static,
+    ) -> bool {
+        if self.options.ephemeral {
+            done(None);
+            return false;
+        }
+        let job: StoreJob = Box::new(move |store| {
+            let result = store.and_then(|s| match call(s) {
+                Ok(value) => Some(value),
+                Err(err) => {
+                    // Errors are logged, not fatal: a thread keeps running even if the disk
+                    // fills up.
+                    tracing::warn!("thread store: {what}: {err}");
+                    None
+                }
+            });
+            done(result);
+        });
+        self.writer().send(job).is_ok()
+    }
+
+    /// Runs a store call and waits for it (durable before the caller goes on).
     async fn persist<T: Send + 'static>(
         &self,
         what: &'static str,
         call: impl FnOnce(&Store) -> wright_store::Result<T> + Send + 'static,
     ) -> Option<T> {
-        let store = self.store().await?;
-        match tokio::task::spawn_blocking(move || call(&store)).await {
-            Ok(Ok(value)) => Some(value),
-            Ok(Err(err)) => {
-                tracing::warn!("thread store: {what}: {err}");
-                None
-            }
-            Err(err) => {
-                tracing::warn!("thread store: {what}: {err}");
-                None
-            }
+        let (tx, rx) = oneshot::channel();
+        if !self.queue(what, call, move |r| {
+            let _ = tx.send(r);
+        }) {
+            return None;
         }
+        rx.await.ok().flatten()
+    }
+
+    /// Queues a store call without waiting; later calls still run after it.
+    fn persist_soon(
+        &self,
+        what: &'static str,
+        call: impl FnOnce(&Store) -> wright_store::Result<()> + Send + 'static,
+    ) {
+        self.queue(what, call, |_| {});
     }
 
     fn loaded(&self, id: &str) -> Option<Arc<Loaded>> {
@@ -569,12 +602,12 @@ async fn thread_start(state: &Arc<State>, conn: &ConnHandle, params: &Value) -> 
         };
         let history = thread.history().to_vec();
         let id = record.id.clone();
-        state
-            .persist("create thread", move |s| {
-                s.insert_thread(&record)?;
-                s.append_history(&id, &history)
-            })
-            .await;
+        // Not waited for: nothing is announced about it yet, and every later write to the
+        // thread is queued behind this one.
+        state.persist_soon("create thread", move |s| {
+            s.insert_thread(&record)?;
+            s.append_history(&id, &history)
+        });
     }
     let loaded = state.register(thread, info);
     loaded.subscribe(conn);
@@ -1336,53 +1369,72 @@ async fn run_turn(
         completed_at: info.completed_at,
         duration_ms: info.duration_ms,
     };
-    let first = record(&info);
-    state
-        .persist("save turn", move |s| s.upsert_turn(&first))
-        .await;
-    loaded.broadcast(
-        "thread/status/changed",
-        json!({"threadId": thread_id, "status": wire::active(false)}),
-    );
-    loaded.broadcast(
-        "turn/started",
-        json!({"threadId": thread_id, "turn": wire::turn(&info, Vec::new(), "notLoaded")}),
-    );
-    if let Some(item) = &user_item {
+    // The turn's start is saved and announced by the event pump, first, while the engine
+    // already sends the model its request: the request does not wait for the disk.
+    let prologue = {
+        let first = record(&info);
+        let (state, loaded) = (Arc::clone(&state), Arc::clone(&loaded));
+        let (thread_id, turn_id) = (thread_id.clone(), turn_id.clone());
+        let started =
+            json!({"threadId": thread_id, "turn": wire::turn(&info, Vec::new(), "notLoaded")});
         let preview: String = input.text.chars().take(PREVIEW_CHARS).collect();
-        let (tid, uid, stored) = (thread_id.clone(), turn_id.clone(), item.clone());
-        state
-            .persist("save user message", move |s| {
-                s.put_item(&tid, &uid, &stored)?;
-                s.touch(&tid, now_secs(), Some(&preview), None, None)
-            })
-            .await;
-        if let Ok(mut i) = loaded.info.lock() {
-            if i.preview.is_empty() {
-                i.preview = input.text.chars().take(PREVIEW_CHARS).collect();
+        let user_item = user_item.clone();
+        async move {
+            state
+                .persist("save turn", move |s| s.upsert_turn(&first))
+                .await;
+            loaded.broadcast(
+                "thread/status/changed",
+                json!({"threadId": thread_id, "status": wire::active(false)}),
+            );
+            loaded.broadcast("turn/started", started);
+            if let Some(item) = user_item {
+                let (tid, uid, stored, shown) = (
+                    thread_id.clone(),
+                    turn_id.clone(),
+                    item.clone(),
+                    preview.clone(),
+                );
+                state
+                    .persist("save user message", move |s| {
+                        s.put_item(&tid, &uid, &stored)?;
+                        s.touch(&tid, now_secs(), Some(&shown), None, None)
+                    })
+                    .await;
+                if let Ok(mut i) = loaded.info.lock() {
+                    if i.preview.is_empty() {
+                        i.preview = preview;
+                    }
+                }
+                let now = now_ms();
+                loaded.broadcast(
+                    "item/started",
+                    json!({"item": item, "threadId": thread_id, "turnId": turn_id, "startedAtMs": now}),
+                );
+                loaded.broadcast(
+                    "item/completed",
+                    json!({"item": item, "threadId": thread_id, "turnId": turn_id, "completedAtMs": now}),
+                );
             }
         }
-        let now = now_ms();
-        loaded.broadcast(
-            "item/started",
-            json!({"item": item, "threadId": thread_id, "turnId": turn_id, "startedAtMs": now}),
-        );
-        loaded.broadcast(
-            "item/completed",
-            json!({"item": item, "threadId": thread_id, "turnId": turn_id, "completedAtMs": now}),
-        );
-    }
+    };
 
     let (tx, rx) = mpsc::unbounded_channel();
     let (questions_tx, questions) = mpsc::unbounded_channel();
-    let pump = tokio::spawn(pump_events(
-        Arc::clone(&state),
-        Arc::clone(&loaded),
-        owner.clone(),
-        turn_id.clone(),
-        rx,
-        questions,
-    ));
+    let pump = tokio::spawn({
+        let events = pump_events(
+            Arc::clone(&state),
+            Arc::clone(&loaded),
+            owner.clone(),
+            turn_id.clone(),
+            rx,
+            questions,
+        );
+        async move {
+            prologue.await;
+            events.await
+        }
+    });
     let (outcome, usage, settings) = {
         let mut thread = loaded.thread.lock().await;
         thread.set_approver(Some(approver(
