@@ -419,11 +419,7 @@ impl Thread {
         received: &[Value],
         events: &UnboundedSender<Event>,
     ) {
-        let usage = usage.unwrap_or_else(|| TokenUsage {
-            input_tokens: estimate_tokens(sent),
-            output_tokens: estimate_tokens(received),
-            ..Default::default()
-        });
+        let usage = usage_or_estimate(usage, sent, received);
         self.context_tokens = usage.input_tokens + usage.output_tokens;
         self.add_usage(&usage);
         let _ = events.send(Event::UsageUpdated {
@@ -705,11 +701,7 @@ impl Thread {
                     received.push(item);
                 }
                 Some(Ok(ResponseEvent::Completed { usage })) => {
-                    let usage = usage.unwrap_or_else(|| TokenUsage {
-                        input_tokens: estimate_tokens(&prompt.input),
-                        output_tokens: estimate_tokens(&received),
-                        ..Default::default()
-                    });
+                    let usage = usage_or_estimate(usage, &prompt.input, &received);
                     self.add_usage(&usage);
                     return Ok((!text.trim().is_empty()).then_some(text));
                 }
@@ -721,6 +713,15 @@ impl Thread {
             }
         }
     }
+}
+
+/// The server's usage, or an estimate from the bytes sent and received when it gave none.
+fn usage_or_estimate(usage: Option<TokenUsage>, sent: &[Value], received: &[Value]) -> TokenUsage {
+    usage.unwrap_or_else(|| TokenUsage {
+        input_tokens: estimate_tokens(sent),
+        output_tokens: estimate_tokens(received),
+        ..Default::default()
+    })
 }
 
 /// Cancels the remaining tool calls and gives them a moment to kill their processes and

@@ -5,7 +5,6 @@
 //! (`command` string); `apply_patch` as a freeform tool or as a function with `{"input"}`.
 
 use serde::Deserialize;
-use serde_json::Value;
 
 use crate::plan::PlanArgs;
 
@@ -243,14 +242,6 @@ fn patch_script(script: &str) -> Option<(Option<String>, String)> {
         return None;
     }
     Some((cd, format!("{}\n", &body[..end])))
-}
-
-/// The call's arguments as JSON, for items that show them (`{}` when they are not JSON).
-pub fn arguments_value(payload: Payload<'_>) -> Value {
-    match payload {
-        Payload::Function(text) => serde_json::from_str(text).unwrap_or(Value::Null),
-        Payload::Custom(text) => Value::String(text.to_string()),
-    }
 }
 
 #[cfg(test)]
