@@ -83,13 +83,40 @@ pub fn main(args: SandboxArgs) -> i32 {
             return EXIT_CANNOT_ENFORCE;
         }
     };
-    match wright_sandbox::confine_and_exec(&policy, &args.command) {
-        Ok(never) => match never {},
+    if args.policy.is_none() {
+        // By hand: the same environment the agent's commands get, so what a user tests is
+        // what the model gets.
+        if let Err(e) = apply_env_policy() {
+            eprintln!("wright sandbox: {e}");
+            return EXIT_CANNOT_ENFORCE;
+        }
+    }
+    match wright_sandbox::run(&policy, &args.command) {
+        Ok(outcome) => outcome.exit(),
         Err(err) => {
             eprintln!("wright sandbox: {err}");
             err.exit_code()
         }
     }
+}
+
+/// Replaces this process's environment with what `shell_environment_policy` gives commands.
+fn apply_env_policy() -> anyhow::Result<()> {
+    let config = wright_core::config::Config::load(&Default::default())?;
+    let all: Vec<(std::ffi::OsString, std::ffi::OsString)> = std::env::vars_os().collect();
+    // Variables that are not UTF-8 cannot be checked against the policy: they are dropped.
+    let vars: Vec<(String, String)> = all
+        .iter()
+        .filter_map(|(k, v)| Some((k.to_str()?.to_string(), v.to_str()?.to_string())))
+        .collect();
+    let keep = config.shell_environment_policy.apply(vars);
+    for (k, _) in &all {
+        std::env::remove_var(k);
+    }
+    for (k, v) in keep {
+        std::env::set_var(k, v);
+    }
+    Ok(())
 }
 
 fn policy_from_args(args: &SandboxArgs) -> anyhow::Result<SandboxPolicy> {
@@ -106,11 +133,17 @@ fn policy_from_args(args: &SandboxArgs) -> anyhow::Result<SandboxPolicy> {
             writable_roots.push(root);
         }
     }
-    Ok(SandboxPolicy {
-        mode: args.mode.unwrap_or(Mode::WorkspaceWrite),
+    let mut policy = SandboxPolicy::new(
+        args.mode.unwrap_or(Mode::WorkspaceWrite),
         writable_roots,
-        network: args.network,
-    })
+        args.network,
+    );
+    if let Ok(config) = wright_core::config::Config::load(&Default::default()) {
+        policy.limits = config.sandbox_limits;
+    }
+    // By hand, say what is missing.
+    policy.announce = true;
+    Ok(policy)
 }
 
 #[cfg(test)]

@@ -112,6 +112,8 @@ struct ConfigToml {
     compact_prompt: Option<String>,
     notify: Option<Vec<String>>,
     sandbox_workspace_write: Option<SandboxWorkspaceWriteToml>,
+    /// Caps on every sandboxed command (wright's own key).
+    sandbox_limits: Option<SandboxLimitsToml>,
     shell_environment_policy: Option<crate::env_policy::EnvPolicy>,
     tools: Option<toml::Table>,
     features: Option<toml::Table>,
@@ -131,6 +133,56 @@ struct SandboxWorkspaceWriteToml {
     exclude_tmpdir_env_var: bool,
     #[serde(default)]
     exclude_slash_tmp: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SandboxLimitsToml {
+    /// Processes and threads alive at once (0: no cap).
+    max_processes: Option<u64>,
+    /// Bytes, or a string with a K/M/G/T suffix (`"8G"`), or a share of RAM (`"50%"`); 0: no cap.
+    max_memory: Option<toml::Value>,
+}
+
+/// `"8G"`, `"512M"`, `"50%"`, `1073741824`.
+fn parse_memory(v: &toml::Value) -> Result<u64, String> {
+    match v {
+        toml::Value::Integer(n) if *n >= 0 => Ok(*n as u64),
+        toml::Value::String(s) => {
+            let s = s.trim();
+            if let Some(pct) = s.strip_suffix('%') {
+                let pct: u64 = pct
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("`{s}` is not a percentage"))?;
+                if pct == 0 || pct > 100 {
+                    return Err(format!("`{s}`: a share of memory is 1% to 100%"));
+                }
+                let total = wright_sandbox::Limits::physical_memory();
+                return Ok(total / 100 * pct);
+            }
+            let (num, mult) = match s.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+                Some((i, _)) => {
+                    let mult: u64 = match s[i..].to_ascii_uppercase().trim_end_matches(['B', 'I']) {
+                        "K" => 1 << 10,
+                        "M" => 1 << 20,
+                        "G" => 1 << 30,
+                        "T" => 1 << 40,
+                        "" => 1,
+                        _ => return Err(format!("`{s}`: unknown unit (use K, M, G or T)")),
+                    };
+                    (&s[..i], mult)
+                }
+                None => (s, 1),
+            };
+            let n: u64 = num
+                .trim()
+                .parse()
+                .map_err(|_| format!("`{s}` is not a size"))?;
+            Ok(n.saturating_mul(mult))
+        }
+        other => Err(format!("expected bytes or a size string, found {other}")),
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -176,8 +228,13 @@ pub struct Config {
     /// Writable in `workspace-write`, besides the cwd (sorted, no duplicates): temp dirs,
     /// `sandbox_workspace_write.writable_roots` and `--add-dir`.
     pub writable_roots: Vec<PathBuf>,
-    /// `sandbox_workspace_write.network_access`.
+    /// The roots that do not come from the cwd (temp dirs, configured roots, `--add-dir`):
+    /// they stay when a turn moves the cwd.
+    pub extra_writable_roots: Vec<PathBuf>,
+    /// `sandbox_workspace_write.network_access` (never in force in read-only).
     pub network_access: bool,
+    /// `[sandbox_limits]`.
+    pub sandbox_limits: wright_sandbox::Limits,
     pub approval_policy: ApprovalPolicy,
     pub model_reasoning_effort: Option<String>,
     pub model_reasoning_summary: Option<String>,
@@ -224,6 +281,19 @@ pub fn wright_home() -> Result<PathBuf, ConfigError> {
 }
 
 impl Config {
+    /// Moves the cwd, and the writable root that came from it (a root configured on its own
+    /// stays).
+    pub fn set_cwd(&mut self, cwd: PathBuf) {
+        let old = std::mem::replace(&mut self.cwd, cwd.clone());
+        if !self.extra_writable_roots.contains(&old) {
+            self.writable_roots.retain(|r| *r != old);
+        }
+        if !self.writable_roots.contains(&cwd) {
+            self.writable_roots.push(cwd);
+            self.writable_roots.sort();
+        }
+    }
+
     /// Reads `$WRIGHT_HOME/config.toml` (absent is fine) and applies profile and overrides.
     pub fn load(overrides: &CliOverrides) -> Result<Config, ConfigError> {
         let home = wright_home()?;
@@ -416,23 +486,38 @@ fn resolve(
         }
     }
     let sww = t.sandbox_workspace_write.unwrap_or_default();
-    let mut writable_roots = vec![cwd.clone()];
+    let mut extra_writable_roots = Vec::new();
     if !sww.exclude_slash_tmp {
-        writable_roots.push(PathBuf::from("/tmp"));
+        extra_writable_roots.push(PathBuf::from("/tmp"));
     }
     if !sww.exclude_tmpdir_env_var {
         if let Some(tmp) = std::env::var_os("TMPDIR").filter(|v| !v.is_empty()) {
-            writable_roots.push(PathBuf::from(tmp));
+            extra_writable_roots.push(PathBuf::from(tmp));
         }
     }
-    writable_roots.extend(sww.writable_roots);
-    writable_roots.extend(overrides.add_dirs.iter().cloned());
+    extra_writable_roots.extend(sww.writable_roots);
+    extra_writable_roots.extend(overrides.add_dirs.iter().cloned());
+    let mut writable_roots = extra_writable_roots.clone();
+    writable_roots.push(cwd.clone());
     writable_roots.sort();
     writable_roots.dedup();
+    let limits_toml = t.sandbox_limits.unwrap_or_default();
+    let sandbox_limits = wright_sandbox::Limits {
+        max_processes: limits_toml.max_processes,
+        max_memory_bytes: match &limits_toml.max_memory {
+            Some(v) => Some(parse_memory(v).map_err(|message| ConfigError::Type {
+                key: "sandbox_limits.max_memory".into(),
+                message,
+            })?),
+            None => None,
+        },
+    };
     Ok(Config {
         wright_home: home.to_path_buf(),
         writable_roots,
+        extra_writable_roots,
         network_access: sww.network_access,
+        sandbox_limits,
         model: overrides
             .model
             .clone()

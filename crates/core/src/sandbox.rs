@@ -2,8 +2,10 @@
 //! itself and then executes the command.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
-use wright_sandbox::{Mode, SandboxPolicy};
+use wright_sandbox::{Limits, Mode, SandboxPolicy};
 
 use crate::config::{Config, SandboxMode};
 
@@ -11,37 +13,62 @@ use crate::config::{Config, SandboxMode};
 pub struct SandboxLaunch {
     pub mode: SandboxMode,
     pub writable_roots: Vec<PathBuf>,
+    /// Network access in force: never in read-only, always in danger-full-access.
     pub network: bool,
+    pub limits: Limits,
     /// The `wright` binary that runs `wright sandbox`; without one nothing runs confined.
     pub exe: Option<PathBuf>,
+    /// Set once the session's first confined command has been told to announce missing
+    /// layers (so the warning appears once per session, not per command).
+    pub announced: Arc<AtomicBool>,
 }
 
 impl SandboxLaunch {
     pub fn from_config(config: &Config) -> Self {
+        Self::for_session(config, Arc::new(AtomicBool::new(false)))
+    }
+
+    /// Like [`SandboxLaunch::from_config`], sharing the session's "already announced" flag.
+    pub fn for_session(config: &Config, announced: Arc<AtomicBool>) -> Self {
         Self {
             mode: config.sandbox_mode,
             writable_roots: config.writable_roots.clone(),
-            network: config.sandbox_mode == SandboxMode::DangerFullAccess || config.network_access,
+            network: match config.sandbox_mode {
+                SandboxMode::ReadOnly => false,
+                SandboxMode::WorkspaceWrite => config.network_access,
+                SandboxMode::DangerFullAccess => true,
+            },
+            limits: config.sandbox_limits,
             exe: config.sandbox_exe.clone(),
+            announced,
         }
+    }
+
+    /// The policy `wright sandbox` gets (`announce` set on the session's first command).
+    pub fn policy(&self) -> Option<SandboxPolicy> {
+        let mode = match self.mode {
+            SandboxMode::DangerFullAccess => return None,
+            SandboxMode::ReadOnly => Mode::ReadOnly,
+            SandboxMode::WorkspaceWrite => Mode::WorkspaceWrite,
+        };
+        let mut policy = SandboxPolicy::new(mode, self.writable_roots.clone(), self.network);
+        policy.limits = self.limits;
+        policy.announce = !self.announced.swap(true, Ordering::Relaxed);
+        Some(policy)
     }
 
     /// `argv` wrapped to run confined, or why that cannot be done (never unconfined).
     pub fn wrap(&self, argv: &[String]) -> Result<Vec<String>, String> {
-        let mode = match self.mode {
-            SandboxMode::DangerFullAccess => return Ok(argv.to_vec()),
-            SandboxMode::ReadOnly => Mode::ReadOnly,
-            SandboxMode::WorkspaceWrite => Mode::WorkspaceWrite,
-        };
+        if self.mode == SandboxMode::DangerFullAccess {
+            return Ok(argv.to_vec());
+        }
         let Some(exe) = &self.exe else {
             return Err("no sandbox launcher is configured".into());
         };
-        let policy = SandboxPolicy {
-            mode,
-            writable_roots: self.writable_roots.clone(),
-            network: self.network,
-        };
-        Ok(wright_sandbox::wrap_command(exe, &policy, argv))
+        match self.policy() {
+            Some(policy) => Ok(wright_sandbox::wrap_command(exe, &policy, argv)),
+            None => Ok(argv.to_vec()),
+        }
     }
 }
 
@@ -116,7 +143,9 @@ mod tests {
             mode: SandboxMode::WorkspaceWrite,
             writable_roots: vec![root.clone(), tmp.path().join("unrelated")],
             network: false,
+            limits: Limits::default(),
             exe: None,
+            announced: Arc::default(),
         };
         let paths = [
             root.join("src/new.rs"),

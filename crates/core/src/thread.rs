@@ -98,6 +98,8 @@ pub struct Thread {
     project_docs: ProjectDocs,
     approver: Option<Approver>,
     session_approvals: Arc<SessionApprovals>,
+    /// The session's first confined command announces missing sandbox layers; later ones not.
+    sandbox_announced: Arc<std::sync::atomic::AtomicBool>,
     steer: SteerHandle,
 }
 
@@ -220,6 +222,7 @@ impl Thread {
             project_docs,
             approver: None,
             session_approvals: Arc::new(SessionApprovals::default()),
+            sandbox_announced: Arc::default(),
             steer: SteerHandle::default(),
             client,
             config,
@@ -308,7 +311,10 @@ impl Thread {
                     turn_cancel: cancel.clone(),
                     env: Arc::new(self.config.shell_environment_policy.apply(std::env::vars())),
                     exec_policy: Arc::new(self.config.exec_policy.clone()),
-                    sandbox: Arc::new(crate::sandbox::SandboxLaunch::from_config(&self.config)),
+                    sandbox: Arc::new(crate::sandbox::SandboxLaunch::for_session(
+                        &self.config,
+                        Arc::clone(&self.sandbox_announced),
+                    )),
                 },
                 events.clone(),
             ));
@@ -337,7 +343,7 @@ impl Thread {
         let mut env_changed = false;
         let mut policy_changed = false;
         if let Some(cwd) = o.cwd.as_ref().filter(|c| **c != self.config.cwd) {
-            self.config.cwd = cwd.clone();
+            self.config.set_cwd(cwd.clone());
             env_changed = true;
         }
         if let Some(mode) = o.sandbox_mode.filter(|m| *m != self.config.sandbox_mode) {

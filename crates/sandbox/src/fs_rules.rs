@@ -48,9 +48,15 @@ pub(crate) fn kernel_abi() -> Result<u32, String> {
     })
 }
 
-/// Restrict the calling thread (and what it execs). Returns a note on what is not enforced
-/// by this kernel (empty when everything is).
-pub(crate) fn apply(policy: &SandboxPolicy) -> Result<Vec<String>, String> {
+/// Restrict the calling thread (and what it execs). `extra_writable`: directories private to
+/// the sandbox (its own `/dev/shm`). `deny_tcp`: no TCP bind/connect (when the network is off
+/// and there is no network namespace to contain it). Returns notes on what this kernel does
+/// not enforce (empty when everything is).
+pub(crate) fn apply(
+    policy: &SandboxPolicy,
+    extra_writable: &[&str],
+    deny_tcp: bool,
+) -> Result<Vec<String>, String> {
     let abi = kernel_abi()?;
     let all = AccessFs::from_all(TARGET_ABI);
     let read = AccessFs::from_read(TARGET_ABI);
@@ -59,7 +65,7 @@ pub(crate) fn apply(policy: &SandboxPolicy) -> Result<Vec<String>, String> {
     let err = |e: landlock::RulesetError| format!("Landlock: {e}");
 
     let mut ruleset = Ruleset::default().handle_access(all).map_err(err)?;
-    if !policy.network {
+    if deny_tcp {
         ruleset = ruleset
             .handle_access(AccessNet::from_all(TARGET_ABI))
             .map_err(err)?;
@@ -76,6 +82,11 @@ pub(crate) fn apply(policy: &SandboxPolicy) -> Result<Vec<String>, String> {
             created = created
                 .add_rule(PathBeneath::new(fd, device))
                 .map_err(err)?;
+        }
+    }
+    for dir in extra_writable {
+        if let Ok(fd) = PathFd::new(dir) {
+            created = created.add_rule(PathBeneath::new(fd, all)).map_err(err)?;
         }
     }
     for dir in policy.effective_writable_roots() {
@@ -98,7 +109,7 @@ pub(crate) fn apply(policy: &SandboxPolicy) -> Result<Vec<String>, String> {
             status.landlock
         ));
     }
-    Ok(missing_features(abi, policy.network))
+    Ok(missing_features(abi, !deny_tcp))
 }
 
 /// What a kernel with Landlock ABI `abi` does not enforce.
@@ -113,13 +124,13 @@ pub(crate) fn missing_features(abi: u32, network: bool) -> Vec<String> {
         );
     }
     if abi < 4 && !network {
-        notes.push("Landlock ABI < 4: no Landlock TCP rules (seccomp and the network namespace still block the network)".into());
+        notes.push("Landlock ABI < 4: no Landlock TCP rules (seccomp still blocks the network)".into());
     }
     if abi < 5 {
         notes.push("Landlock ABI < 5: device ioctls are not restricted".into());
     }
     if abi < 6 {
-        notes.push("Landlock ABI < 6: the command can signal processes outside the sandbox and connect to abstract Unix sockets".into());
+        notes.push("Landlock ABI < 6: without a PID namespace the command could signal processes outside the sandbox".into());
     }
     notes
 }

@@ -1,45 +1,59 @@
 //! The Linux sandbox for model-requested commands.
 //!
 //! wright runs each command as `wright sandbox --policy '<json>' -- CMD ARGS...` (see
-//! [`wrap_command`]): a tiny re-exec of wright that confines *itself* with
-//! [`confine_and_exec`] and then `execvp`s the command, so the agent process stays
-//! unconfined. The layers, in the order they are applied:
+//! [`wrap_command`]). That process is the *supervisor* ([`run`]): it stays unconfined in the
+//! caller's namespaces and runs no model-chosen code. It clones the sandbox's first process
+//! into new user, mount, PID, IPC and (network off) network namespaces, which builds the
+//! command's view and confines itself, then starts the command and acts as its init.
+//! Layers, in order:
 //!
-//! 1. `prctl(PR_SET_NO_NEW_PRIVS)`: no setuid/file-capability privilege gain across exec.
-//! 2. `unshare(CLONE_NEWUSER | CLONE_NEWNS [| CLONE_NEWNET when the network is off])`, ids
-//!    mapped to themselves so files keep their owner. If user namespaces are unavailable the
-//!    sandbox continues without namespaces (Landlock + seccomp still confine the command) —
-//!    unless step 3 needs a mount namespace, in which case it refuses.
-//! 3. workspace-write: `.git`, `.wright` and `.codex` directly under each writable root are
-//!    bind-mounted read-only onto themselves (mounts made private first).
-//! 4. Landlock: read + execute everywhere, write only beneath the writable roots and to a few
-//!    character devices (`/dev/null`, `/dev/tty`, ...); no TCP bind/connect when the network
-//!    is off (ABI ≥ 4); no signals to, or abstract-socket connections with, processes outside
-//!    the sandbox (ABI ≥ 6).
-//! 5. seccomp: see the `syscalls` module (non-Unix sockets when the network is off, ptrace,
-//!    cross-process memory access, the mount family, ...) → EPERM.
-//! 6. `execvp`.
+//! 1. Namespaces: user (ids mapped to themselves, so files keep their owner), mount, PID
+//!    (the command sees only its own processes; when it exits every process it started is
+//!    killed, double-forked or `setsid` ones included), IPC (no System V or POSIX queues of
+//!    the host), network when off (an empty namespace with its own loopback).
+//! 2. The mount view (module `mounts`): the whole tree read-only, the writable roots bound
+//!    back writable, protected metadata (`.git`, its `gitdir:` target, `.wright`, `.codex`,
+//!    nested repositories) bound read-only on top, missing protected names masked (module
+//!    `masks`), a private `/dev/shm` and `/proc`.
+//! 3. `no_new_privs`; Landlock (writes only beneath the roots; signal and abstract-socket
+//!    scoping); resource limits (module `limits`: a cgroup with `pids.max` and a memory cap);
+//!    seccomp (module `syscalls`).
+//! 4. Every descriptor but stdin, stdout and stderr is closed, then `execvp`.
 //!
-//! Nothing degrades silently: when a required layer cannot be applied the command is not
-//! run ([`SandboxError::Unenforceable`], exit code 126).
+//! Nothing degrades silently: a layer that cannot be applied either refuses the command
+//! ([`SandboxError::Unenforceable`], exit code 126) or, when the mode still holds, is named in
+//! a warning printed before the command when the policy asks for it (`announce`).
 //!
-//! The process calling [`confine_and_exec`] must be single-threaded (unsharing a user
-//! namespace requires it): dispatch `wright sandbox` before starting any runtime.
+//! The process calling [`run`] must be single-threaded (cloning into a user namespace
+//! requires it): dispatch `wright sandbox` before starting any runtime.
 
 mod policy;
 
 #[cfg(target_os = "linux")]
+mod child;
+#[cfg(target_os = "linux")]
 mod fs_rules;
 #[cfg(target_os = "linux")]
+mod limits;
+#[cfg(target_os = "linux")]
+mod masks;
+#[cfg(target_os = "linux")]
+mod mounts;
+#[cfg(target_os = "linux")]
 mod ns;
+#[cfg(target_os = "linux")]
+mod plan;
 mod probe;
 #[cfg(target_os = "linux")]
+mod supervisor;
+#[cfg(target_os = "linux")]
 mod syscalls;
+#[cfg(target_os = "linux")]
+mod sys;
 
-pub use policy::{Mode, SandboxPolicy};
+pub use policy::{Limits, Mode, SandboxPolicy};
 pub use probe::{check, Capabilities};
 
-use std::convert::Infallible;
 use std::ffi::OsString;
 use std::path::Path;
 
@@ -54,6 +68,9 @@ pub enum SandboxError {
     /// A required confinement layer could not be applied; the command was not run.
     #[error("cannot enforce {mode}: {reason}. Run with --sandbox danger-full-access (or -s danger-full-access) to run commands unconfined.")]
     Unenforceable { mode: Mode, reason: String },
+    /// The workspace holds something the sandbox cannot keep safe; the command was not run.
+    #[error("refused to run the command: {reason}")]
+    Refused { reason: String },
     /// The sandbox is in place but `execvp` failed.
     #[error("cannot run {cmd}: {error}")]
     Exec { cmd: String, error: std::io::Error },
@@ -66,9 +83,39 @@ impl SandboxError {
     /// The exit code `wright sandbox` uses for this error (126 / 127 / 2).
     pub fn exit_code(&self) -> i32 {
         match self {
-            SandboxError::Unenforceable { .. } => EXIT_CANNOT_ENFORCE,
+            SandboxError::Unenforceable { .. } | SandboxError::Refused { .. } => {
+                EXIT_CANNOT_ENFORCE
+            }
             SandboxError::Exec { .. } => EXIT_CANNOT_RUN,
             SandboxError::NoCommand => 2,
+        }
+    }
+}
+
+/// How the command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Exited(i32),
+    Signaled(i32),
+}
+
+impl Outcome {
+    /// Ends this process the way the command ended: its exit code, or its signal re-raised
+    /// (so the caller's caller sees "killed by SIGKILL", as without the sandbox).
+    pub fn exit(self) -> ! {
+        match self {
+            Outcome::Exited(code) => std::process::exit(code),
+            Outcome::Signaled(sig) => {
+                // SAFETY: restoring the default action and unblocking before re-raising.
+                unsafe {
+                    libc::signal(sig, libc::SIG_DFL);
+                    let mut set: libc::sigset_t = std::mem::zeroed();
+                    libc::sigemptyset(&mut set);
+                    libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+                    libc::raise(sig);
+                }
+                std::process::exit(128 + sig)
+            }
         }
     }
 }
@@ -91,13 +138,11 @@ pub fn wrap_command(wright_exe: &Path, policy: &SandboxPolicy, argv: &[String]) 
     out
 }
 
-/// Confine the calling process according to `policy`, then `execvp(argv[0], argv)`.
-/// Returns only on failure; the caller prints `wright sandbox: <error>` and exits with
-/// [`SandboxError::exit_code`]. danger-full-access execs without any confinement.
-pub fn confine_and_exec(
-    policy: &SandboxPolicy,
-    argv: &[OsString],
-) -> Result<Infallible, SandboxError> {
+/// Runs `argv` confined by `policy` and waits for it. danger-full-access execs the command
+/// in place (returning only on failure). The caller exits with the command's status (or
+/// re-raises its signal), or prints `wright sandbox: <error>` and exits with
+/// [`SandboxError::exit_code`].
+pub fn run(policy: &SandboxPolicy, argv: &[OsString]) -> Result<Outcome, SandboxError> {
     if argv.is_empty() {
         return Err(SandboxError::NoCommand);
     }
@@ -107,17 +152,28 @@ pub fn confine_and_exec(
         error,
     })?;
     if policy.mode != Mode::DangerFullAccess {
-        confine(policy).map_err(|reason| SandboxError::Unenforceable {
-            mode: policy.mode,
-            reason,
-        })?;
+        return confined(policy, &cargv);
     }
     let mut ptrs: Vec<*const libc::c_char> = cargv.iter().map(|c| c.as_ptr()).collect();
     ptrs.push(std::ptr::null());
+    // SAFETY: NUL-terminated argv of valid C strings.
     unsafe { libc::execvp(ptrs[0], ptrs.as_ptr()) };
     Err(SandboxError::Exec {
         cmd,
         error: std::io::Error::last_os_error(),
+    })
+}
+
+#[cfg(target_os = "linux")]
+fn confined(policy: &SandboxPolicy, argv: &[std::ffi::CString]) -> Result<Outcome, SandboxError> {
+    supervisor::run(policy, argv)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn confined(policy: &SandboxPolicy, _argv: &[std::ffi::CString]) -> Result<Outcome, SandboxError> {
+    Err(SandboxError::Unenforceable {
+        mode: policy.mode,
+        reason: "the sandbox is only implemented on Linux".into(),
     })
 }
 
@@ -135,107 +191,13 @@ fn to_cstrings(argv: &[OsString]) -> std::io::Result<Vec<std::ffi::CString>> {
         .collect()
 }
 
-/// What [`confine`] applied.
-#[cfg(target_os = "linux")]
-#[derive(Debug)]
-pub(crate) struct Applied {
-    /// `Err(reason)` when namespaces were unavailable and the sandbox went on without them.
-    #[allow(dead_code)]
-    pub namespaces: Result<ns::Entered, String>,
-    /// Features this kernel's Landlock does not enforce.
-    #[allow(dead_code)]
-    pub landlock_notes: Vec<String>,
-}
-
-/// Layers 1–5 on the calling process. `Err` = something required failed (the process may be
-/// partially confined and must not run the command).
-#[cfg(target_os = "linux")]
-pub(crate) fn confine(policy: &SandboxPolicy) -> Result<Applied, String> {
-    if let Some(n) = thread_count() {
-        if n > 1 {
-            return Err(format!(
-                "the sandboxing process has {n} threads; it must be single-threaded (internal error)"
-            ));
-        }
-    }
-    for root in policy.effective_writable_roots() {
-        if !root.is_absolute() {
-            return Err(format!(
-                "writable root {} is not an absolute path",
-                root.display()
-            ));
-        }
-    }
-    // Build the filter up front so a failure happens before anything changed.
-    let program = syscalls::build(policy.network)?;
-
-    // 1. No privilege gain across exec.
-    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
-        return Err(format!(
-            "prctl(PR_SET_NO_NEW_PRIVS): {}",
-            std::io::Error::last_os_error()
-        ));
-    }
-
-    // 2. Namespaces (optional unless step 3 needs them).
-    let protected = policy.existing_protected_paths();
-    let namespaces = match ns::unshare_namespaces(policy.network) {
-        Ok(entered) => Ok(entered),
-        Err(ns::NsError::Unavailable(why)) => Err(why),
-        Err(ns::NsError::Broken(why)) => return Err(why),
-    };
-
-    // 3. Read-only protected paths.
-    if !protected.is_empty() {
-        if let Err(why) = &namespaces {
-            return Err(format!(
-                "{} must stay read-only, which needs a mount namespace, but user namespaces are unavailable ({why}); Landlock alone cannot keep a directory read-only inside a writable root",
-                protected[0].display()
-            ));
-        }
-        ns::make_mounts_private()?;
-        for path in &protected {
-            ns::bind_readonly(path)?;
-        }
-    }
-
-    // 4. Landlock.
-    let landlock_notes = fs_rules::apply(policy)?;
-
-    // 5. seccomp, last.
-    syscalls::install(&program)?;
-    Ok(Applied {
-        namespaces,
-        landlock_notes,
-    })
-}
-
-#[cfg(not(target_os = "linux"))]
-pub(crate) fn confine(_policy: &SandboxPolicy) -> Result<(), String> {
-    Err("the sandbox is only implemented on Linux".to_string())
-}
-
-/// Threads of this process, from /proc/self/status.
-#[cfg(target_os = "linux")]
-fn thread_count() -> Option<usize> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Threads:"))
-        .and_then(|v| v.trim().parse().ok())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn wrap_command_shapes() {
-        let mut p = SandboxPolicy {
-            mode: Mode::WorkspaceWrite,
-            writable_roots: vec!["/w".into()],
-            network: false,
-        };
+        let mut p = SandboxPolicy::new(Mode::WorkspaceWrite, vec!["/w".into()], false);
         let argv = vec!["bash".to_string(), "-lc".to_string(), "ls".to_string()];
         let w = wrap_command(Path::new("/bin/wright"), &p, &argv);
         assert_eq!(w[..3], ["/bin/wright", "sandbox", "--policy"]);

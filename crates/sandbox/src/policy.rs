@@ -57,13 +57,75 @@ pub struct SandboxPolicy {
     /// otherwise). The caller includes the cwd and the temp dirs. Roots that do not exist are
     /// skipped.
     pub writable_roots: Vec<PathBuf>,
-    /// May the command use the network (any non-Unix socket)?
+    /// May the command use the network? Off means: no socket reaches anything outside the
+    /// sandbox (its own loopback and socketpairs still work).
     pub network: bool,
+    /// Caps on processes and memory.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Print one line per missing layer (what is missing and what that exposes) before the
+    /// command runs. The agent sets this on the first command of a session.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub announce: bool,
+}
+
+/// Resource caps for everything one command starts (`[sandbox_limits]` in config.toml).
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Most processes and threads alive at once (`None`: [`Limits::DEFAULT_PROCESSES`]; 0: no cap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_processes: Option<u64>,
+    /// Most memory in bytes (`None`: [`Limits::default_memory`]; 0: no cap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_memory_bytes: Option<u64>,
+}
+
+impl Limits {
+    /// Enough for a parallel build with threaded compilers and test runners; a fork bomb
+    /// stops here.
+    pub const DEFAULT_PROCESSES: u64 = 4096;
+
+    /// The process cap in force (0 = none).
+    pub fn processes(&self) -> u64 {
+        self.max_processes.unwrap_or(Self::DEFAULT_PROCESSES)
+    }
+
+    /// The memory cap in force (0 = none).
+    pub fn memory(&self) -> u64 {
+        self.max_memory_bytes.unwrap_or_else(Self::default_memory)
+    }
+
+    /// Three quarters of physical memory, so a runaway build leaves the machine usable.
+    pub fn default_memory() -> u64 {
+        Self::physical_memory() / 4 * 3
+    }
+
+    /// Physical memory in bytes (0 if unknown).
+    pub fn physical_memory() -> u64 {
+        let pages = unsafe { libc::sysconf(libc::_SC_PHYS_PAGES) };
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        if pages <= 0 || page <= 0 {
+            return 0;
+        }
+        (pages as u64).saturating_mul(page as u64)
+    }
 }
 
 impl SandboxPolicy {
     /// Subdirectories of a writable root that stay read-only.
     pub const PROTECTED_NAMES: [&'static str; 3] = [".git", ".wright", ".codex"];
+
+    /// A policy with default limits.
+    pub fn new(mode: Mode, writable_roots: Vec<PathBuf>, network: bool) -> Self {
+        SandboxPolicy {
+            mode,
+            writable_roots,
+            network,
+            limits: Limits::default(),
+            announce: false,
+        }
+    }
 
     /// The writable roots that apply to this mode (none unless workspace-write).
     pub fn effective_writable_roots(&self) -> &[PathBuf] {
@@ -73,18 +135,13 @@ impl SandboxPolicy {
         }
     }
 
-    /// The protected paths (`<root>/.git`, ...) that exist right now.
-    pub fn existing_protected_paths(&self) -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        for root in self.effective_writable_roots() {
-            for name in Self::PROTECTED_NAMES {
-                let p = root.join(name);
-                if std::fs::symlink_metadata(&p).is_ok() && !out.contains(&p) {
-                    out.push(p);
-                }
-            }
+    /// Network access in force: never in read-only, always in danger-full-access.
+    pub fn effective_network(&self) -> bool {
+        match self.mode {
+            Mode::ReadOnly => false,
+            Mode::WorkspaceWrite => self.network,
+            Mode::DangerFullAccess => true,
         }
-        out
     }
 }
 
@@ -94,11 +151,7 @@ mod tests {
 
     #[test]
     fn json_round_trip_uses_kebab_case() {
-        let p = SandboxPolicy {
-            mode: Mode::WorkspaceWrite,
-            writable_roots: vec!["/w".into()],
-            network: false,
-        };
+        let p = SandboxPolicy::new(Mode::WorkspaceWrite, vec!["/w".into()], false);
         let s = serde_json::to_string(&p).unwrap();
         assert_eq!(
             s,
@@ -109,5 +162,35 @@ mod tests {
             assert_eq!(m.as_str().parse::<Mode>().unwrap(), m);
             assert_eq!(serde_json::to_string(&m).unwrap(), format!("\"{m}\""));
         }
+    }
+}
+
+#[cfg(test)]
+mod more_tests {
+    use super::*;
+
+    #[test]
+    fn read_only_never_has_network() {
+        let p = SandboxPolicy::new(Mode::ReadOnly, vec![], true);
+        assert!(!p.effective_network());
+        let p = SandboxPolicy::new(Mode::WorkspaceWrite, vec![], true);
+        assert!(p.effective_network());
+        let p = SandboxPolicy::new(Mode::DangerFullAccess, vec![], false);
+        assert!(p.effective_network());
+    }
+
+    #[test]
+    fn limits_default_and_parse() {
+        let p: SandboxPolicy =
+            serde_json::from_str(r#"{"mode":"read-only","writable_roots":[],"network":false}"#)
+                .unwrap();
+        assert_eq!(p.limits.processes(), Limits::DEFAULT_PROCESSES);
+        assert!(p.limits.memory() > 0);
+        let p: SandboxPolicy = serde_json::from_str(
+            r#"{"mode":"read-only","writable_roots":[],"network":false,"limits":{"max_processes":0,"max_memory_bytes":1048576}}"#,
+        )
+        .unwrap();
+        assert_eq!(p.limits.processes(), 0);
+        assert_eq!(p.limits.memory(), 1 << 20);
     }
 }

@@ -1,15 +1,20 @@
-//! Layer 5: a seccomp-BPF filter (installed last, right before exec). Denied calls fail
-//! with EPERM; everything else is allowed.
+//! Layer: a seccomp-BPF filter (installed last, right before the command starts). Denied
+//! calls fail with EPERM; everything else is allowed.
 //!
-//! Always denied: `ptrace`, `process_vm_readv`/`process_vm_writev` (reading other
-//! processes' memory), the mount family (`mount`, `umount2`, `mount_setattr`, `move_mount`,
-//! `open_tree`, `fsopen`, `fsmount`, `fspick`, `fsconfig`, `pivot_root`: the command may
-//! hold capabilities inside its user namespace and must not undo the read-only bind mounts;
-//! Landlock blocks `mount`/`umount` but has no hook for `mount_setattr`), `io_uring_setup`
-//! (io_uring bypasses seccomp argument checks) and the terminal-injection ioctls `TIOCSTI`
-//! and `TIOCLINUX`. With the network off: `socket`/`socketpair` for any domain but
-//! `AF_UNIX`. On x86_64, x32-ABI system calls are denied too (they would bypass the
-//! per-number rules).
+//! Always denied: `ptrace`, `process_vm_readv`/`process_vm_writev` (other processes'
+//! memory), `pidfd_getfd`, the mount family (`mount`, `umount2`, `mount_setattr`,
+//! `move_mount`, `open_tree`, `fsopen`, `fsmount`, `fspick`, `fsconfig`, `pivot_root`: the
+//! command holds capabilities inside its user namespace and must not undo the read-only
+//! mounts), `setns`, the kernel keyring (`keyctl`, `add_key`, `request_key`), `io_uring_*`
+//! (bypasses seccomp argument checks), `bpf`, `perf_event_open`, `userfaultfd`,
+//! `open_by_handle_at`, module and kexec loading, `acct`, `swapon`/`swapoff`, `reboot`, and the
+//! terminal-injection ioctls `TIOCSTI` and `TIOCLINUX`. On x86_64, x32-ABI system calls are
+//! denied too (they would bypass the per-number rules).
+//!
+//! Network off: `socket` only for `AF_INET`/`AF_INET6`/`AF_NETLINK` and only inside a new
+//! network namespace (where they reach nothing but the sandbox's own loopback); never for
+//! `AF_UNIX`, so no Unix socket served from outside (tmux, docker, D-Bus, an ssh-agent) can be
+//! reached, by path or abstract name. `socketpair(AF_UNIX)` keeps working.
 
 use seccompiler::{
     sock_filter, BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition,
@@ -23,7 +28,9 @@ const TIOCSTI: u64 = libc::TIOCSTI as u64;
 #[allow(clippy::unnecessary_cast)]
 const TIOCLINUX: u64 = libc::TIOCLINUX as u64;
 
-pub(crate) fn build(network: bool) -> Result<BpfProgram, String> {
+/// `network_off`: apply the socket rules; `netns`: the command is in a new, empty network
+/// namespace.
+pub(crate) fn build(network_off: bool, netns: bool) -> Result<BpfProgram, String> {
     let arch = std::env::consts::ARCH
         .try_into()
         .map_err(|e| format!("seccomp: unsupported architecture: {e}"))?;
@@ -43,6 +50,26 @@ pub(crate) fn build(network: bool) -> Result<BpfProgram, String> {
         libc::SYS_fspick,
         libc::SYS_fsconfig,
         libc::SYS_io_uring_setup,
+        libc::SYS_io_uring_enter,
+        libc::SYS_io_uring_register,
+        libc::SYS_pidfd_getfd,
+        libc::SYS_setns,
+        libc::SYS_keyctl,
+        libc::SYS_add_key,
+        libc::SYS_request_key,
+        libc::SYS_bpf,
+        libc::SYS_perf_event_open,
+        libc::SYS_userfaultfd,
+        libc::SYS_open_by_handle_at,
+        libc::SYS_init_module,
+        libc::SYS_finit_module,
+        libc::SYS_delete_module,
+        libc::SYS_kexec_load,
+        libc::SYS_kexec_file_load,
+        libc::SYS_acct,
+        libc::SYS_swapon,
+        libc::SYS_swapoff,
+        libc::SYS_reboot,
     ];
     for nr in always {
         rules.insert(nr, vec![]);
@@ -59,13 +86,23 @@ pub(crate) fn build(network: bool) -> Result<BpfProgram, String> {
             rule(cond(1, SeccompCmpOp::Eq, TIOCLINUX)?)?,
         ],
     );
-    if !network {
-        for nr in [libc::SYS_socket, libc::SYS_socketpair] {
-            rules.insert(
-                nr,
-                vec![rule(cond(0, SeccompCmpOp::Ne, libc::AF_UNIX as u64)?)?],
-            );
-        }
+    if network_off {
+        let socket_rules = if netns {
+            // Deny unless the domain is one of the namespaced inet/netlink families.
+            vec![SeccompRule::new(vec![
+                cond(0, SeccompCmpOp::Ne, libc::AF_INET as u64)?,
+                cond(0, SeccompCmpOp::Ne, libc::AF_INET6 as u64)?,
+                cond(0, SeccompCmpOp::Ne, libc::AF_NETLINK as u64)?,
+            ])
+            .map_err(|e| format!("seccomp: {e}"))?]
+        } else {
+            vec![]
+        };
+        rules.insert(libc::SYS_socket, socket_rules);
+        rules.insert(
+            libc::SYS_socketpair,
+            vec![rule(cond(0, SeccompCmpOp::Ne, libc::AF_UNIX as u64)?)?],
+        );
     }
     let filter = SeccompFilter::new(
         rules,

@@ -27,7 +27,11 @@ fn main() {
         }
     };
     let argv: Vec<OsString> = args.collect();
-    let Err(err) = wright_sandbox::confine_and_exec(&policy, &argv);
-    eprintln!("wright sandbox: {err}");
-    std::process::exit(err.exit_code());
+    match wright_sandbox::run(&policy, &argv) {
+        Ok(outcome) => outcome.exit(),
+        Err(err) => {
+            eprintln!("wright sandbox: {err}");
+            std::process::exit(err.exit_code());
+        }
+    }
 }
