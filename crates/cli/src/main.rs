@@ -30,6 +30,10 @@ enum Command {
     Resume(ResumeArgs),
     /// Run a command confined (`--check`: what this machine can enforce).
     Sandbox(sandbox_cmd::SandboxArgs),
+    /// Apply a patch (Codex's apply_patch format) read from stdin to the current directory.
+    /// The agent runs this inside the sandbox, so the kernel confines every write.
+    #[command(hide = true)]
+    ApplyPatch,
 }
 
 #[derive(clap::Args)]
@@ -83,6 +87,33 @@ impl ResumeArgs {
     }
 }
 
+/// `wright apply-patch`: the patch on stdin, applied to the cwd; the summary on stdout.
+fn apply_patch_main() -> i32 {
+    use std::io::Read;
+    let mut patch = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut patch) {
+        eprintln!("apply_patch: cannot read the patch from stdin: {e}");
+        return 2;
+    }
+    let cwd = match std::env::current_dir() {
+        Ok(cwd) => cwd,
+        Err(e) => {
+            eprintln!("apply_patch: cannot determine the current directory: {e}");
+            return 2;
+        }
+    };
+    match wright_tools::apply_patch::apply_patch(&patch, &cwd) {
+        Ok((_, summary)) => {
+            print!("{summary}");
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            1
+        }
+    }
+}
+
 fn main() {
     if std::env::var_os("RUST_LOG").is_some() {
         tracing_subscriber::fmt()
@@ -95,6 +126,7 @@ fn main() {
         Some(Command::Exec(args)) => exec::main(*args),
         Some(Command::AppServer(args)) => app_server::main(args),
         Some(Command::Sandbox(args)) => sandbox_cmd::main(args),
+        Some(Command::ApplyPatch) => apply_patch_main(),
         Some(Command::Resume(args)) => match args.into_exec() {
             Ok(args) => exec::main(args),
             Err(err) => err.exit(),

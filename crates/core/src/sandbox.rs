@@ -72,6 +72,60 @@ impl SandboxLaunch {
     }
 }
 
+impl SandboxLaunch {
+    /// Applies `patch` in `cwd` from inside the sandbox (`wright sandbox -- wright
+    /// apply-patch`): every write is checked by the kernel at the moment it happens, so
+    /// nothing racing the patch (a directory swapped for a symlink) can redirect it outside
+    /// the writable roots. `None` when this mode applies patches in process (full access).
+    pub async fn commit_patch(&self, patch: &str, cwd: &Path) -> Option<Result<String, String>> {
+        if self.mode == SandboxMode::DangerFullAccess {
+            return None;
+        }
+        let Some(exe) = &self.exe else {
+            return Some(Err("no sandbox launcher is configured".into()));
+        };
+        let argv = vec![exe.display().to_string(), "apply-patch".to_string()];
+        let wrapped = match self.wrap(&argv) {
+            Ok(w) => w,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(run_patch_process(&wrapped, patch, cwd).await)
+    }
+}
+
+async fn run_patch_process(argv: &[String], patch: &str, cwd: &Path) -> Result<String, String> {
+    use tokio::io::AsyncWriteExt;
+    let mut cmd = tokio::process::Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .current_dir(cwd)
+        .env_clear()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start the sandbox: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(patch.as_bytes()).await;
+    }
+    let out = tokio::time::timeout(std::time::Duration::from_secs(120), child.wait_with_output())
+        .await
+        .map_err(|_| "applying the patch took longer than 120 s".to_string())?
+        .map_err(|e| format!("the sandbox failed: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    if out.status.success() {
+        Ok(stdout)
+    } else {
+        Err(if stderr.is_empty() {
+            format!("exit status {}", out.status)
+        } else {
+            stderr
+        })
+    }
+}
+
 /// Folders under a writable root that stay read-only (the sandbox's own list).
 pub const PROTECTED_DIRS: &[&str] = &SandboxPolicy::PROTECTED_NAMES;
 

@@ -517,6 +517,8 @@ impl ToolContext {
             Some(dir) => resolve(&self.settings.cwd, dir),
             None => self.settings.cwd.clone(),
         };
+        let input_text = input.clone();
+        let patch_cwd = cwd.clone();
         // Reading and writing files is blocking work.
         let planned =
             tokio::task::spawn_blocking(move || apply_patch::plan_patch(&input, &cwd)).await;
@@ -584,17 +586,29 @@ impl ToolContext {
                 return "patch rejected by user".into();
             }
         }
-        let committed = tokio::task::spawn_blocking(move || plan.commit()).await;
+        // Inside the roots, the patch is written from inside the sandbox, where the kernel
+        // confines every write; outside them the user approved an unconfined write.
+        let confined = if outside.is_empty() {
+            self.settings.sandbox.commit_patch(&input_text, &patch_cwd).await
+        } else {
+            None
+        };
+        let committed = match confined {
+            Some(result) => result,
+            None => match tokio::task::spawn_blocking(move || plan.commit()).await {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(join) => Err(join.to_string()),
+            },
+        };
         let (status, text) = match committed {
-            Ok(Ok(summary)) => (
+            Ok(summary) => (
                 PatchStatus::Completed,
                 format!(
                     "Exit code: 0\nWall time: {:.1} seconds\nOutput:\n{summary}",
                     started.elapsed().as_secs_f64()
                 ),
             ),
-            Ok(Err(err)) => (PatchStatus::Failed, format!("apply_patch failed: {err}")),
-            Err(join) => (PatchStatus::Failed, format!("apply_patch failed: {join}")),
+            Err(err) => (PatchStatus::Failed, format!("apply_patch failed: {err}")),
         };
         self.emit(Event::ItemCompleted(item(status)));
         if status == PatchStatus::Completed {

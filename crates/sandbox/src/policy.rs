@@ -61,7 +61,7 @@ pub struct SandboxPolicy {
     /// sandbox (its own loopback and socketpairs still work).
     pub network: bool,
     /// Caps on processes and memory.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Limits::is_default")]
     pub limits: Limits,
     /// Print one line per missing layer (what is missing and what that exposes) before the
     /// command runs. The agent sets this on the first command of a session.
@@ -85,6 +85,10 @@ impl Limits {
     /// Enough for a parallel build with threaded compilers and test runners; a fork bomb
     /// stops here.
     pub const DEFAULT_PROCESSES: u64 = 4096;
+
+    fn is_default(&self) -> bool {
+        *self == Limits::default()
+    }
 
     /// The process cap in force (0 = none).
     pub fn processes(&self) -> u64 {

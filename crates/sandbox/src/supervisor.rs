@@ -31,6 +31,16 @@ pub(crate) fn run_action(
             "the sandboxing process has {n} threads; it must be single-threaded (internal error)"
         )));
     }
+    if let Some(bad) = policy
+        .effective_writable_roots()
+        .iter()
+        .find(|r| !r.is_absolute())
+    {
+        return Err(unenforceable(format!(
+            "writable root {} is not an absolute path",
+            bad.display()
+        )));
+    }
     let mut plan = plan::plan(policy).map_err(|reason| SandboxError::Refused { reason })?;
     let network_off = !policy.effective_network();
     if network_off {
