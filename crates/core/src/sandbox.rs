@@ -109,10 +109,13 @@ async fn run_patch_process(argv: &[String], patch: &str, cwd: &Path) -> Result<S
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(patch.as_bytes()).await;
     }
-    let out = tokio::time::timeout(std::time::Duration::from_secs(120), child.wait_with_output())
-        .await
-        .map_err(|_| "applying the patch took longer than 120 s".to_string())?
-        .map_err(|e| format!("the sandbox failed: {e}"))?;
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        child.wait_with_output(),
+    )
+    .await
+    .map_err(|_| "applying the patch took longer than 120 s".to_string())?
+    .map_err(|e| format!("the sandbox failed: {e}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
     if out.status.success() {

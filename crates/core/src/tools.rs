@@ -589,7 +589,10 @@ impl ToolContext {
         // Inside the roots, the patch is written from inside the sandbox, where the kernel
         // confines every write; outside them the user approved an unconfined write.
         let confined = if outside.is_empty() {
-            self.settings.sandbox.commit_patch(&input_text, &patch_cwd).await
+            self.settings
+                .sandbox
+                .commit_patch(&input_text, &patch_cwd)
+                .await
         } else {
             None
         };

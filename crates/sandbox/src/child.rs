@@ -12,7 +12,7 @@ use std::os::fd::RawFd;
 
 use crate::plan::Plan;
 use crate::policy::SandboxPolicy;
-use crate::{fs_rules, limits, mounts, syscalls, sys};
+use crate::{fs_rules, limits, mounts, sys, syscalls};
 
 /// What the sandbox runs once it is in place.
 #[derive(Clone, Copy)]

@@ -124,7 +124,9 @@ pub(crate) fn missing_features(abi: u32, network: bool) -> Vec<String> {
         );
     }
     if abi < 4 && !network {
-        notes.push("Landlock ABI < 4: no Landlock TCP rules (seccomp still blocks the network)".into());
+        notes.push(
+            "Landlock ABI < 4: no Landlock TCP rules (seccomp still blocks the network)".into(),
+        );
     }
     if abi < 5 {
         notes.push("Landlock ABI < 5: device ioctls are not restricted".into());

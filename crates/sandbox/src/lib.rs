@@ -47,9 +47,9 @@ mod probe;
 #[cfg(target_os = "linux")]
 mod supervisor;
 #[cfg(target_os = "linux")]
-mod syscalls;
-#[cfg(target_os = "linux")]
 mod sys;
+#[cfg(target_os = "linux")]
+mod syscalls;
 
 pub use policy::{Limits, Mode, SandboxPolicy};
 pub use probe::{check, Capabilities};

@@ -77,13 +77,15 @@ pub(crate) fn build(plan: &Plan, new_proc: bool) -> Result<MountNotes, String> {
     for path in plan.protected.iter().chain(&plan.masks) {
         let target = match sys::open_path(None, path) {
             Ok(fd) => fd,
-            // A mask another sandbox removed between planning and now: nothing to cover,
-            // and the name cannot be created (its parent is ours, so we would see it).
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && plan.masks.contains(path) => {
-                return Err(format!(
-                    "{} disappeared while the sandbox was being built; try again",
-                    path.display()
-                ))
+            // A nested repository removed since planning: nothing left to protect. A name
+            // directly under a root must not vanish (it is masked or bound), so that fails.
+            Err(e)
+                if e.raw_os_error() == Some(libc::ENOENT)
+                    && !path
+                        .parent()
+                        .is_some_and(|p| plan.roots.iter().any(|r| r == p)) =>
+            {
+                continue
             }
             Err(e) => return Err(format!("open protected path {}: {e}", path.display())),
         };

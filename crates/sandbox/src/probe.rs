@@ -142,10 +142,8 @@ mod linux {
     pub(super) fn probe() -> Result<Capabilities, String> {
         static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!(
-            "wright-sandbox-probe-{}-{n}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("wright-sandbox-probe-{}-{n}", std::process::id()));
         std::fs::create_dir_all(dir.join("root/.git"))
             .and_then(|_| std::fs::create_dir_all(dir.join("outside")))
             .map_err(|e| format!("create {}: {e}", dir.display()))?;
@@ -187,9 +185,7 @@ mod linux {
     /// Runs confined: one `key` line per layer that took effect.
     fn inside_checks(root: &Path, outside: &Path, fd: i32) -> i32 {
         let mut out = String::new();
-        let erofs = |p: &Path| {
-            matches!(std::fs::write(p, b"x"), Err(e) if e.raw_os_error() == Some(libc::EROFS))
-        };
+        let erofs = |p: &Path| matches!(std::fs::write(p, b"x"), Err(e) if e.raw_os_error() == Some(libc::EROFS));
         if std::process::id() == 2 {
             out.push_str("pidns\n");
         }

@@ -66,9 +66,13 @@ pub(crate) fn run_action(
             Ok(cg) => Some(cg),
             Err(why) => {
                 notes.push(if unsafe { libc::geteuid() } == 0 {
-                    format!("{why}: the number of processes and the memory of a command are not capped")
+                    format!(
+                        "{why}: the number of processes and the memory of a command are not capped"
+                    )
                 } else {
-                    format!("{why}: processes are capped by RLIMIT_NPROC only, memory is not capped")
+                    format!(
+                        "{why}: processes are capped by RLIMIT_NPROC only, memory is not capped"
+                    )
                 });
                 None
             }
@@ -76,7 +80,14 @@ pub(crate) fn run_action(
     } else {
         None
     };
-    let result = spawn_and_wait(policy, &plan, action, cgroup.as_ref(), &mut notes, network_off);
+    let result = spawn_and_wait(
+        policy,
+        &plan,
+        action,
+        cgroup.as_ref(),
+        &mut notes,
+        network_off,
+    );
     if let Some(cg) = &cgroup {
         if result.is_ok() {
             for line in cg.report() {
@@ -221,11 +232,19 @@ fn spawn_and_wait(
         let why = report
             .strip_prefix('E')
             .map(str::to_string)
-            .or_else(|| report.lines().find_map(|l| l.strip_prefix('E').map(str::to_string)))
+            .or_else(|| {
+                report
+                    .lines()
+                    .find_map(|l| l.strip_prefix('E').map(str::to_string))
+            })
             .unwrap_or_else(|| "the sandbox process died during setup".into());
         return fail(why, mask_locks);
     }
-    notes.extend(report.lines().filter_map(|l| l.strip_prefix('N').map(str::to_string)));
+    notes.extend(
+        report
+            .lines()
+            .filter_map(|l| l.strip_prefix('N').map(str::to_string)),
+    );
     if policy.announce {
         if !notes.is_empty() {
             eprintln!(

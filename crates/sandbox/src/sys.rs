@@ -156,7 +156,11 @@ pub(crate) fn cloexec_from(first: RawFd) {
     }
     // Older kernels: walk /proc/self/fd is not async-signal-safe; use the fd limit.
     let max = unsafe { libc::sysconf(libc::_SC_OPEN_MAX) };
-    let max = if max <= 0 { 65536 } else { max.min(1 << 20) as RawFd };
+    let max = if max <= 0 {
+        65536
+    } else {
+        max.min(1 << 20) as RawFd
+    };
     for fd in first..max {
         // SAFETY: F_SETFD on a descriptor that may not exist only fails with EBADF.
         unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };

@@ -126,6 +126,21 @@ pub async fn run_streaming(
         .stderr(Stdio::from(writer))
         .process_group(0)
         .kill_on_drop(true);
+    // Nothing of wright's, or of wright's caller, leaks into the command but stdin, stdout and
+    // stderr: everything else is marked close-on-exec in the child (confined commands get the
+    // same from `wright sandbox`).
+    // SAFETY: the closure only makes one async-signal-safe system call.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::syscall(
+                libc::SYS_close_range,
+                3u32,
+                u32::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            );
+            Ok(())
+        });
+    }
     let mut child = cmd.spawn().map_err(spawn_err)?;
     // Our copies of the write end must be gone, or the pipe never reports end of file.
     drop(cmd);

@@ -129,7 +129,6 @@ pub fn git_init(dir: &Path) {
     assert!(ok);
 }
 
-
 /// Polls `cond` for up to 10 s.
 pub fn eventually(mut cond: impl FnMut() -> bool) -> bool {
     for _ in 0..200 {

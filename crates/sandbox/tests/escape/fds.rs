@@ -16,6 +16,11 @@ fn inherited_descriptors_are_closed() {
     f.assert_blocked("read an inherited fd", &script);
     let inside = f.sandboxed("ls /proc/self/fd | sort -n | tr '\\n' ' '");
     // ls itself holds one descriptor for the directory it lists.
-    assert_eq!(text(&inside.stdout).trim(), "0 1 2 3", "{}", text(&inside.stderr));
+    assert_eq!(
+        text(&inside.stdout).trim(),
+        "0 1 2 3",
+        "{}",
+        text(&inside.stderr)
+    );
     unsafe { libc::close(fd) };
 }

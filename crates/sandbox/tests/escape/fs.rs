@@ -97,7 +97,6 @@ fn proc_self_root_does_not_escape() {
     );
 }
 
-
 #[test]
 fn metadata_outside_the_roots_is_read_only() {
     let f = Fixture::new();
@@ -114,10 +113,17 @@ fn metadata_outside_the_roots_is_read_only() {
     );
     f.assert_blocked("truncate", &format!("truncate -s 0 {t}"));
     f.assert_blocked("unlink", &format!("rm {t} && touch {t}"));
-    f.assert_blocked("symlink outside", &format!("ln -s /etc {}/l$RANDOM", f.outside.display()));
+    f.assert_blocked(
+        "symlink outside",
+        &format!("ln -s /etc {}/l$RANDOM", f.outside.display()),
+    );
     // The kernel itself says why.
     let out = f.sandboxed(&format!("chmod 600 {t}"));
-    assert!(text(&out.stderr).contains("Read-only file system"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("Read-only file system"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

@@ -28,7 +28,8 @@ fn fork_bomb_hits_the_process_cap() {
 #[test]
 fn runaway_memory_hits_the_memory_cap() {
     let f = Fixture::new();
-    let script = "python3 -c 'b = bytearray(400 << 20); b[::4096] = b\"x\" * len(b[::4096]); print(len(b))'";
+    let script =
+        "python3 -c 'b = bytearray(400 << 20); b[::4096] = b\"x\" * len(b[::4096]); print(len(b))'";
     let out = f.run(&limited(&f, 0, 128 << 20), script);
     assert!(!out.status.success(), "400 MiB fit under a 128 MiB cap");
     let err = text(&out.stderr);

@@ -17,9 +17,16 @@ fn git_init_then_hook_is_blocked() {
         "a hook was planted"
     );
     // The mask is gone afterwards (an empty .git would not have hurt git either).
-    assert!(!f.root.join(".git").exists(), "the .git mask was left behind");
+    assert!(
+        !f.root.join(".git").exists(),
+        "the .git mask was left behind"
+    );
     let outside = f.unconfined(script);
-    assert!(outside.status.success(), "control: {}", text(&outside.stderr));
+    assert!(
+        outside.status.success(),
+        "control: {}",
+        text(&outside.stderr)
+    );
 }
 
 #[test]
@@ -89,7 +96,17 @@ fn gitdir_target_and_worktree_common_dir_are_protected() {
     std::fs::create_dir_all(&main).unwrap();
     git_init(&main);
     let ok = Command::new("git")
-        .args(["-c", "user.email=t@e", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "i"])
+        .args([
+            "-c",
+            "user.email=t@e",
+            "-c",
+            "user.name=t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "i",
+        ])
         .current_dir(&main)
         .status()
         .unwrap()
@@ -121,8 +138,12 @@ fn gitdir_target_and_worktree_common_dir_are_protected() {
     let inside = run(script, &json);
     assert!(!inside.status.success(), "common dir written inside");
     let script2 = "echo x > \"$(git rev-parse --git-dir)/HEAD\"";
-    assert!(!run(script2, &json).status.success(), "worktree gitdir written inside");
-    let full = serde_json::to_string(&SandboxPolicy::new(Mode::DangerFullAccess, vec![], false)).unwrap();
+    assert!(
+        !run(script2, &json).status.success(),
+        "worktree gitdir written inside"
+    );
+    let full =
+        serde_json::to_string(&SandboxPolicy::new(Mode::DangerFullAccess, vec![], false)).unwrap();
     assert!(run(script, &full).status.success(), "control");
     // The worktree's own files stay writable.
     assert!(run("echo ok > file", &json).status.success());
@@ -134,7 +155,10 @@ fn nested_and_temp_dir_repositories_are_protected() {
     let nested = f.root.join("vendor/lib");
     std::fs::create_dir_all(&nested).unwrap();
     git_init(&nested);
-    f.assert_blocked("nested repo hook", "echo x > vendor/lib/.git/hooks/pre-commit");
+    f.assert_blocked(
+        "nested repo hook",
+        "echo x > vendor/lib/.git/hooks/pre-commit",
+    );
     // A repository somewhere under a writable temp dir.
     let tmp_root = f.outside.join("tmp");
     let other = tmp_root.join("proj");

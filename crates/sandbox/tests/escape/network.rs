@@ -1,8 +1,8 @@
 //! Network off: nothing leaves, Unix sockets included.
 
+use crate::common::*;
 use std::io::Write;
 use std::net::TcpListener;
-use crate::common::*;
 #[allow(unused_imports)]
 use std::path::Path;
 use std::process::Command;
@@ -32,7 +32,8 @@ fn host_listeners_are_unreachable() {
     // UDP to a host socket never arrives.
     let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let uport = udp.local_addr().unwrap().port();
-    udp.set_read_timeout(Some(std::time::Duration::from_secs(3))).unwrap();
+    udp.set_read_timeout(Some(std::time::Duration::from_secs(3)))
+        .unwrap();
     let send = format!("python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b\"leak\", (\"127.0.0.1\", {uport}))'");
     let _ = f.sandboxed(&send);
     let mut buf = [0u8; 16];
@@ -122,10 +123,21 @@ fn a_terminal_multiplexer_outside_cannot_be_driven() {
         pwned.display()
     );
     let inside = f.sandboxed(&script);
-    assert!(!inside.status.success() && !pwned.exists(), "tmux ran a command for the sandbox");
+    assert!(
+        !inside.status.success() && !pwned.exists(),
+        "tmux ran a command for the sandbox"
+    );
     let outside = f.unconfined(&script);
-    let _ = Command::new("tmux").arg("-S").arg(&sock).arg("kill-server").status();
-    assert!(outside.status.success(), "control: {}", text(&outside.stderr));
+    let _ = Command::new("tmux")
+        .arg("-S")
+        .arg(&sock)
+        .arg("kill-server")
+        .status();
+    assert!(
+        outside.status.success(),
+        "control: {}",
+        text(&outside.stderr)
+    );
 }
 
 #[test]
@@ -164,4 +176,3 @@ fn unix_sockets_still_work_with_network_off() {
         "python3 -c 'import socket; a, b = socket.socketpair(); a.send(b\"x\"); assert b.recv(1) == b\"x\"'",
     );
 }
-

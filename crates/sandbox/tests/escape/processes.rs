@@ -1,10 +1,10 @@
 //! Other processes, IPC, keyring; every process gone at the end.
 
-use std::sync::OnceLock;
 use crate::common::*;
 #[allow(unused_imports)]
 use std::path::Path;
 use std::process::Command;
+use std::sync::OnceLock;
 use wright_sandbox::{Mode, SandboxPolicy};
 
 // ---------------------------------------------------------------- other processes
@@ -62,7 +62,6 @@ fn cannot_read_other_processes_environment_or_ptrace() {
     let _ = victim.wait();
 }
 
-
 #[test]
 fn outside_processes_are_invisible() {
     let f = Fixture::new();
@@ -72,9 +71,16 @@ fn outside_processes_are_invisible() {
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(200));
-    f.assert_blocked("ps sees outside", &format!("ps -eo args | grep -v grep | grep -q {}", split(&marker)));
+    f.assert_blocked(
+        "ps sees outside",
+        &format!("ps -eo args | grep -v grep | grep -q {}", split(&marker)),
+    );
     let inside = f.sandboxed("echo $$");
-    assert_eq!(text(&inside.stdout).trim(), "2", "not in its own PID namespace");
+    assert_eq!(
+        text(&inside.stdout).trim(),
+        "2",
+        "not in its own PID namespace"
+    );
     let _ = victim.kill();
     let _ = victim.wait();
 }
@@ -99,7 +105,10 @@ fn background_processes_die_with_the_command() {
     assert!(outside.status.success());
     let survived = process_alive(&marker);
     kill_marked(&marker);
-    assert!(survived, "control: the background process did not survive unconfined");
+    assert!(
+        survived,
+        "control: the background process did not survive unconfined"
+    );
 }
 
 #[test]
@@ -113,13 +122,17 @@ fn killing_the_sandbox_kills_everything_it_started() {
     let spawn = |policy: &SandboxPolicy| {
         let json = serde_json::to_string(policy).unwrap();
         let mut cmd = Command::new(EXE);
-        cmd.args([&json, "bash", "-c", &script]).current_dir(&f.root);
+        cmd.args([&json, "bash", "-c", &script])
+            .current_dir(&f.root);
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         cmd.spawn().unwrap()
     };
     // As wright does on a timeout or interrupt: SIGKILL to the process group.
     let mut child = spawn(&f.policy(Mode::WorkspaceWrite, false));
-    assert!(eventually(|| process_alive(&marker)), "background never started");
+    assert!(
+        eventually(|| process_alive(&marker)),
+        "background never started"
+    );
     unsafe { libc::killpg(child.id() as i32, libc::SIGKILL) };
     let _ = child.wait();
     assert!(
@@ -133,7 +146,10 @@ fn killing_the_sandbox_kills_everything_it_started() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     let survived = process_alive(&marker);
     kill_marked(&marker);
-    assert!(survived, "control: setsid escaped the group kill unconfined");
+    assert!(
+        survived,
+        "control: setsid escaped the group kill unconfined"
+    );
 }
 
 #[test]
@@ -141,7 +157,10 @@ fn host_ipc_is_out_of_reach() {
     let f = Fixture::new();
     // System V shared memory created outside.
     let out = Command::new("ipcmk").args(["-M", "4096"]).output().unwrap();
-    let id: String = text(&out.stdout).chars().filter(|c| c.is_ascii_digit()).collect();
+    let id: String = text(&out.stdout)
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect();
     assert!(!id.is_empty(), "ipcmk: {}", text(&out.stdout));
     f.assert_blocked("attach SysV shm", &format!("ipcs -m | grep -qw {id}"));
     let _ = Command::new("ipcrm").args(["-m", &id]).status();
@@ -149,9 +168,16 @@ fn host_ipc_is_out_of_reach() {
     let name = unique("wright-shm-");
     let shm = std::path::Path::new("/dev/shm").join(&name);
     std::fs::write(&shm, "host").unwrap();
-    f.assert_blocked("read host POSIX shm", &format!("grep -q host /dev/shm/{name}"));
+    f.assert_blocked(
+        "read host POSIX shm",
+        &format!("grep -q host /dev/shm/{name}"),
+    );
     let _ = f.sandboxed(&format!("echo pwned > /dev/shm/{name}"));
-    assert_eq!(std::fs::read_to_string(&shm).unwrap(), "host", "host shm changed");
+    assert_eq!(
+        std::fs::read_to_string(&shm).unwrap(),
+        "host",
+        "host shm changed"
+    );
     std::fs::remove_file(&shm).unwrap();
     // The command's own POSIX semaphores work (multiprocessing).
     f.assert_ok_inside(
