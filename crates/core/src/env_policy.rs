@@ -80,6 +80,9 @@ pub enum SecretRule {
     Value(&'static str),
 }
 
+/// Variables withheld as secrets: name and rule, never the value.
+pub type Withheld = Vec<(String, SecretRule)>;
+
 impl fmt::Display for SecretRule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -107,7 +110,7 @@ impl EnvPolicy {
     pub fn apply_reporting(
         &self,
         vars: impl IntoIterator<Item = (String, String)>,
-    ) -> (Vec<(String, String)>, Vec<(String, SecretRule)>) {
+    ) -> (Vec<(String, String)>, Withheld) {
         let mut out = BTreeMap::new();
         let mut withheld = Vec::new();
         for (k, v) in vars {
@@ -407,13 +410,25 @@ const TOKEN_RULES: &[TokenRule] = &[
     exact("rubygems_", Body::Hex, 48, "RubyGems key"),
 ];
 
+/// Where a word starts: a letter not right after a letter or digit.
+fn word_starts(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    (0..b.len())
+        .filter(|&i| b[i].is_ascii_alphabetic() && (i == 0 || !b[i - 1].is_ascii_alphanumeric()))
+}
+
+/// The shortest text any token shape accepts (`Bearer ` and 12 characters).
+const SHORTEST_TOKEN: usize = 19;
+
 fn tokens(b: &[u8]) -> Option<&'static str> {
-    for i in 0..b.len() {
-        if !b[i].is_ascii_alphabetic() || (i > 0 && b[i - 1].is_ascii_alphanumeric()) {
-            continue;
-        }
+    for i in word_starts(b) {
         let rest = &b[i..];
+        if rest.len() < SHORTEST_TOKEN {
+            break;
+        }
         for r in TOKEN_RULES {
+            if r.prefix.as_bytes()[0] != rest[0] {
+                continue;
+            }
             let Some(after) = rest.strip_prefix(r.prefix.as_bytes()) else {
                 continue;
             };
@@ -502,8 +517,9 @@ const KEY_KEYS: &[&str] = &[
 /// (`_` counts as a separator, so `db_password=` is one; `OLDPWD=` is not), with a non-empty,
 /// non-placeholder value.
 fn credential_field(b: &[u8]) -> Option<&'static str> {
-    for i in 0..b.len() {
-        if !b[i].is_ascii_alphabetic() || (i > 0 && b[i - 1].is_ascii_alphanumeric()) {
+    for i in word_starts(b) {
+        // The first letters of the keys below.
+        if !matches!(b[i].to_ascii_lowercase(), b'p' | b'a' | b'c' | b's') {
             continue;
         }
         let rest = &b[i..];
@@ -856,6 +872,30 @@ mod tests {
             ("GH_REPO", "https://github.com/org/repo".into(), KEEP),
             ("PIP_INDEX_URL", "https://pypi.org/simple".into(), KEEP),
             ("EDITOR", "code --wait".into(), KEEP),
+            (
+                "OPTS",
+                "password_file=/run/secrets/db passwordless=true".into(),
+                KEEP,
+            ),
+            ("CONN", "Server=db;User Id=app;Password=;".into(), KEEP),
+            (
+                "GREETING",
+                "h\u{e9}llo w\u{f6}rld ://\u{fc}@x:".into(),
+                KEEP,
+            ),
+            (
+                "CA",
+                "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----".into(),
+                KEEP,
+            ),
+            (
+                "PUB",
+                "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----".into(),
+                KEEP,
+            ),
+            ("SHORT", "ghp_abc sk-abc glpat-x xoxb-1 hf_abc".into(), KEEP),
+            ("LONGER", cat(&["AKIA", "IOSFODNN7EXAMPLEXYZ"]), KEEP),
+            ("HEXISH", cat(&["SK", HEX32, "ff"]), KEEP),
             // By name.
             ("OPENAI_API_KEY", "sk-1".into(), n("*KEY*")),
             ("KEYTIMEOUT", "1".into(), n("*KEY*")),
@@ -937,6 +977,16 @@ mod tests {
             (
                 "JDBC_URL",
                 "jdbc:mysql://app:hunter2@db:3306/app".into(),
+                v(URL_PASSWORD),
+            ),
+            (
+                "ODD_URL",
+                "https://user@example.com:pw@host/x".into(),
+                v(URL_PASSWORD),
+            ),
+            (
+                "UNICODE_PW",
+                "postgres://app:p\u{e4}ss@db/app".into(),
                 v(URL_PASSWORD),
             ),
             (
