@@ -465,9 +465,10 @@ fn jwt(b: &[u8]) -> bool {
     let Some(header) = segment(b) else {
         return false;
     };
-    let Some(payload) = b.get(header + 1..).filter(|_| b[header] == b'.') else {
+    if b.get(header) != Some(&b'.') {
         return false;
-    };
+    }
+    let payload = &b[header + 1..];
     segment(payload).is_some_and(|n| payload.get(n) == Some(&b'.'))
 }
 
@@ -1212,6 +1213,17 @@ mod tests {
             wrong.len(),
             wrong.join("\n")
         );
+    }
+
+    /// Truncated values (every prefix and suffix of every row) scan without panicking.
+    #[test]
+    fn truncated_values_do_not_panic() {
+        for (_, value, _) in table() {
+            for (i, _) in value.char_indices() {
+                let _ = secret_value_shape(&value[..i]);
+                let _ = secret_value_shape(&value[i..]);
+            }
+        }
     }
 
     #[test]
