@@ -1,10 +1,14 @@
 //! Which environment variables a command gets (`shell_environment_policy`, Codex's key).
 //!
 //! Unlike Codex, variables that look like secrets are withheld by default: a command the model
-//! chose has no business reading the user's API keys. `ignore_default_excludes = true` or an
-//! explicit `set` brings them back.
+//! chose has no business reading the user's API keys. A variable looks like a secret when its
+//! name matches one of [`DEFAULT_SECRET_PATTERNS`] or its value carries a credential (a URL with
+//! a password, a connection string with a password, a well-known token shape, a private key;
+//! see [`secret_value_shape`]). `ignore_default_excludes = true` turns both off; an explicit
+//! `set` always wins. The names withheld, and why, are logged at debug level; values never are.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::Deserialize;
 
@@ -15,10 +19,25 @@ pub const DEFAULT_SECRET_PATTERNS: &[&str] = &[
     "*TOKEN*",
     "*PASSWORD*",
     "*PASSWD*",
+    "*PASSPHRASE*",
     "*CREDENTIAL*",
     "*PRIVATE*",
     "*_PAT",
     "*_AUTH",
+    "*_PASS",
+    // `*_PWD`, not `*PWD`: `PWD` and `OLDPWD` are the working directory.
+    "*_PWD",
+    // PGPASSWORD, and PGPASSFILE: a path, but only ever set to hand psql a credential file.
+    "PGPASS*",
+    "DSN",
+    "*_DSN",
+    "*WEBHOOK*",
+    "*COOKIE*",
+    "DOCKER_AUTH_CONFIG",
+    // Password-manager CLI sessions (Bitwarden, 1Password). Not `*SESSION*`: that would take
+    // XDG_SESSION_ID, DBUS_SESSION_BUS_ADDRESS, DESKTOP_SESSION, which are not secrets.
+    "BW_SESSION",
+    "OP_SESSION_*",
 ];
 
 /// What `inherit = "core"` keeps.
@@ -41,7 +60,7 @@ pub enum Inherit {
 pub struct EnvPolicy {
     #[serde(default)]
     pub inherit: Inherit,
-    /// Keep variables that look like secrets.
+    /// Keep variables that look like secrets (by name or by value).
     #[serde(default)]
     pub ignore_default_excludes: bool,
     #[serde(default)]
@@ -52,30 +71,556 @@ pub struct EnvPolicy {
     pub set: BTreeMap<String, String>,
 }
 
+/// Why a variable was withheld. Holds only static text, never any part of the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretRule {
+    /// The name matched this pattern of [`DEFAULT_SECRET_PATTERNS`].
+    Name(&'static str),
+    /// The value has this shape (see [`secret_value_shape`]), e.g. "URL with password".
+    Value(&'static str),
+}
+
+/// Variables withheld as secrets: name and rule, never the value.
+pub type Withheld = Vec<(String, SecretRule)>;
+
+impl fmt::Display for SecretRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretRule::Name(pattern) => write!(f, "name {pattern}"),
+            SecretRule::Value(shape) => write!(f, "value: {shape}"),
+        }
+    }
+}
+
 impl EnvPolicy {
-    /// The environment for a command, from `vars` (normally the agent's own).
+    /// The environment for a command, from `vars` (normally the agent's own). Logs the names
+    /// withheld as secrets (one debug event; never the values).
     pub fn apply(&self, vars: impl IntoIterator<Item = (String, String)>) -> Vec<(String, String)> {
-        let mut out: BTreeMap<String, String> = vars
-            .into_iter()
-            .filter(|(k, _)| match self.inherit {
+        let (env, withheld) = self.apply_reporting(vars);
+        if !withheld.is_empty() {
+            tracing::debug!(count = withheld.len(), "{}", withheld_message(&withheld));
+        }
+        env
+    }
+
+    /// [`EnvPolicy::apply`], also returning the variables the default secret rules withheld
+    /// (sorted by name) and the rule that withheld each. A variable the command would not have
+    /// got anyway (not inherited, `exclude`d, outside `include_only`, replaced by `set`) is not
+    /// listed, and its value is not scanned.
+    pub fn apply_reporting(
+        &self,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> (Vec<(String, String)>, Withheld) {
+        let mut out = BTreeMap::new();
+        let mut withheld = Vec::new();
+        for (k, v) in vars {
+            let inherited = match self.inherit {
                 Inherit::All => true,
                 Inherit::Core => CORE_VARS.contains(&k.as_str()) || k.starts_with("LC_"),
                 Inherit::None => false,
-            })
-            .filter(|(k, _)| {
-                self.ignore_default_excludes
-                    || !DEFAULT_SECRET_PATTERNS.iter().any(|p| glob_match(p, k))
-            })
-            .filter(|(k, _)| !self.exclude.iter().any(|p| glob_match(p, k)))
-            .collect();
+            };
+            if !inherited
+                || self.exclude.iter().any(|p| glob_match(p, &k))
+                || self.set.contains_key(&k)
+                || !self.included(&k)
+            {
+                continue;
+            }
+            if !self.ignore_default_excludes {
+                if let Some(rule) = secret_rule(&k, &v) {
+                    withheld.push((k, rule));
+                    continue;
+                }
+            }
+            out.insert(k, v);
+        }
         for (k, v) in &self.set {
-            out.insert(k.clone(), v.clone());
+            if self.included(k) {
+                out.insert(k.clone(), v.clone());
+            }
         }
-        if !self.include_only.is_empty() {
-            out.retain(|k, _| self.include_only.iter().any(|p| glob_match(p, k)));
-        }
-        out.into_iter().collect()
+        withheld.sort_by(|a, b| a.0.cmp(&b.0));
+        (out.into_iter().collect(), withheld)
     }
+
+    fn included(&self, name: &str) -> bool {
+        self.include_only.is_empty() || self.include_only.iter().any(|p| glob_match(p, name))
+    }
+}
+
+/// The debug line listing withheld variables: names and rules only. It takes no values, so it
+/// cannot leak one.
+pub fn withheld_message(withheld: &[(String, SecretRule)]) -> String {
+    let mut msg = String::from("shell_environment_policy: withheld from commands: ");
+    for (i, (name, rule)) in withheld.iter().enumerate() {
+        if i > 0 {
+            msg.push_str(", ");
+        }
+        msg.push_str(name);
+        msg.push_str(" (");
+        msg.push_str(&rule.to_string());
+        msg.push(')');
+    }
+    msg
+}
+
+/// Whether the default rules withhold `name=value`, and which rule: the name patterns first,
+/// then the value shapes.
+pub fn secret_rule(name: &str, value: &str) -> Option<SecretRule> {
+    if let Some(pattern) = DEFAULT_SECRET_PATTERNS.iter().find(|p| glob_match(p, name)) {
+        return Some(SecretRule::Name(pattern));
+    }
+    secret_value_shape(value).map(SecretRule::Value)
+}
+
+/// Value shapes (the [`SecretRule::Value`] labels).
+pub mod shape {
+    pub const URL_PASSWORD: &str = "URL with password";
+    pub const URL_KEY_USER: &str = "URL with a key as user";
+    pub const PASSWORD_FIELD: &str = "connection string with password";
+    pub const KEY_FIELD: &str = "key or token parameter";
+    pub const PRIVATE_KEY: &str = "private key";
+    pub const JWT: &str = "JWT";
+    pub const SENDGRID: &str = "SendGrid key";
+    pub const AUTH_HEADER: &str = "Authorization header credentials";
+}
+
+/// The shape of a credential found anywhere in `value`, if any:
+/// - a URL (any scheme) whose user-info has a non-empty password (`redis://:pw@h`,
+///   `http://u:p@proxy:3128`), or whose user alone is a long random-looking key (Sentry DSN);
+///   a plain user (`ssh://git@github.com`) is fine;
+/// - a `password=`/`pwd=`/`passwd=` field (ODBC/ADO.NET/libpq/JDBC strings, URL queries,
+///   `--password=`, JSON `"password": "…"`), or a key field such as `AccountKey=`,
+///   `client_secret=`, `access_token=`, `api_key=`;
+/// - a `-----BEGIN … PRIVATE KEY-----` block, a JWT, `Bearer`/`Basic` credentials;
+/// - a well-known token prefix at a word start followed by enough token characters
+///   (`TOKEN_RULES`).
+///
+/// Placeholders (`${VAR}`, `$VAR`, `{{ … }}`, `%VAR%`, `***`) are not credentials.
+pub fn secret_value_shape(value: &str) -> Option<&'static str> {
+    let b = value.as_bytes();
+    if b.len() < 8 {
+        return None;
+    }
+    url_credentials(value)
+        .or_else(|| private_key(value))
+        .or_else(|| tokens(b))
+        .or_else(|| credential_field(b))
+}
+
+fn url_credentials(value: &str) -> Option<&'static str> {
+    let b = value.as_bytes();
+    let mut from = 0;
+    while let Some(off) = value[from..].find("://") {
+        let sep = from + off;
+        from = sep + 3;
+        let scheme_start = b[..sep]
+            .iter()
+            .rposition(|c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')))
+            .map_or(0, |p| p + 1);
+        if scheme_start == sep || !b[scheme_start].is_ascii_alphabetic() {
+            continue;
+        }
+        let rest = &b[from..];
+        let end = rest
+            .iter()
+            .position(|c| {
+                c.is_ascii_whitespace()
+                    || matches!(
+                        c,
+                        b'/' | b'?' | b'#' | b',' | b';' | b'"' | b'\'' | b'<' | b'>' | b'`'
+                    )
+            })
+            .unwrap_or(rest.len());
+        let authority = &rest[..end];
+        let Some(at) = authority.iter().rposition(|&c| c == b'@') else {
+            continue;
+        };
+        let userinfo = &authority[..at];
+        match userinfo.iter().position(|&c| c == b':') {
+            Some(colon) => {
+                let password = &userinfo[colon + 1..];
+                if !password.is_empty() && !is_placeholder(password) {
+                    return Some(shape::URL_PASSWORD);
+                }
+            }
+            None => {
+                if userinfo.len() >= 20
+                    && userinfo.iter().all(|&c| is_word(c))
+                    && looks_random(userinfo)
+                {
+                    return Some(shape::URL_KEY_USER);
+                }
+            }
+        }
+    }
+    None
+}
+
+fn private_key(value: &str) -> Option<&'static str> {
+    let mut from = 0;
+    while let Some(off) = value[from..].find("-----BEGIN ") {
+        let label_start = from + off + "-----BEGIN ".len();
+        from = label_start;
+        let rest = &value[label_start..];
+        if let Some(end) = rest.find("-----") {
+            if end <= 64 && rest[..end].contains("PRIVATE KEY") {
+                return Some(shape::PRIVATE_KEY);
+            }
+        }
+    }
+    None
+}
+
+/// Characters a token body may use.
+#[derive(Debug, Clone, Copy)]
+enum Body {
+    /// `[A-Za-z0-9]`
+    Alnum,
+    /// `[A-Za-z0-9_-]` (base64url)
+    Word,
+    /// `[A-Za-z0-9-]`
+    Dashed,
+    /// `[0-9a-fA-F]`
+    Hex,
+    /// `[A-Z0-9]`
+    Upper,
+}
+
+impl Body {
+    fn allows(self, c: u8) -> bool {
+        match self {
+            Body::Alnum => c.is_ascii_alphanumeric(),
+            Body::Word => is_word(c),
+            Body::Dashed => c.is_ascii_alphanumeric() || c == b'-',
+            Body::Hex => c.is_ascii_hexdigit(),
+            Body::Upper => c.is_ascii_uppercase() || c.is_ascii_digit(),
+        }
+    }
+}
+
+/// A token: `prefix` at a word start (not right after a letter or digit), then `min..=max`
+/// body characters. With `max` set, the token must also end there (no letter or digit after).
+/// `random`: the prefix is too common on its own, so the body must also look random
+/// (see [`looks_random`]).
+#[derive(Debug)]
+struct TokenRule {
+    prefix: &'static str,
+    body: Body,
+    min: usize,
+    max: Option<usize>,
+    random: bool,
+    label: &'static str,
+}
+
+const fn rule(prefix: &'static str, body: Body, min: usize, label: &'static str) -> TokenRule {
+    TokenRule {
+        prefix,
+        body,
+        min,
+        max: None,
+        random: false,
+        label,
+    }
+}
+
+const fn exact(prefix: &'static str, body: Body, len: usize, label: &'static str) -> TokenRule {
+    TokenRule {
+        prefix,
+        body,
+        min: len,
+        max: Some(len),
+        random: false,
+        label,
+    }
+}
+
+const fn random(prefix: &'static str, body: Body, min: usize, label: &'static str) -> TokenRule {
+    TokenRule {
+        prefix,
+        body,
+        min,
+        max: None,
+        random: true,
+        label,
+    }
+}
+
+const OPENAI: &str = "OpenAI-style API key";
+const ANTHROPIC: &str = "Anthropic API key";
+const STRIPE: &str = "Stripe key";
+const GITHUB: &str = "GitHub token";
+const GITLAB: &str = "GitLab token";
+const AWS: &str = "AWS access key id";
+const SLACK: &str = "Slack token";
+const DIGITALOCEAN: &str = "DigitalOcean token";
+const SQUARE: &str = "Square token";
+const SHOPIFY: &str = "Shopify token";
+
+/// Well-known token shapes. The first rule whose prefix matches and whose body fits wins, so
+/// longer prefixes come before shorter ones (`sk-ant-` before `sk-`).
+const TOKEN_RULES: &[TokenRule] = &[
+    rule("sk-ant-", Body::Word, 32, ANTHROPIC),
+    // OpenAI (`sk-…`, `sk-proj-…`, `sk-svcacct-…`) and the many APIs copying the shape.
+    random("sk-", Body::Word, 20, OPENAI),
+    rule("sk_live_", Body::Alnum, 20, STRIPE),
+    rule("sk_test_", Body::Alnum, 20, STRIPE),
+    rule("rk_live_", Body::Alnum, 20, STRIPE),
+    rule("rk_test_", Body::Alnum, 20, STRIPE),
+    rule("whsec_", Body::Alnum, 24, STRIPE),
+    rule("ghp_", Body::Alnum, 30, GITHUB),
+    rule("gho_", Body::Alnum, 30, GITHUB),
+    rule("ghu_", Body::Alnum, 30, GITHUB),
+    rule("ghs_", Body::Alnum, 30, GITHUB),
+    rule("ghr_", Body::Alnum, 30, GITHUB),
+    rule("github_pat_", Body::Word, 40, GITHUB),
+    rule("glpat-", Body::Word, 20, GITLAB),
+    rule("glptt-", Body::Word, 20, GITLAB),
+    rule("glrt-", Body::Word, 20, GITLAB),
+    rule("gldt-", Body::Word, 20, GITLAB),
+    exact("AKIA", Body::Upper, 16, AWS),
+    exact("ASIA", Body::Upper, 16, AWS),
+    rule("xoxa-", Body::Dashed, 20, SLACK),
+    rule("xoxb-", Body::Dashed, 20, SLACK),
+    rule("xoxe-", Body::Dashed, 20, SLACK),
+    rule("xoxp-", Body::Dashed, 20, SLACK),
+    rule("xoxr-", Body::Dashed, 20, SLACK),
+    rule("xoxs-", Body::Dashed, 20, SLACK),
+    rule("xapp-", Body::Dashed, 20, SLACK),
+    exact("AIza", Body::Word, 35, "Google API key"),
+    rule("ya29.", Body::Word, 20, "Google OAuth token"),
+    rule("npm_", Body::Alnum, 36, "npm token"),
+    rule("pypi-", Body::Word, 50, "PyPI token"),
+    random("hf_", Body::Alnum, 30, "Hugging Face token"),
+    exact("dop_v1_", Body::Hex, 64, DIGITALOCEAN),
+    exact("doo_v1_", Body::Hex, 64, DIGITALOCEAN),
+    exact("dor_v1_", Body::Hex, 64, DIGITALOCEAN),
+    rule("sq0atp-", Body::Word, 22, SQUARE),
+    rule("sq0csp-", Body::Word, 40, SQUARE),
+    exact("SK", Body::Hex, 32, "Twilio API key"),
+    exact("shpat_", Body::Hex, 32, SHOPIFY),
+    exact("shpss_", Body::Hex, 32, SHOPIFY),
+    exact("shpca_", Body::Hex, 32, SHOPIFY),
+    exact("shppa_", Body::Hex, 32, SHOPIFY),
+    rule("dckr_pat_", Body::Word, 20, "Docker Hub token"),
+    rule("AGE-SECRET-KEY-1", Body::Upper, 50, "age secret key"),
+    random("gsk_", Body::Alnum, 40, "Groq API key"),
+    random("xai-", Body::Alnum, 40, "xAI API key"),
+    rule("lin_api_", Body::Alnum, 40, "Linear API key"),
+    exact("rubygems_", Body::Hex, 48, "RubyGems key"),
+];
+
+/// Where a word starts: a letter not right after a letter or digit.
+fn word_starts(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    (0..b.len())
+        .filter(|&i| b[i].is_ascii_alphabetic() && (i == 0 || !b[i - 1].is_ascii_alphanumeric()))
+}
+
+/// The shortest text any token shape accepts (`Bearer ` and 12 characters).
+const SHORTEST_TOKEN: usize = 19;
+
+fn tokens(b: &[u8]) -> Option<&'static str> {
+    for i in word_starts(b) {
+        let rest = &b[i..];
+        if rest.len() < SHORTEST_TOKEN {
+            break;
+        }
+        for r in TOKEN_RULES {
+            if r.prefix.as_bytes()[0] != rest[0] {
+                continue;
+            }
+            let Some(after) = rest.strip_prefix(r.prefix.as_bytes()) else {
+                continue;
+            };
+            let n = run(after, |c| r.body.allows(c));
+            let fits = n >= r.min
+                && r.max.is_none_or(|max| {
+                    n == max && after.get(n).is_none_or(|c| !c.is_ascii_alphanumeric())
+                })
+                && (!r.random || looks_random(&after[..n]));
+            if fits {
+                return Some(r.label);
+            }
+        }
+        if jwt(rest) {
+            return Some(shape::JWT);
+        }
+        if sendgrid(rest) {
+            return Some(shape::SENDGRID);
+        }
+        if auth_header(rest) {
+            return Some(shape::AUTH_HEADER);
+        }
+    }
+    None
+}
+
+/// `eyJ…` `.` `eyJ…` `.`: base64url JSON header and payload.
+fn jwt(b: &[u8]) -> bool {
+    let segment = |b: &[u8]| {
+        b.starts_with(b"eyJ")
+            .then(|| run(b, is_word))
+            .filter(|&n| n >= 10)
+    };
+    let Some(header) = segment(b) else {
+        return false;
+    };
+    if b.get(header) != Some(&b'.') {
+        return false;
+    }
+    let payload = &b[header + 1..];
+    segment(payload).is_some_and(|n| payload.get(n) == Some(&b'.'))
+}
+
+/// `SG.` 22 base64url `.` 43 base64url (checked loosely: at least 16 each).
+fn sendgrid(b: &[u8]) -> bool {
+    let Some(b) = b.strip_prefix(b"SG.") else {
+        return false;
+    };
+    let first = run(b, is_word);
+    first >= 16 && b.get(first) == Some(&b'.') && run(&b[first + 1..], is_word) >= 16
+}
+
+/// `Bearer <token>` / `Basic <base64>` (any case): at least 12 token characters of at least two
+/// kinds (upper, lower, digit), so `Basic authentication` is not one.
+fn auth_header(b: &[u8]) -> bool {
+    let scheme = ["bearer", "basic"].into_iter().find(|s| {
+        b.get(..s.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(s.as_bytes()))
+    });
+    let Some(scheme) = scheme else {
+        return false;
+    };
+    let after = &b[scheme.len()..];
+    let spaces = run(after, |c| c == b' ');
+    if spaces == 0 {
+        return false;
+    }
+    let token = &after[spaces..];
+    let n = run(token, |c| {
+        c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
+    });
+    n >= 12 && kinds(&token[..n]) >= 2
+}
+
+const PASSWORD_KEYS: &[&str] = &["password", "passwd", "pwd"];
+const KEY_KEYS: &[&str] = &[
+    "accountkey",
+    "sharedaccesskey",
+    "client_secret",
+    "access_token",
+    "auth_token",
+    "api_key",
+    "apikey",
+];
+
+/// `password=…` / `pwd = '…'` / `"password": "…"` (and [`KEY_KEYS`]), the key at a word start
+/// (`_` counts as a separator, so `db_password=` is one; `OLDPWD=` is not), with a non-empty,
+/// non-placeholder value.
+fn credential_field(b: &[u8]) -> Option<&'static str> {
+    for i in word_starts(b) {
+        // The first letters of the keys below.
+        if !matches!(b[i].to_ascii_lowercase(), b'p' | b'a' | b'c' | b's') {
+            continue;
+        }
+        let rest = &b[i..];
+        let keys = PASSWORD_KEYS
+            .iter()
+            .map(|k| (k, shape::PASSWORD_FIELD))
+            .chain(KEY_KEYS.iter().map(|k| (k, shape::KEY_FIELD)));
+        for (key, label) in keys {
+            let Some(head) = rest.get(..key.len()) else {
+                continue;
+            };
+            if !head.eq_ignore_ascii_case(key.as_bytes()) {
+                continue;
+            }
+            let after = &rest[key.len()..];
+            if after.first().is_some_and(|&c| is_word(c)) {
+                continue;
+            }
+            let quoted_key = i > 0 && b[i - 1] == b'"';
+            if field_value(after, quoted_key).is_some_and(|v| !v.is_empty() && !is_placeholder(v)) {
+                return Some(label);
+            }
+        }
+    }
+    None
+}
+
+/// The value after a field key: ` = value`, ` = 'value'`, or (JSON, `quoted_key`) `": "value"`.
+fn field_value(b: &[u8], quoted_key: bool) -> Option<&[u8]> {
+    let mut b = b;
+    let json = quoted_key && b.first() == Some(&b'"');
+    if json {
+        b = &b[1..];
+    }
+    b = &b[run(b, |c| c == b' ')..];
+    let sep = if json { b':' } else { b'=' };
+    b = b.strip_prefix(&[sep])?;
+    b = &b[run(b, |c| c == b' ')..];
+    match b.first() {
+        Some(&q) if q == b'"' || q == b'\'' => {
+            let inner = &b[1..];
+            Some(&inner[..run(inner, |c| c != q)])
+        }
+        _ if json => None,
+        _ => Some(
+            &b[..run(b, |c| {
+                !(c.is_ascii_whitespace() || matches!(c, b';' | b'&' | b'"' | b'\''))
+            })],
+        ),
+    }
+}
+
+/// `${VAR}`, `$(cmd)`, `$VAR` (upper case), `{{ … }}`, `%VAR%`, `***`: templates, not secrets.
+fn is_placeholder(s: &[u8]) -> bool {
+    s.starts_with(b"${")
+        || s.starts_with(b"$(")
+        || s.starts_with(b"{{")
+        || s.iter().all(|&c| c == b'*')
+        || (s.len() > 1
+            && s[0] == b'$'
+            && s[1..]
+                .iter()
+                .all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_'))
+        || (s.len() > 2 && s[0] == b'%' && s[s.len() - 1] == b'%')
+}
+
+/// At least two kinds of characters (upper, lower, digit) and an unbroken run of 16 letters and
+/// digits: what generated keys look like, and hyphenated words (`sk-release-2024-branch`) or
+/// one-case words (`sk-averyveryverylongword`) do not.
+fn looks_random(s: &[u8]) -> bool {
+    let (mut current, mut longest) = (0, 0);
+    for &c in s {
+        current = if c.is_ascii_alphanumeric() {
+            current + 1
+        } else {
+            0
+        };
+        longest = longest.max(current);
+    }
+    longest >= 16 && kinds(s) >= 2
+}
+
+fn kinds(s: &[u8]) -> usize {
+    [
+        s.iter().any(u8::is_ascii_uppercase),
+        s.iter().any(u8::is_ascii_lowercase),
+        s.iter().any(u8::is_ascii_digit),
+    ]
+    .into_iter()
+    .filter(|&k| k)
+    .count()
+}
+
+fn is_word(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'-' || c == b'_'
+}
+
+/// How many leading bytes of `b` satisfy `f`.
+fn run(b: &[u8], f: impl Fn(u8) -> bool) -> usize {
+    b.iter().position(|&c| !f(c)).unwrap_or(b.len())
 }
 
 /// `*` and `?` globs, ASCII case-insensitive (as Codex matches variable names).
@@ -159,5 +704,696 @@ mod tests {
         assert!(glob_match("*_PAT", "GH_PAT"));
         assert!(!glob_match("*_PAT", "PATH"));
         assert!(glob_match("A?C", "abc"));
+    }
+
+    // Fake key material, assembled at run time so no token-shaped literal sits in the source.
+    const R36: &str = "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5";
+    const R48: &str = "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5bC4eF6gH8jK0";
+    const HEX32: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+    const LETTERS34: &str = "AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh";
+
+    fn cat(parts: &[&str]) -> String {
+        parts.concat()
+    }
+
+    const KEEP: Option<SecretRule> = None;
+
+    fn n(pattern: &'static str) -> Option<SecretRule> {
+        Some(SecretRule::Name(pattern))
+    }
+
+    fn v(shape: &'static str) -> Option<SecretRule> {
+        Some(SecretRule::Value(shape))
+    }
+
+    /// (name, value, expected): `KEEP`, or the rule that withholds it.
+    fn table() -> Vec<(&'static str, String, Option<SecretRule>)> {
+        use shape::*;
+        let hex64 = cat(&[HEX32, HEX32]);
+        let rows: Vec<(&'static str, String, Option<SecretRule>)> = vec![
+            // Ordinary variables: kept.
+            ("PATH", "/usr/local/bin:/usr/bin:/bin".into(), KEEP),
+            ("HOME", "/home/alice".into(), KEEP),
+            ("LANG", "en_US.UTF-8".into(), KEEP),
+            ("TERM", "xterm-256color".into(), KEEP),
+            ("PWD", "/work/project".into(), KEEP),
+            ("OLDPWD", "/work".into(), KEEP),
+            ("SHELL", "/bin/bash".into(), KEEP),
+            ("USER", "alice".into(), KEEP),
+            ("CARGO_HOME", "/home/alice/.cargo".into(), KEEP),
+            ("RUSTUP_HOME", "/home/alice/.rustup".into(), KEEP),
+            ("VIRTUAL_ENV", "/home/alice/.venvs/app".into(), KEEP),
+            ("NODE_ENV", "production".into(), KEEP),
+            ("GIT_AUTHOR_NAME", "Alice Example".into(), KEEP),
+            ("GIT_AUTHOR_EMAIL", "alice@example.com".into(), KEEP),
+            ("http_proxy", "http://proxy.corp.example:3128".into(), KEEP),
+            (
+                "HTTPS_PROXY",
+                "http://alice@proxy.corp.example:3128".into(),
+                KEEP,
+            ),
+            ("NO_PROXY", "localhost,127.0.0.1,.corp.example".into(), KEEP),
+            ("GOPROXY", "https://proxy.golang.org,direct".into(), KEEP),
+            ("DATABASE_URL", "postgres://localhost/db".into(), KEEP),
+            (
+                "DATABASE_URL",
+                "postgres://app@localhost:5432/db".into(),
+                KEEP,
+            ),
+            (
+                "GIT_REMOTE",
+                "ssh://git@github.com/org/repo.git".into(),
+                KEEP,
+            ),
+            ("GIT_REMOTE", "git@github.com:org/repo.git".into(), KEEP),
+            ("XDG_SESSION_ID", "2".into(), KEEP),
+            ("XDG_SESSION_TYPE", "wayland".into(), KEEP),
+            (
+                "DBUS_SESSION_BUS_ADDRESS",
+                "unix:path=/run/user/1000/bus".into(),
+                KEEP,
+            ),
+            ("DESKTOP_SESSION", "ubuntu".into(), KEEP),
+            ("NETRC", "/home/alice/.netrc".into(), KEEP),
+            ("SSH_AUTH_SOCK", "/tmp/ssh-XXXXabcd/agent.1234".into(), KEEP),
+            ("TODO", "task-list".into(), KEEP),
+            (
+                "NOTE",
+                "ask-questions-before-running-the-command-12345".into(),
+                KEEP,
+            ),
+            ("BRANCH", "sk-2024-release-branch-name-draft".into(), KEEP),
+            (
+                "BRANCH",
+                "sk-averyveryverylongwordwithoutdigits".into(),
+                KEEP,
+            ),
+            ("PIP_OPTS", "--upgrade scikit-learn sk-learn".into(), KEEP),
+            (
+                "LS_COLORS",
+                "rs=0:di=01;34:ln=01;36:mh=00:pi=40;33:so=01;35".into(),
+                KEEP,
+            ),
+            (
+                "JAVA_TOOL_OPTIONS",
+                "-Dfile.encoding=UTF-8 -Xmx2g".into(),
+                KEEP,
+            ),
+            (
+                "GIT_COMMIT",
+                "9fceb02d0ae598e95dc970b74767f19372d61af8".into(),
+                KEEP,
+            ),
+            (
+                "BUILD_ID",
+                "123e4567-e89b-12d3-a456-426614174000".into(),
+                KEEP,
+            ),
+            (
+                "CONN",
+                "Server=db;Database=app;Trusted_Connection=True;".into(),
+                KEEP,
+            ),
+            (
+                "PGCONN",
+                "host=db user=app dbname=shop sslmode=require".into(),
+                KEEP,
+            ),
+            ("DOCKER_HOST", "unix:///var/run/docker.sock".into(), KEEP),
+            (
+                "LINK",
+                "https://example.com/search?user=alice&page=2".into(),
+                KEEP,
+            ),
+            ("LINK", "https://example.com/@alice:matrix.org".into(), KEEP),
+            ("IMAGE", cat(&["ubuntu:22.04@sha256:", &hex64]), KEEP),
+            ("HEADER", "eyJhbGciOiJIUzI1NiJ9".into(), KEEP),
+            ("AUTH_MODE", "Basic authentication".into(), KEEP),
+            ("SAYING", "Bearer of bad news".into(), KEEP),
+            (
+                "DB_TEMPLATE",
+                "postgres://app:${DB_PASSWORD}@db/app".into(),
+                KEEP,
+            ),
+            (
+                "DB_TEMPLATE",
+                "postgres://app:$DB_PASSWORD@db/app".into(),
+                KEEP,
+            ),
+            (
+                "CI_REMOTE",
+                "https://oauth2:{{ token }}@gitlab.example.com/x".into(),
+                KEEP,
+            ),
+            ("MASKED", "postgres://app:****@db/app".into(), KEEP),
+            ("EMPTY_PW", "https://user:@host.example/x".into(), KEEP),
+            (
+                "PG_TEMPLATE",
+                "host=db password=${PGPASS_VALUE}".into(),
+                KEEP,
+            ),
+            ("AWS_REGION", "us-east-1".into(), KEEP),
+            ("SENTRY_ENVIRONMENT", "production".into(), KEEP),
+            ("HF_HOME", "/home/alice/.cache/huggingface".into(), KEEP),
+            ("NOTE", "AKIA is how AWS access key ids start".into(), KEEP),
+            ("NOTE", cat(&["XAKIA", "IOSFODNN7EXAMPLE"]), KEEP),
+            (
+                "NPM_CONFIG_REGISTRY",
+                "https://registry.npmjs.org/".into(),
+                KEEP,
+            ),
+            ("PS1", "\\u@\\h:\\w\\$ ".into(), KEEP),
+            ("MANPAGER", "sh -c 'col -bx | bat -l man -p'".into(), KEEP),
+            (
+                "ENV_DUMP",
+                "OLDPWD=/home/alice pwd_history=/tmp/x".into(),
+                KEEP,
+            ),
+            ("MAKEFLAGS", "-j4 --no-print-directory".into(), KEEP),
+            ("GH_REPO", "https://github.com/org/repo".into(), KEEP),
+            ("PIP_INDEX_URL", "https://pypi.org/simple".into(), KEEP),
+            ("EDITOR", "code --wait".into(), KEEP),
+            (
+                "OPTS",
+                "password_file=/run/secrets/db passwordless=true".into(),
+                KEEP,
+            ),
+            ("CONN", "Server=db;User Id=app;Password=;".into(), KEEP),
+            (
+                "GREETING",
+                "h\u{e9}llo w\u{f6}rld ://\u{fc}@x:".into(),
+                KEEP,
+            ),
+            (
+                "CA",
+                "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----".into(),
+                KEEP,
+            ),
+            (
+                "PUB",
+                "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----".into(),
+                KEEP,
+            ),
+            ("SHORT", "ghp_abc sk-abc glpat-x xoxb-1 hf_abc".into(), KEEP),
+            ("LONGER", cat(&["AKIA", "IOSFODNN7EXAMPLEXYZ"]), KEEP),
+            ("HEXISH", cat(&["SK", HEX32, "ff"]), KEEP),
+            // By name.
+            ("OPENAI_API_KEY", "sk-1".into(), n("*KEY*")),
+            ("KEYTIMEOUT", "1".into(), n("*KEY*")),
+            ("AWS_SECRET_ACCESS_KEY", "x".into(), n("*KEY*")),
+            ("CLIENT_SECRET", "x".into(), n("*SECRET*")),
+            ("GITHUB_TOKEN", "x".into(), n("*TOKEN*")),
+            ("PGPASSWORD", "x".into(), n("*PASSWORD*")),
+            ("PGPASSFILE", "/home/alice/.pgpass".into(), n("PGPASS*")),
+            ("MYSQL_PASSWD", "x".into(), n("*PASSWD*")),
+            ("GPG_PASSPHRASE", "x".into(), n("*PASSPHRASE*")),
+            ("DB_CREDENTIALS", "x".into(), n("*CREDENTIAL*")),
+            ("GH_PAT", "x".into(), n("*_PAT")),
+            ("NPM_CONFIG__AUTH", "x".into(), n("*_AUTH")),
+            ("SMTP_PASS", "x".into(), n("*_PASS")),
+            ("DB_PWD", "x".into(), n("*_PWD")),
+            ("SENTRY_DSN", "x".into(), n("*_DSN")),
+            ("DSN", "x".into(), n("DSN")),
+            ("SLACK_WEBHOOK_URL", "x".into(), n("*WEBHOOK*")),
+            ("SESSION_COOKIE", "x".into(), n("*COOKIE*")),
+            ("DOCKER_AUTH_CONFIG", "{}".into(), n("DOCKER_AUTH_CONFIG")),
+            ("BW_SESSION", "x".into(), n("BW_SESSION")),
+            ("OP_SESSION_my", "x".into(), n("OP_SESSION_*")),
+            // URLs with credentials.
+            (
+                "DATABASE_URL",
+                "postgres://app:hunter2@db:5432/app".into(),
+                v(URL_PASSWORD),
+            ),
+            (
+                "DATABASE_URL",
+                "postgresql://app:hunter2@db/app?sslmode=require".into(),
+                v(URL_PASSWORD),
+            ),
+            (
+                "REDIS_URL",
+                "redis://:hunter2@cache:6379/0".into(),
+                v(URL_PASSWORD),
+            ),
+            (
+                "MYSQL_URL",
+                "mysql://root:pw123@127.0.0.1/db".into(),
+                v(URL_PASSWORD),
+            ),
+            (
+                "AMQP_URL",
+                "amqp://guest:guest@rabbit:5672/".into(),
+                v(URL_PASSWORD),
+            ),
+            (
+                "MONGO_URL",
+                "mongodb+srv://app:s3cr3t@cluster0.abcde.mongodb.net/db?retryWrites=true".into(),
+                v(URL_PASSWORD),
+            ),
+            (
+                "MONGO_URL",
+                "mongodb://app:s3cr3t@h1:27017,h2:27017/db".into(),
+                v(URL_PASSWORD),
+            ),
+            (
+                "HTTP_PROXY",
+                "http://alice:pa55@proxy:3128".into(),
+                v(URL_PASSWORD),
+            ),
+            (
+                "PROXIES",
+                "http://proxy-a:3128, https://bob:pw@proxy-b:3128".into(),
+                v(URL_PASSWORD),
+            ),
+            (
+                "ENV_LINE",
+                "http_proxy=http://u:p@proxy:3128".into(),
+                v(URL_PASSWORD),
+            ),
+            (
+                "GIT_URL",
+                "https://x-access-token:abc123xyz@github.com/o/r.git".into(),
+                v(URL_PASSWORD),
+            ),
+            (
+                "JDBC_URL",
+                "jdbc:mysql://app:hunter2@db:3306/app".into(),
+                v(URL_PASSWORD),
+            ),
+            (
+                "ODD_URL",
+                "https://user@example.com:pw@host/x".into(),
+                v(URL_PASSWORD),
+            ),
+            (
+                "UNICODE_PW",
+                "postgres://app:p\u{e4}ss@db/app".into(),
+                v(URL_PASSWORD),
+            ),
+            (
+                "ERROR_SINK",
+                cat(&["https://", HEX32, "@o123.ingest.sentry.io/1"]),
+                v(URL_KEY_USER),
+            ),
+            // Connection strings and credential fields.
+            (
+                "JDBC_URL",
+                "jdbc:postgresql://db:5432/app?user=app&password=hunter2".into(),
+                v(PASSWORD_FIELD),
+            ),
+            (
+                "JDBC_URL",
+                "jdbc:sqlserver://db:1433;databaseName=app;user=sa;password=Hunter2!".into(),
+                v(PASSWORD_FIELD),
+            ),
+            (
+                "CONN",
+                "Server=tcp:db.example,1433;Database=app;User Id=app;Password=Hunter2!;".into(),
+                v(PASSWORD_FIELD),
+            ),
+            (
+                "ODBC",
+                "Driver={ODBC Driver 18};Server=db;UID=app;PWD=Hunter2;".into(),
+                v(PASSWORD_FIELD),
+            ),
+            (
+                "PGCONN",
+                "host=db port=5432 user=app password=hunter2 dbname=app".into(),
+                v(PASSWORD_FIELD),
+            ),
+            (
+                "PGCONN",
+                "host=db password = 'two words'".into(),
+                v(PASSWORD_FIELD),
+            ),
+            (
+                "CLI_OPTS",
+                "--host db --password=hunter2".into(),
+                v(PASSWORD_FIELD),
+            ),
+            ("CLI_OPTS", "--db_passwd=hunter2".into(), v(PASSWORD_FIELD)),
+            (
+                "JSON",
+                "{\"user\":\"app\", \"password\": \"hunter2\"}".into(),
+                v(PASSWORD_FIELD),
+            ),
+            (
+                "AZURE_STORAGE",
+                cat(&[
+                    "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=",
+                    R48,
+                    "==;",
+                ]),
+                v(KEY_FIELD),
+            ),
+            (
+                "CALLBACK",
+                "https://api.example.com/cb?client_id=x&client_secret=abc123".into(),
+                v(KEY_FIELD),
+            ),
+            (
+                "FEED",
+                "https://api.example.com/feed?api_key=abc123def".into(),
+                v(KEY_FIELD),
+            ),
+            // Token shapes.
+            ("LLM", cat(&["sk-", R48]), v("OpenAI-style API key")),
+            (
+                "LLM",
+                cat(&["sk-proj-", R48, "_", R36]),
+                v("OpenAI-style API key"),
+            ),
+            (
+                "LLM",
+                cat(&["sk-ant-api03-", R48, "-", R48]),
+                v("Anthropic API key"),
+            ),
+            (
+                "ARGS",
+                cat(&["--verbose,token=ghp_", R36]),
+                v("GitHub token"),
+            ),
+            ("GH", cat(&["gho_", R36]), v("GitHub token")),
+            ("GH", cat(&["ghu_", R36]), v("GitHub token")),
+            ("GH", cat(&["ghs_", R36]), v("GitHub token")),
+            ("GH", cat(&["ghr_", R36]), v("GitHub token")),
+            (
+                "GH",
+                cat(&["github_pat_11ABCDEFG0", "_", R48]),
+                v("GitHub token"),
+            ),
+            (
+                "GL",
+                cat(&["glpat-", "xYz12-AbC34_dEf56gHi7"]),
+                v("GitLab token"),
+            ),
+            (
+                "AWS_ID",
+                cat(&["AKIA", "IOSFODNN7EXAMPLE"]),
+                v("AWS access key id"),
+            ),
+            (
+                "AWS_ID",
+                cat(&["id=ASIA", "Y34FZKBOKMUTVV7A;"]),
+                v("AWS access key id"),
+            ),
+            (
+                "SLACK",
+                cat(&[
+                    "xoxb-",
+                    "1234567890-1234567890123-",
+                    "AbCdEfGhIjKlMnOpQrStUvWx",
+                ]),
+                v("Slack token"),
+            ),
+            (
+                "SLACK",
+                cat(&["xoxp-", "1234567890-1234567890123-", R36]),
+                v("Slack token"),
+            ),
+            (
+                "SLACK",
+                cat(&["xapp-", "1-A0123456789-1234567890123-", HEX32]),
+                v("Slack token"),
+            ),
+            ("GOOGLE", cat(&["AIza", &R36[..35]]), v("Google API key")),
+            (
+                "GOOGLE",
+                cat(&["ya29.", "a0AfH6SMBx", R36]),
+                v("Google OAuth token"),
+            ),
+            (
+                "ID",
+                cat(&[
+                    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.",
+                    "eyJzdWIiOiIxMjM0NTY3ODkwIn0.",
+                    "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+                ]),
+                v(JWT),
+            ),
+            (
+                "SSH_ID",
+                cat(&[
+                    "-----BEGIN OPENSSH ",
+                    "PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END",
+                ]),
+                v(PRIVATE_KEY),
+            ),
+            (
+                "TLS",
+                cat(&["cert\n-----BEGIN RSA ", "PRIVATE KEY-----\nMIIE"]),
+                v(PRIVATE_KEY),
+            ),
+            (
+                "NPM",
+                cat(&["//registry.npmjs.org/:_authToken=npm_", R36]),
+                v("npm token"),
+            ),
+            (
+                "PYPI",
+                cat(&["pypi-", "AgEIcHlwaS5vcmc", R48]),
+                v("PyPI token"),
+            ),
+            ("HF", cat(&["hf_", LETTERS34]), v("Hugging Face token")),
+            ("DO", cat(&["dop_v1_", &hex64]), v("DigitalOcean token")),
+            (
+                "MAIL",
+                cat(&["SG.", &R36[..22], ".", &R48[..43]]),
+                v(SENDGRID),
+            ),
+            ("SQUARE", cat(&["sq0atp-", &R36[..22]]), v("Square token")),
+            ("STRIPE", cat(&["sk_live_", &R36[..24]]), v("Stripe key")),
+            ("STRIPE", cat(&["rk_live_", &R36[..24]]), v("Stripe key")),
+            ("STRIPE", cat(&["sk_test_", &R36[..24]]), v("Stripe key")),
+            ("TWILIO", cat(&["SK", HEX32]), v("Twilio API key")),
+            ("DOCKER", cat(&["dckr_pat_", R36]), v("Docker Hub token")),
+            (
+                "HEADERS",
+                cat(&["Authorization: Bearer ", R36]),
+                v(AUTH_HEADER),
+            ),
+            (
+                "HEADERS",
+                "Authorization: Basic dXNlcjpwYXNzd29yZA==".into(),
+                v(AUTH_HEADER),
+            ),
+        ];
+        rows
+    }
+
+    #[test]
+    fn secret_rules_table() {
+        let rows = table();
+        assert!(rows.len() >= 60, "{} rows", rows.len());
+        let mut wrong = Vec::new();
+        for (name, value, expected) in &rows {
+            let got = secret_rule(name, value);
+            if got != *expected {
+                wrong.push(format!(
+                    "{name}={value:?}: expected {expected:?}, got {got:?}"
+                ));
+            }
+            // The same verdict through the policy, one variable at a time.
+            let (env, withheld) =
+                EnvPolicy::default().apply_reporting([(name.to_string(), value.clone())]);
+            assert_eq!(env.is_empty(), expected.is_some(), "{name}={value:?}");
+            assert_eq!(withheld.len(), usize::from(expected.is_some()));
+            // Opting out keeps everything.
+            let (env, withheld) = EnvPolicy {
+                ignore_default_excludes: true,
+                ..Default::default()
+            }
+            .apply_reporting([(name.to_string(), value.clone())]);
+            assert_eq!(env.len(), 1);
+            assert!(withheld.is_empty());
+        }
+        assert!(
+            wrong.is_empty(),
+            "{} wrong:\n{}",
+            wrong.len(),
+            wrong.join("\n")
+        );
+    }
+
+    /// Truncated values (every prefix and suffix of every row) scan without panicking.
+    #[test]
+    fn truncated_values_do_not_panic() {
+        for (_, value, _) in table() {
+            for (i, _) in value.char_indices() {
+                let _ = secret_value_shape(&value[..i]);
+                let _ = secret_value_shape(&value[i..]);
+            }
+        }
+    }
+
+    #[test]
+    fn value_rules_follow_the_policy_knobs() {
+        let url = "postgres://app:hunter2@db/app".to_string();
+        let vars = || {
+            vec![
+                ("PATH".to_string(), "/bin".to_string()),
+                ("DATABASE_URL".to_string(), url.clone()),
+                ("PROXY".to_string(), "http://u:p@proxy:3128".to_string()),
+                ("EXCLUDED".to_string(), "http://u:p@x".to_string()),
+            ]
+        };
+        let policy = EnvPolicy {
+            exclude: vec!["excluded".into()],
+            ..Default::default()
+        };
+        let (env, withheld) = policy.apply_reporting(vars());
+        assert_eq!(names(&env), ["PATH"]);
+        // Sorted; the user's own `exclude` is not reported as a secret rule.
+        assert_eq!(
+            withheld,
+            [
+                (
+                    "DATABASE_URL".to_string(),
+                    SecretRule::Value(shape::URL_PASSWORD)
+                ),
+                ("PROXY".to_string(), SecretRule::Value(shape::URL_PASSWORD)),
+            ]
+        );
+        // An explicit `set` wins, and the replaced variable is not reported.
+        let policy = EnvPolicy {
+            set: BTreeMap::from([("DATABASE_URL".into(), url.clone())]),
+            ..Default::default()
+        };
+        let (env, withheld) = policy.apply_reporting(vars());
+        assert_eq!(names(&env), ["DATABASE_URL", "PATH"]);
+        assert_eq!(env[0].1, url);
+        assert_eq!(names_of(&withheld), ["EXCLUDED", "PROXY"]);
+        // `include_only` still decides what is left, `set` included.
+        let policy = EnvPolicy {
+            include_only: vec!["PATH".into(), "PROXY".into()],
+            set: BTreeMap::from([("OTHER".into(), "x".into())]),
+            ..Default::default()
+        };
+        let (env, withheld) = policy.apply_reporting(vars());
+        assert_eq!(names(&env), ["PATH"]);
+        assert_eq!(names_of(&withheld), ["PROXY"]);
+        // Opting out of the default excludes turns the value rules off too.
+        let policy = EnvPolicy {
+            ignore_default_excludes: true,
+            ..Default::default()
+        };
+        let (env, withheld) = policy.apply_reporting(vars());
+        assert_eq!(env.len(), 4);
+        assert!(withheld.is_empty());
+    }
+
+    fn names_of(w: &[(String, SecretRule)]) -> Vec<&str> {
+        w.iter().map(|(k, _)| k.as_str()).collect()
+    }
+
+    #[test]
+    fn withheld_message_names_rules_and_never_values() {
+        let withheld = [
+            (
+                "AWS_SECRET_ACCESS_KEY".to_string(),
+                SecretRule::Name("*SECRET*"),
+            ),
+            (
+                "DATABASE_URL".to_string(),
+                SecretRule::Value(shape::URL_PASSWORD),
+            ),
+        ];
+        assert_eq!(
+            withheld_message(&withheld),
+            "shell_environment_policy: withheld from commands: \
+             AWS_SECRET_ACCESS_KEY (name *SECRET*), DATABASE_URL (value: URL with password)"
+        );
+        // Every dropped row of the table: the message is exactly names and static rule text,
+        // and contains no value.
+        let rows: Vec<_> = table().into_iter().filter(|r| r.2.is_some()).collect();
+        for (name, value, _) in &rows {
+            let (_, withheld) =
+                EnvPolicy::default().apply_reporting([(name.to_string(), value.clone())]);
+            let msg = withheld_message(&withheld);
+            let rule = withheld[0].1;
+            assert_eq!(
+                msg,
+                format!("shell_environment_policy: withheld from commands: {name} ({rule})")
+            );
+            if value.len() >= 4 {
+                assert!(!msg.contains(value.as_str()), "{name}: {msg}");
+            }
+        }
+    }
+
+    /// The event actually emitted by `apply`, captured by a minimal subscriber: it lists the
+    /// names and rules, and no value text.
+    #[test]
+    fn debug_log_has_names_not_values() {
+        use std::sync::{Arc, Mutex};
+        use tracing::field::{Field, Visit};
+        use tracing::span::{Attributes, Id, Record};
+        use tracing::{Event, Metadata, Subscriber};
+
+        struct Capture(Arc<Mutex<Vec<String>>>);
+        struct Fields(String);
+        impl Visit for Fields {
+            fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+                self.0.push_str(&format!("{}={:?} ", field.name(), value));
+            }
+        }
+        impl Subscriber for Capture {
+            fn enabled(&self, _: &Metadata<'_>) -> bool {
+                true
+            }
+            fn new_span(&self, _: &Attributes<'_>) -> Id {
+                Id::from_u64(1)
+            }
+            fn record(&self, _: &Id, _: &Record<'_>) {}
+            fn record_follows_from(&self, _: &Id, _: &Id) {}
+            fn event(&self, event: &Event<'_>) {
+                let mut fields = Fields(String::new());
+                event.record(&mut fields);
+                if let Ok(mut events) = self.0.lock() {
+                    events.push(fields.0);
+                }
+            }
+            fn enter(&self, _: &Id) {}
+            fn exit(&self, _: &Id) {}
+        }
+
+        const CANARY: &str = "Canary7Canary7Canary7";
+        let vars = [
+            ("PATH", "/bin".to_string()),
+            ("DATABASE_URL", format!("postgres://app:{CANARY}@db/app")),
+            (
+                "ERROR_SINK",
+                format!("https://{CANARY}{CANARY}@o1.ingest.sentry.io/1"),
+            ),
+            ("PGCONN", format!("host=db password={CANARY}")),
+            ("ARGS", format!("--token ghp_{CANARY}{CANARY}")),
+            ("STRIPE_SECRET_KEY", format!("sk_live_{CANARY}")),
+        ]
+        .map(|(k, v)| (k.to_string(), v));
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let env = tracing::subscriber::with_default(Capture(events.clone()), || {
+            EnvPolicy::default().apply(vars.clone())
+        });
+        assert_eq!(names(&env), ["PATH"]);
+        let events = events.lock().map(|e| e.clone()).unwrap_or_default();
+        assert_eq!(events.len(), 1, "{events:?}");
+        let log = &events[0];
+        assert!(
+            log.contains(
+                "ARGS (value: GitHub token), DATABASE_URL (value: URL with password), \
+                 ERROR_SINK (value: URL with a key as user), \
+                 PGCONN (value: connection string with password), \
+                 STRIPE_SECRET_KEY (name *KEY*)"
+            ),
+            "{log}"
+        );
+        assert!(!log.contains("Canary"), "{log}");
+        assert!(!log.contains("hunter") && !log.contains("ghp_"), "{log}");
+        // Nothing withheld: no event at all.
+        let quiet = Arc::new(Mutex::new(Vec::new()));
+        tracing::subscriber::with_default(Capture(quiet.clone()), || {
+            EnvPolicy::default().apply([("PATH".to_string(), "/bin".to_string())])
+        });
+        assert!(quiet.lock().map(|e| e.is_empty()).unwrap_or(false));
     }
 }
