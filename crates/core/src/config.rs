@@ -762,6 +762,47 @@ mod tests {
     }
 
     #[test]
+    fn a_new_cwd_moves_its_writable_root() {
+        let mut o = cli(&["sandbox_workspace_write.writable_roots=[\"/data\"]"]);
+        o.cwd = Some(PathBuf::from("/repo"));
+        let mut c = load("", o).unwrap();
+        assert!(c.writable_roots.contains(&PathBuf::from("/repo")));
+        c.set_cwd(PathBuf::from("/other"));
+        assert!(
+            !c.writable_roots.contains(&PathBuf::from("/repo")),
+            "{:?}",
+            c.writable_roots
+        );
+        assert!(c.writable_roots.contains(&PathBuf::from("/other")));
+        // A configured root stays even when it was the cwd.
+        c.set_cwd(PathBuf::from("/data"));
+        c.set_cwd(PathBuf::from("/repo"));
+        assert!(c.writable_roots.contains(&PathBuf::from("/data")));
+        assert!(!c.writable_roots.contains(&PathBuf::from("/other")));
+    }
+
+    #[test]
+    fn sandbox_limits_parse() {
+        let c = load(
+            "[sandbox_limits]\nmax_processes = 100\nmax_memory = \"512M\"\n",
+            cli(&[]),
+        )
+        .unwrap();
+        assert_eq!(c.sandbox_limits.max_processes, Some(100));
+        assert_eq!(c.sandbox_limits.max_memory_bytes, Some(512 << 20));
+        let c = load("[sandbox_limits]\nmax_memory = 1048576\n", cli(&[])).unwrap();
+        assert_eq!(c.sandbox_limits.max_memory_bytes, Some(1 << 20));
+        let c = load("[sandbox_limits]\nmax_memory = \"50%\"\n", cli(&[])).unwrap();
+        assert!(c.sandbox_limits.max_memory_bytes.unwrap() > 0);
+        let err = load("[sandbox_limits]\nmax_memory = \"12 parsecs\"\n", cli(&[])).unwrap_err();
+        assert!(
+            err.to_string().contains("sandbox_limits.max_memory"),
+            "{err}"
+        );
+        assert!(load("[sandbox_limits]\nmax_procs = 1\n", cli(&[])).is_err());
+    }
+
+    #[test]
     fn bad_overrides() {
         assert!(matches!(
             load("", cli(&["novalue"])),

@@ -189,6 +189,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn missing_layers_are_announced_on_the_first_command_only() {
+        let launch = SandboxLaunch {
+            mode: SandboxMode::ReadOnly,
+            writable_roots: vec![],
+            network: false,
+            limits: Limits::default(),
+            exe: Some(PathBuf::from("/bin/wright")),
+            announced: Arc::default(),
+        };
+        assert!(launch.policy().unwrap().announce);
+        assert!(!launch.policy().unwrap().announce);
+        // A later turn shares the session's flag.
+        let next = SandboxLaunch { ..launch.clone() };
+        assert!(!next.policy().unwrap().announce);
+        let full = SandboxLaunch {
+            mode: SandboxMode::DangerFullAccess,
+            announced: Arc::default(),
+            ..launch
+        };
+        assert!(full.policy().is_none());
+    }
+
+    #[test]
     fn patch_paths_must_stay_in_the_roots() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("repo");
