@@ -39,10 +39,17 @@ pub fn parse_script(script: &str) -> Option<Vec<Vec<Word>>> {
     let mut in_word = false;
     let mut quoted = false;
     let mut glob = false;
+    // Unquoted `{` or `}` in the word: a group (`{ ls; }`) or brace expansion (`{a,b}`)
+    // cannot be read; a literal like find's `{}` can.
+    let mut brace = false;
     let mut chars = script.chars().peekable();
     macro_rules! finish_word {
         () => {
             if in_word {
+                if brace && !literal_braces(&word) {
+                    return None;
+                }
+                brace = false;
                 words.push(Word {
                     text: std::mem::take(&mut word),
                     glob,
@@ -96,7 +103,12 @@ pub fn parse_script(script: &str) -> Option<Vec<Vec<Word>>> {
                 }
                 None => return None,
             },
-            '$' | '`' | '(' | ')' | '<' | '{' | '}' => return None,
+            '$' | '`' | '(' | ')' | '<' => return None,
+            '{' | '}' => {
+                brace = true;
+                in_word = true;
+                word.push(c);
+            }
             '>' => {
                 // The word right before, if all digits and unquoted, names the fd: `2>`.
                 let fd_word = in_word && !quoted && word.chars().all(|d| d.is_ascii_digit());
@@ -104,6 +116,7 @@ pub fn parse_script(script: &str) -> Option<Vec<Vec<Word>>> {
                     word.clear();
                     in_word = false;
                     glob = false;
+                    brace = false;
                 } else {
                     finish_word!();
                 }
@@ -157,12 +170,21 @@ pub fn parse_script(script: &str) -> Option<Vec<Vec<Word>>> {
         }
     }
     if in_word {
+        if brace && !literal_braces(&word) {
+            return None;
+        }
         words.push(Word { text: word, glob });
     }
     if !words.is_empty() {
         commands.push(words);
     }
     Some(commands)
+}
+
+/// Braces that bash leaves as they are: not a lone `{`/`}` (a group), no `,` or `..`
+/// (expansion).
+fn literal_braces(word: &str) -> bool {
+    word != "{" && word != "}" && !word.contains(',') && !word.contains("..")
 }
 
 /// A script's simple commands as plain strings (see [`parse_script`]).
