@@ -529,3 +529,265 @@ fn rules_see_through_wrappers() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     assert!(policy.restricts());
 }
+
+#[test]
+fn splits_scripts() {
+    let words = |s: &str| simple_commands(s).unwrap();
+    assert_eq!(
+        words("make test 2>&1 | tail -5"),
+        vec![vec!["make", "test"], vec!["tail", "-5"]]
+    );
+    assert_eq!(
+        words("cd 'a b' && git status; echo \"x y\""),
+        vec![
+            vec!["cd", "a b"],
+            vec!["git", "status"],
+            vec!["echo", "x y"]
+        ]
+    );
+    assert_eq!(words("ls >/dev/null"), vec![vec!["ls"]]);
+    assert_eq!(
+        words("find . -exec ls {} +"),
+        vec![vec!["find", ".", "-exec", "ls", "{}", "+"]]
+    );
+    assert_eq!(words("echo \"a\\b\""), vec![vec!["echo", "a\\b"]]);
+    for unreadable in [
+        "echo $(rm -rf /)",
+        "cat > out.txt",
+        "echo 'unterminated",
+        "ls >&2.name",
+        "ls >/dev/null2",
+        "echo {a,b}",
+        "{ ls; }",
+        "cat <<EOF",
+    ] {
+        assert!(simple_commands(unreadable).is_none(), "{unreadable}");
+    }
+    let parsed = parse_script("ls *.rs '*'").unwrap();
+    assert!(parsed[0][1].glob);
+    assert!(!parsed[0][2].glob);
+}
+
+#[test]
+fn rules_load_and_match() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.toml"),
+        "[[rule]]\nprefix = [\"git\", \"push\"]\ndecision = \"forbid\"\njustification = \"no\"\n[[rule]]\nprefix = [\"git\"]\ndecision = \"allow\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("b.toml"),
+        "[[rule]]\nprefix = [\"npm\", \"publish\"]\ndecision = \"prompt\"\n",
+    )
+    .unwrap();
+    let policy = ExecPolicy::load(dir.path()).unwrap();
+    assert_eq!(policy.rules.len(), 3);
+    assert_eq!(outcome(&policy, "git status"), Allow);
+    assert_eq!(
+        outcome(&policy, "git status && /usr/bin/git push origin"),
+        Forbid
+    );
+    assert_eq!(outcome(&policy, "npm publish"), Prompt);
+    assert_eq!(outcome(&policy, "ls"), Free);
+    // `allow` must cover every command that runs.
+    assert_eq!(outcome(&policy, "git status && rm -rf x"), Free);
+    // ... and only the program as written.
+    assert_eq!(outcome(&policy, "./git status"), Free);
+    std::fs::write(
+        dir.path().join("c.toml"),
+        "[[rule]]\nprefix = [\"x\"]\ndecision = \"maybe\"\n",
+    )
+    .unwrap();
+    let err = ExecPolicy::load(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("c.toml"), "{err}");
+}
+
+fn keys(script: &str) -> Option<Vec<Vec<String>>> {
+    expand_script(script).and_then(|c| session_keys(&c))
+}
+
+fn key(words: &[&str]) -> Vec<String> {
+    words.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn session_keys_are_exact() {
+    assert_eq!(
+        keys("cargo test --all"),
+        Some(vec![key(&["cargo", "test"])])
+    );
+    assert_eq!(keys("git status"), Some(vec![key(&["git", "status"])]));
+    // Wrappers that change nothing are stripped.
+    assert_eq!(
+        keys("timeout 5 git status"),
+        Some(vec![key(&["git", "status"])])
+    );
+    assert_eq!(
+        keys("bash -c 'git status'"),
+        Some(vec![key(&["git", "status"])])
+    );
+    // An option second: the whole command, so `git` alone or `ls -la` approve nothing more.
+    assert_eq!(keys("ls -la"), Some(vec![key(&["ls", "-la"])]));
+    assert_eq!(keys("git"), Some(vec![key(&["git"])]));
+    assert_eq!(
+        keys("cd x && make test"),
+        Some(vec![key(&["cd", "x"]), key(&["make", "test"])])
+    );
+    // Anything that changes meaning cannot be remembered (and never matches a remembered key).
+    for altered in [
+        "git -c core.pager=sh status",
+        "git -c alias.status='!sh -c evil' status",
+        "git -C /tmp status",
+        "git --git-dir=/tmp/x status",
+        "git --no-pager status",
+        "GIT_DIR=/tmp/x git status",
+        "FOO=1 git status",
+        "env -i git status",
+        "env GIT_PAGER=sh git status",
+        "sudo git status",
+        "cargo --config x test",
+        "cargo test --config 'target.x.runner=\"sh\"'",
+        "cargo +nightly test",
+        "cargo test -Zunstable-options",
+        "make test SHELL=/tmp/sh",
+        "make -f evil.mk test",
+        "echo x | xargs git status",
+        "find . -exec git status {} \\;",
+        "ls *",
+        "git status $(x)",
+        "git status && sudo ls",
+    ] {
+        assert_eq!(keys(altered), None, "{altered}");
+    }
+}
+
+fn ctx<'a>(
+    policy: ApprovalPolicy,
+    rules: &'a ExecPolicy,
+    session: &'a SessionApprovals,
+) -> CommandContext<'a> {
+    CommandContext {
+        approval_policy: policy,
+        sandbox_mode: SandboxMode::WorkspaceWrite,
+        exec_policy: rules,
+        session,
+    }
+}
+
+fn script_argv(script: &str) -> Vec<String> {
+    ["bash", "-lc", script].map(String::from).to_vec()
+}
+
+/// "Accept for this session" of one command approves exactly that program and subcommand.
+#[test]
+fn accept_for_session_approves_that_prefix_only() {
+    let rules = ExecPolicy::default();
+    let session = SessionApprovals::default();
+    let ask = |script: &str| {
+        plan_command(
+            &script_argv(script),
+            false,
+            ctx(ApprovalPolicy::Untrusted, &rules, &session),
+        )
+        .unwrap()
+        .ask
+    };
+    let remember = |script: &str| {
+        let plan = plan_command(
+            &script_argv(script),
+            false,
+            ctx(ApprovalPolicy::Untrusted, &rules, &session),
+        )
+        .unwrap();
+        assert!(plan.ask, "{script}");
+        for key in plan.session_keys.iter().flatten() {
+            session.allow_prefix(key);
+        }
+    };
+    remember("cargo test");
+    remember("git push origin main");
+    assert!(!ask("cargo test"));
+    assert!(!ask("cargo test -p x"));
+    assert!(!ask("timeout 60 cargo test"));
+    assert!(!ask("git push"));
+    for again in [
+        "cargo build",
+        "cargo --config 'build.rustc-wrapper=\"sh\"' test",
+        "cargo test --config x",
+        "FOO=1 cargo test",
+        "git push && rm -rf x",
+        "git -c alias.push='!sh -c evil' push",
+        "git -c core.sshCommand=evil push",
+        "git -C /tmp/other push",
+        "./cargo test",
+        "git pull",
+        "echo x | xargs cargo test",
+    ] {
+        assert!(ask(again), "{again}");
+    }
+    // A command line that cannot be remembered is asked about every time.
+    let plan = plan_command(
+        &script_argv("git -c core.pager=sh status"),
+        false,
+        ctx(ApprovalPolicy::Untrusted, &rules, &session),
+    )
+    .unwrap();
+    assert!(plan.ask);
+    assert_eq!(plan.session_keys, None);
+    session.allow_prefix(&key(&["git", "status"]));
+    assert!(!ask("git status"));
+    assert!(ask("git -c core.pager=sh status"));
+    assert!(ask("git -c alias.status='!sh -c evil' status"));
+    // `git` alone approves no subcommand.
+    session.allow_prefix(&key(&["git"]));
+    assert!(ask("git fetch"));
+}
+
+#[test]
+fn plan_obeys_rules_and_policies() {
+    let rules = test_policy();
+    let session = SessionApprovals::default();
+    let plan = |policy: ApprovalPolicy, script: &str| {
+        plan_command(&script_argv(script), false, ctx(policy, &rules, &session))
+    };
+    let forbidden = plan(ApprovalPolicy::OnRequest, "env -i timeout 5 git push").unwrap_err();
+    assert!(forbidden.contains("`git push` is forbidden"), "{forbidden}");
+    assert!(plan(ApprovalPolicy::Never, "npm publish").is_err());
+    assert!(plan(ApprovalPolicy::OnRequest, "npm publish").unwrap().ask);
+    // Opaque lines (unreadable, inline code) are held when any rule restricts.
+    assert!(plan(ApprovalPolicy::Never, "python3 -c 'print(1)'").is_err());
+    assert!(
+        plan(ApprovalPolicy::OnRequest, "python3 -c 'print(1)'")
+            .unwrap()
+            .ask
+    );
+    assert!(plan(ApprovalPolicy::OnRequest, "echo $(date)").unwrap().ask);
+    assert!(!plan(ApprovalPolicy::OnRequest, "make").unwrap().ask);
+    // Under untrusted: known safe or allowed runs, anything else asks.
+    assert!(
+        !plan(ApprovalPolicy::Untrusted, "git log --oneline")
+            .unwrap()
+            .ask
+    );
+    assert!(!plan(ApprovalPolicy::Untrusted, "cargo test").unwrap().ask);
+    assert!(
+        plan(ApprovalPolicy::Untrusted, "cargo --config x test")
+            .unwrap()
+            .ask
+    );
+    assert!(plan(ApprovalPolicy::Untrusted, "make").unwrap().ask);
+    assert!(
+        plan(ApprovalPolicy::Untrusted, "git status && make")
+            .unwrap()
+            .ask
+    );
+    // Without restricting rules, inline code is merely not known safe.
+    let none = ExecPolicy::default();
+    let p = |policy, script: &str| {
+        plan_command(&script_argv(script), false, ctx(policy, &none, &session)).unwrap()
+    };
+    assert!(!p(ApprovalPolicy::OnRequest, "python3 -c 1").ask);
+    assert!(p(ApprovalPolicy::Untrusted, "python3 -c 1").ask);
+    assert!(!p(ApprovalPolicy::Never, "echo $(date)").ask);
+}
