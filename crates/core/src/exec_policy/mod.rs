@@ -150,19 +150,37 @@ fn word_matches(rule_word: &str, word: &Word) -> bool {
 /// Whether a restricting rule holds a command: loosely (the program by its name alone, globs
 /// as wildcards, open commands by what is shown, unknown programs at any word).
 fn restricts_cmd(prefix: &[String], cmd: &Cmd) -> bool {
-    let starts = if cmd.scan { cmd.words.len() } else { 1 };
-    (0..starts.min(cmd.words.len())).any(|at| {
-        let words = &cmd.words[at..];
-        prefix.iter().enumerate().all(|(i, p)| match words.get(i) {
-            Some(w) if i == 0 => {
-                base_name(&w.text) == p
-                    || word_matches(p, w)
-                    || (w.glob && glob_may_match(base_name(&w.text), p))
+    let Some(program) = prefix.first() else {
+        return false;
+    };
+    let program_matches = |w: &Word| {
+        base_name(&w.text) == program
+            || word_matches(program, w)
+            || (w.glob && glob_may_match(base_name(&w.text), program))
+    };
+    let Some(first) = cmd.words.first() else {
+        return false;
+    };
+    let at_start = program_matches(first)
+        && prefix[1..]
+            .iter()
+            .enumerate()
+            .all(|(i, p)| match cmd.words.get(i + 1) {
+                Some(w) => word_matches(p, w),
+                None => cmd.open,
+            });
+    // An unknown program may run some of its words as a command, rearranged (`parallel git
+    // ::: push`): the rule's words in order anywhere after its program.
+    let inside = || {
+        cmd.words.iter().enumerate().skip(1).any(|(at, w)| {
+            if !program_matches(w) {
+                return false;
             }
-            Some(w) => word_matches(p, w),
-            None => cmd.open,
+            let mut rest = cmd.words[at + 1..].iter();
+            prefix[1..].iter().all(|p| rest.any(|w| word_matches(p, w)))
         })
-    })
+    };
+    at_start || (cmd.scan && inside())
 }
 
 /// Whether an `allow` rule covers a command: exactly (the program as written, no globs, no

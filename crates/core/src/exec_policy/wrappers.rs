@@ -230,6 +230,13 @@ fn walk(mut words: Vec<Word>, mut ctx: Ctx, out: &mut Vec<Cmd>) -> Option<()> {
             continue;
         }
         let program = base_name(&first.text).to_string();
+        // `git-push` (from git's exec path) is `git push`.
+        if let Some(sub) = program.strip_prefix("git-").filter(|s| !s.is_empty()) {
+            let sub = Word::plain(sub);
+            words.splice(0..1, [Word::plain("git"), sub]);
+            ctx.altered = true;
+            continue;
+        }
         // Where the wrapped command starts, for the plain wrappers.
         let rest = match program.as_str() {
             "!" | "if" | "then" | "else" | "elif" | "do" | "while" | "until" | "coproc" => {
@@ -432,7 +439,23 @@ fn walk(mut words: Vec<Word>, mut ctx: Ctx, out: &mut Vec<Cmd>) -> Option<()> {
                 if cmd.inline_code {
                     cmd.scan = true;
                 }
+                let scan = cmd.scan;
                 out.push(cmd);
+                // An unknown program may hand a word to a shell (`su -c 'git push'`, `ssh host
+                // 'git push'`): words that look like scripts are read too, but only to
+                // restrict (a word that is not a script is no reason to refuse).
+                if let Some(inner) = ctx.deeper().filter(|_| scan) {
+                    for word in &words[1..] {
+                        if word.text.contains([' ', '\t', '\n', ';', '|', '&']) {
+                            let mut seen = Vec::new();
+                            let _ = run_script(&word.text, inner, &mut seen);
+                            out.extend(seen.into_iter().map(|mut c| {
+                                c.role = Role::Wrapper;
+                                c
+                            }));
+                        }
+                    }
+                }
                 return Some(());
             }
         };
@@ -797,7 +820,7 @@ fn shell(words: Vec<Word>, ctx: Ctx, out: &mut Vec<Cmd>) -> Option<()> {
         push(out, &words, Role::Wrapper, ctx);
         return run_script(&text, ctx, out);
     }
-    if stdin || i >= words.len() {
+    if stdin || i >= words.len() || reads_stdin(&words[i].text) {
         // Commands from stdin (`echo 'git push' | sh`): not on the line.
         return None;
     }
@@ -971,6 +994,11 @@ fn git_subcommand_runs(sub: &str, args: &[Word], ctx: Ctx, out: &mut Vec<Cmd>) -
     }
 }
 
+/// A script file name that is really stdin: `-`, `/dev/stdin`, `/dev/fd/0`, `/proc/self/fd/0`.
+fn reads_stdin(path: &str) -> bool {
+    path == "-" || path.starts_with("/dev/") || path.starts_with("/proc/")
+}
+
 /// Whether a program is given code inline (or on stdin), so what it does is not on the line.
 pub fn runs_inline_code(program: &str, args: &[Word]) -> bool {
     let texts: Vec<&str> = args.iter().map(|w| w.text.as_str()).collect();
@@ -988,7 +1016,7 @@ pub fn runs_inline_code(program: &str, args: &[Word]) -> bool {
                 return (opts, i + 1 < texts.len());
             }
             if !t.starts_with('-') || *t == "-" {
-                return (opts, *t != "-");
+                return (opts, !reads_stdin(t));
             }
             opts.push(*t);
             let last = t.chars().last().unwrap_or('-');
@@ -1090,6 +1118,10 @@ pub fn runs_inline_code(program: &str, args: &[Word]) -> bool {
             false
         }
         "sed" | "gsed" => sed_runs_code(&texts),
+        // Programs that take commands (some of them shell escapes) from their arguments or
+        // stdin.
+        "irb" | "tclsh" | "wish" | "jshell" | "guile" | "sbcl" | "ghci" | "dc" | "ed" | "psql"
+        | "mysql" | "mariadb" | "sqlite3" | "duckdb" => !info_only(&["-version"]),
         _ => false,
     }
 }
