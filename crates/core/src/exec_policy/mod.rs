@@ -195,23 +195,64 @@ fn allows_cmd(prefix: &[String], cmd: &Cmd) -> bool {
             .all(|(p, w)| !w.glob && w.text == *p)
 }
 
-/// Whether a shell pattern could match `text` (`[...]` counts as any one character).
+/// Whether a shell pattern could match `text` (`[...]` counts as any one character). Linear
+/// in practice: `*` backtracks to the last star only.
 fn glob_may_match(pattern: &str, text: &str) -> bool {
-    fn go(p: &[char], t: &[char]) -> bool {
-        match p.split_first() {
-            None => t.is_empty(),
-            Some(('*', rest)) => (0..=t.len()).any(|i| go(rest, &t[i..])),
-            Some(('?', rest)) => !t.is_empty() && go(rest, &t[1..]),
-            Some(('[', rest)) => match rest.iter().position(|c| *c == ']') {
-                Some(close) => !t.is_empty() && go(&rest[close + 1..], &t[1..]),
-                None => t.first() == Some(&'[') && go(rest, &t[1..]),
-            },
-            Some((c, rest)) => t.first() == Some(c) && go(rest, &t[1..]),
+    #[derive(Clone, Copy, PartialEq)]
+    enum Tok {
+        Star,
+        One,
+        Lit(char),
+    }
+    let mut toks = Vec::new();
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => {
+                if toks.last() != Some(&Tok::Star) {
+                    toks.push(Tok::Star);
+                }
+            }
+            '?' => toks.push(Tok::One),
+            '[' if pattern.contains(']') => {
+                for c in chars.by_ref() {
+                    if c == ']' {
+                        break;
+                    }
+                }
+                toks.push(Tok::One);
+            }
+            c => toks.push(Tok::Lit(c)),
         }
     }
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    go(&p, &t)
+    let text: Vec<char> = text.chars().collect();
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match toks.get(p) {
+            Some(Tok::Star) => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(Tok::One) => {
+                p += 1;
+                t += 1;
+            }
+            Some(Tok::Lit(c)) if *c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    toks[p..].iter().all(|t| *t == Tok::Star)
 }
 
 /// What the policy makes of one command line.

@@ -473,6 +473,9 @@ const RULES: &[(&str, Outcome)] = &[
     ("git -c alias.p='!f() { git push; }; f' p", Opaque),
     ("git -c alias.p='!sh -c \"git push\"' p", Forbid),
     ("git -c alias.a=b -c alias.b=push a", Forbid),
+    ("git -c alias.x=push -c alias.y='!git x' y", Forbid),
+    ("git -c alias.x=push rebase -x 'git x' main", Forbid),
+    ("git -c alias.a='!git a; git a; git a; git a' a", Opaque),
     ("git -c alias.s='-c x=y push' s", Forbid),
     ("git -c alias.status='!rm -rf /' status", Forbid),
     ("git -c include.path=/tmp/x status", Opaque),
@@ -810,4 +813,33 @@ fn plan_obeys_rules_and_policies() {
     assert!(!p(ApprovalPolicy::OnRequest, "python3 -c 1").ask);
     assert!(p(ApprovalPolicy::Untrusted, "python3 -c 1").ask);
     assert!(!p(ApprovalPolicy::Never, "echo $(date)").ask);
+}
+
+#[test]
+fn globs_match_rule_words_without_blowing_up() {
+    assert!(glob_may_match("g?t", "git"));
+    assert!(glob_may_match("*", "git"));
+    assert!(glob_may_match("p*h", "push"));
+    assert!(glob_may_match("[a-z]ush", "push"));
+    assert!(!glob_may_match("p*x", "push"));
+    let long = format!("{}x", "*".repeat(5000));
+    assert!(!glob_may_match(&long, "push"));
+    let long = "*a".repeat(3000);
+    assert!(!glob_may_match(&long, &"b".repeat(3000)));
+}
+
+#[test]
+fn hostile_lines_stay_cheap() {
+    let deep = "eval ".repeat(200) + "git push";
+    assert!(expand_script(&deep).is_none());
+    let wide = "git push; ".repeat(5000);
+    assert!(expand_script(&wide).is_none());
+    let nested = (0..8).fold("git push".to_string(), |s, _| {
+        format!("sh -c {}", shell_quote(&s))
+    });
+    assert_eq!(outcome(&test_policy(), &nested), Forbid);
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
 }

@@ -6,6 +6,8 @@
 //! can run, each marked with what the line adds to it (see [`Cmd`]). When a wrapper's options
 //! cannot be read, the whole line is unreadable (`None`): the caller fails closed.
 
+use std::cell::Cell;
+
 use super::options::read_options;
 use super::script::{base_name, is_assignment, parse_script, split_words, Word};
 
@@ -46,17 +48,38 @@ impl Cmd {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default)]
-struct Ctx {
+/// How many commands (and nested reads) one line may expand to before it counts as
+/// unreadable: nested aliases and scripts must not make reading it explode.
+const BUDGET: usize = 4096;
+
+#[derive(Debug, Clone, Copy)]
+struct Ctx<'a> {
     open: bool,
     altered: bool,
     /// `GIT_CONFIG_*` was assigned: git config (and aliases) the line does not show.
     git_config_env: bool,
+    /// git's global options from an enclosing git: its children (`!` aliases, `rebase -x`)
+    /// get its command-line config (aliases included) through `GIT_CONFIG_PARAMETERS`.
+    git_globals: &'a [Word],
     depth: u32,
+    budget: &'a Cell<usize>,
 }
 
-impl Ctx {
-    fn deeper(self) -> Option<Ctx> {
+impl<'a> Ctx<'a> {
+    fn new(budget: &'a Cell<usize>) -> Ctx<'a> {
+        Ctx {
+            open: false,
+            altered: false,
+            git_config_env: false,
+            git_globals: &[],
+            depth: 0,
+            budget,
+        }
+    }
+
+    fn deeper(self) -> Option<Ctx<'a>> {
+        let left = self.budget.get().checked_sub(1)?;
+        self.budget.set(left);
         (self.depth < MAX_DEPTH).then_some(Ctx {
             depth: self.depth + 1,
             ..self
@@ -68,18 +91,20 @@ impl Ctx {
 pub fn expand_argv(argv: &[String]) -> Option<Vec<Cmd>> {
     let words = argv.iter().map(Word::plain).collect();
     let mut out = Vec::new();
-    walk(words, Ctx::default(), &mut out)?;
+    let budget = Cell::new(BUDGET);
+    walk(words, Ctx::new(&budget), &mut out)?;
     Some(out)
 }
 
 /// Every command a script can run; `None` when some part cannot be read.
 pub fn expand_script(script: &str) -> Option<Vec<Cmd>> {
     let mut out = Vec::new();
-    run_script(script, Ctx::default(), &mut out)?;
+    let budget = Cell::new(BUDGET);
+    run_script(script, Ctx::new(&budget), &mut out)?;
     Some(out)
 }
 
-fn run_script(script: &str, ctx: Ctx, out: &mut Vec<Cmd>) -> Option<()> {
+fn run_script(script: &str, ctx: Ctx<'_>, out: &mut Vec<Cmd>) -> Option<()> {
     let ctx = ctx.deeper()?;
     for cmd in parse_script(script)? {
         walk(cmd, ctx, out)?;
@@ -87,7 +112,7 @@ fn run_script(script: &str, ctx: Ctx, out: &mut Vec<Cmd>) -> Option<()> {
     Some(())
 }
 
-fn push(out: &mut Vec<Cmd>, words: &[Word], role: Role, ctx: Ctx) {
+fn push(out: &mut Vec<Cmd>, words: &[Word], role: Role, ctx: Ctx<'_>) {
     out.push(Cmd {
         words: words.to_vec(),
         role,
@@ -216,7 +241,10 @@ fn wrapper_rest(words: &[Word], grammar: &[&str], operands: usize) -> Option<usi
     (rest <= words.len()).then_some(rest)
 }
 
-fn walk(mut words: Vec<Word>, mut ctx: Ctx, out: &mut Vec<Cmd>) -> Option<()> {
+fn walk(mut words: Vec<Word>, mut ctx: Ctx<'_>, out: &mut Vec<Cmd>) -> Option<()> {
+    if out.len() > BUDGET {
+        return None;
+    }
     loop {
         let Some(first) = words.first() else {
             return Some(());
@@ -576,7 +604,7 @@ fn env_rest(words: &mut Vec<Word>) -> Option<(usize, bool)> {
 }
 
 /// `watch` runs its words through `sh -c` (joined with spaces), or directly with `-x`.
-fn watch(words: Vec<Word>, ctx: Ctx, out: &mut Vec<Cmd>) -> Option<()> {
+fn watch(words: Vec<Word>, ctx: Ctx<'_>, out: &mut Vec<Cmd>) -> Option<()> {
     let grammar = [
         "-n:",
         "-d?",
@@ -621,7 +649,11 @@ fn watch(words: Vec<Word>, ctx: Ctx, out: &mut Vec<Cmd>) -> Option<()> {
 
 /// Cuts a command at the first word holding a placeholder (`{}`): what the placeholder becomes
 /// is not on the line, so the command is open from there.
-fn cut_at_placeholder(mut words: Vec<Word>, placeholder: &str, mut ctx: Ctx) -> (Vec<Word>, Ctx) {
+fn cut_at_placeholder<'a>(
+    mut words: Vec<Word>,
+    placeholder: &str,
+    mut ctx: Ctx<'a>,
+) -> (Vec<Word>, Ctx<'a>) {
     if let Some(at) = words.iter().position(|w| w.text.contains(placeholder)) {
         words.truncate(at);
         ctx.open = true;
@@ -630,7 +662,7 @@ fn cut_at_placeholder(mut words: Vec<Word>, placeholder: &str, mut ctx: Ctx) -> 
 }
 
 /// `xargs [options] cmd args`: `cmd args` plus whatever arrives on stdin.
-fn xargs(words: Vec<Word>, ctx: Ctx, out: &mut Vec<Cmd>) -> Option<()> {
+fn xargs(words: Vec<Word>, ctx: Ctx<'_>, out: &mut Vec<Cmd>) -> Option<()> {
     let grammar = [
         "-0",
         "--null",
@@ -697,7 +729,7 @@ fn xargs(words: Vec<Word>, ctx: Ctx, out: &mut Vec<Cmd>) -> Option<()> {
 }
 
 /// `find`: itself, each `-exec`/`-execdir`/`-ok`/`-okdir` command, and `rm` for `-delete`.
-fn find(words: Vec<Word>, ctx: Ctx, out: &mut Vec<Cmd>) -> Option<()> {
+fn find(words: Vec<Word>, ctx: Ctx<'_>, out: &mut Vec<Cmd>) -> Option<()> {
     let mut cmd = Cmd {
         words: words.clone(),
         role: Role::Runs,
@@ -751,7 +783,7 @@ fn find(words: Vec<Word>, ctx: Ctx, out: &mut Vec<Cmd>) -> Option<()> {
 
 /// A shell: `-c script` (flags may be combined: `-xc`, `-ec`, `-o pipefail -c`) is read;
 /// a script file is a command like any other; commands from stdin cannot be read.
-fn shell(words: Vec<Word>, ctx: Ctx, out: &mut Vec<Cmd>) -> Option<()> {
+fn shell(words: Vec<Word>, ctx: Ctx<'_>, out: &mut Vec<Cmd>) -> Option<()> {
     let mut has_c = false;
     let mut stdin = false;
     let mut script: Option<String> = None;
@@ -838,11 +870,21 @@ fn shell(words: Vec<Word>, ctx: Ctx, out: &mut Vec<Cmd>) -> Option<()> {
 
 /// git: global options are stripped (and mark the command altered); an alias defined on the
 /// line (`-c alias.p=push`) is read as what it stands for; `!` aliases as shell scripts.
-fn git(words: Vec<Word>, ctx: Ctx, out: &mut Vec<Cmd>) -> Option<()> {
+fn git(words: Vec<Word>, mut ctx: Ctx<'_>, out: &mut Vec<Cmd>) -> Option<()> {
     if ctx.git_config_env {
         return None;
     }
     push(out, &words, Role::Wrapper, ctx);
+    // Config from an enclosing git comes first, as if given here.
+    let words = if ctx.git_globals.is_empty() {
+        words
+    } else {
+        let mut merged = vec![words[0].clone()];
+        merged.extend_from_slice(ctx.git_globals);
+        merged.extend_from_slice(&words[1..]);
+        ctx.git_globals = &[];
+        merged
+    };
     let mut aliases: Vec<(String, String)> = Vec::new();
     let mut altered = false;
     let mut i = 1;
@@ -922,14 +964,16 @@ fn git(words: Vec<Word>, ctx: Ctx, out: &mut Vec<Cmd>) -> Option<()> {
     };
     let sub_name = sub.text.to_ascii_lowercase();
     // An alias for a builtin is ignored by git, but reading it too only makes rules stricter.
+    let globals = &words[1..i];
     if let Some((_, value)) = aliases.iter().rev().find(|(name, _)| *name == sub_name) {
-        let inner_ctx = sub_ctx.deeper()?;
+        let mut inner_ctx = sub_ctx.deeper()?;
         if let Some(shell_cmd) = value.strip_prefix('!') {
             // Run by `sh -c`, with the remaining words appended to it.
             let mut commands = parse_script(shell_cmd)?;
             if let Some(last) = commands.last_mut() {
                 last.extend_from_slice(&rest[1..]);
             }
+            inner_ctx.git_globals = globals;
             for cmd in commands {
                 walk(cmd, inner_ctx, out)?;
             }
@@ -940,6 +984,7 @@ fn git(words: Vec<Word>, ctx: Ctx, out: &mut Vec<Cmd>) -> Option<()> {
             git(expanded, inner_ctx, out)?;
         }
     }
+    sub_ctx.git_globals = globals;
     git_subcommand_runs(&sub.text, &rest[1..], sub_ctx, out)
 }
 
@@ -957,7 +1002,7 @@ fn config_entry(entry: &str, aliases: &mut Vec<(String, String)>) -> Option<()> 
 }
 
 /// git subcommands that run commands given on the line.
-fn git_subcommand_runs(sub: &str, args: &[Word], ctx: Ctx, out: &mut Vec<Cmd>) -> Option<()> {
+fn git_subcommand_runs(sub: &str, args: &[Word], ctx: Ctx<'_>, out: &mut Vec<Cmd>) -> Option<()> {
     let ctx = ctx.deeper()?;
     match sub {
         "rebase" => {
