@@ -141,7 +141,10 @@ pub fn plan_command(
         return Err("not run: this command cannot be checked against the exec policy rules (it uses substitutions, subshells, file redirections or inline code, or a wrapper whose options cannot be read); write it as plain commands".into());
     }
     let prompt_rule = unreadable || rule.is_some_and(|r| r.decision == Decision::Prompt);
-    let allow_rule = rule.is_some_and(|r| r.decision == Decision::Allow);
+    // Every command allowed by a rule or known safe (`cargo test && ls`), nothing restricted.
+    let allow_rule = rule.is_none_or(|r| r.decision == Decision::Allow)
+        && !prompt_rule
+        && ctx.exec_policy.covers(argv);
     let escalate = escalate && confined;
     if policy == ApprovalPolicy::Never {
         if escalate {

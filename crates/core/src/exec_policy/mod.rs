@@ -25,9 +25,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub use safe::{is_known_safe_argv, is_known_safe_script};
+pub use safe::{is_known_safe_argv, is_known_safe_script, top_level_commands};
 pub use script::{base_name, parse_script, simple_commands, Word};
-pub use wrappers::{expand_argv, expand_script, runs_inline_code, Cmd, Role};
+pub use wrappers::{expand_argv, expand_script, expand_words, runs_inline_code, Cmd, Role};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -139,6 +139,25 @@ impl ExecPolicy {
             first.get_or_insert(rule);
         }
         first
+    }
+}
+
+impl ExecPolicy {
+    /// Whether every top-level command of `argv` is either known safe or allowed by a rule
+    /// (`cargo test && ls`): what `untrusted` runs without asking. Restricting rules are
+    /// checked separately ([`ExecPolicy::evaluate`]).
+    pub fn covers(&self, argv: &[String]) -> bool {
+        let Some(commands) = top_level_commands(argv) else {
+            return false;
+        };
+        !commands.is_empty()
+            && commands.into_iter().all(|words| {
+                safe::safe_command(&words)
+                    || expand_words(words).is_some_and(|cmds| {
+                        self.evaluate(&cmds)
+                            .is_some_and(|r| r.decision == Decision::Allow)
+                    })
+            })
     }
 }
 

@@ -59,15 +59,22 @@ const ANY_ARGS: &[&str] = &[
 
 /// Whether `argv` (a program and its arguments, or `bash -lc 'script'`) is known safe.
 pub fn is_known_safe_argv(argv: &[String]) -> bool {
+    top_level_commands(argv)
+        .is_some_and(|cmds| !cmds.is_empty() && cmds.iter().all(|c| safe_command(c)))
+}
+
+/// The simple commands of `argv` as the shell runs them: the script's for `bash -lc
+/// 'script'` (the form the shell tool uses), else `argv` itself. `None` when the script
+/// cannot be read.
+pub fn top_level_commands(argv: &[String]) -> Option<Vec<Vec<Word>>> {
     if let [shell, flag, script] = argv {
         if trusted_program(shell).is_some_and(|s| matches!(s, "bash" | "sh" | "zsh"))
             && (flag == "-c" || flag == "-lc")
         {
-            return is_known_safe_script(script);
+            return parse_script(script);
         }
     }
-    let words: Vec<Word> = argv.iter().map(Word::plain).collect();
-    safe_command(&words)
+    Some(vec![argv.iter().map(Word::plain).collect()])
 }
 
 /// Whether every simple command of a script is known safe (an unreadable script is not).

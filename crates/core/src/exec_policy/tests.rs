@@ -805,6 +805,13 @@ fn plan_obeys_rules_and_policies() {
             .unwrap()
             .ask
     );
+    // Allowed and known-safe commands mix; anything else in the line still asks.
+    let asks = |script: &str| plan(ApprovalPolicy::Untrusted, script).unwrap().ask;
+    assert!(!asks("cargo test && ls -la | head"));
+    assert!(asks("cargo test && sort -o x y"));
+    assert!(asks("cargo test > out"));
+    assert!(asks("FOO=1 cargo test && ls"));
+    assert!(asks("ls && npm publish"));
     // Without restricting rules, inline code is merely not known safe.
     let none = ExecPolicy::default();
     let p = |policy, script: &str| {

@@ -96,6 +96,14 @@ pub fn expand_argv(argv: &[String]) -> Option<Vec<Cmd>> {
     Some(out)
 }
 
+/// Every command one simple command (as read from a script) can run.
+pub fn expand_words(words: Vec<Word>) -> Option<Vec<Cmd>> {
+    let mut out = Vec::new();
+    let budget = Cell::new(BUDGET);
+    walk(words, Ctx::new(&budget), &mut out)?;
+    Some(out)
+}
+
 /// Every command a script can run; `None` when some part cannot be read.
 pub fn expand_script(script: &str) -> Option<Vec<Cmd>> {
     let mut out = Vec::new();
