@@ -203,10 +203,11 @@ fn restricts_cmd(prefix: &[String], cmd: &Cmd) -> bool {
 }
 
 /// Whether an `allow` rule covers a command: exactly (the program as written, no globs, no
-/// assignments, wrapper options or global options altering it).
+/// assignments, wrapper options or global options altering it, no arguments from `xargs`).
 fn allows_cmd(prefix: &[String], cmd: &Cmd) -> bool {
     cmd.role == Role::Runs
         && !cmd.altered
+        && !cmd.open
         && cmd.words.len() >= prefix.len()
         && prefix
             .iter()

@@ -536,6 +536,9 @@ const RULES: &[(&str, Outcome)] = &[
     ("./ls", Free),
     ("ls *", Allow),
     ("make", Free),
+    ("ls | xargs ls", Free),
+    ("sudo ls", Prompt),
+    ("nice ls", Allow),
 ];
 
 #[test]
