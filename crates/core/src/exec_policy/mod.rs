@@ -16,18 +16,22 @@
 //! These rules and the known-safe list are a convenience, not a boundary: a program can run
 //! anything its files or configuration say. The sandbox is what confines commands.
 
+mod inline_code;
 mod options;
 mod safe;
+mod safe_git;
 mod script;
 mod wrappers;
+mod wrappers_git;
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use inline_code::runs_inline_code;
 pub use safe::{is_known_safe_argv, is_known_safe_script, top_level_commands};
 pub use script::{base_name, parse_script, simple_commands, Word};
-pub use wrappers::{expand_argv, expand_script, expand_words, runs_inline_code, Cmd, Role};
+pub use wrappers::{expand_argv, expand_script, expand_words, Cmd, Role};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "lowercase")]

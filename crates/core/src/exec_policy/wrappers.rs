@@ -8,8 +8,10 @@
 
 use std::cell::Cell;
 
+use super::inline_code::{reads_stdin, runs_inline_code};
 use super::options::read_options;
 use super::script::{base_name, is_assignment, parse_script, split_words, Word};
+use super::wrappers_git::git;
 
 /// How deep wrappers and nested scripts may go before a line counts as unreadable.
 const MAX_DEPTH: u32 = 12;
@@ -53,16 +55,16 @@ impl Cmd {
 const BUDGET: usize = 4096;
 
 #[derive(Debug, Clone, Copy)]
-struct Ctx<'a> {
-    open: bool,
-    altered: bool,
+pub(super) struct Ctx<'a> {
+    pub(super) open: bool,
+    pub(super) altered: bool,
     /// `GIT_CONFIG_*` was assigned: git config (and aliases) the line does not show.
-    git_config_env: bool,
+    pub(super) git_config_env: bool,
     /// git's global options from an enclosing git: its children (`!` aliases, `rebase -x`)
     /// get its command-line config (aliases included) through `GIT_CONFIG_PARAMETERS`.
-    git_globals: &'a [Word],
-    depth: u32,
-    budget: &'a Cell<usize>,
+    pub(super) git_globals: &'a [Word],
+    pub(super) depth: u32,
+    pub(super) budget: &'a Cell<usize>,
 }
 
 impl<'a> Ctx<'a> {
@@ -77,7 +79,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn deeper(self) -> Option<Ctx<'a>> {
+    pub(super) fn deeper(self) -> Option<Ctx<'a>> {
         let left = self.budget.get().checked_sub(1)?;
         self.budget.set(left);
         (self.depth < MAX_DEPTH).then_some(Ctx {
@@ -112,7 +114,7 @@ pub fn expand_script(script: &str) -> Option<Vec<Cmd>> {
     Some(out)
 }
 
-fn run_script(script: &str, ctx: Ctx<'_>, out: &mut Vec<Cmd>) -> Option<()> {
+pub(super) fn run_script(script: &str, ctx: Ctx<'_>, out: &mut Vec<Cmd>) -> Option<()> {
     let ctx = ctx.deeper()?;
     for cmd in parse_script(script)? {
         walk(cmd, ctx, out)?;
@@ -120,7 +122,7 @@ fn run_script(script: &str, ctx: Ctx<'_>, out: &mut Vec<Cmd>) -> Option<()> {
     Some(())
 }
 
-fn push(out: &mut Vec<Cmd>, words: &[Word], role: Role, ctx: Ctx<'_>) {
+pub(super) fn push(out: &mut Vec<Cmd>, words: &[Word], role: Role, ctx: Ctx<'_>) {
     out.push(Cmd {
         words: words.to_vec(),
         role,
@@ -249,7 +251,7 @@ fn wrapper_rest(words: &[Word], grammar: &[&str], operands: usize) -> Option<usi
     (rest <= words.len()).then_some(rest)
 }
 
-fn walk(mut words: Vec<Word>, mut ctx: Ctx<'_>, out: &mut Vec<Cmd>) -> Option<()> {
+pub(super) fn walk(mut words: Vec<Word>, mut ctx: Ctx<'_>, out: &mut Vec<Cmd>) -> Option<()> {
     if out.len() > BUDGET {
         return None;
     }
@@ -874,447 +876,4 @@ fn shell(words: Vec<Word>, ctx: Ctx<'_>, out: &mut Vec<Cmd>) -> Option<()> {
         scan: true,
     });
     Some(())
-}
-
-/// git: global options are stripped (and mark the command altered); an alias defined on the
-/// line (`-c alias.p=push`) is read as what it stands for; `!` aliases as shell scripts.
-fn git(words: Vec<Word>, mut ctx: Ctx<'_>, out: &mut Vec<Cmd>) -> Option<()> {
-    if ctx.git_config_env {
-        return None;
-    }
-    push(out, &words, Role::Wrapper, ctx);
-    // Config from an enclosing git comes first, as if given here.
-    let words = if ctx.git_globals.is_empty() {
-        words
-    } else {
-        let mut merged = vec![words[0].clone()];
-        merged.extend_from_slice(ctx.git_globals);
-        merged.extend_from_slice(&words[1..]);
-        ctx.git_globals = &[];
-        merged
-    };
-    let mut aliases: Vec<(String, String)> = Vec::new();
-    let mut altered = false;
-    let mut i = 1;
-    while let Some(word) = words.get(i) {
-        let text = word.text.as_str();
-        if !text.starts_with('-') {
-            break;
-        }
-        altered = true;
-        let (name, attached) = match text.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v)),
-            _ => (text, None),
-        };
-        match name {
-            "-c" => {
-                config_entry(&words.get(i + 1)?.text, &mut aliases)?;
-                i += 2;
-            }
-            "--config-env" => {
-                let value = match attached {
-                    Some(v) => {
-                        i += 1;
-                        v.to_string()
-                    }
-                    None => {
-                        i += 2;
-                        words.get(i - 1)?.text.clone()
-                    }
-                };
-                // The value comes from the environment: an alias or include there is unseen.
-                let key = value
-                    .split('=')
-                    .next()
-                    .unwrap_or_default()
-                    .to_ascii_lowercase();
-                if key.starts_with("alias.") || key.starts_with("include") {
-                    return None;
-                }
-            }
-            "-C" | "--git-dir" | "--work-tree" | "--namespace" | "--super-prefix"
-            | "--attr-source" | "--list-cmds" => {
-                i += if attached.is_some() { 1 } else { 2 };
-            }
-            "--exec-path"
-            | "-p"
-            | "--paginate"
-            | "-P"
-            | "--no-pager"
-            | "--bare"
-            | "--no-replace-objects"
-            | "--literal-pathspecs"
-            | "--glob-pathspecs"
-            | "--noglob-pathspecs"
-            | "--icase-pathspecs"
-            | "--no-optional-locks"
-            | "--no-lazy-fetch"
-            | "--no-advice"
-            | "--html-path"
-            | "--man-path"
-            | "--info-path"
-            | "--version"
-            | "-v"
-            | "--help"
-            | "-h" => i += 1,
-            _ => return None,
-        }
-    }
-    let altered = ctx.altered || altered;
-    let rest = words.get(i..).unwrap_or_default();
-    let mut canonical = vec![words[0].clone()];
-    canonical.extend_from_slice(rest);
-    let mut sub_ctx = ctx;
-    sub_ctx.altered = altered;
-    push(out, &canonical, Role::Runs, sub_ctx);
-    let Some(sub) = rest.first() else {
-        return Some(());
-    };
-    let sub_name = sub.text.to_ascii_lowercase();
-    // An alias for a builtin is ignored by git, but reading it too only makes rules stricter.
-    let globals = &words[1..i];
-    if let Some((_, value)) = aliases.iter().rev().find(|(name, _)| *name == sub_name) {
-        let mut inner_ctx = sub_ctx.deeper()?;
-        if let Some(shell_cmd) = value.strip_prefix('!') {
-            // Run by `sh -c`, with the remaining words appended to it.
-            let mut commands = parse_script(shell_cmd)?;
-            if let Some(last) = commands.last_mut() {
-                last.extend_from_slice(&rest[1..]);
-            }
-            inner_ctx.git_globals = globals;
-            for cmd in commands {
-                walk(cmd, inner_ctx, out)?;
-            }
-        } else {
-            let mut expanded = words[..i].to_vec();
-            expanded.extend(split_words(value)?);
-            expanded.extend_from_slice(&rest[1..]);
-            git(expanded, inner_ctx, out)?;
-        }
-    }
-    sub_ctx.git_globals = globals;
-    git_subcommand_runs(&sub.text, &rest[1..], sub_ctx, out)
-}
-
-/// `git -c key=value`: aliases are remembered; includes (config from a file) are unreadable.
-fn config_entry(entry: &str, aliases: &mut Vec<(String, String)>) -> Option<()> {
-    let (key, value) = entry.split_once('=').unwrap_or((entry, "true"));
-    let key = key.to_ascii_lowercase();
-    if key.starts_with("include") {
-        return None;
-    }
-    if let Some(name) = key.strip_prefix("alias.") {
-        aliases.push((name.to_string(), value.to_string()));
-    }
-    Some(())
-}
-
-/// git subcommands that run commands given on the line.
-fn git_subcommand_runs(sub: &str, args: &[Word], ctx: Ctx<'_>, out: &mut Vec<Cmd>) -> Option<()> {
-    let ctx = ctx.deeper()?;
-    match sub {
-        "rebase" => {
-            let mut i = 0;
-            while let Some(arg) = args.get(i) {
-                let t = arg.text.as_str();
-                if t == "-x" || t == "--exec" {
-                    run_script(&args.get(i + 1)?.text, ctx, out)?;
-                    i += 2;
-                } else if let Some(s) = t.strip_prefix("--exec=").or(t.strip_prefix("-x")) {
-                    run_script(s, ctx, out)?;
-                    i += 1;
-                } else {
-                    i += 1;
-                }
-            }
-            Some(())
-        }
-        "bisect" if args.first().is_some_and(|a| a.text == "run") => {
-            walk(args[1..].to_vec(), ctx, out)
-        }
-        "submodule" => match args.iter().position(|a| a.text == "foreach") {
-            Some(at) => {
-                let script: Vec<&str> = args[at + 1..]
-                    .iter()
-                    .filter(|a| a.text != "--recursive")
-                    .map(|a| a.text.as_str())
-                    .collect();
-                run_script(&script.join(" "), ctx, out)
-            }
-            None => Some(()),
-        },
-        _ => Some(()),
-    }
-}
-
-/// A script file name that is really stdin: `-`, `/dev/stdin`, `/dev/fd/0`, `/proc/self/fd/0`.
-fn reads_stdin(path: &str) -> bool {
-    path == "-" || path.starts_with("/dev/") || path.starts_with("/proc/")
-}
-
-/// Whether a program is given code inline (or on stdin), so what it does is not on the line.
-pub fn runs_inline_code(program: &str, args: &[Word]) -> bool {
-    let texts: Vec<&str> = args.iter().map(|w| w.text.as_str()).collect();
-    let info_only = |extra: &[&str]| {
-        texts
-            .iter()
-            .any(|t| ["--version", "--help", "-h"].contains(t) || extra.contains(t))
-    };
-    // Options before the first operand, and whether an operand (a script file) exists.
-    let before_operand = |with_value: &[char]| -> (Vec<&str>, bool) {
-        let mut opts = Vec::new();
-        let mut i = 0;
-        while let Some(t) = texts.get(i) {
-            if *t == "--" {
-                return (opts, i + 1 < texts.len());
-            }
-            if !t.starts_with('-') || *t == "-" {
-                return (opts, !reads_stdin(t));
-            }
-            opts.push(*t);
-            let last = t.chars().last().unwrap_or('-');
-            if !t.starts_with("--") && t.len() == 2 && with_value.contains(&last) {
-                i += 1;
-            }
-            i += 1;
-        }
-        (opts, false)
-    };
-    let short_has = |opts: &[&str], letters: &[char]| {
-        opts.iter()
-            .any(|o| !o.starts_with("--") && o.chars().skip(1).any(|c| letters.contains(&c)))
-    };
-    let p = program;
-    if p.starts_with("python") || p.starts_with("pypy") {
-        let (opts, operand) = before_operand(&['W', 'X', 'Q']);
-        let module = short_has(&opts, &['m']);
-        return short_has(&opts, &['c']) || (!operand && !module && !info_only(&["-V"]));
-    }
-    match p {
-        "node" | "nodejs" => {
-            let (opts, operand) = before_operand(&['r']);
-            opts.iter().any(|o| {
-                ["-e", "--eval", "-p", "--print", "-pe", "-ep"].contains(o)
-                    || o.starts_with("--eval=")
-                    || o.starts_with("--print=")
-            }) || (!operand && !info_only(&["-v"]))
-        }
-        "bun" => texts
-            .iter()
-            .any(|t| ["-e", "--eval", "-p", "--print"].contains(t) || t.starts_with("--eval=")),
-        "deno" => texts.first().is_some_and(|t| *t == "eval" || *t == "repl") || texts.is_empty(),
-        "perl" | "ruby" => {
-            let (opts, operand) = before_operand(&['I', 'M', 'r']);
-            short_has(&opts, &['e', 'E']) || (!operand && !info_only(&["-v", "-V"]))
-        }
-        "php" => {
-            let (opts, operand) = before_operand(&['c', 'd', 'z']);
-            short_has(&opts, &['r', 'B', 'R', 'E', 'a'])
-                || (!operand && !info_only(&["-v", "-m", "-i"]))
-        }
-        "lua" | "luajit" => {
-            let (opts, operand) = before_operand(&['l']);
-            short_has(&opts, &['e', 'i']) || (!operand && !info_only(&["-v"]))
-        }
-        "Rscript" | "R" | "julia" | "osascript" | "expect" | "gdb" => texts.iter().any(|t| {
-            [
-                "-e",
-                "-E",
-                "--eval",
-                "--print",
-                "-c",
-                "-ex",
-                "--expr",
-                "--execute",
-            ]
-            .contains(t)
-                || t.starts_with("--eval=")
-                || t.starts_with("-e")
-        }),
-        "pwsh" | "powershell" => {
-            texts.iter().any(|t| {
-                let t = t.to_ascii_lowercase();
-                t.starts_with("-c") || t.starts_with("-e") || t.starts_with("/c")
-            }) || texts.is_empty()
-        }
-        "vim" | "vi" | "nvim" | "ex" | "view" | "vimdiff" => texts
-            .iter()
-            .any(|t| t.starts_with('+') || *t == "-c" || *t == "--cmd" || *t == "-S" || *t == "-s"),
-        "emacs" => texts
-            .iter()
-            .any(|t| t.contains("eval") || *t == "-l" || *t == "--load"),
-        "awk" | "gawk" | "mawk" | "nawk" => {
-            let mut file = false;
-            let mut i = 0;
-            while let Some(t) = texts.get(i) {
-                match *t {
-                    "-f" | "--file" => {
-                        file = true;
-                        i += 2;
-                    }
-                    "-e" | "--source" => return true,
-                    "-v" | "-F" | "-i" | "-l" | "-E" | "--assign" | "--field-separator"
-                    | "--include" | "--load" | "--exec" => i += 2,
-                    "--" => return !file && i + 1 < texts.len(),
-                    t if t.starts_with('-') && t.len() > 1 => {
-                        if t.starts_with("-f") || t.starts_with("--file=") {
-                            file = true;
-                        }
-                        if t.starts_with("-e") || t.starts_with("--source=") {
-                            return true;
-                        }
-                        i += 1;
-                    }
-                    _ => return !file,
-                }
-            }
-            false
-        }
-        "sed" | "gsed" => sed_runs_code(&texts),
-        // Programs that take commands (some of them shell escapes) from their arguments or
-        // stdin.
-        "irb" | "tclsh" | "wish" | "jshell" | "guile" | "sbcl" | "ghci" | "dc" | "ed" | "psql"
-        | "mysql" | "mariadb" | "sqlite3" | "duckdb" => !info_only(&["-version"]),
-        _ => false,
-    }
-}
-
-/// Whether a sed command line may execute something (GNU `e` command or `s///e`), as far as
-/// can be told: scripts that cannot be read count as running code.
-fn sed_runs_code(args: &[&str]) -> bool {
-    let mut scripts: Vec<&str> = Vec::new();
-    let mut operands = Vec::new();
-    let mut i = 0;
-    while let Some(t) = args.get(i) {
-        if *t == "-e" || *t == "--expression" || *t == "-f" || *t == "--file" {
-            if *t == "-f" || *t == "--file" {
-                // A script file: unknown code.
-                return true;
-            }
-            match args.get(i + 1) {
-                Some(s) => scripts.push(s),
-                None => return true,
-            }
-            i += 2;
-            continue;
-        }
-        if let Some(s) = t.strip_prefix("--expression=") {
-            scripts.push(s);
-        } else if t.starts_with("--file=") {
-            return true;
-        } else if t.starts_with('-') && t.len() > 1 && !t.starts_with("--") {
-            // Clusters: `-ne`, `-i.bak`, `-Ef`: `e`/`f` take the next word.
-            let flags = &t[1..];
-            if flags.starts_with('i') || flags.starts_with('l') {
-                // `-i[SUFFIX]`, `-lN`: the rest is a value.
-            } else if let Some(pos) = flags.find(['e', 'f']) {
-                if flags.as_bytes()[pos] == b'f' {
-                    return true;
-                }
-                let tail = &flags[pos + 1..];
-                if !tail.is_empty() {
-                    scripts.push(tail);
-                } else {
-                    match args.get(i + 1) {
-                        Some(s) => scripts.push(s),
-                        None => return true,
-                    }
-                    i += 1;
-                }
-            }
-        } else if !t.starts_with('-') {
-            operands.push(*t);
-        }
-        i += 1;
-    }
-    if scripts.is_empty() {
-        match operands.first() {
-            Some(s) => scripts.push(s),
-            None => return false,
-        }
-    }
-    scripts.iter().any(|s| sed_script_runs(s))
-}
-
-/// A rough reader of one sed script: `true` if it has `e` or an `s` with the `e` flag, or if it
-/// cannot be read.
-fn sed_script_runs(script: &str) -> bool {
-    let chars: Vec<char> = script.chars().collect();
-    let mut i = 0;
-    let skip_delimited = |i: &mut usize, delim: char| -> bool {
-        while *i < chars.len() {
-            let c = chars[*i];
-            *i += 1;
-            if c == '\\' {
-                *i += 1;
-            } else if c == delim {
-                return true;
-            }
-        }
-        false
-    };
-    while i < chars.len() {
-        let c = chars[i];
-        i += 1;
-        match c {
-            ' ' | '\t' | '\n' | ';' | '{' | '}' | '!' | ',' | '$' | '~' | '+' | '0'..='9' => {}
-            '/' => {
-                if !skip_delimited(&mut i, '/') {
-                    return true;
-                }
-                while i < chars.len() && (chars[i] == 'I' || chars[i] == 'M') {
-                    i += 1;
-                }
-            }
-            '\\' => {
-                let Some(&delim) = chars.get(i) else {
-                    return true;
-                };
-                i += 1;
-                if !skip_delimited(&mut i, delim) {
-                    return true;
-                }
-            }
-            's' | 'y' => {
-                let Some(&delim) = chars.get(i) else {
-                    return true;
-                };
-                if delim == '\\' || delim == '\n' {
-                    return true;
-                }
-                i += 1;
-                if !skip_delimited(&mut i, delim) || !skip_delimited(&mut i, delim) {
-                    return true;
-                }
-                if c == 's' {
-                    while i < chars.len() && !matches!(chars[i], ';' | '\n' | '}') {
-                        match chars[i] {
-                            'e' => return true,
-                            // `w file`: the rest of the line is a file name.
-                            'w' => {
-                                while i < chars.len() && chars[i] != '\n' {
-                                    i += 1;
-                                }
-                            }
-                            _ => i += 1,
-                        }
-                    }
-                }
-            }
-            'e' => return true,
-            // Commands whose argument runs to the end of the line.
-            'a' | 'i' | 'c' | 'r' | 'R' | 'w' | 'W' | 'b' | 't' | 'T' | ':' => {
-                while i < chars.len() && chars[i] != '\n' {
-                    if matches!(c, 'b' | 't' | 'T') && chars[i] == ';' {
-                        break;
-                    }
-                    i += 1;
-                }
-            }
-            'p' | 'P' | 'd' | 'D' | 'n' | 'N' | 'g' | 'G' | 'h' | 'H' | 'x' | 'l' | 'q' | 'Q'
-            | '=' | 'z' | 'F' => {}
-            _ => return true,
-        }
-    }
-    false
 }
