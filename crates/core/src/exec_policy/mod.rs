@@ -176,8 +176,9 @@ fn restricts_cmd(prefix: &[String], cmd: &Cmd) -> bool {
     let Some(program) = prefix.first() else {
         return false;
     };
+    // Case-insensitive file systems run `GIT` as `git`.
     let program_matches = |w: &Word| {
-        base_name(&w.text) == program
+        base_name(&w.text).eq_ignore_ascii_case(program)
             || word_matches(program, w)
             || (w.glob && glob_may_match(base_name(&w.text), program))
     };

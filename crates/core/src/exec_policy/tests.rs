@@ -445,6 +445,8 @@ const RULES: &[(&str, Outcome)] = &[
     ("/usr/lib/git-core/git-push origin", Forbid),
     ("git-push", Forbid),
     ("g?t push", Forbid),
+    ("GIT push", Forbid),
+    ("/usr/bin/Git push", Forbid),
     ("/usr/bin/gi* push", Forbid),
     ("git pu\\sh", Forbid),
     ("'git' \"push\"", Forbid),

@@ -20,8 +20,9 @@ const MAX_DEPTH: u32 = 12;
 pub enum Role {
     /// A command that runs (after its wrappers are stripped).
     Runs,
-    /// A wrapper as written (`sudo rm -rf x`), so a rule naming the wrapper still matches.
-    /// Wrappers only ever restrict: an `allow` rule never matches one.
+    /// A wrapper as written (`sudo rm -rf x`), so a rule naming the wrapper still matches;
+    /// also a command only possibly run (a script-like word of an unknown program). These only
+    /// ever restrict: an `allow` rule or a session approval never looks at them.
     Wrapper,
 }
 
