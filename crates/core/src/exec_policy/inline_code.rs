@@ -8,6 +8,80 @@ pub(super) fn reads_stdin(path: &str) -> bool {
     path == "-" || path.starts_with("/dev/") || path.starts_with("/proc/")
 }
 
+/// `python`, `python3`, `python3.12`, `pypy3` (not `python-dotenv`).
+fn is_python(program: &str) -> bool {
+    ["python", "pypy"].iter().any(|base| {
+        program
+            .strip_prefix(base)
+            .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+    })
+}
+
+/// Programs that run code or other commands from their arguments or stdin: where one appears
+/// inside an unknown program's words (`uv run python -c ...`), what follows is read too.
+pub(super) fn runs_others(program: &str) -> bool {
+    is_python(program)
+        || matches!(
+            program,
+            "sh" | "bash"
+                | "zsh"
+                | "dash"
+                | "ksh"
+                | "mksh"
+                | "ash"
+                | "yash"
+                | "posh"
+                | "fish"
+                | "csh"
+                | "tcsh"
+                | "node"
+                | "nodejs"
+                | "bun"
+                | "deno"
+                | "perl"
+                | "ruby"
+                | "php"
+                | "lua"
+                | "luajit"
+                | "Rscript"
+                | "julia"
+                | "osascript"
+                | "expect"
+                | "gdb"
+                | "pwsh"
+                | "powershell"
+                | "awk"
+                | "gawk"
+                | "mawk"
+                | "nawk"
+                | "sed"
+                | "irb"
+                | "tclsh"
+                | "psql"
+                | "mysql"
+                | "sqlite3"
+                | "env"
+                | "timeout"
+                | "nice"
+                | "nohup"
+                | "stdbuf"
+                | "setsid"
+                | "ionice"
+                | "chrt"
+                | "sudo"
+                | "doas"
+                | "xargs"
+                | "find"
+                | "eval"
+                | "watch"
+                | "command"
+                | "exec"
+                | "time"
+                | "busybox"
+                | "git"
+        )
+}
+
 /// Whether a program is given code inline (or on stdin), so what it does is not on the line.
 pub fn runs_inline_code(program: &str, args: &[Word]) -> bool {
     let texts: Vec<&str> = args.iter().map(|w| w.text.as_str()).collect();
@@ -41,7 +115,7 @@ pub fn runs_inline_code(program: &str, args: &[Word]) -> bool {
             .any(|o| !o.starts_with("--") && o.chars().skip(1).any(|c| letters.contains(&c)))
     };
     let p = program;
-    if p.starts_with("python") || p.starts_with("pypy") {
+    if is_python(p) {
         let (opts, operand) = before_operand(&['W', 'X', 'Q']);
         let module = short_has(&opts, &['m']);
         return short_has(&opts, &['c']) || (!operand && !module && !info_only(&["-V"]));

@@ -457,6 +457,11 @@ const RULES: &[(&str, Outcome)] = &[
     ("psql -c '\\! git push'", Forbid),
     ("psql -c 'select 1'", Opaque),
     ("echo '!git push' | ed", Opaque),
+    ("uv run python -c 'import os'", Opaque),
+    ("poetry run bash -c 'git push'", Forbid),
+    ("docker exec c env -S 'git push'", Forbid),
+    ("echo 'git push' | docker exec -i c bash", Opaque),
+    ("pip install python-dotenv", Free),
     ("echo git push", Free),
     ("git commit -m 'do not git push'", Free),
     // git global options and aliases.

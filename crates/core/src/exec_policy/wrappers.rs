@@ -8,7 +8,7 @@
 
 use std::cell::Cell;
 
-use super::inline_code::{reads_stdin, runs_inline_code};
+use super::inline_code::{reads_stdin, runs_inline_code, runs_others};
 use super::options::read_options;
 use super::script::{base_name, is_assignment, parse_script, split_words, Word};
 use super::wrappers_git::git;
@@ -51,6 +51,10 @@ impl Cmd {
     }
 }
 
+const SHELLS: &[&str] = &[
+    "sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "yash", "posh", "fish", "csh", "tcsh",
+];
+
 /// How many commands (and nested reads) one line may expand to before it counts as
 /// unreadable: nested aliases and scripts must not make reading it explode.
 const BUDGET: usize = 4096;
@@ -65,6 +69,8 @@ pub(super) struct Ctx<'a> {
     /// get its command-line config (aliases included) through `GIT_CONFIG_PARAMETERS`.
     pub(super) git_globals: &'a [Word],
     pub(super) depth: u32,
+    /// Reading what an unknown program might run: do not guess again inside the guess.
+    pub(super) speculative: bool,
     pub(super) budget: &'a Cell<usize>,
 }
 
@@ -76,6 +82,7 @@ impl<'a> Ctx<'a> {
             git_config_env: false,
             git_globals: &[],
             depth: 0,
+            speculative: false,
             budget,
         }
     }
@@ -463,8 +470,7 @@ pub(super) fn walk(mut words: Vec<Word>, mut ctx: Ctx<'_>, out: &mut Vec<Cmd>) -
                 }
                 return Some(());
             }
-            "sh" | "bash" | "zsh" | "dash" | "ksh" | "mksh" | "ash" | "yash" | "posh" | "fish"
-            | "csh" | "tcsh" => return shell(words, ctx, out),
+            p if SHELLS.contains(&p) => return shell(words, ctx, out),
             "git" => return git(words, ctx, out),
             _ => {
                 let mut cmd = Cmd {
@@ -479,6 +485,7 @@ pub(super) fn walk(mut words: Vec<Word>, mut ctx: Ctx<'_>, out: &mut Vec<Cmd>) -
                     cmd.scan = true;
                 }
                 let scan = cmd.scan;
+                let at_index = out.len();
                 out.push(cmd);
                 // An unknown program may hand a word to a shell (`su -c 'git push'`, `ssh host
                 // 'git push'`): words that look like scripts are read too, but only to
@@ -488,6 +495,30 @@ pub(super) fn walk(mut words: Vec<Word>, mut ctx: Ctx<'_>, out: &mut Vec<Cmd>) -
                         if word.text.contains([' ', '\t', '\n', ';', '|', '&']) {
                             let mut seen = Vec::new();
                             let _ = run_script(&word.text, inner, &mut seen);
+                            out.extend(seen.into_iter().map(|mut c| {
+                                c.role = Role::Wrapper;
+                                c
+                            }));
+                        }
+                    }
+                    // A runner further on (`uv run python -c ...`, `docker exec c bash`):
+                    // read from there too, once (not again inside what is read).
+                    if !ctx.speculative {
+                        let mut inner = inner;
+                        inner.speculative = true;
+                        for at in 1..words.len().min(256) {
+                            let name = base_name(&words[at].text);
+                            if !runs_others(name) {
+                                continue;
+                            }
+                            let mut seen = Vec::new();
+                            let readable = walk(words[at..].to_vec(), inner, &mut seen).is_some();
+                            if !readable && SHELLS.contains(&name)
+                                || seen.iter().any(|c| c.inline_code)
+                            {
+                                // Commands from stdin or inline code: unknown.
+                                out[at_index].inline_code = true;
+                            }
                             out.extend(seen.into_iter().map(|mut c| {
                                 c.role = Role::Wrapper;
                                 c
