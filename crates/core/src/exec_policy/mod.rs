@@ -307,8 +307,8 @@ pub fn analyze(argv: &[String]) -> Analysis {
 }
 
 /// What "accept for this session" remembers for one command: the program as written and its
-/// subcommand (`git status`, `cargo test`), or, when the second word is an option, the whole
-/// command. `None` when the command cannot be remembered because something on the line
+/// subcommand (`git status`, `cargo test`), or, when the second word is an option or the
+/// command runs inline code (`uv run python -c ...`), the whole command. `None` when the command cannot be remembered because something on the line
 /// changes its meaning (assignments, `sudo`/`env` options, git global options or aliases,
 /// config injection), more words may follow (`xargs`), or a glob may expand differently.
 pub fn session_key(cmd: &Cmd) -> Option<Vec<String>> {
@@ -317,7 +317,8 @@ pub fn session_key(cmd: &Cmd) -> Option<Vec<String>> {
     }
     let words = cmd.texts();
     match words.get(1) {
-        Some(sub) if !sub.starts_with('-') => Some(words[..2].to_vec()),
+        // Inline code is remembered whole: approving one snippet approves no other.
+        Some(sub) if !sub.starts_with('-') && !cmd.inline_code => Some(words[..2].to_vec()),
         _ => Some(words),
     }
 }

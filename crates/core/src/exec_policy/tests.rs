@@ -662,6 +662,14 @@ fn session_keys_are_exact() {
     );
     // An option second: the whole command, so `git` alone or `ls -la` approve nothing more.
     assert_eq!(keys("ls -la"), Some(vec![key(&["ls", "-la"])]));
+    assert_eq!(
+        keys("uv run python -c 'print(1)'"),
+        Some(vec![key(&["uv", "run", "python", "-c", "print(1)"])])
+    );
+    assert_eq!(
+        keys("python3 -c 'print(1)'"),
+        Some(vec![key(&["python3", "-c", "print(1)"])])
+    );
     assert_eq!(keys("git"), Some(vec![key(&["git"])]));
     assert_eq!(
         keys("cd x && make test"),
