@@ -950,6 +950,7 @@ async fn command_exec(state: &Arc<State>, params: &Value) -> RpcResult {
             sandbox_mode: config.sandbox_mode,
             exec_policy: &config.exec_policy,
             session: &session,
+            user_shell: None,
         },
     )
     .map_err(RpcError::invalid_request)?;

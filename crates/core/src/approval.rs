@@ -104,6 +104,9 @@ pub struct CommandContext<'a> {
     pub sandbox_mode: SandboxMode,
     pub exec_policy: &'a ExecPolicy,
     pub session: &'a SessionApprovals,
+    /// The shell the agent runs scripts with (`$SHELL`): trusted wherever it lives. `None`
+    /// when the command line comes from elsewhere.
+    pub user_shell: Option<&'a str>,
 }
 
 /// Whether a command line may run, whether to ask first, and whether it runs confined: the
@@ -117,7 +120,7 @@ pub fn plan_command(
 ) -> Result<CommandPlan, String> {
     let policy = ctx.approval_policy;
     let confined = ctx.sandbox_mode != SandboxMode::DangerFullAccess;
-    let analysis = analyze(argv);
+    let analysis = analyze(argv, ctx.user_shell);
     let commands = analysis.commands.as_deref();
     let rule = commands.and_then(|c| ctx.exec_policy.evaluate(c));
     if let Some(rule) = rule.filter(|r| r.decision == Decision::Forbid) {
@@ -144,7 +147,7 @@ pub fn plan_command(
     // Every command allowed by a rule or known safe (`cargo test && ls`), nothing restricted.
     let allow_rule = rule.is_none_or(|r| r.decision == Decision::Allow)
         && !prompt_rule
-        && ctx.exec_policy.covers(argv);
+        && ctx.exec_policy.covers(argv, ctx.user_shell);
     let escalate = escalate && confined;
     if policy == ApprovalPolicy::Never {
         if escalate {

@@ -283,6 +283,7 @@ impl ToolContext {
                 sandbox_mode: self.settings.sandbox.mode,
                 exec_policy: &self.settings.exec_policy,
                 session: &self.settings.session,
+                user_shell: Some(&self.settings.shell),
             },
         )
     }

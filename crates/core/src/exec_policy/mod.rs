@@ -29,7 +29,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use inline_code::runs_inline_code;
-pub use safe::{is_known_safe_argv, is_known_safe_script, top_level_commands};
+pub use safe::{
+    is_known_safe_argv, is_known_safe_argv_in, is_known_safe_script, top_level_commands,
+};
 pub use script::{base_name, parse_script, simple_commands, Word};
 pub use wrappers::{expand_argv, expand_script, expand_words, Cmd, Role};
 
@@ -150,8 +152,8 @@ impl ExecPolicy {
     /// Whether every top-level command of `argv` is either known safe or allowed by a rule
     /// (`cargo test && ls`): what `untrusted` runs without asking. Restricting rules are
     /// checked separately ([`ExecPolicy::evaluate`]).
-    pub fn covers(&self, argv: &[String]) -> bool {
-        let Some(commands) = top_level_commands(argv) else {
+    pub fn covers(&self, argv: &[String], user_shell: Option<&str>) -> bool {
+        let Some(commands) = top_level_commands(argv, user_shell) else {
             return false;
         };
         !commands.is_empty()
@@ -298,11 +300,12 @@ impl Analysis {
     }
 }
 
-/// Reads a command line (`argv`, typically `bash -lc 'script'`).
-pub fn analyze(argv: &[String]) -> Analysis {
+/// Reads a command line (`argv`, typically `bash -lc 'script'`); `user_shell` is the shell
+/// the tool itself runs scripts with (trusted wherever it lives).
+pub fn analyze(argv: &[String], user_shell: Option<&str>) -> Analysis {
     Analysis {
         commands: expand_argv(argv),
-        known_safe: is_known_safe_argv(argv),
+        known_safe: is_known_safe_argv_in(argv, user_shell),
     }
 }
 

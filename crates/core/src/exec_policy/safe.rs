@@ -60,16 +60,24 @@ const ANY_ARGS: &[&str] = &[
 
 /// Whether `argv` (a program and its arguments, or `bash -lc 'script'`) is known safe.
 pub fn is_known_safe_argv(argv: &[String]) -> bool {
-    top_level_commands(argv)
+    is_known_safe_argv_in(argv, None)
+}
+
+/// [`is_known_safe_argv`], with the user's own shell (which may live anywhere) trusted too.
+pub fn is_known_safe_argv_in(argv: &[String], user_shell: Option<&str>) -> bool {
+    top_level_commands(argv, user_shell)
         .is_some_and(|cmds| !cmds.is_empty() && cmds.iter().all(|c| safe_command(c)))
 }
 
 /// The simple commands of `argv` as the shell runs them: the script's for `bash -lc
 /// 'script'` (the form the shell tool uses), else `argv` itself. `None` when the script
-/// cannot be read.
-pub fn top_level_commands(argv: &[String]) -> Option<Vec<Vec<Word>>> {
+/// cannot be read. The shell must be a system one or `user_shell`: `./bash` is not bash.
+pub fn top_level_commands(argv: &[String], user_shell: Option<&str>) -> Option<Vec<Vec<Word>>> {
     if let [shell, flag, script] = argv {
-        if trusted_program(shell).is_some_and(|s| matches!(s, "bash" | "sh" | "zsh"))
+        let trusted = trusted_program(shell).or_else(|| {
+            (user_shell == Some(shell.as_str()) && shell.starts_with('/')).then(|| base_name(shell))
+        });
+        if trusted.is_some_and(|s| matches!(s, "bash" | "sh" | "zsh"))
             && (flag == "-c" || flag == "-lc")
         {
             return parse_script(script);

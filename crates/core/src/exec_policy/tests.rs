@@ -282,6 +282,14 @@ fn known_safe_direct_argv() {
     assert!(is_known_safe_argv(&v(&["/bin/bash", "-lc", "ls"])));
     assert!(!is_known_safe_argv(&v(&["bash", "-lc", "ls", "extra"])));
     assert!(!is_known_safe_argv(&v(&[])));
+    // The user's own shell is trusted wherever it lives; another path to a shell is not.
+    let brew = v(&["/opt/homebrew/bin/bash", "-lc", "ls"]);
+    assert!(is_known_safe_argv_in(&brew, Some("/opt/homebrew/bin/bash")));
+    assert!(!is_known_safe_argv_in(&brew, None));
+    assert!(!is_known_safe_argv_in(
+        &v(&["/tmp/x/bash", "-lc", "ls"]),
+        Some("/opt/homebrew/bin/bash")
+    ));
 }
 
 fn rule(prefix: &[&str], decision: Decision) -> Rule {
@@ -319,7 +327,7 @@ enum Outcome {
 use Outcome::*;
 
 fn outcome(policy: &ExecPolicy, script: &str) -> Outcome {
-    let analysis = analyze(&["bash", "-lc", script].map(String::from));
+    let analysis = analyze(&["bash", "-lc", script].map(String::from), None);
     let decided = analysis
         .commands
         .as_deref()
@@ -713,6 +721,7 @@ fn ctx<'a>(
         sandbox_mode: SandboxMode::WorkspaceWrite,
         exec_policy: rules,
         session,
+        user_shell: Some("/opt/homebrew/bin/bash"),
     }
 }
 
