@@ -939,6 +939,27 @@ async fn command_exec(state: &Arc<State>, params: &Value) -> RpcResult {
     }
     let config = state.thread_config(&scope, None).await?;
     let cwd = config.cwd.clone();
+    // The same exec-policy rules and approval policy as the agent's own commands. There is
+    // nobody to ask here: what would need a yes is refused.
+    let session = wright_core::approval::SessionApprovals::default();
+    let plan = wright_core::approval::plan_command(
+        &argv,
+        false,
+        wright_core::approval::CommandContext {
+            approval_policy: config.approval_policy,
+            sandbox_mode: config.sandbox_mode,
+            exec_policy: &config.exec_policy,
+            session: &session,
+            user_shell: None,
+        },
+    )
+    .map_err(RpcError::invalid_request)?;
+    if plan.ask {
+        return Err(RpcError::invalid_request(format!(
+            "not run: under the approval policy `{}` this command needs approval (it is not known safe, or an exec policy rule asks for it), and command/exec has no way to ask; run it in a turn, or use a policy that does not ask",
+            config.approval_policy.as_str()
+        )));
+    }
     let launch = wright_core::sandbox::SandboxLaunch::from_config(&config)
         .wrap(&argv)
         .map_err(|why| {

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use wright_protocol::FileUpdateChange;
 
-use crate::config::ApprovalPolicy;
+use crate::config::{ApprovalPolicy, SandboxMode};
+use crate::exec_policy::{analyze, session_keys, Decision, ExecPolicy};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApprovalRequest {
@@ -53,8 +54,8 @@ pub struct SessionApprovals {
 }
 
 impl SessionApprovals {
-    /// Whether "accept for this session" covers a command with this prefix
-    /// (see [`crate::exec_policy::session_prefix`]).
+    /// Whether "accept for this session" covers a command with this key
+    /// (see [`crate::exec_policy::session_key`]): the keys must be equal.
     pub fn prefix_allowed(&self, prefix: &[String]) -> bool {
         self.prefixes
             .lock()
@@ -82,4 +83,87 @@ impl SessionApprovals {
 /// Whether a patch inside the writable roots needs the user's yes: only under `untrusted`.
 pub fn must_ask(policy: ApprovalPolicy) -> bool {
     policy == ApprovalPolicy::Untrusted
+}
+
+/// What to do with a command line, decided by [`plan_command`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandPlan {
+    /// Ask the user first.
+    pub ask: bool,
+    /// Run it inside the sandbox.
+    pub sandboxed: bool,
+    /// What "accept for this session" remembers (see [`crate::exec_policy::session_key`]);
+    /// `None` when the line cannot be remembered (then it is asked about every time).
+    pub session_keys: Option<Vec<Vec<String>>>,
+}
+
+/// What [`plan_command`] needs to know.
+#[derive(Clone, Copy)]
+pub struct CommandContext<'a> {
+    pub approval_policy: ApprovalPolicy,
+    pub sandbox_mode: SandboxMode,
+    pub exec_policy: &'a ExecPolicy,
+    pub session: &'a SessionApprovals,
+    /// The shell the agent runs scripts with (`$SHELL`): trusted wherever it lives. `None`
+    /// when the command line comes from elsewhere.
+    pub user_shell: Option<&'a str>,
+}
+
+/// Whether a command line may run, whether to ask first, and whether it runs confined: the
+/// exec-policy rules, the approval policy, known-safe commands and session approvals, in one
+/// place for every way of running a command. `Err` is the refusal, for the model or client.
+/// `escalate`: the call asks to run outside the sandbox.
+pub fn plan_command(
+    argv: &[String],
+    escalate: bool,
+    ctx: CommandContext<'_>,
+) -> Result<CommandPlan, String> {
+    let policy = ctx.approval_policy;
+    let confined = ctx.sandbox_mode != SandboxMode::DangerFullAccess;
+    let analysis = analyze(argv, ctx.user_shell);
+    let commands = analysis.commands.as_deref();
+    let rule = commands.and_then(|c| ctx.exec_policy.evaluate(c));
+    if let Some(rule) = rule.filter(|r| r.decision == Decision::Forbid) {
+        return Err(format!(
+            "not run: `{}` is forbidden by an exec policy rule{}",
+            rule.prefix.join(" "),
+            rule.justification
+                .as_ref()
+                .map(|j| format!(" ({j})"))
+                .unwrap_or_default()
+        ));
+    }
+    let keys = commands.and_then(session_keys);
+    let allowed_for_session = keys
+        .as_ref()
+        .is_some_and(|k| k.iter().all(|key| ctx.session.prefix_allowed(key)));
+    // A line the rules cannot read (or inline code they cannot see into) must not slip past
+    // them.
+    let unreadable = analysis.opaque() && ctx.exec_policy.restricts();
+    if unreadable && policy == ApprovalPolicy::Never {
+        return Err("not run: this command cannot be checked against the exec policy rules (it uses substitutions, subshells, file redirections or inline code, or a wrapper whose options cannot be read); write it as plain commands".into());
+    }
+    let prompt_rule = unreadable || rule.is_some_and(|r| r.decision == Decision::Prompt);
+    // Every command allowed by a rule or known safe (`cargo test && ls`), nothing restricted.
+    let allow_rule = rule.is_none_or(|r| r.decision == Decision::Allow)
+        && !prompt_rule
+        && ctx.exec_policy.covers(argv, ctx.user_shell);
+    let escalate = escalate && confined;
+    if policy == ApprovalPolicy::Never {
+        if escalate {
+            return Err("not run: running outside the sandbox needs approval, and the approval policy is `never`. Run the command inside the sandbox or do without it.".into());
+        }
+        if prompt_rule {
+            return Err("not run: an exec policy rule requires approval for this command, and the approval policy is `never`.".into());
+        }
+    }
+    let ask = !allowed_for_session
+        && (prompt_rule
+            || escalate
+            || (policy == ApprovalPolicy::Untrusted && !allow_rule && !analysis.known_safe));
+    Ok(CommandPlan {
+        ask,
+        sandboxed: confined,
+        session_keys: keys,
+    })
 }

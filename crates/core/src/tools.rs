@@ -5,9 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::approval::{must_ask, ApprovalRequest, Approver, ReviewDecision, SessionApprovals};
-use crate::config::{ApprovalPolicy, SandboxMode};
-use crate::exec_policy::{expand, is_known_safe, session_prefix, Decision, ExecPolicy};
+use crate::approval::{
+    must_ask, ApprovalRequest, Approver, CommandContext, CommandPlan, ReviewDecision,
+    SessionApprovals,
+};
+use crate::config::ApprovalPolicy;
+use crate::exec_policy::ExecPolicy;
 use crate::sandbox::SandboxLaunch;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -137,17 +140,6 @@ pub(crate) struct ToolSettings {
     pub env: Arc<Vec<(String, String)>>,
     pub exec_policy: Arc<ExecPolicy>,
     pub sandbox: Arc<SandboxLaunch>,
-}
-
-struct CommandPlan {
-    ask: bool,
-    sandboxed: bool,
-}
-
-/// The simple commands a call runs, wrappers stripped and nested shell scripts read (see
-/// [`crate::exec_policy::expand`]). `None` when a script cannot be read safely.
-fn commands_of(argv: &[String]) -> Option<Vec<Vec<String>>> {
-    expand(vec![argv.to_vec()])
 }
 
 /// What every tool call in a turn shares.
@@ -280,56 +272,20 @@ impl ToolContext {
         }
     }
 
-    /// Whether the command may run, whether to ask first, and whether it runs confined.
-    fn plan_command(
-        &self,
-        call: &ShellCall,
-        commands: Option<&[Vec<String>]>,
-    ) -> Result<CommandPlan, String> {
-        let policy = self.settings.approval_policy;
-        let confined = self.settings.sandbox.mode != SandboxMode::DangerFullAccess;
-        let rule = commands.and_then(|c| self.settings.exec_policy.evaluate(c));
-        if let Some(rule) = rule.filter(|r| r.decision == Decision::Forbid) {
-            return Err(format!(
-                "not run: `{}` is forbidden by an exec policy rule{}",
-                rule.prefix.join(" "),
-                rule.justification
-                    .as_ref()
-                    .map(|j| format!(" ({j})"))
-                    .unwrap_or_default()
-            ));
-        }
-        let allowed_for_session = commands.is_some_and(|c| {
-            !c.is_empty()
-                && c.iter()
-                    .all(|cmd| self.settings.session.prefix_allowed(&session_prefix(cmd)))
-        });
-        // A script the rules cannot read must not slip past them.
-        let unreadable = commands.is_none() && self.settings.exec_policy.restricts();
-        if unreadable && policy == ApprovalPolicy::Never {
-            return Err("not run: this script cannot be checked against the exec policy rules (it uses substitutions, subshells or file redirections); write it as plain commands".into());
-        }
-        let prompt_rule = unreadable || rule.is_some_and(|r| r.decision == Decision::Prompt);
-        let allow_rule = rule.is_some_and(|r| r.decision == Decision::Allow);
-        let escalate = call.escalate && confined;
-        if policy == ApprovalPolicy::Never {
-            if escalate {
-                return Err("not run: running outside the sandbox needs approval, and the approval policy is `never`. Run the command inside the sandbox or do without it.".into());
-            }
-            if prompt_rule {
-                return Err("not run: an exec policy rule requires approval for this command, and the approval policy is `never`.".into());
-            }
-        }
-        let ask = !allowed_for_session
-            && (prompt_rule
-                || escalate
-                || (policy == ApprovalPolicy::Untrusted
-                    && !allow_rule
-                    && !commands.is_some_and(is_known_safe)));
-        Ok(CommandPlan {
-            ask,
-            sandboxed: confined,
-        })
+    /// Whether the command may run, whether to ask first, and whether it runs confined (see
+    /// [`crate::approval::plan_command`], shared with the App Server's `command/exec`).
+    fn plan_command(&self, call: &ShellCall, argv: &[String]) -> Result<CommandPlan, String> {
+        crate::approval::plan_command(
+            argv,
+            call.escalate,
+            CommandContext {
+                approval_policy: self.settings.approval_policy,
+                sandbox_mode: self.settings.sandbox.mode,
+                exec_policy: &self.settings.exec_policy,
+                session: &self.settings.session,
+                user_shell: Some(&self.settings.shell),
+            },
+        )
     }
 
     async fn run_command(
@@ -340,8 +296,7 @@ impl ToolContext {
         cwd: PathBuf,
         cancel: &CancellationToken,
     ) -> String {
-        let commands = commands_of(&argv);
-        let plan = match self.plan_command(&call, commands.as_deref()) {
+        let plan = match self.plan_command(&call, &argv) {
             Ok(plan) => plan,
             Err(refusal) => {
                 self.emit(Event::ItemCompleted(command_item(
@@ -366,9 +321,12 @@ impl ToolContext {
                 reason: call.justification.clone(),
             };
             let session = &self.settings.session;
+            // Exactly what ran, wrappers stripped: a line with assignments, git global options,
+            // aliases or open-ended arguments has no keys and is asked about every time.
+            let keys = plan.session_keys.clone();
             let remember = || {
-                for cmd in commands.iter().flatten() {
-                    session.allow_prefix(&session_prefix(cmd));
+                for key in keys.iter().flatten() {
+                    session.allow_prefix(key);
                 }
             };
             if !self.approved(request, cancel, remember).await {
