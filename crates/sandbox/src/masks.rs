@@ -54,7 +54,8 @@ pub(crate) fn acquire(masks: &[PathBuf]) -> Result<MaskLocks, String> {
         }
         for name in &names {
             // SAFETY: mkdirat relative to a directory we hold open.
-            let rc = unsafe { libc::mkdirat(dir.as_raw_fd(), name.as_ptr(), 0o755) };
+            // Mode 000 marks it as a mask (see `plan`), should a killed run leave it behind.
+            let rc = unsafe { libc::mkdirat(dir.as_raw_fd(), name.as_ptr(), 0) };
             if rc != 0 && sys::errno().raw_os_error() != Some(libc::EEXIST) {
                 return Err(format!(
                     "cannot create {}/{}: {}",
@@ -86,6 +87,11 @@ fn open_dir(path: &Path) -> Result<OwnedFd, String> {
 }
 
 impl MaskLocks {
+    /// The descriptors this holds (a janitor process must keep them open).
+    pub(crate) fn fds(&self) -> Vec<i32> {
+        self.held.iter().map(|(d, _)| d.as_raw_fd()).collect()
+    }
+
     /// Removes the masks no other running sandbox uses (only empty directories go), then
     /// drops the locks.
     pub(crate) fn release(self) {

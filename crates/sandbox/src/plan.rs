@@ -85,6 +85,13 @@ pub(crate) fn plan(policy: &SandboxPolicy) -> Result<Plan, Refusal> {
                     }
                 }
                 Err(e) => return Err(format!("cannot inspect {}: {e}", path.display())),
+                // An empty mode-000 directory is a mask a killed run left behind: masked
+                // again now, and removed afterwards.
+                Ok(meta) if is_leftover_mask(&path, &meta) => {
+                    if !plan.masks.contains(&path) {
+                        plan.masks.push(path);
+                    }
+                }
                 Ok(_) => protect_entry(&path, name == ".git", &all_roots, &mut found)?,
             }
         }
@@ -179,6 +186,13 @@ fn check_links(path: &Path, meta: &std::fs::Metadata) -> Result<(), Refusal> {
         ));
     }
     Ok(())
+}
+
+fn is_leftover_mask(path: &Path, meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.is_dir()
+        && meta.permissions().mode() & 0o7777 == 0
+        && std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_none())
 }
 
 fn push_unique(out: &mut Vec<PathBuf>, p: PathBuf) {
@@ -289,6 +303,22 @@ mod tests {
         let p = plan(&policy(&[&wt, &main])).unwrap();
         assert!(p.protected.contains(&wt.join(".git")), "{p:?}");
         assert!(p.protected.contains(&main.join(".git")), "{p:?}");
+    }
+
+    #[test]
+    fn a_leftover_mask_is_a_mask_again() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let base = tmp.path().canonicalize().unwrap();
+        std::fs::create_dir(base.join(".git")).unwrap();
+        std::fs::set_permissions(base.join(".git"), std::fs::Permissions::from_mode(0)).unwrap();
+        let p = plan(&policy(&[&base])).unwrap();
+        assert!(p.masks.contains(&base.join(".git")), "{p:?}");
+        // The user's own empty .git (ordinary mode) is protected, not removed.
+        std::fs::set_permissions(base.join(".git"), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+        let p = plan(&policy(&[&base])).unwrap();
+        assert!(p.protected.contains(&base.join(".git")), "{p:?}");
     }
 
     #[test]

@@ -122,6 +122,7 @@ fn spawn_and_wait(
     } else {
         Some(masks::acquire(&plan.masks)?)
     };
+    let janitor = Janitor::spawn(mask_locks.as_ref(), cgroup);
     let mut pid = -1;
     let mut namespaces = false;
     match clone_process(flags) {
@@ -183,6 +184,9 @@ fn spawn_and_wait(
     drop(go_r);
     drop(rep_w);
     drop(st_w);
+    if let Some(j) = &janitor {
+        j.watch(pid);
+    }
     let fail = |why: String, mask_locks: Option<masks::MaskLocks>| -> Result<Outcome, String> {
         // SAFETY: killing and reaping our own child.
         unsafe {
@@ -259,12 +263,109 @@ fn spawn_and_wait(
     if let Some(l) = mask_locks {
         l.release();
     }
+    if let Some(j) = janitor {
+        // The cgroup is removed by our caller right after; the janitor may go.
+        j.dismiss();
+    }
     let raw = if reported.len() == 4 {
         i32::from_ne_bytes([reported[0], reported[1], reported[2], reported[3]])
     } else {
         status
     };
     Ok(decode(raw))
+}
+
+/// A process outside the command's process group (so a timeout's `killpg` misses it) that
+/// removes the masks and the cgroup if the supervisor is killed before it could.
+struct Janitor {
+    pid: libc::pid_t,
+    pipe: std::os::fd::OwnedFd,
+}
+
+impl Janitor {
+    fn spawn(masks: Option<&masks::MaskLocks>, cgroup: Option<&Cgroup>) -> Option<Janitor> {
+        if masks.is_none() && cgroup.is_none() {
+            return None;
+        }
+        let (r, w) = sys::pipe().ok()?;
+        let mut keep: Vec<i32> = masks.map(|m| m.fds()).unwrap_or_default();
+        keep.push(r.as_raw_fd());
+        keep.sort_unstable();
+        // SAFETY: single-threaded process; the child only makes system calls and exits.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return None;
+        }
+        if pid == 0 {
+            // SAFETY: detaching from the terminal and the caller's descriptors.
+            unsafe {
+                libc::setsid();
+                let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+                for fd in 0..3 {
+                    libc::dup2(null, fd);
+                }
+                let mut next = 3;
+                for &k in &keep {
+                    if k > next {
+                        libc::syscall(libc::SYS_close_range, next as u32, (k - 1) as u32, 0u32);
+                    }
+                    next = k + 1;
+                }
+                libc::syscall(libc::SYS_close_range, next as u32, u32::MAX, 0u32);
+            }
+            let mut buf = [0u8; 8];
+            let mut got = Vec::new();
+            loop {
+                // SAFETY: read into a valid buffer.
+                let n = unsafe { libc::read(r.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+                if n < 0 && sys::errno().raw_os_error() == Some(libc::EINTR) {
+                    continue;
+                }
+                if n <= 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n as usize]);
+            }
+            if got.last() != Some(&b'D') {
+                // The supervisor died: wait for the sandbox to be gone, then clean up.
+                if got.len() >= 4 {
+                    let child = i32::from_ne_bytes([got[0], got[1], got[2], got[3]]);
+                    for _ in 0..500 {
+                        // SAFETY: existence check only.
+                        if unsafe { libc::kill(child, 0) } != 0 {
+                            break;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
+                }
+                if let Some(m) = masks {
+                    // SAFETY: the struct was copied by fork; its descriptors are ours.
+                    unsafe { std::ptr::read(m) }.release();
+                }
+                if let Some(cg) = cgroup {
+                    cg.remove();
+                }
+            }
+            // SAFETY: leaving the forked child.
+            unsafe { libc::_exit(0) }
+        }
+        drop(r);
+        Some(Janitor { pid, pipe: w })
+    }
+
+    /// Tells the janitor which process is the sandbox.
+    fn watch(&self, child: libc::pid_t) {
+        sys::write_all(self.pipe.as_raw_fd(), &child.to_ne_bytes());
+    }
+
+    /// Cleanup happened normally: the janitor exits without doing anything.
+    fn dismiss(self) {
+        sys::write_all(self.pipe.as_raw_fd(), b"D");
+        drop(self.pipe);
+        let mut st = 0;
+        // SAFETY: reaping our own child.
+        unsafe { libc::waitpid(self.pid, &mut st, 0) };
+    }
 }
 
 fn decode(status: i32) -> Outcome {

@@ -139,6 +139,13 @@ fn killing_the_sandbox_kills_everything_it_started() {
         eventually(|| !process_alive(&marker)),
         "a setsid process survived the kill"
     );
+    // The masks of the killed run are cleaned up by its janitor.
+    for name in [".git", ".wright", ".codex"] {
+        assert!(
+            eventually(|| !f.root.join(name).exists()),
+            "{name} mask left behind after a kill"
+        );
+    }
     let mut child = spawn(&f.policy(Mode::DangerFullAccess, false));
     assert!(eventually(|| process_alive(&marker)));
     unsafe { libc::killpg(child.id() as i32, libc::SIGKILL) };
