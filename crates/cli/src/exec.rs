@@ -518,7 +518,16 @@ fn spawn_signal_watch(codes: tokio::sync::mpsc::UnboundedSender<i32>) -> anyhow:
 }
 
 fn inside_git_repo(dir: &Path) -> bool {
-    dir.ancestors().any(|d| d.join(".git").exists())
+    use std::os::unix::fs::PermissionsExt;
+    // An empty mode-000 `.git` is a sandbox mask about to be removed, not a repository.
+    let is_mask = |p: &Path| {
+        std::fs::symlink_metadata(p)
+            .is_ok_and(|m| m.is_dir() && m.permissions().mode() & 0o7777 == 0)
+    };
+    dir.ancestors().any(|d| {
+        let git = d.join(".git");
+        git.exists() && !is_mask(&git)
+    })
 }
 
 /// The prompt: the argument, or stdin when the argument is absent or `-`. With an argument and

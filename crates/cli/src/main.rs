@@ -115,6 +115,12 @@ fn apply_patch_main() -> i32 {
 }
 
 fn main() {
+    // The agent starts `wright sandbox --policy JSON -- CMD...` for every command: skip the
+    // full command-line parser on that path (it is most of wright's start-up time).
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.len() > 4 && args[1] == "sandbox" && args[2] == "--policy" && args[4] == "--" {
+        std::process::exit(sandbox_cmd::run_policy(&args[3], &args[5..]));
+    }
     if std::env::var_os("RUST_LOG").is_some() {
         tracing_subscriber::fmt()
             .with_writer(std::io::stderr)

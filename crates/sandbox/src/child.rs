@@ -36,8 +36,6 @@ pub(crate) struct ChildArgs<'a> {
     pub report: RawFd,
     /// The command's wait status, 4 bytes, native endian.
     pub status: RawFd,
-    /// The supervisor put us in a cgroup with a process cap.
-    pub cgroup_pids: bool,
 }
 
 /// Signals forwarded to the command (the rest of the set the supervisor blocked is SIGCHLD).
@@ -60,12 +58,17 @@ pub(crate) fn main(a: ChildArgs) -> ! {
             }
             msg.push_str("K\n");
             sys::write_all(a.report, msg.as_bytes());
-            if a.policy.announce {
-                // Wait until the supervisor has printed the warning, so it precedes the
-                // command's own output.
-                let mut b = 0u8;
-                // SAFETY: one-byte read into a valid buffer.
-                unsafe { libc::read(a.go, (&mut b as *mut u8).cast(), 1) };
+            // Wait for the supervisor: we are in the cgroup by now, and any warning it prints
+            // precedes the command's own output. 2: no cgroup caps processes.
+            let mut b = 0u8;
+            // SAFETY: one-byte read into a valid buffer.
+            let n = unsafe { libc::read(a.go, (&mut b as *mut u8).cast(), 1) };
+            if n != 1 {
+                // SAFETY: the supervisor is gone; leave.
+                unsafe { libc::_exit(crate::EXIT_CANNOT_ENFORCE) }
+            }
+            if b == 2 {
+                limits::set_nproc_rlimit(a.policy.limits.processes());
             }
         }
     }
@@ -125,9 +128,6 @@ fn setup(a: &ChildArgs) -> Result<Vec<String>, String> {
     }
     let deny_tcp = network_off && !a.netns;
     notes.extend(fs_rules::apply(a.policy, &extra_writable, deny_tcp)?);
-    if !a.cgroup_pids && limits::set_nproc_rlimit(a.policy.limits.processes()) {
-        // Capped by RLIMIT_NPROC instead of a cgroup: nothing to announce.
-    }
     let program = syscalls::build(network_off, a.netns)?;
     syscalls::install(&program)?;
     Ok(notes)

@@ -1,6 +1,8 @@
-//! Layer: resource caps. Every process a command starts lives in a cgroup of its own with
-//! `pids.max` and a memory limit (cgroup v2, or the v1 `pids` and `memory` hierarchies),
-//! created by the supervisor and removed after the command. Where no cgroup can be made
+//! Layer: resource caps. Every process a command starts lives in a cgroup with `pids.max`
+//! and a memory limit (cgroup v2, or the v1 `pids` and `memory` hierarchies). The cgroup is
+//! the session's: one per process that starts sandboxes (the agent), named after it, shared
+//! by its commands (so parallel commands share the caps) and swept once that process is gone.
+//! Creating and destroying a memory cgroup per command would cost about a millisecond each. Where no cgroup can be made
 //! (an unprivileged user without a delegated subtree), `RLIMIT_NPROC` caps processes for
 //! non-root users, and the gap is announced.
 //!
@@ -19,6 +21,8 @@ pub(crate) struct Cgroup {
     v2: bool,
     processes: u64,
     memory: u64,
+    /// Event counters when this command started (the cgroup is shared and long-lived).
+    start: (u64, u64),
 }
 
 /// Mounted cgroup hierarchies: (mount point, mount root, fs type, super options).
@@ -113,6 +117,7 @@ fn sweep(parent: &Path) {
         let Some(pid) = name
             .to_str()
             .and_then(|n| n.strip_prefix("wright-"))
+            .and_then(|p| p.split('-').next())
             .and_then(|p| p.parse::<libc::pid_t>().ok())
         else {
             continue;
@@ -126,9 +131,18 @@ fn sweep(parent: &Path) {
     }
 }
 
-fn make_child(parent: &Path) -> Option<PathBuf> {
+/// The session's cgroup under `parent` for these caps (created, and stale ones swept, on
+/// first use). Commands of one session with other caps get a cgroup of their own.
+fn make_child(parent: &Path, processes: u64, memory: u64) -> Option<PathBuf> {
+    // SAFETY: getppid cannot fail.
+    let owner = unsafe { libc::getppid() };
+    // SAFETY: geteuid cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    let dir = parent.join(format!("wright-{owner}-u{uid}-{processes}-{memory}"));
+    if dir.is_dir() {
+        return Some(dir);
+    }
     sweep(parent);
-    let dir = parent.join(format!("wright-{}", std::process::id()));
     match std::fs::create_dir(&dir) {
         Ok(()) => Some(dir),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Some(dir),
@@ -160,28 +174,34 @@ impl Cgroup {
                 .iter()
                 .find(|m| m.2 == "cgroup" && m.3.split(',').any(|o| o == ctl))?;
             let own = own_path(ctl)?;
-            make_child(&join_hierarchy(mount, root, &own))
+            make_child(&join_hierarchy(mount, root, &own), processes, memory)
         };
         let pids_dir = if processes > 0 { v1("pids") } else { None };
         let memory_dir = if memory > 0 { v1("memory") } else { None };
         if pids_dir.is_none() && memory_dir.is_none() && (processes > 0 || memory > 0) {
             return Err("no writable cgroup (v2 with pids and memory delegated, or v1 pids/memory hierarchies)".into());
         }
-        let cg = Cgroup {
+        let mut cg = Cgroup {
             pids_dir,
             memory_dir,
             v2: false,
             processes,
             memory,
+            start: (0, 0),
         };
         if let Some(d) = &cg.pids_dir {
             write(&d.join("pids.max"), &processes.to_string())
-                .map_err(|e| format!("cannot set pids.max: {e}"))?;
+                .map_err(|e| format!("cannot set pids.max in cgroup {}: {e}", d.display()))?;
         }
         if let Some(d) = &cg.memory_dir {
-            write(&d.join("memory.limit_in_bytes"), &memory.to_string())
-                .map_err(|e| format!("cannot set memory.limit_in_bytes: {e}"))?;
+            write(&d.join("memory.limit_in_bytes"), &memory.to_string()).map_err(|e| {
+                format!(
+                    "cannot set memory.limit_in_bytes in cgroup {}: {e}",
+                    d.display()
+                )
+            })?;
         }
+        cg.start = cg.counters();
         Ok(cg)
     }
 
@@ -207,7 +227,7 @@ impl Cgroup {
         } else {
             return None;
         };
-        let dir = make_child(&parent)?;
+        let dir = make_child(&parent, processes, memory)?;
         if processes > 0 && write(&dir.join("pids.max"), &processes.to_string()).is_err() {
             let _ = std::fs::remove_dir(&dir);
             return None;
@@ -216,13 +236,16 @@ impl Cgroup {
             let _ = std::fs::remove_dir(&dir);
             return None;
         }
-        Some(Cgroup {
+        let mut cg = Cgroup {
             pids_dir: Some(dir.clone()),
             memory_dir: Some(dir),
             v2: true,
             processes,
             memory,
-        })
+            start: (0, 0),
+        };
+        cg.start = cg.counters();
+        Some(cg)
     }
 
     pub(crate) fn has_pids(&self) -> bool {
@@ -240,50 +263,45 @@ impl Cgroup {
         Ok(())
     }
 
-    /// Which caps the command ran into, as sentences for its output.
-    pub(crate) fn report(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        if let Some(d) = &self.pids_dir {
-            if counter(&read(&d.join("pids.events")), "max ") > 0 {
-                out.push(format!(
-                    "the command hit the sandbox's process limit ({} processes and threads): creating another one failed (EAGAIN). Raise sandbox_limits.max_processes if this is expected",
-                    self.processes
-                ));
-            }
-        }
-        if let Some(d) = &self.memory_dir {
-            let killed = if self.v2 {
-                counter(&read(&d.join("memory.events")), "oom_kill ")
-            } else {
-                counter(&read(&d.join("memory.oom_control")), "oom_kill ")
-            };
-            if killed > 0 {
-                out.push(format!(
-                    "the command hit the sandbox's memory limit ({} MiB): the kernel killed {killed} process(es) to stay under it. Raise sandbox_limits.max_memory if this is expected",
-                    self.memory >> 20
-                ));
-            }
-        }
-        out
+    /// (times a fork failed at pids.max, processes the OOM killer ended)
+    fn counters(&self) -> (u64, u64) {
+        let pids = self
+            .pids_dir
+            .as_ref()
+            .map(|d| counter(&read(&d.join("pids.events")), "max "))
+            .unwrap_or(0);
+        let oom = self
+            .memory_dir
+            .as_ref()
+            .map(|d| {
+                if self.v2 {
+                    counter(&read(&d.join("memory.events")), "oom_kill ")
+                } else {
+                    counter(&read(&d.join("memory.oom_control")), "oom_kill ")
+                }
+            })
+            .unwrap_or(0);
+        (pids, oom)
     }
 
-    /// Removes the cgroup (its processes are gone by now; retried briefly while the kernel
-    /// finishes tearing them down).
-    pub(crate) fn remove(&self) {
-        for dir in [&self.pids_dir, &self.memory_dir].into_iter().flatten() {
-            for _ in 0..50 {
-                match std::fs::remove_dir(dir) {
-                    Ok(()) => break,
-                    Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
-                        std::thread::sleep(std::time::Duration::from_millis(2))
-                    }
-                    Err(_) => break,
-                }
-            }
-            if self.v2 {
-                break;
-            }
+    /// Which caps were hit while the command ran, as sentences for its output.
+    pub(crate) fn report(&self) -> Vec<String> {
+        let (pids, oom) = self.counters();
+        let mut out = Vec::new();
+        if pids > self.start.0 {
+            out.push(format!(
+                "the command hit the sandbox's process limit ({} processes and threads): creating another one failed (EAGAIN). Raise sandbox_limits.max_processes if this is expected",
+                self.processes
+            ));
         }
+        if oom > self.start.1 {
+            out.push(format!(
+                "the command hit the sandbox's memory limit ({} MiB): the kernel killed {} process(es) to stay under it. Raise sandbox_limits.max_memory if this is expected",
+                self.memory >> 20,
+                oom - self.start.1
+            ));
+        }
+        out
     }
 }
 

@@ -60,50 +60,40 @@ pub(crate) fn run_action(
         libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
 
-    let limits = &policy.limits;
-    let cgroup = if limits.processes() > 0 || limits.memory() > 0 {
-        match Cgroup::create(limits) {
-            Ok(cg) => Some(cg),
-            Err(why) => {
-                notes.push(if unsafe { libc::geteuid() } == 0 {
-                    format!(
-                        "{why}: the number of processes and the memory of a command are not capped"
-                    )
-                } else {
-                    format!(
-                        "{why}: processes are capped by RLIMIT_NPROC only, memory is not capped"
-                    )
-                });
-                None
-            }
+    let mut cgroup = None;
+    let result = spawn_and_wait(policy, &plan, action, &mut cgroup, &mut notes, network_off);
+    if let (Some(cg), Ok(_)) = (&cgroup, &result) {
+        for line in cg.report() {
+            eprintln!("wright sandbox: {line}");
         }
-    } else {
-        None
-    };
-    let result = spawn_and_wait(
-        policy,
-        &plan,
-        action,
-        cgroup.as_ref(),
-        &mut notes,
-        network_off,
-    );
-    if let Some(cg) = &cgroup {
-        if result.is_ok() {
-            for line in cg.report() {
-                eprintln!("wright sandbox: {line}");
-            }
-        }
-        cg.remove();
+        // The session's cgroup stays for its next command (swept once the session is gone).
     }
     result.map(|o| (o, notes)).map_err(unenforceable)
+}
+
+/// The cgroup for `limits`, or `None` with the gap noted.
+fn make_cgroup(limits: &crate::policy::Limits, notes: &mut Vec<String>) -> Option<Cgroup> {
+    if limits.processes() == 0 && limits.memory() == 0 {
+        return None;
+    }
+    match Cgroup::create(limits) {
+        Ok(cg) => Some(cg),
+        Err(why) => {
+            notes.push(if unsafe { libc::geteuid() } == 0 {
+                format!("{why}: the number of processes and the memory of a command are not capped")
+            } else {
+                format!("{why}: processes are capped by RLIMIT_NPROC only, memory is not capped")
+            });
+            None
+        }
+    }
 }
 
 fn spawn_and_wait(
     policy: &SandboxPolicy,
     plan: &Plan,
     action: Action,
-    cgroup: Option<&Cgroup>,
+    cgroup_out: &mut Option<Cgroup>,
     notes: &mut Vec<String>,
     network_off: bool,
 ) -> Result<Outcome, String> {
@@ -122,7 +112,6 @@ fn spawn_and_wait(
     } else {
         Some(masks::acquire(&plan.masks)?)
     };
-    let janitor = Janitor::spawn(mask_locks.as_ref(), cgroup);
     let mut pid = -1;
     let mut namespaces = false;
     match clone_process(flags) {
@@ -178,42 +167,54 @@ fn spawn_and_wait(
             go: go_r.as_raw_fd(),
             report: rep_w.as_raw_fd(),
             status: st_w.as_raw_fd(),
-            cgroup_pids: cgroup.is_some_and(Cgroup::has_pids),
         });
     }
     drop(go_r);
     drop(rep_w);
     drop(st_w);
-    if let Some(j) = &janitor {
-        j.watch(pid);
-    }
-    let fail = |why: String, mask_locks: Option<masks::MaskLocks>| -> Result<Outcome, String> {
+    let fail = |why: String,
+                mask_locks: Option<masks::MaskLocks>,
+                has_janitor: bool|
+     -> Result<Outcome, String> {
         // SAFETY: killing and reaping our own child.
         unsafe {
             libc::kill(pid, libc::SIGKILL);
             let mut st = 0;
             libc::waitpid(pid, &mut st, 0);
         }
-        if let Some(l) = mask_locks {
-            l.release();
+        // Without a janitor (it could not be started) we clean up ourselves.
+        if !has_janitor {
+            if let Some(l) = mask_locks {
+                l.release();
+            }
         }
         Err(why)
     };
-    if let Some(cg) = cgroup {
+    if namespaces {
+        if let Err(e) = ns::write_id_maps(pid) {
+            return fail(e, mask_locks, false);
+        }
+    }
+    if !sys::write_all(go_w.as_raw_fd(), &[1]) {
+        return fail(
+            "the sandbox process died during setup".into(),
+            mask_locks,
+            false,
+        );
+    }
+    // While the sandbox builds its view: the cgroup (it must hold the sandbox before the
+    // command is started) and the janitor.
+    let cgroup = make_cgroup(&policy.limits, notes);
+    if let Some(cg) = &cgroup {
         if let Err(e) = cg.add(pid) {
             notes.push(format!(
                 "cannot move the command into its cgroup ({e}): processes and memory are not capped"
             ));
         }
     }
-    if namespaces {
-        if let Err(e) = ns::write_id_maps(pid) {
-            return fail(e, mask_locks);
-        }
-    }
-    if !sys::write_all(go_w.as_raw_fd(), &[1]) {
-        return fail("the sandbox process died during setup".into(), mask_locks);
-    }
+    let janitor = Janitor::spawn(mask_locks.as_ref(), pid);
+    let pids_capped = cgroup.as_ref().is_some_and(Cgroup::has_pids);
+    *cgroup_out = cgroup;
     // The child's report: notes, then K (ready) or E<reason>.
     let mut report = Vec::new();
     let mut buf = [0u8; 512];
@@ -242,53 +243,50 @@ fn spawn_and_wait(
                     .find_map(|l| l.strip_prefix('E').map(str::to_string))
             })
             .unwrap_or_else(|| "the sandbox process died during setup".into());
-        return fail(why, mask_locks);
+        return fail(why, mask_locks, janitor.is_some());
     }
     notes.extend(
         report
             .lines()
             .filter_map(|l| l.strip_prefix('N').map(str::to_string)),
     );
-    if policy.announce {
-        if !notes.is_empty() {
-            eprintln!(
-                "wright sandbox: warning: running with reduced confinement: {}",
-                notes.join("; ")
-            );
+    if policy.announce && !notes.is_empty() {
+        eprintln!(
+            "wright sandbox: warning: running with reduced confinement: {}",
+            notes.join("; ")
+        );
+    }
+    // Start the command (2: no cgroup caps processes, use RLIMIT_NPROC).
+    sys::write_all(go_w.as_raw_fd(), &[if pids_capped { 1 } else { 2 }]);
+    // The command's status comes through the pipe the moment it exits; the sandbox's own
+    // exit (the kernel tearing down its namespaces) and the cleanup happen off this path.
+    let raw = wait_status(pid, st_r.as_raw_fd());
+    match (janitor, mask_locks) {
+        // The janitor removes the masks and the cgroup once the sandbox is gone.
+        (Some(_), Some(l)) => std::mem::forget(l),
+        (None, Some(l)) => {
+            let mut st = 0;
+            // SAFETY: reaping our own child before removing its masks.
+            unsafe { libc::waitpid(pid, &mut st, 0) };
+            l.release();
         }
-        sys::write_all(go_w.as_raw_fd(), &[1]);
+        _ => {}
     }
-    let status = wait_child(pid);
-    let reported = sys::read_to_end(st_r.as_raw_fd());
-    if let Some(l) = mask_locks {
-        l.release();
-    }
-    if let Some(j) = janitor {
-        // The cgroup is removed by our caller right after; the janitor may go.
-        j.dismiss();
-    }
-    let raw = if reported.len() == 4 {
-        i32::from_ne_bytes([reported[0], reported[1], reported[2], reported[3]])
-    } else {
-        status
-    };
     Ok(decode(raw))
 }
 
 /// A process outside the command's process group (so a timeout's `killpg` misses it) that
-/// removes the masks and the cgroup if the supervisor is killed before it could.
+/// removes the masks once the sandbox is gone, however the supervisor ended.
 struct Janitor {
-    pid: libc::pid_t,
-    pipe: std::os::fd::OwnedFd,
+    /// Held, never written: its closing (our exit, however it happens) starts the cleanup.
+    _pipe: std::os::fd::OwnedFd,
 }
 
 impl Janitor {
-    fn spawn(masks: Option<&masks::MaskLocks>, cgroup: Option<&Cgroup>) -> Option<Janitor> {
-        if masks.is_none() && cgroup.is_none() {
-            return None;
-        }
+    fn spawn(masks: Option<&masks::MaskLocks>, child: libc::pid_t) -> Option<Janitor> {
+        let masks = masks?;
         let (r, w) = sys::pipe().ok()?;
-        let mut keep: Vec<i32> = masks.map(|m| m.fds()).unwrap_or_default();
+        let mut keep: Vec<i32> = masks.fds();
         keep.push(r.as_raw_fd());
         keep.sort_unstable();
         // SAFETY: single-threaded process; the child only makes system calls and exits.
@@ -326,45 +324,42 @@ impl Janitor {
                 }
                 got.extend_from_slice(&buf[..n as usize]);
             }
-            if got.last() != Some(&b'D') {
-                // The supervisor died: wait for the sandbox to be gone, then clean up.
-                if got.len() >= 4 {
-                    let child = i32::from_ne_bytes([got[0], got[1], got[2], got[3]]);
-                    for _ in 0..500 {
-                        // SAFETY: existence check only.
-                        if unsafe { libc::kill(child, 0) } != 0 {
-                            break;
-                        }
-                        std::thread::sleep(std::time::Duration::from_millis(10));
-                    }
-                }
-                if let Some(m) = masks {
-                    // SAFETY: the struct was copied by fork; its descriptors are ours.
-                    unsafe { std::ptr::read(m) }.release();
-                }
-                if let Some(cg) = cgroup {
-                    cg.remove();
-                }
+            // The supervisor is gone (done, or killed): wait for the sandbox to be gone too
+            // (its init exits only after every process in it), then clean up.
+            if child > 0 {
+                wait_gone(child);
             }
+            // SAFETY: the struct was copied by fork; its descriptors are ours.
+            unsafe { std::ptr::read(masks) }.release();
             // SAFETY: leaving the forked child.
             unsafe { libc::_exit(0) }
         }
         drop(r);
-        Some(Janitor { pid, pipe: w })
+        Some(Janitor { _pipe: w })
     }
+}
 
-    /// Tells the janitor which process is the sandbox.
-    fn watch(&self, child: libc::pid_t) {
-        sys::write_all(self.pipe.as_raw_fd(), &child.to_ne_bytes());
-    }
-
-    /// Cleanup happened normally: the janitor exits without doing anything.
-    fn dismiss(self) {
-        sys::write_all(self.pipe.as_raw_fd(), b"D");
-        drop(self.pipe);
-        let mut st = 0;
-        // SAFETY: reaping our own child.
-        unsafe { libc::waitpid(self.pid, &mut st, 0) };
+/// Waits until `pid` has exited: a pidfd becomes readable at exit; without pidfds, poll.
+fn wait_gone(pid: libc::pid_t) {
+    // SAFETY: plain system calls on a descriptor we own.
+    unsafe {
+        let fd = libc::syscall(libc::SYS_pidfd_open, pid, 0) as i32;
+        if fd >= 0 {
+            let mut p = libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            libc::poll(&mut p, 1, 10_000);
+            libc::close(fd);
+            return;
+        }
+        for _ in 0..1000 {
+            if libc::kill(pid, 0) != 0 {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
     }
 }
 
@@ -389,25 +384,71 @@ fn wait_set() -> libc::sigset_t {
     }
 }
 
-/// Waits for the sandbox's first process, forwarding signals to it.
-fn wait_child(pid: libc::pid_t) -> i32 {
+/// Waits for the command's wait status (4 bytes on `status_fd`) while forwarding signals to
+/// the sandbox; if the sandbox dies without sending one, its own status.
+fn wait_status(pid: libc::pid_t, status_fd: i32) -> i32 {
     let set = wait_set();
-    loop {
+    // SAFETY: signalfd over signals this process has blocked; poll and reads into valid
+    // buffers.
+    unsafe {
+        let sfd = libc::signalfd(-1, &set, libc::SFD_CLOEXEC);
+        let mut got: Vec<u8> = Vec::with_capacity(4);
+        loop {
+            let mut fds = [
+                libc::pollfd {
+                    fd: status_fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: sfd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+            ];
+            let n = if sfd >= 0 { 2 } else { 1 };
+            if libc::poll(fds.as_mut_ptr(), n, if sfd >= 0 { -1 } else { 50 }) < 0
+                && sys::errno().raw_os_error() != Some(libc::EINTR)
+            {
+                break;
+            }
+            if fds[0].revents != 0 {
+                let mut buf = [0u8; 4];
+                let r = libc::read(status_fd, buf.as_mut_ptr().cast(), 4 - got.len());
+                if r > 0 {
+                    got.extend_from_slice(&buf[..r as usize]);
+                    if got.len() == 4 {
+                        if sfd >= 0 {
+                            libc::close(sfd);
+                        }
+                        return i32::from_ne_bytes([got[0], got[1], got[2], got[3]]);
+                    }
+                    continue;
+                }
+                if r == 0 {
+                    // The sandbox is gone without a status: report its own end.
+                    break;
+                }
+            }
+            if sfd >= 0 && fds[1].revents != 0 {
+                let mut info: libc::signalfd_siginfo = std::mem::zeroed();
+                let r = libc::read(
+                    sfd,
+                    (&mut info as *mut libc::signalfd_siginfo).cast(),
+                    std::mem::size_of::<libc::signalfd_siginfo>(),
+                );
+                let sig = info.ssi_signo as i32;
+                if r > 0 && sig != libc::SIGCHLD {
+                    libc::kill(pid, sig);
+                }
+            }
+        }
+        if sfd >= 0 {
+            libc::close(sfd);
+        }
         let mut st = 0;
-        // SAFETY: waiting on our own child.
-        let r = unsafe { libc::waitpid(pid, &mut st, libc::WNOHANG) };
-        if r == pid {
-            return st;
-        }
-        if r < 0 && sys::errno().raw_os_error() != Some(libc::EINTR) {
-            return 0;
-        }
-        // SAFETY: waiting for a blocked signal.
-        let sig = unsafe { libc::sigwaitinfo(&set, std::ptr::null_mut()) };
-        if sig > 0 && sig != libc::SIGCHLD {
-            // SAFETY: forwarding to our own child.
-            unsafe { libc::kill(pid, sig) };
-        }
+        libc::waitpid(pid, &mut st, 0);
+        st
     }
 }
 

@@ -40,9 +40,11 @@ fn dot_git_stays_read_only() {
         "umount + write of .git worked inside: {}",
         text(&inside.stderr)
     );
-    // .wright and .codex too.
-    std::fs::create_dir_all(f.root.join(".wright")).unwrap();
-    std::fs::create_dir_all(f.root.join(".codex")).unwrap();
+    // .wright and .codex too (once the masks of the runs above are gone).
+    for name in [".wright", ".codex"] {
+        assert!(eventually(|| !f.root.join(name).exists()));
+        std::fs::create_dir_all(f.root.join(name)).unwrap();
+    }
     f.assert_blocked("write .wright", "echo x > .wright/config.toml");
     f.assert_blocked("write .codex", "echo x > .codex/config.toml");
     // The rest of the root stays writable.

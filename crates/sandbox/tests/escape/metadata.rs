@@ -18,7 +18,7 @@ fn git_init_then_hook_is_blocked() {
     );
     // The mask is gone afterwards (an empty .git would not have hurt git either).
     assert!(
-        !f.root.join(".git").exists(),
+        eventually(|| !f.root.join(".git").exists()),
         "the .git mask was left behind"
     );
     let outside = f.unconfined(script);
@@ -36,7 +36,7 @@ fn dot_wright_and_dot_codex_cannot_be_created() {
         let script = format!("mkdir -p {name} && echo 'model = \"x\"' > {name}/config.toml");
         let inside = f.sandboxed(&script);
         assert!(!inside.status.success(), "{name} created inside");
-        assert!(!f.root.join(name).exists());
+        assert!(eventually(|| !f.root.join(name).exists()));
         assert!(f.unconfined(&script).status.success());
         std::fs::remove_dir_all(f.root.join(name)).unwrap();
     }
