@@ -47,18 +47,68 @@ const TARGET_SANDBOX_MS: f64 = 3.0;
 
 struct SandboxCost {
     runs: usize,
-    network_off_ms: f64,
-    network_on_ms: f64,
+    /// (label, median ms, p90 ms) over `true`.
+    rows: Vec<(&'static str, f64, f64)>,
 }
 
-/// Mean wall time of `wright sandbox --policy P -- true` minus that of `true`, interleaved so
-/// that load on the machine hits both alike.
+/// Wall time of `wright-sandbox --policy P -- true` (the launcher the agent uses) minus that
+/// of `true`, in a git repository (so the protected-path mounts are counted), interleaved so
+/// that load on the machine hits every variant alike; medians and p90.
 fn sandbox_cost(harness: &Harness, runs: usize) -> anyhow::Result<SandboxCost> {
-    let root = harness.repo.path().display().to_string();
-    let policy = |network: bool| {
-        json!({"mode": "workspace-write", "writable_roots": [root], "network": network}).to_string()
+    let repo = harness.repo.path();
+    if !repo.join(".git").exists() {
+        let ok = Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(repo)
+            .status()?
+            .success();
+        ensure!(ok, "git init failed in {}", repo.display());
+    }
+    let launcher = wright_sandbox::launcher_for(&harness.bin);
+    let root = repo.display().to_string();
+    let policy = |mode: &str, roots: Vec<String>, network: bool| {
+        json!({"mode": mode, "writable_roots": roots, "network": network}).to_string()
     };
-    let time = |cmd: &mut Command| -> anyhow::Result<Duration> {
+    let variants: Vec<(&'static str, PathBuf, Vec<String>)> = vec![
+        (
+            "workspace-write, network off",
+            launcher.clone(),
+            vec![
+                "sandbox".into(),
+                policy("workspace-write", vec![root.clone()], false),
+            ],
+        ),
+        (
+            "workspace-write, network on",
+            launcher.clone(),
+            vec![
+                "sandbox".into(),
+                policy("workspace-write", vec![root.clone()], true),
+            ],
+        ),
+        (
+            "workspace-write + /tmp, network off",
+            launcher.clone(),
+            vec![
+                "sandbox".into(),
+                policy("workspace-write", vec![root.clone(), "/tmp".into()], false),
+            ],
+        ),
+        (
+            "read-only",
+            launcher.clone(),
+            vec!["sandbox".into(), policy("read-only", vec![], false)],
+        ),
+        (
+            "workspace-write via `wright sandbox`",
+            harness.bin.clone(),
+            vec![
+                "sandbox".into(),
+                policy("workspace-write", vec![root.clone()], false),
+            ],
+        ),
+    ];
+    let time = |cmd: &mut Command| -> anyhow::Result<f64> {
         let started = Instant::now();
         let status = cmd
             .stdin(Stdio::null())
@@ -66,30 +116,37 @@ fn sandbox_cost(harness: &Harness, runs: usize) -> anyhow::Result<SandboxCost> {
             .stderr(Stdio::null())
             .status()?;
         ensure!(status.success(), "{cmd:?} failed: {status}");
-        Ok(started.elapsed())
+        Ok(ms(started.elapsed()))
     };
-    let mut plain = Duration::ZERO;
-    let mut off = Duration::ZERO;
-    let mut on = Duration::ZERO;
+    let mut plain = Vec::with_capacity(runs);
+    let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(runs); variants.len()];
     for _ in 0..runs {
-        plain += time(Command::new("true").current_dir(harness.repo.path()))?;
-        off += time(
-            Command::new(&harness.bin)
-                .args(["sandbox", "--policy", &policy(false), "--", "true"])
-                .current_dir(harness.repo.path()),
-        )?;
-        on += time(
-            Command::new(&harness.bin)
-                .args(["sandbox", "--policy", &policy(true), "--", "true"])
-                .current_dir(harness.repo.path()),
-        )?;
+        plain.push(time(Command::new("true").current_dir(repo))?);
+        for (i, (_, exe, args)) in variants.iter().enumerate() {
+            let mut cmd = Command::new(exe);
+            // The launcher takes `--policy JSON -- CMD`; wright itself `sandbox --policy ...`.
+            if exe != &launcher || launcher == harness.bin {
+                cmd.arg(&args[0]);
+            }
+            cmd.args(["--policy", &args[1], "--", "true"])
+                .current_dir(repo);
+            samples[i].push(time(&mut cmd)?);
+        }
     }
-    let per = |d: Duration| ms(d) / runs as f64;
-    Ok(SandboxCost {
-        runs,
-        network_off_ms: per(off) - per(plain),
-        network_on_ms: per(on) - per(plain),
-    })
+    let stat = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        (v[v.len() / 2], v[v.len() * 9 / 10])
+    };
+    let (base, base90) = stat(&mut plain);
+    let rows = variants
+        .iter()
+        .zip(samples.iter_mut())
+        .map(|((label, _, _), v)| {
+            let (m, p90) = stat(v);
+            (*label, m - base, p90 - base90)
+        })
+        .collect();
+    Ok(SandboxCost { runs, rows })
 }
 /// `model_auto_compact_token_limit` for the compaction runs: the value of Codex's own compaction
 /// capture, small enough that 200 steps of 1 KB outputs compact several times.
@@ -310,19 +367,16 @@ fn run_bench() -> anyhow::Result<()> {
         server.notifications, server.notifications_per_sec
     );
 
-    // 6. The sandbox's cost per command: `wright sandbox ... -- true` minus `true`.
+    // 6. The sandbox's cost per command: `wright-sandbox ... -- true` minus `true`.
     let sandbox = sandbox_cost(&harness, if options.startup_runs < 30 { 50 } else { 300 })?;
     println!(
-        "\nsandbox cost per command ({} runs of `true` each way)",
+        "\nsandbox cost per command, in a git repository ({} interleaved runs of `true` each way; median, p90)",
         sandbox.runs
     );
-    for (label, ms) in [
-        ("network off", sandbox.network_off_ms),
-        ("network on", sandbox.network_on_ms),
-    ] {
+    for (label, median, p90) in &sandbox.rows {
         println!(
-            "  workspace-write, {label}: {ms:5.2} ms   target < {TARGET_SANDBOX_MS} ms  {}",
-            verdict(ms, TARGET_SANDBOX_MS)
+            "  {label:<40} {median:5.2} ms  p90 {p90:5.2} ms   target < {TARGET_SANDBOX_MS} ms  {}",
+            verdict(*median, TARGET_SANDBOX_MS)
         );
     }
 
@@ -336,10 +390,11 @@ fn run_bench() -> anyhow::Result<()> {
         "per_step_overhead_ms": overhead,
         "peak_rss_mb": round2(peak_mb),
         "compacting": compacting,
-        "sandbox_ms_per_command": {
-            "network_off": round2(sandbox.network_off_ms),
-            "network_on": round2(sandbox.network_on_ms),
-        },
+        "sandbox_ms_per_command": sandbox
+            .rows
+            .iter()
+            .map(|(label, median, p90)| json!({"variant": label, "median": round2(*median), "p90": round2(*p90)}))
+            .collect::<Vec<_>>(),
         "app_server": {
             "initialize_ms_median": round2(init_median),
             "turn_start_to_request_ms_median": round2(turn_median),

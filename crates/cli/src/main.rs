@@ -119,7 +119,7 @@ fn main() {
     // full command-line parser on that path (it is most of wright's start-up time).
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if args.len() > 4 && args[1] == "sandbox" && args[2] == "--policy" && args[4] == "--" {
-        std::process::exit(sandbox_cmd::run_policy(&args[3], &args[5..]));
+        wright_sandbox::run_policy_json(&args[3], &args[5..]);
     }
     if std::env::var_os("RUST_LOG").is_some() {
         tracing_subscriber::fmt()

@@ -119,32 +119,6 @@ fn apply_env_policy() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `wright sandbox --policy JSON -- CMD...`, the agent's form, without the CLI parser.
-pub fn run_policy(json: &std::ffi::OsStr, command: &[OsString]) -> i32 {
-    let policy: SandboxPolicy = match json.to_str().map(serde_json::from_str) {
-        Some(Ok(p)) => p,
-        Some(Err(e)) => {
-            eprintln!("wright sandbox: invalid --policy JSON: {e}");
-            return EXIT_CANNOT_ENFORCE;
-        }
-        None => {
-            eprintln!("wright sandbox: invalid --policy JSON: not UTF-8");
-            return EXIT_CANNOT_ENFORCE;
-        }
-    };
-    if command.is_empty() {
-        eprintln!("wright sandbox: no command given");
-        return 2;
-    }
-    match wright_sandbox::run(&policy, command) {
-        Ok(outcome) => outcome.exit(),
-        Err(err) => {
-            eprintln!("wright sandbox: {err}");
-            err.exit_code()
-        }
-    }
-}
-
 fn policy_from_args(args: &SandboxArgs) -> anyhow::Result<SandboxPolicy> {
     if let Some(json) = &args.policy {
         return serde_json::from_str(json)

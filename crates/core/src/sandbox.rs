@@ -16,8 +16,11 @@ pub struct SandboxLaunch {
     /// Network access in force: never in read-only, always in danger-full-access.
     pub network: bool,
     pub limits: Limits,
-    /// The `wright` binary that runs `wright sandbox`; without one nothing runs confined.
+    /// The `wright` binary (`wright sandbox`, `wright apply-patch`); without one nothing runs
+    /// confined.
     pub exe: Option<PathBuf>,
+    /// What starts confined commands: the `wright-sandbox` launcher next to `exe`, or `exe`.
+    pub launcher: Option<PathBuf>,
     /// Set once the session's first confined command has been told to announce missing
     /// layers (so the warning appears once per session, not per command).
     pub announced: Arc<AtomicBool>,
@@ -40,6 +43,10 @@ impl SandboxLaunch {
             },
             limits: config.sandbox_limits,
             exe: config.sandbox_exe.clone(),
+            launcher: config
+                .sandbox_exe
+                .as_deref()
+                .map(wright_sandbox::launcher_for),
             announced,
         }
     }
@@ -62,7 +69,7 @@ impl SandboxLaunch {
         if self.mode == SandboxMode::DangerFullAccess {
             return Ok(argv.to_vec());
         }
-        let Some(exe) = &self.exe else {
+        let Some(exe) = self.launcher.as_ref().or(self.exe.as_ref()) else {
             return Err("no sandbox launcher is configured".into());
         };
         match self.policy() {
@@ -196,6 +203,7 @@ mod tests {
             network: false,
             limits: Limits::default(),
             exe: Some(PathBuf::from("/bin/wright")),
+            launcher: None,
             announced: Arc::default(),
         };
         assert!(launch.policy().unwrap().announce);
@@ -225,6 +233,7 @@ mod tests {
             network: false,
             limits: Limits::default(),
             exe: None,
+            launcher: None,
             announced: Arc::default(),
         };
         let paths = [

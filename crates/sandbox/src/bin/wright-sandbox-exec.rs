@@ -18,20 +18,6 @@ fn main() {
                 .is_err(),
         ));
     }
-    let policy: wright_sandbox::SandboxPolicy = match serde_json::from_str(&first.to_string_lossy())
-    {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("wright sandbox: invalid --policy JSON: {e}");
-            std::process::exit(wright_sandbox::EXIT_CANNOT_ENFORCE);
-        }
-    };
     let argv: Vec<OsString> = args.collect();
-    match wright_sandbox::run(&policy, &argv) {
-        Ok(outcome) => outcome.exit(),
-        Err(err) => {
-            eprintln!("wright sandbox: {err}");
-            std::process::exit(err.exit_code());
-        }
-    }
+    wright_sandbox::run_policy_json(&first, &argv)
 }
