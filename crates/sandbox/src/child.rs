@@ -58,17 +58,15 @@ pub(crate) fn main(a: ChildArgs) -> ! {
             }
             msg.push_str("K\n");
             sys::write_all(a.report, msg.as_bytes());
-            // Wait for the supervisor: we are in the cgroup by now, and any warning it prints
-            // precedes the command's own output. 2: no cgroup caps processes.
-            let mut b = 0u8;
-            // SAFETY: one-byte read into a valid buffer.
-            let n = unsafe { libc::read(a.go, (&mut b as *mut u8).cast(), 1) };
-            if n != 1 {
-                // SAFETY: the supervisor is gone; leave.
-                unsafe { libc::_exit(crate::EXIT_CANNOT_ENFORCE) }
-            }
-            if b == 2 {
-                limits::set_nproc_rlimit(a.policy.limits.processes());
+            if a.policy.announce {
+                // Wait until the supervisor has printed its warning, so it precedes the
+                // command's own output.
+                let mut b = 0u8;
+                // SAFETY: one-byte read into a valid buffer.
+                if unsafe { libc::read(a.go, (&mut b as *mut u8).cast(), 1) } != 1 {
+                    // SAFETY: the supervisor is gone; leave.
+                    unsafe { libc::_exit(crate::EXIT_CANNOT_ENFORCE) }
+                }
             }
         }
     }
@@ -98,8 +96,12 @@ fn setup(a: &ChildArgs) -> Result<Vec<String>, String> {
     let mut go = 0u8;
     // SAFETY: one-byte read into a valid buffer.
     let n = unsafe { libc::read(a.go, (&mut go as *mut u8).cast(), 1) };
-    if n != 1 || go != 1 {
+    if n != 1 || !(go == 1 || go == 2) {
         return Err("the supervisor did not finish setting up the sandbox".into());
+    }
+    // 2: no cgroup caps the number of processes; RLIMIT_NPROC does where it can.
+    if go == 2 {
+        limits::set_nproc_rlimit(a.policy.limits.processes());
     }
     let network_off = !a.policy.effective_network();
     let mut notes = Vec::new();

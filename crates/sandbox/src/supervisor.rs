@@ -195,15 +195,8 @@ fn spawn_and_wait(
             return fail(e, mask_locks, false);
         }
     }
-    if !sys::write_all(go_w.as_raw_fd(), &[1]) {
-        return fail(
-            "the sandbox process died during setup".into(),
-            mask_locks,
-            false,
-        );
-    }
-    // While the sandbox builds its view: the cgroup (it must hold the sandbox before the
-    // command is started) and the janitor.
+    // The cgroup must hold the sandbox before the command starts (a session's cgroup exists
+    // after its first command, so this is a few writes).
     let cgroup = make_cgroup(&policy.limits, notes);
     if let Some(cg) = &cgroup {
         if let Err(e) = cg.add(pid) {
@@ -212,9 +205,18 @@ fn spawn_and_wait(
             ));
         }
     }
-    let janitor = Janitor::spawn(mask_locks.as_ref(), pid);
     let pids_capped = cgroup.as_ref().is_some_and(Cgroup::has_pids);
     *cgroup_out = cgroup;
+    // Go (2: no cgroup caps processes, use RLIMIT_NPROC).
+    if !sys::write_all(go_w.as_raw_fd(), &[if pids_capped { 1 } else { 2 }]) {
+        return fail(
+            "the sandbox process died during setup".into(),
+            mask_locks,
+            false,
+        );
+    }
+    // While the sandbox builds its view.
+    let janitor = Janitor::spawn(mask_locks.as_ref(), pid);
     // The child's report: notes, then K (ready) or E<reason>.
     let mut report = Vec::new();
     let mut buf = [0u8; 512];
@@ -250,14 +252,16 @@ fn spawn_and_wait(
             .lines()
             .filter_map(|l| l.strip_prefix('N').map(str::to_string)),
     );
-    if policy.announce && !notes.is_empty() {
-        eprintln!(
-            "wright sandbox: warning: running with reduced confinement: {}",
-            notes.join("; ")
-        );
+    if policy.announce {
+        if !notes.is_empty() {
+            eprintln!(
+                "wright sandbox: warning: running with reduced confinement: {}",
+                notes.join("; ")
+            );
+        }
+        // The warning is out: the command may start.
+        sys::write_all(go_w.as_raw_fd(), &[1]);
     }
-    // Start the command (2: no cgroup caps processes, use RLIMIT_NPROC).
-    sys::write_all(go_w.as_raw_fd(), &[if pids_capped { 1 } else { 2 }]);
     // The command's status comes through the pipe the moment it exits; the sandbox's own
     // exit (the kernel tearing down its namespaces) and the cleanup happen off this path.
     let raw = wait_status(pid, st_r.as_raw_fd());
