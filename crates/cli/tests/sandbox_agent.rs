@@ -262,3 +262,31 @@ fn patches_racing_a_symlink_swap_stay_inside() {
     assert!(swaps > 100, "the racer barely ran ({swaps} swaps)");
     assert!(applied > 0, "no patch applied at all");
 }
+
+/// `wright sandbox -- CMD` by hand gives the command the environment the agent's commands
+/// get: secrets by name and by value are withheld, ordinary variables pass.
+#[test]
+fn wright_sandbox_by_hand_applies_the_environment_policy() {
+    let home = tempfile::tempdir().unwrap();
+    let ws = tempfile::tempdir().unwrap();
+    let script = "echo \"[$OPENAI_API_KEY][$DATABASE_URL][$PLAIN]\"";
+    let run = |config: &str| {
+        std::fs::write(home.path().join("config.toml"), config).unwrap();
+        let out = Command::new(WRIGHT)
+            .args(["sandbox", "--", "sh", "-c", script])
+            .current_dir(ws.path())
+            .env("WRIGHT_HOME", home.path())
+            .env("OPENAI_API_KEY", "sk-not-for-commands")
+            .env("DATABASE_URL", "postgres://app:hunter2@db/prod")
+            .env("PLAIN", "visible")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(run(""), "[][][visible]");
+    // Control: the opt-out brings them back, so the policy (not the shell) hid them.
+    assert_eq!(
+        run("[shell_environment_policy]\nignore_default_excludes = true\n"),
+        "[sk-not-for-commands][postgres://app:hunter2@db/prod][visible]"
+    );
+}
