@@ -33,7 +33,10 @@ fn flock(fd: &OwnedFd, op: libc::c_int) -> bool {
     }
 }
 
-pub(crate) fn acquire(masks: &[PathBuf]) -> Result<MaskLocks, String> {
+/// Creates the masks (under the roots' shared locks). Returns the locks and the masks in
+/// place: a name this user cannot create here (a root it may not write, a read-only file
+/// system) needs no mask, since the command cannot create it either.
+pub(crate) fn acquire(masks: &[PathBuf]) -> Result<(MaskLocks, Vec<PathBuf>), String> {
     let mut by_parent: Vec<(PathBuf, Vec<CString>)> = Vec::new();
     for mask in masks {
         let (Some(parent), Some(name)) = (mask.parent(), mask.file_name()) else {
@@ -47,6 +50,7 @@ pub(crate) fn acquire(masks: &[PathBuf]) -> Result<MaskLocks, String> {
     }
     by_parent.sort_by(|a, b| a.0.cmp(&b.0));
     let mut locks = MaskLocks::default();
+    let mut in_place = Vec::new();
     for (parent, names) in by_parent {
         let dir = open_dir(&parent)?;
         if !flock(&dir, libc::LOCK_SH) {
@@ -56,18 +60,24 @@ pub(crate) fn acquire(masks: &[PathBuf]) -> Result<MaskLocks, String> {
             // SAFETY: mkdirat relative to a directory we hold open.
             // Mode 000 marks it as a mask (see `plan`), should a killed run leave it behind.
             let rc = unsafe { libc::mkdirat(dir.as_raw_fd(), name.as_ptr(), 0) };
-            if rc != 0 && sys::errno().raw_os_error() != Some(libc::EEXIST) {
-                return Err(format!(
-                    "cannot create {}/{}: {}",
-                    parent.display(),
-                    name.to_string_lossy(),
-                    sys::errno()
-                ));
+            let err = sys::errno().raw_os_error();
+            match (rc, err) {
+                (0, _) | (_, Some(libc::EEXIST)) => {}
+                (_, Some(libc::EACCES | libc::EPERM | libc::EROFS)) => continue,
+                _ => {
+                    return Err(format!(
+                        "cannot create {}/{}: {}",
+                        parent.display(),
+                        name.to_string_lossy(),
+                        sys::errno()
+                    ))
+                }
             }
+            in_place.push(parent.join(std::ffi::OsStr::from_bytes(name.as_bytes())));
         }
         locks.held.push((dir, names));
     }
-    Ok(locks)
+    Ok((locks, in_place))
 }
 
 fn open_dir(path: &Path) -> Result<OwnedFd, String> {

@@ -107,10 +107,15 @@ fn spawn_and_wait(
     }
     // Masks are created (under the roots' shared locks) only when a mount namespace will
     // cover them; without one a missing `.git` cannot be kept from being created.
+    let mut plan = std::borrow::Cow::Borrowed(plan);
     let mut mask_locks = if plan.masks.is_empty() {
         None
     } else {
-        Some(masks::acquire(&plan.masks)?)
+        let (locks, in_place) = masks::acquire(&plan.masks)?;
+        if in_place.len() != plan.masks.len() {
+            plan.to_mut().masks = in_place;
+        }
+        Some(locks)
     };
     let mut pid = -1;
     let mut namespaces = false;
@@ -152,7 +157,7 @@ fn spawn_and_wait(
         }
         plan_used = &empty;
     } else {
-        plan_used = plan;
+        plan_used = &plan;
     }
     if pid == 0 {
         drop(go_w);
