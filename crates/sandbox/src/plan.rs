@@ -311,7 +311,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let base = tmp.path().canonicalize().unwrap();
         std::fs::create_dir(base.join(".git")).unwrap();
-        std::fs::set_permissions(base.join(".git"), std::fs::Permissions::from_mode(0)).unwrap();
+        std::fs::set_permissions(base.join(".git"), std::fs::Permissions::from_mode(0o0)).unwrap();
         let p = plan(&policy(&[&base])).unwrap();
         assert!(p.masks.contains(&base.join(".git")), "{p:?}");
         // The user's own empty .git (ordinary mode) is protected, not removed.
