@@ -18,6 +18,7 @@
 
 mod inline_code;
 mod options;
+mod runners;
 mod safe;
 mod safe_git;
 mod script;
