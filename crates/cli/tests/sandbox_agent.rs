@@ -38,8 +38,7 @@ async fn agent_runs(env: &Env, sandbox: &str, _script: &str) -> Value {
 
 #[tokio::test]
 async fn escapes_through_the_agent_are_blocked() {
-    // Not under /tmp, which is a writable root of workspace-write.
-    let outside = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let outside = outside_the_roots();
     let out = outside.path().canonicalize().unwrap();
     let target = out.join("pwned");
     let write = format!("echo pwned > {}", target.display());
@@ -138,6 +137,29 @@ async fn descriptors_of_the_caller_do_not_reach_commands() {
         assert!(!output.contains("top secret"), "{mode}: {output}");
     }
     unsafe { libc::close(fd) };
+}
+
+/// A scratch directory outside every writable root of workspace-write (`/tmp`, `$TMPDIR`,
+/// the repository): wherever this checkout lives.
+fn outside_the_roots() -> tempfile::TempDir {
+    let tmpdir = std::env::var_os("TMPDIR").map(std::path::PathBuf::from);
+    let under_a_root = |p: &Path| {
+        let p = p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        p.starts_with("/tmp") || tmpdir.as_ref().is_some_and(|t| p.starts_with(t))
+    };
+    let candidates = [
+        Some(std::path::PathBuf::from("/var/tmp")),
+        Some(std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))),
+        std::env::var_os("HOME").map(std::path::PathBuf::from),
+    ];
+    for dir in candidates.into_iter().flatten() {
+        if dir.is_dir() && !under_a_root(&dir) {
+            if let Ok(t) = tempfile::tempdir_in(&dir) {
+                return t;
+            }
+        }
+    }
+    panic!("no writable directory outside /tmp and $TMPDIR for the escape test");
 }
 
 fn alive(marker: &str) -> bool {
