@@ -117,8 +117,20 @@ fn protect_entry(
     roots: &[PathBuf],
     out: &mut Vec<PathBuf>,
 ) -> Result<(), Refusal> {
-    let meta = std::fs::symlink_metadata(path)
-        .map_err(|e| format!("cannot inspect {}: {e}", path.display()))?;
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        // Gone since it was found (another process's temporary repository), or not ours to
+        // look at (and so not ours to write either): nothing to protect.
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+            ) =>
+        {
+            return Ok(())
+        }
+        Err(e) => return Err(format!("cannot inspect {}: {e}", path.display())),
+    };
     if meta.file_type().is_symlink() {
         return Err(format!(
             "{} is a symbolic link: a command could replace the link itself, so what it names cannot be kept read-only. Replace the link with the directory it points to, or run this command with approval outside the sandbox",
