@@ -408,11 +408,13 @@ class Client(BaseClient):
 
 
 class WsServer:
-    """`wright app-server --listen ws://127.0.0.1:0`; `url` is read from its stderr."""
+    """`wright app-server --listen ws://127.0.0.1:0`; `url` is read from its stderr and the
+    capability token from the file it writes (`token`)."""
 
-    def __init__(self, home, env=None):
+    def __init__(self, home, env=None, extra=()):
+        self.token_file = os.path.join(home, "ws-token")
         self.proc = _spawn(
-            [WRIGHT, "app-server", "--listen", "ws://127.0.0.1:0"],
+            [WRIGHT, "app-server", "--listen", "ws://127.0.0.1:0", "--ws-token-file", self.token_file, *extra],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -436,6 +438,11 @@ class WsServer:
         threading.Thread(target=read, daemon=True).start()
         got.wait(20)
 
+    @property
+    def token(self):
+        with open(self.token_file) as f:
+            return f.read().strip()
+
     def close(self):
         self.proc.kill()
         self.proc.wait()
@@ -445,11 +452,14 @@ class WsServer:
 class WsClient(BaseClient):
     """One WebSocket connection (websocket-client); one text frame per message."""
 
-    def __init__(self, url):
+    def __init__(self, url, token=None, **kw):
         super().__init__()
         import websocket  # websocket-client
 
-        self.ws = websocket.create_connection(url, timeout=10)
+        headers = kw.pop("header", [])
+        if token is not None:
+            headers = headers + ["Authorization: Bearer %s" % token]
+        self.ws = websocket.create_connection(url, timeout=10, header=headers, **kw)
         self.ws.settimeout(None)
         self.write_lock = threading.Lock()
         self.reader = threading.Thread(target=self._read, daemon=True)

@@ -740,7 +740,7 @@ class WebSocket(AppServerTest):
         self.addCleanup(srv.close)
         self.assertIsNotNone(srv.url, "no listening banner on stderr: %s" % srv.lines)
         self.assertRegex(srv.banner, r"^wright app-server listening on ws://127\.0\.0\.1:[1-9][0-9]*$")
-        ws = WsClient(srv.url)
+        ws = WsClient(srv.url, srv.token)
         self.addCleanup(ws.close)
         self.assertIn("result", ws.initialize())
         tid = ws.start_thread(self.repo, "never")
@@ -748,11 +748,71 @@ class WebSocket(AppServerTest):
         self.assertEqual(t.status, "completed")
         self.assertIn("hello over websocket", t.agent_text())
         # a second connection is independent and still served
-        ws2 = WsClient(srv.url)
+        ws2 = WsClient(srv.url + "?token=" + srv.token)
         self.addCleanup(ws2.close)
         self.assertError(ws2.request("model/list", {}), -32600)
         self.assertIn("result", ws2.initialize())
         self.assertIn("result", ws2.request("thread/read", {"threadId": tid}))
+
+
+    def handshake_status(self, srv, headers, path="/"):
+        """The HTTP status of an upgrade request with these headers (raw socket)."""
+        import socket
+
+        host, port = srv.url[len("ws://"):].rstrip("/").rsplit(":", 1)
+        s = socket.create_connection((host, int(port)), timeout=10)
+        req = "GET %s HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" % path
+        for k, v in headers.items():
+            req += "%s: %s\r\n" % (k, v)
+        s.sendall((req + "\r\n").encode())
+        data = s.recv(4096).decode("latin-1")
+        s.close()
+        return int(data.split(" ", 2)[1])
+
+    def test_refusals(self):
+        srv = WsServer(self.home)
+        self.addCleanup(srv.close)
+        host = srv.url[len("ws://"):].rstrip("/")
+        ok = {"Host": host, "Authorization": "Bearer " + srv.token}
+        # The control: the right token from a local client is accepted.
+        self.assertEqual(self.handshake_status(srv, ok), 101)
+        self.assertEqual(self.handshake_status(srv, {"Host": host}), 401)
+        self.assertEqual(self.handshake_status(srv, {"Host": host, "Authorization": "Bearer wrong"}), 401)
+        self.assertEqual(self.handshake_status(srv, {"Host": host}, "/?token=" + srv.token), 101)
+        # A web page (it sends Origin), even one holding the token.
+        self.assertEqual(self.handshake_status(srv, dict(ok, Origin="https://evil.example")), 403)
+        # DNS rebinding: a name that resolves to 127.0.0.1 but is not loopback.
+        self.assertEqual(self.handshake_status(srv, dict(ok, Host="evil.example:%s" % host.rsplit(":", 1)[1])), 403)
+        # The token file is the user's alone.
+        self.assertEqual(os.stat(srv.token_file).st_mode & 0o777, 0o600)
+        # Health checks need no token.
+        import urllib.request
+
+        for path in ("/readyz", "/healthz"):
+            with urllib.request.urlopen("http://%s%s" % (host, path), timeout=10) as r:
+                self.assertEqual(r.status, 200)
+
+    def test_allowed_origin_and_token_hash(self):
+        import hashlib
+
+        token = "launcher-held-token"
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        srv = WsServer(self.home, extra=["--ws-token-sha256", digest, "--ws-allow-origin", "http://127.0.0.1:9"])
+        self.addCleanup(srv.close)
+        host = srv.url[len("ws://"):].rstrip("/")
+        self.assertFalse(os.path.exists(srv.token_file), "a token was written although a hash was given")
+        self.assertEqual(self.handshake_status(srv, {"Host": host, "Authorization": "Bearer " + token, "Origin": "http://127.0.0.1:9"}), 101)
+        self.assertEqual(self.handshake_status(srv, {"Host": host, "Authorization": "Bearer " + token, "Origin": "http://127.0.0.1:10"}), 403)
+
+    def test_open_listener_needs_loopback(self):
+        import subprocess
+
+        proc = subprocess.run(
+            [C.WRIGHT, "app-server", "--listen", "ws://0.0.0.0:0", "--ws-auth", "none"],
+            stdin=subprocess.DEVNULL, capture_output=True, timeout=30, env=C.server_env(self.home),
+        )
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn(b"without authentication", proc.stderr)
 
 
 # --------------------------------------------------------------------------------------------

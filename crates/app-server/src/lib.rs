@@ -8,6 +8,7 @@
 mod conn;
 mod threads;
 pub mod transport;
+pub mod ws_auth;
 mod wire;
 
 use std::path::PathBuf;
@@ -18,7 +19,8 @@ use wright_core::config::CliOverrides;
 
 pub use conn::MAX_MESSAGE_BYTES;
 
-/// Shared by every connection of one server process.
+/// Shared by every connection of one server process (clones share it).
+#[derive(Clone)]
 pub struct AppServer {
     state: Arc<threads::State>,
 }

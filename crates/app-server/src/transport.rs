@@ -54,22 +54,49 @@ pub async fn serve_stdio(server: &AppServer) -> std::io::Result<()> {
 }
 
 /// WebSocket on `addr`: one connection per client, text frames carry one message each.
-pub async fn serve_ws(server: &AppServer, addr: SocketAddr) -> std::io::Result<()> {
+/// Every upgrade must pass `security` (token, `Origin`, `Host`); `GET /readyz` and
+/// `GET /healthz` answer 200 without it, as Codex's do.
+pub async fn serve_ws(
+    server: &AppServer,
+    addr: SocketAddr,
+    security: crate::ws_auth::WsSecurity,
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     eprintln!(
         "wright app-server listening on ws://{}",
         listener.local_addr()?
     );
+    let security = std::sync::Arc::new(security);
     loop {
         let (stream, _) = listener.accept().await?;
-        let conn = server.connect();
+        let server = server.clone();
+        let security = std::sync::Arc::clone(&security);
         tokio::spawn(async move {
+            if answer_health_check(&stream).await {
+                return;
+            }
             let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
                 .max_message_size(Some(MAX_MESSAGE_BYTES));
-            let Ok(ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await
+            let check = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
+                match security.check(req) {
+                    Ok(()) => Ok(resp),
+                    Err(refusal) => {
+                        let mut e = ErrorResponse::new(Some(format!("{}\n", refusal.reason)));
+                        *e.status_mut() = tokio_tungstenite::tungstenite::http::StatusCode::from_u16(
+                            refusal.status,
+                        )
+                        .unwrap_or(tokio_tungstenite::tungstenite::http::StatusCode::FORBIDDEN);
+                        Err(e)
+                    }
+                }
+            };
+            let Ok(ws) =
+                tokio_tungstenite::accept_hdr_async_with_config(stream, check, Some(config)).await
             else {
                 return;
             };
+            // Only an authorised client gets a connection.
+            let conn = server.connect();
             let (mut sink, mut source) = ws.split();
             let crate::Connection {
                 incoming,
@@ -97,4 +124,66 @@ pub async fn serve_ws(server: &AppServer, addr: SocketAddr) -> std::io::Result<(
             writer.abort();
         });
     }
+}
+
+type Request = tokio_tungstenite::tungstenite::handshake::server::Request;
+type Response = tokio_tungstenite::tungstenite::handshake::server::Response;
+type ErrorResponse = tokio_tungstenite::tungstenite::handshake::server::ErrorResponse;
+
+/// `GET /readyz` or `GET /healthz` (no upgrade): answered 200 here. Looks at the request
+/// without consuming it otherwise.
+async fn answer_health_check(stream: &tokio::net::TcpStream) -> bool {
+    let mut buf = [0u8; 64];
+    let mut n = 0;
+    for _ in 0..100 {
+        n = match stream.peek(&mut buf).await {
+            Ok(n) => n,
+            Err(_) => return false,
+        };
+        if n == 0 || buf[..n].contains(&b'\n') || n == buf.len() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let line = String::from_utf8_lossy(&buf[..n]);
+    let health = ["GET /readyz ", "GET /healthz ", "GET /readyz?", "GET /healthz?"]
+        .iter()
+        .any(|p| line.starts_with(p));
+    if !health {
+        return false;
+    }
+    // Read the request head, then answer and close.
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 1024];
+    loop {
+        match stream.try_read(&mut chunk) {
+            Ok(0) => break,
+            Ok(k) => {
+                head.extend_from_slice(&chunk[..k]);
+                if head.windows(4).any(|w| w == b"\r\n\r\n") || head.len() > 16 * 1024 {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if stream.readable().await.is_err() {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    let reply = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n";
+    let mut written = 0;
+    while written < reply.len() {
+        match stream.try_write(&reply[written..]) {
+            Ok(k) => written += k,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if stream.writable().await.is_err() {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    true
 }

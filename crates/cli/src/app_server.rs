@@ -21,6 +21,25 @@ pub struct AppServerArgs {
     #[arg(long)]
     ephemeral: bool,
 
+    /// WebSocket authentication: `capability-token` (default; a per-launch token, printed on
+    /// stderr or written to --ws-token-file) or `none` (loopback listeners only).
+    #[arg(long, value_name = "MODE", default_value = "capability-token", value_parser = ["capability-token", "none"])]
+    ws_auth: String,
+
+    /// Write the capability token to PATH (mode 0600) instead of printing it.
+    #[arg(long, value_name = "PATH", conflicts_with = "ws_token_sha256")]
+    ws_token_file: Option<PathBuf>,
+
+    /// Accept the token whose SHA-256 is HEX (the launcher keeps the token; nothing is
+    /// printed or written).
+    #[arg(long, value_name = "HEX")]
+    ws_token_sha256: Option<String>,
+
+    /// Accept WebSocket requests that carry this `Origin` (repeatable; e.g. the web UI's own).
+    /// Requests from any other origin are refused.
+    #[arg(long = "ws-allow-origin", value_name = "ORIGIN")]
+    ws_allow_origins: Vec<String>,
+
     #[command(subcommand)]
     command: Option<AppServerCommand>,
 }
@@ -100,11 +119,31 @@ fn run(args: AppServerArgs) -> anyhow::Result<()> {
         if args.listen == "stdio://" || args.listen == "stdio" {
             transport::serve_stdio(&server).await?;
         } else if let Some(addr) = args.listen.strip_prefix("ws://") {
-            let addr = addr
+            let addr: std::net::SocketAddr = addr
                 .trim_end_matches('/')
                 .parse()
                 .with_context(|| format!("--listen {}: expected ws://IP:PORT", args.listen))?;
-            transport::serve_ws(&server, addr).await?;
+            let token_sha256 = match (args.ws_auth.as_str(), &args.ws_token_sha256) {
+                ("none", _) => None,
+                (_, Some(hex)) => Some(wright_app_server::ws_auth::parse_sha256_hex(hex)?),
+                _ => {
+                    let token = wright_app_server::ws_auth::generate_token();
+                    match &args.ws_token_file {
+                        Some(path) => {
+                            write_private(path, &token)?;
+                            eprintln!("wright app-server: token written to {}", path.display());
+                        }
+                        None => eprintln!("wright app-server: token {token}"),
+                    }
+                    Some(wright_app_server::ws_auth::token_sha256(&token))
+                }
+            };
+            let security = wright_app_server::ws_auth::WsSecurity::new(
+                addr,
+                token_sha256,
+                args.ws_allow_origins.clone(),
+            )?;
+            transport::serve_ws(&server, addr, security).await?;
         } else {
             bail!(
                 "--listen {}: expected stdio:// or ws://IP:PORT",
@@ -113,4 +152,21 @@ fn run(args: AppServerArgs) -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+/// Writes `token` to `path`, readable by this user only.
+fn write_private(path: &std::path::Path, token: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write the token to {}", path.display()))?;
+    // An existing file keeps its mode on open: narrow it before the token goes in.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(token.as_bytes())?;
+    Ok(())
 }
