@@ -411,10 +411,14 @@ class WsServer:
     """`wright app-server --listen ws://127.0.0.1:0`; `url` is read from its stderr and the
     capability token from the file it writes (`token`)."""
 
-    def __init__(self, home, env=None, extra=()):
+    def __init__(self, home, env=None, extra=(), token_file=True):
+        os.makedirs(home, exist_ok=True)
         self.token_file = os.path.join(home, "ws-token")
+        argv = [WRIGHT, "app-server", "--listen", "ws://127.0.0.1:0"]
+        if token_file:
+            argv += ["--ws-token-file", self.token_file]
         self.proc = _spawn(
-            [WRIGHT, "app-server", "--listen", "ws://127.0.0.1:0", "--ws-token-file", self.token_file, *extra],
+            argv + list(extra),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -459,6 +463,9 @@ class WsClient(BaseClient):
         headers = kw.pop("header", [])
         if token is not None:
             headers = headers + ["Authorization: Bearer %s" % token]
+        # websocket-client sends an Origin by default; only browsers should (the server refuses
+        # origins it was not told to allow).
+        kw.setdefault("suppress_origin", True)
         self.ws = websocket.create_connection(url, timeout=10, header=headers, **kw)
         self.ws.settimeout(None)
         self.write_lock = threading.Lock()

@@ -797,7 +797,7 @@ class WebSocket(AppServerTest):
 
         token = "launcher-held-token"
         digest = hashlib.sha256(token.encode()).hexdigest()
-        srv = WsServer(self.home, extra=["--ws-token-sha256", digest, "--ws-allow-origin", "http://127.0.0.1:9"])
+        srv = WsServer(self.home, extra=["--ws-token-sha256", digest, "--ws-allow-origin", "http://127.0.0.1:9"], token_file=False)
         self.addCleanup(srv.close)
         host = srv.url[len("ws://"):].rstrip("/")
         self.assertFalse(os.path.exists(srv.token_file), "a token was written although a hash was given")

@@ -8,8 +8,8 @@
 mod conn;
 mod threads;
 pub mod transport;
-pub mod ws_auth;
 mod wire;
+pub mod ws_auth;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -77,15 +77,18 @@ pub async fn serve_ws(
             }
             let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
                 .max_message_size(Some(MAX_MESSAGE_BYTES));
+            // The signature is tungstenite's callback type.
+            #[allow(clippy::result_large_err)]
             let check = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
                 match security.check(req) {
                     Ok(()) => Ok(resp),
                     Err(refusal) => {
                         let mut e = ErrorResponse::new(Some(format!("{}\n", refusal.reason)));
-                        *e.status_mut() = tokio_tungstenite::tungstenite::http::StatusCode::from_u16(
-                            refusal.status,
-                        )
-                        .unwrap_or(tokio_tungstenite::tungstenite::http::StatusCode::FORBIDDEN);
+                        *e.status_mut() =
+                            tokio_tungstenite::tungstenite::http::StatusCode::from_u16(
+                                refusal.status,
+                            )
+                            .unwrap_or(tokio_tungstenite::tungstenite::http::StatusCode::FORBIDDEN);
                         Err(e)
                     }
                 }
@@ -146,9 +149,14 @@ async fn answer_health_check(stream: &tokio::net::TcpStream) -> bool {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     let line = String::from_utf8_lossy(&buf[..n]);
-    let health = ["GET /readyz ", "GET /healthz ", "GET /readyz?", "GET /healthz?"]
-        .iter()
-        .any(|p| line.starts_with(p));
+    let health = [
+        "GET /readyz ",
+        "GET /healthz ",
+        "GET /readyz?",
+        "GET /healthz?",
+    ]
+    .iter()
+    .any(|p| line.starts_with(p));
     if !health {
         return false;
     }

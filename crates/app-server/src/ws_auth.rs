@@ -66,6 +66,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// `localhost`, `127.x.y.z`, `::1` (with or without a port and brackets).
 fn is_loopback_host(host: &str) -> bool {
     let host = host.trim();
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return ip.is_loopback();
+    }
     let name = if let Some(rest) = host.strip_prefix('[') {
         rest.split(']').next().unwrap_or("")
     } else {
@@ -101,7 +104,10 @@ impl WsSecurity {
     }
 
     /// Checks one upgrade request: `Host`, `Origin`, then the token.
-    pub fn check<B>(&self, req: &tokio_tungstenite::tungstenite::http::Request<B>) -> Result<(), Refusal> {
+    pub fn check<B>(
+        &self,
+        req: &tokio_tungstenite::tungstenite::http::Request<B>,
+    ) -> Result<(), Refusal> {
         let header = |name: &str| {
             req.headers()
                 .get(name)
@@ -126,7 +132,7 @@ impl WsSecurity {
             }
         }
         if let Some(origin) = header("origin") {
-            if !self.allowed_origins.iter().any(|o| *o == origin) {
+            if !self.allowed_origins.contains(&origin) {
                 return Err(Refusal {
                     status: 403,
                     reason: format!("Origin `{origin}` is not allowed"),
@@ -153,7 +159,9 @@ impl WsSecurity {
             }),
             None => Err(Refusal {
                 status: 401,
-                reason: "a capability token is required (Authorization: Bearer TOKEN, or ?token=TOKEN)".into(),
+                reason:
+                    "a capability token is required (Authorization: Bearer TOKEN, or ?token=TOKEN)"
+                        .into(),
             }),
         }
     }
@@ -177,42 +185,94 @@ mod tests {
         let token = generate_token();
         assert_eq!(token.len(), 64);
         let addr: SocketAddr = "127.0.0.1:4500".parse().unwrap();
-        let sec = WsSecurity::new(addr, Some(token_sha256(&token)), vec!["http://127.0.0.1:4501".into()]).unwrap();
+        let sec = WsSecurity::new(
+            addr,
+            Some(token_sha256(&token)),
+            vec!["http://127.0.0.1:4501".into()],
+        )
+        .unwrap();
         let bearer = format!("Bearer {token}");
-        assert!(sec.check(&req("/", &[("host", "127.0.0.1:4500"), ("authorization", &bearer)])).is_ok());
-        assert!(sec.check(&req(&format!("/?token={token}"), &[("host", "localhost:4500")])).is_ok());
-        assert_eq!(sec.check(&req("/", &[("host", "127.0.0.1:4500")])).unwrap_err().status, 401);
+        assert!(sec
+            .check(&req(
+                "/",
+                &[("host", "127.0.0.1:4500"), ("authorization", &bearer)]
+            ))
+            .is_ok());
+        assert!(sec
+            .check(&req(
+                &format!("/?token={token}"),
+                &[("host", "localhost:4500")]
+            ))
+            .is_ok());
         assert_eq!(
-            sec.check(&req("/", &[("host", "127.0.0.1:4500"), ("authorization", "Bearer nope")])).unwrap_err().status,
+            sec.check(&req("/", &[("host", "127.0.0.1:4500")]))
+                .unwrap_err()
+                .status,
+            401
+        );
+        assert_eq!(
+            sec.check(&req(
+                "/",
+                &[("host", "127.0.0.1:4500"), ("authorization", "Bearer nope")]
+            ))
+            .unwrap_err()
+            .status,
             401
         );
         // DNS rebinding: a page on evil.example resolving to 127.0.0.1.
         assert_eq!(
-            sec.check(&req("/", &[("host", "evil.example:4500"), ("authorization", &bearer)])).unwrap_err().status,
+            sec.check(&req(
+                "/",
+                &[("host", "evil.example:4500"), ("authorization", &bearer)]
+            ))
+            .unwrap_err()
+            .status,
             403
         );
         // A web page, even with the token.
         assert_eq!(
-            sec.check(&req("/", &[("host", "127.0.0.1:4500"), ("origin", "https://evil.example"), ("authorization", &bearer)]))
-                .unwrap_err()
-                .status,
+            sec.check(&req(
+                "/",
+                &[
+                    ("host", "127.0.0.1:4500"),
+                    ("origin", "https://evil.example"),
+                    ("authorization", &bearer)
+                ]
+            ))
+            .unwrap_err()
+            .status,
             403
         );
         assert!(sec
-            .check(&req("/", &[("host", "[::1]:4500"), ("origin", "http://127.0.0.1:4501"), ("authorization", &bearer)]))
+            .check(&req(
+                "/",
+                &[
+                    ("host", "[::1]:4500"),
+                    ("origin", "http://127.0.0.1:4501"),
+                    ("authorization", &bearer)
+                ]
+            ))
             .is_ok());
     }
 
     #[test]
     fn open_listeners_only_on_loopback() {
         let any: SocketAddr = "0.0.0.0:4500".parse().unwrap();
-        assert!(matches!(WsSecurity::new(any, None, vec![]), Err(WsAuthError::OpenNonLoopback { .. })));
+        assert!(matches!(
+            WsSecurity::new(any, None, vec![]),
+            Err(WsAuthError::OpenNonLoopback { .. })
+        ));
         assert!(WsSecurity::new(any, Some([0; 32]), vec![]).is_ok());
         let lo: SocketAddr = "127.0.0.1:4500".parse().unwrap();
         let open = WsSecurity::new(lo, None, vec![]).unwrap();
         assert!(open.check(&req("/", &[("host", "127.0.0.1:4500")])).is_ok());
         // Even without a token, browsers and rebinding stay out.
-        assert!(open.check(&req("/", &[("host", "127.0.0.1"), ("origin", "https://evil.example")])).is_err());
+        assert!(open
+            .check(&req(
+                "/",
+                &[("host", "127.0.0.1"), ("origin", "https://evil.example")]
+            ))
+            .is_err());
         assert!(open.check(&req("/", &[("host", "evil.example")])).is_err());
     }
 
@@ -220,13 +280,30 @@ mod tests {
     fn hashes_and_hosts() {
         let h = token_sha256("abc");
         let hex: String = h.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            hex,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!(parse_sha256_hex(&hex).unwrap(), h);
         assert!(parse_sha256_hex("xyz").is_err());
-        for ok in ["localhost", "localhost:1", "127.0.0.1:80", "127.1.2.3", "[::1]:9", "::1", "a.localhost"] {
+        for ok in [
+            "localhost",
+            "localhost:1",
+            "127.0.0.1:80",
+            "127.1.2.3",
+            "[::1]:9",
+            "::1",
+            "a.localhost",
+        ] {
             assert!(is_loopback_host(ok), "{ok}");
         }
-        for bad in ["evil.example", "10.0.0.1:80", "localhost.evil.example", "[::2]:1", "0.0.0.0"] {
+        for bad in [
+            "evil.example",
+            "10.0.0.1:80",
+            "localhost.evil.example",
+            "[::2]:1",
+            "0.0.0.0",
+        ] {
             assert!(!is_loopback_host(bad), "{bad}");
         }
     }
