@@ -93,7 +93,7 @@ fn run(args: AppServerArgs) -> anyhow::Result<()> {
     }
     let overrides = CliOverrides {
         config: args.config,
-        sandbox_exe: std::env::current_exe().ok(),
+        sandbox_exe: crate::sealed_sandbox_exe(),
         ..Default::default()
     };
     // A bad config.toml is reported now, not on the first thread/start.

@@ -180,7 +180,7 @@ async fn run(mut args: ExecArgs) -> anyhow::Result<i32> {
             .iter()
             .map(|d| std::path::absolute(d).unwrap_or_else(|_| d.clone()))
             .collect(),
-        sandbox_exe: std::env::current_exe().ok(),
+        sandbox_exe: crate::sealed_sandbox_exe(),
     };
     // Loaded here as well as in the server so that a bad config fails before any output.
     let config = Config::load(&overrides)?;

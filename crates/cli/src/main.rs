@@ -87,6 +87,14 @@ impl ResumeArgs {
     }
 }
 
+/// This binary's path, with its sandbox launcher sealed into memory now, before any async
+/// runtime starts (see `wright_sandbox::launcher`).
+pub(crate) fn sealed_sandbox_exe() -> Option<std::path::PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let _ = wright_sandbox::launcher(&exe);
+    Some(exe)
+}
+
 /// `wright apply-patch`: the patch on stdin, applied to the cwd; the summary on stdout.
 fn apply_patch_main() -> i32 {
     use std::io::Read;

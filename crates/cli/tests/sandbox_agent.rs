@@ -312,3 +312,91 @@ fn wright_sandbox_by_hand_applies_the_environment_policy() {
         "[sk-not-for-commands][postgres://app:hunter2@db/prod][visible]"
     );
 }
+
+/// wright's own binaries inside a writable root (a build directory in the workspace, or
+/// under /tmp): a command can neither rewrite the launcher nor put another in its place, so
+/// the next command still runs confined.
+#[tokio::test]
+async fn the_launcher_cannot_be_swapped_from_inside() {
+    let bin_dir = tempfile::tempdir().unwrap(); // under /tmp: a writable root
+    let bin = bin_dir.path().canonicalize().unwrap().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let built = Path::new(WRIGHT).parent().unwrap();
+    for name in ["wright", "wright-sandbox"] {
+        std::fs::copy(built.join(name), bin.join(name)).unwrap();
+    }
+    let outside = outside_the_roots();
+    let pwned = outside.path().join("pwned");
+    let trojan = format!(
+        "#!/bin/sh\ntouch {}\nshift 3\nexec \"$@\"\n",
+        pwned.display()
+    );
+    let b = bin.display();
+    let swap = format!(
+        "printf '%s' '{trojan}' > {b}/wright-sandbox; \
+         mv {b} {b}.old; mkdir -p {b}; printf '%s' '{trojan}' > {b}/wright-sandbox; chmod +x {b}/wright-sandbox; \
+         cp {b}.old/wright {b}/wright; true"
+    );
+    let env = Env::new(vec![
+        Step::calls(vec![exec_call(&swap)]),
+        Step::calls(vec![exec_call("echo second")]),
+        Step::message("done"),
+    ])
+    .await;
+    let run = |args: &[&str]| {
+        let mut cmd = tokio::process::Command::new(bin.join("wright"));
+        cmd.arg("exec")
+            .args(args)
+            .current_dir(env.repo())
+            .env("WRIGHT_HOME", env.home.path())
+            .env("HOME", env.home.path())
+            .env_remove("OPENAI_API_KEY")
+            .env("SHELL", "/bin/bash")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        cmd
+    };
+    // One session: the first command swaps the launcher, the second runs through it.
+    let out = run(&[
+        "--json",
+        "--skip-git-repo-check",
+        "-s",
+        "workspace-write",
+        "go",
+    ])
+    .output()
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("second"), "{stdout}");
+    assert!(
+        !pwned.exists(),
+        "the swapped launcher ran: the second command was not confined"
+    );
+    // Control: the swap itself works where nothing protects the binaries.
+    std::fs::remove_dir_all(&bin).ok();
+    std::fs::remove_dir_all(bin.with_extension("old")).ok();
+    std::fs::create_dir_all(&bin).unwrap();
+    for name in ["wright", "wright-sandbox"] {
+        std::fs::copy(built.join(name), bin.join(name)).unwrap();
+    }
+    let ok = Command::new("bash")
+        .args(["-c", &swap])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let ran = Command::new(bin.join("wright-sandbox"))
+        .args(["--policy", "{}", "--", "true"])
+        .status()
+        .unwrap();
+    assert!(
+        ran.success() && pwned.exists(),
+        "control: the trojan launcher did not run"
+    );
+}

@@ -19,8 +19,12 @@ pub struct SandboxLaunch {
     /// The `wright` binary (`wright sandbox`, `wright apply-patch`); without one nothing runs
     /// confined.
     pub exe: Option<PathBuf>,
-    /// What starts confined commands: the `wright-sandbox` launcher next to `exe`, or `exe`.
-    pub launcher: Option<PathBuf>,
+    /// What starts confined commands: a sealed copy of the `wright-sandbox` launcher next to
+    /// `exe` (or of `exe`), made once per process.
+    pub launcher: Option<&'static wright_sandbox::Launcher>,
+    /// Kept read-only when a writable root contains them: wright's home (config, rules) and
+    /// its binaries.
+    pub protected: Vec<PathBuf>,
     /// Set once the session's first confined command has been told to announce missing
     /// layers (so the warning appears once per session, not per command).
     pub announced: Arc<AtomicBool>,
@@ -43,10 +47,16 @@ impl SandboxLaunch {
             },
             limits: config.sandbox_limits,
             exe: config.sandbox_exe.clone(),
-            launcher: config
-                .sandbox_exe
-                .as_deref()
-                .map(wright_sandbox::launcher_for),
+            launcher: config.sandbox_exe.as_deref().map(wright_sandbox::launcher),
+            protected: [Some(config.wright_home.clone())]
+                .into_iter()
+                .chain([config.sandbox_exe.clone()])
+                .chain([config
+                    .sandbox_exe
+                    .as_deref()
+                    .map(wright_sandbox::launcher_for)])
+                .flatten()
+                .collect(),
             announced,
         }
     }
@@ -60,6 +70,7 @@ impl SandboxLaunch {
         };
         let mut policy = SandboxPolicy::new(mode, self.writable_roots.clone(), self.network);
         policy.limits = self.limits;
+        policy.protected = self.protected.clone();
         policy.announce = !self.announced.swap(true, Ordering::Relaxed);
         Some(policy)
     }
@@ -69,12 +80,13 @@ impl SandboxLaunch {
         if self.mode == SandboxMode::DangerFullAccess {
             return Ok(argv.to_vec());
         }
-        let Some(exe) = self.launcher.as_ref().or(self.exe.as_ref()) else {
-            return Err("no sandbox launcher is configured".into());
+        let Some(policy) = self.policy() else {
+            return Ok(argv.to_vec());
         };
-        match self.policy() {
-            Some(policy) => Ok(wright_sandbox::wrap_command(exe, &policy, argv)),
-            None => Ok(argv.to_vec()),
+        match (self.launcher, &self.exe) {
+            (Some(launcher), _) => Ok(launcher.wrap(&policy, argv)),
+            (None, Some(exe)) => Ok(wright_sandbox::wrap_command(exe, &policy, argv)),
+            (None, None) => Err("no sandbox launcher is configured".into()),
         }
     }
 }
@@ -204,6 +216,7 @@ mod tests {
             limits: Limits::default(),
             exe: Some(PathBuf::from("/bin/wright")),
             launcher: None,
+            protected: vec![],
             announced: Arc::default(),
         };
         assert!(launch.policy().unwrap().announce);
@@ -234,6 +247,7 @@ mod tests {
             limits: Limits::default(),
             exe: None,
             launcher: None,
+            protected: vec![],
             announced: Arc::default(),
         };
         let paths = [

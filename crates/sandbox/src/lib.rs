@@ -158,20 +158,118 @@ pub fn launcher_for(wright_exe: &Path) -> std::path::PathBuf {
 }
 
 /// The argv that runs `argv` under `policy` via `exe`: the launcher (`wright-sandbox --policy
-/// JSON -- ...`) or `wright` itself (`wright sandbox --policy JSON -- ...`).
-/// For danger-full-access, `argv` unchanged.
+/// JSON -- ...`) or `wright` itself (`wright sandbox --policy JSON -- ...`), told apart by file
+/// name. For danger-full-access, `argv` unchanged.
 pub fn wrap_command(exe: &Path, policy: &SandboxPolicy, argv: &[String]) -> Vec<String> {
+    let small = exe.file_name().is_some_and(|n| n == LAUNCHER_NAME);
+    wrap(exe, small, policy, argv)
+}
+
+fn wrap(exe: &Path, small: bool, policy: &SandboxPolicy, argv: &[String]) -> Vec<String> {
     if policy.mode == Mode::DangerFullAccess {
         return argv.to_vec();
     }
     let json = serde_json::to_string(policy).expect("a policy always serializes");
     let mut out = vec![exe.to_string_lossy().into_owned()];
-    if exe.file_name().is_none_or(|n| n != LAUNCHER_NAME) {
+    if !small {
         out.push("sandbox".to_string());
     }
     out.extend(["--policy".to_string(), json, "--".to_string()]);
     out.extend(argv.iter().cloned());
     out
+}
+
+/// What the agent executes for every confined command.
+#[derive(Debug)]
+pub struct Launcher {
+    /// The path to execute: `/proc/self/fd/N` for a sealed copy.
+    pub path: std::path::PathBuf,
+    /// The small `wright-sandbox` launcher (else `wright` itself).
+    pub small: bool,
+    /// Where the copy came from, for messages.
+    pub source: std::path::PathBuf,
+    /// Keeps the sealed copy open for the life of the process.
+    _copy: Option<std::os::fd::OwnedFd>,
+}
+
+impl Launcher {
+    /// The argv that runs `argv` under `policy` through this launcher.
+    pub fn wrap(&self, policy: &SandboxPolicy, argv: &[String]) -> Vec<String> {
+        wrap(&self.path, self.small, policy, argv)
+    }
+}
+
+/// The launcher for this process, found next to `wright_exe` (else `wright_exe` itself) and
+/// copied once into a sealed in-memory file. The agent's trust in the sandbox rests on this
+/// binary: when it lies inside a writable root (a build directory in the workspace, `/tmp`),
+/// a command could otherwise replace it, or rename a directory above it and put another in
+/// its place, and the next command would start unconfined. The copy cannot be changed or
+/// reached by path. Where no sealed copy can be made, the binary runs from its path.
+pub fn launcher(wright_exe: &Path) -> &'static Launcher {
+    static LAUNCHER: std::sync::OnceLock<Launcher> = std::sync::OnceLock::new();
+    LAUNCHER.get_or_init(|| {
+        let source = launcher_for(wright_exe);
+        let small = source.file_name().is_some_and(|n| n == LAUNCHER_NAME);
+        match seal_copy(&source) {
+            Some(fd) => Launcher {
+                path: std::path::PathBuf::from(format!(
+                    "/proc/self/fd/{}",
+                    std::os::fd::AsRawFd::as_raw_fd(&fd)
+                )),
+                small,
+                source,
+                _copy: Some(fd),
+            },
+            None => Launcher {
+                path: source.clone(),
+                small,
+                source,
+                _copy: None,
+            },
+        }
+    })
+}
+
+#[cfg(target_os = "linux")]
+fn seal_copy(source: &Path) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    const MFD_EXEC: libc::c_uint = 0x10;
+    let name = c"wright-sandbox";
+    let base = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
+    // SAFETY: memfd_create with a valid name; MFD_EXEC is refused by kernels before 6.3.
+    let mut fd = unsafe { libc::memfd_create(name.as_ptr(), base | MFD_EXEC) };
+    if fd < 0 {
+        // SAFETY: as above.
+        fd = unsafe { libc::memfd_create(name.as_ptr(), base) };
+    }
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: a fresh descriptor we own.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut out = std::fs::File::from(owned);
+    let mut input = std::fs::File::open(source).ok()?;
+    std::io::copy(&mut input, &mut out).ok()?;
+    let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+    // SAFETY: fcntl on our descriptor.
+    if unsafe { libc::fcntl(out.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
+        return None;
+    }
+    let owned = OwnedFd::from(out);
+    // It must actually run (memfd execution can be disabled: vm.memfd_noexec).
+    let probe = std::process::Command::new(format!("/proc/self/fd/{}", owned.as_raw_fd()))
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .ok()?;
+    probe.success().then_some(owned)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn seal_copy(_source: &Path) -> Option<std::os::fd::OwnedFd> {
+    None
 }
 
 /// Runs `argv` confined by `policy` and waits for it. danger-full-access execs the command

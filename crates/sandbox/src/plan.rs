@@ -99,6 +99,14 @@ pub(crate) fn plan(policy: &SandboxPolicy) -> Result<Plan, Refusal> {
             protect_entry(&nested, true, &all_roots, &mut found)?;
         }
     }
+    // wright's own home and binaries, when a root contains them.
+    for extra in &policy.protected {
+        if let Ok(real) = std::fs::canonicalize(extra) {
+            if all_roots.iter().any(|r| real.starts_with(r)) {
+                push_unique(&mut found, real);
+            }
+        }
+    }
     // Outermost only: a protected path inside another is read-only already.
     found.sort_by_key(|p| p.as_os_str().len());
     for p in found {
@@ -315,6 +323,27 @@ mod tests {
         let p = plan(&policy(&[&wt, &main])).unwrap();
         assert!(p.protected.contains(&wt.join(".git")), "{p:?}");
         assert!(p.protected.contains(&main.join(".git")), "{p:?}");
+    }
+
+    #[test]
+    fn extra_protected_paths_inside_roots() {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = tmp.path().canonicalize().unwrap();
+        std::fs::create_dir_all(base.join("home")).unwrap();
+        std::fs::write(base.join("bin"), "x").unwrap();
+        let mut p = policy(&[&base]);
+        p.protected = vec![
+            base.join("home"),
+            base.join("bin"),
+            "/etc".into(),
+            base.join("none"),
+        ];
+        let plan = plan(&p).unwrap();
+        assert!(plan.protected.contains(&base.join("home")), "{plan:?}");
+        assert!(plan.protected.contains(&base.join("bin")));
+        // Outside the roots it is read-only anyway; missing ones are skipped.
+        assert!(!plan.protected.iter().any(|x| x.starts_with("/etc")));
+        assert!(!plan.protected.contains(&base.join("none")));
     }
 
     #[test]

@@ -63,6 +63,10 @@ pub struct SandboxPolicy {
     /// Caps on processes and memory.
     #[serde(default, skip_serializing_if = "Limits::is_default")]
     pub limits: Limits,
+    /// More paths that stay read-only when they lie inside a writable root: wright's own home
+    /// (its config and rules) and binaries. Missing ones are skipped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protected: Vec<PathBuf>,
     /// Print one line per missing layer (what is missing and what that exposes) before the
     /// command runs. The agent sets this on the first command of a session.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -127,6 +131,7 @@ impl SandboxPolicy {
             writable_roots,
             network,
             limits: Limits::default(),
+            protected: Vec::new(),
             announce: false,
         }
     }

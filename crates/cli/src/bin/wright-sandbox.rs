@@ -6,6 +6,10 @@ use std::ffi::OsString;
 
 fn main() {
     let args: Vec<OsString> = std::env::args_os().collect();
+    if args.len() == 2 && args[1] == "--version" {
+        println!("wright-sandbox {}", env!("CARGO_PKG_VERSION"));
+        return;
+    }
     if args.len() < 5 || args[1] != "--policy" || args[3] != "--" {
         eprintln!(
             "usage: wright-sandbox --policy JSON -- CMD [ARGS...] (see `wright sandbox --help`)"
