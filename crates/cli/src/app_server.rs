@@ -50,11 +50,17 @@ enum AppServerCommand {
     GenerateJsonSchema {
         #[arg(long)]
         out: PathBuf,
+        /// Accepted for Codex compatibility: wright's schema has no experimental part.
+        #[arg(long)]
+        experimental: bool,
     },
     /// Write TypeScript declarations of wright's App Server protocol into DIR.
     GenerateTs {
         #[arg(long)]
         out: PathBuf,
+        /// Accepted for Codex compatibility: wright's protocol has no experimental part.
+        #[arg(long)]
+        experimental: bool,
     },
 }
 
@@ -70,7 +76,7 @@ pub fn main(args: AppServerArgs) -> i32 {
 
 fn run(args: AppServerArgs) -> anyhow::Result<()> {
     match args.command {
-        Some(AppServerCommand::GenerateJsonSchema { out }) => {
+        Some(AppServerCommand::GenerateJsonSchema { out, .. }) => {
             std::fs::create_dir_all(&out)
                 .with_context(|| format!("cannot create {}", out.display()))?;
             let schema = wright_protocol::v2::json_schema_bundle();
@@ -80,7 +86,7 @@ fn run(args: AppServerArgs) -> anyhow::Result<()> {
             eprintln!("wrote {}", path.display());
             return Ok(());
         }
-        Some(AppServerCommand::GenerateTs { out }) => {
+        Some(AppServerCommand::GenerateTs { out, .. }) => {
             std::fs::create_dir_all(&out)
                 .with_context(|| format!("cannot create {}", out.display()))?;
             let path = out.join("wright_app_server_protocol.ts");

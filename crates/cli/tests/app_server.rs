@@ -31,6 +31,15 @@ fn generates_json_schema_and_typescript() {
     )
     .unwrap();
     assert!(schema.is_object());
+    // Codex's `--experimental` is accepted.
+    for sub in ["generate-json-schema", "generate-ts"] {
+        let status = Command::new(env!("CARGO_BIN_EXE_wright"))
+            .args(["app-server", sub, "--experimental", "--out"])
+            .arg(out.path())
+            .status()
+            .unwrap();
+        assert!(status.success(), "{sub} --experimental");
+    }
 }
 
 #[test]
@@ -53,7 +62,9 @@ fn stdio_answers_garbage_and_keeps_serving() {
     writeln!(stdin, "this is not json").unwrap();
     assert_eq!(next()["error"]["code"], -32700);
     writeln!(stdin, "{{\"id\":2,\"method\":\"initialize\",\"params\":{{\"clientInfo\":{{\"name\":\"t\",\"version\":\"1\"}}}}}}").unwrap();
-    assert!(next()["result"]["userAgent"].is_string());
+    let ua = next()["result"]["userAgent"].as_str().unwrap().to_string();
+    // Clients gate features on the Codex version right after the first slash.
+    assert!(ua.contains("/0.169.0 (") && ua.contains(" wright/"), "{ua}");
     writeln!(stdin, "{{\"id\":3,\"method\":\"no/such\"}}").unwrap();
     assert_eq!(next()["error"]["code"], -32601);
     writeln!(
