@@ -87,11 +87,15 @@ impl ResumeArgs {
     }
 }
 
-/// This binary's path, with its sandbox launcher sealed into memory now, before any async
-/// runtime starts (see `wright_sandbox::launcher`).
+/// This binary's path. Its sandbox launcher is sealed into memory (see
+/// `wright_sandbox::launcher`) on a thread of its own while wright starts, so neither start-up
+/// nor an async worker waits for the copy; the first command waits if it is not done yet.
 pub(crate) fn sealed_sandbox_exe() -> Option<std::path::PathBuf> {
     let exe = std::env::current_exe().ok()?;
-    let _ = wright_sandbox::launcher(&exe);
+    let copy = exe.clone();
+    std::thread::spawn(move || {
+        let _ = wright_sandbox::launcher(&copy);
+    });
     Some(exe)
 }
 
