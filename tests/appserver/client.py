@@ -303,7 +303,11 @@ class BaseClient:
             if params.get("threadId") not in (None, thread_id) and msg.get("method") != "turn/completed":
                 continue
             if "method" in msg and "id" in msg and params.get("threadId") == thread_id:
-                self.reply(msg, {"decision": decide(msg)})
+                decision = decide(msg)
+                if isinstance(decision, dict) and "error" in decision:
+                    self.send({"id": msg["id"], "error": decision["error"]})
+                else:
+                    self.reply(msg, {"decision": decision})
             if "method" in msg and params.get("threadId") == thread_id:
                 seen.append(msg)
             if msg.get("method") == "turn/completed" and params.get("threadId") == thread_id \

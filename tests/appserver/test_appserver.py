@@ -149,6 +149,24 @@ class SandboxApprovals(AppServerTest):
         self.assertNotEqual(r["exitCode"], 0)
         self.assertFalse(os.path.exists(outside))
 
+    def test_error_reply_fails_only_that_command(self):
+        # Codex: an error answer to an approval request fails that one command; the turn goes on.
+        m = self.mock([
+            reply(exec_call("python3 -c 'print(\"error-reply-77\")'", "call_err")),
+            message("Carried on after the refusal."),
+        ])
+        c = self.server()
+        tid = c.start_thread(self.repo, "untrusted")
+        t = c.run_turn(tid, "run it", decide=lambda r: {"error": {"code": -32000, "message": "client cannot ask"}})
+        self.assertEqual(t.status, "completed", t.completed)
+        done = t.items(type="commandExecution")
+        self.assertEqual(done[0]["status"], "declined")
+        self.assertNotIn("error-reply-77", done[0].get("aggregatedOutput") or "")
+        self.assertIn("Carried on after the refusal.", t.agent_text())
+        # The model was told, in its next request.
+        bodies = m.wait_requests(2)
+        self.assertIn("declined", body_text(bodies[1]["input"]))
+
     def test_never_keeps_the_sandbox(self):
         target = os.path.join(self.repo, ".git", "NEVER")
         self.mock([reply(exec_call("touch .git/NEVER", "call_n")), message("blocked")])
@@ -302,7 +320,7 @@ class PatchApproval(AppServerTest):
 class InterruptSteer(AppServerTest):
     def test_interrupt_kills_command(self):
         tag = "SURVIVED_%d" % os.getpid()
-        self.mock([reply(exec_call("sleep 30; touch %s" % tag, "call_sleep")), message("after the interrupt")])
+        m = self.mock([reply(exec_call("sleep 30; touch %s" % tag, "call_sleep")), message("after the interrupt")])
         c = self.server()
         tid = c.start_thread(self.repo, "never")
         since = c.mark()
@@ -323,6 +341,12 @@ class InterruptSteer(AppServerTest):
         t2 = c.run_turn(tid, "again")
         self.assertEqual(t2.status, "completed")
         self.assertIn("after the interrupt", t2.agent_text())
+        # An interrupt is no error (Codex sends no `error` notification)...
+        errors = [x for x in c.messages[since:] if x.get("method") == "error"]
+        self.assertEqual(errors, [])
+        # ...and the next turn's request tells the model the last one was aborted.
+        bodies = m.wait_requests(2)
+        self.assertIn("<turn_aborted>", body_text(bodies[-1]["input"]))
 
     def test_steer(self):
         m = self.mock([delay(1500, message("first answer")), message("steered answer")])

@@ -1312,8 +1312,16 @@ fn approver(
                 owner: owner.clone(),
                 id: Mutex::new(Some(id)),
             };
-            let reply = reply.await.ok().and_then(Result::ok);
+            let reply = reply.await;
             guard.resolve();
+            let reply = match reply {
+                Ok(Ok(value)) => Some(value),
+                // The client answered with an error: this one command (or patch) fails, the
+                // model is told, and the turn goes on, as in Codex.
+                Ok(Err(_)) => return ReviewDecision::Decline,
+                // Nobody left to answer.
+                Err(_) => None,
+            };
             match reply.as_ref().and_then(|r| r.get("decision")) {
                 Some(Value::String(d)) => match d.as_str() {
                     "accept" | "approved" => ReviewDecision::Accept,
@@ -1667,6 +1675,9 @@ async fn pump_events(
             Event::Error { message } => {
                 loaded.broadcast("error", json!({"error": {"message": message, "codexErrorInfo": null, "additionalDetails": null}, "threadId": thread_id, "turnId": turn_id, "willRetry": true}));
             }
+            // An interrupt is not an error (Codex sends none): `turn/completed` says
+            // "interrupted".
+            Event::TurnFailed { message, .. } if message == wright_core::TURN_INTERRUPTED => {}
             Event::TurnFailed { message, .. } => {
                 loaded.broadcast("error", json!({"error": {"message": message, "codexErrorInfo": null, "additionalDetails": null}, "threadId": thread_id, "turnId": turn_id, "willRetry": false}));
             }

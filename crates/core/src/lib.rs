@@ -18,4 +18,5 @@ mod tools;
 
 pub use thread::{
     ImageInput, SteerHandle, Thread, TurnInput, TurnOutcome, TurnOverrides, COMPACT_COMMAND,
+    TURN_INTERRUPTED,
 };

@@ -324,6 +324,10 @@ impl Thread {
             }
             outcome
         };
+        if matches!(outcome, TurnOutcome::Interrupted) {
+            // The next turn must know this one was cut short on purpose (Codex's marker).
+            self.append(events, vec![turn_aborted_message()]);
+        }
         match &outcome {
             TurnOutcome::Completed { .. } => emit(Event::TurnCompleted { usage: self.usage }),
             TurnOutcome::Failed { message } => emit(Event::TurnFailed {
@@ -331,7 +335,7 @@ impl Thread {
                 usage: self.usage,
             }),
             TurnOutcome::Interrupted => emit(Event::TurnFailed {
-                message: "turn interrupted".into(),
+                message: TURN_INTERRUPTED.into(),
                 usage: self.usage,
             }),
         }
@@ -759,6 +763,22 @@ async fn join_in_order(
         outputs.push(output?);
     }
     Ok(())
+}
+
+/// The message of the `TurnFailed` event of an interrupted turn (clients that show no error
+/// for an interrupt recognise it).
+pub const TURN_INTERRUPTED: &str = "turn interrupted";
+
+/// What the model is told after an interrupt, in Codex's `<turn_aborted>` form.
+fn turn_aborted_message() -> Value {
+    json!({
+        "type": "message",
+        "role": "user",
+        "content": [{
+            "type": "input_text",
+            "text": "<turn_aborted>\nThe user interrupted the previous turn on purpose. Commands that were running were stopped; if any tools or commands were aborted, they may have partially executed.\n</turn_aborted>",
+        }],
+    })
 }
 
 fn user_message(input: &TurnInput) -> Value {
