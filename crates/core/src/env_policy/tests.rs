@@ -95,7 +95,7 @@ fn table() -> Vec<(&'static str, String, Option<SecretRule>)> {
         ("HOME", "/home/alice".into(), KEEP),
         ("LANG", "en_US.UTF-8".into(), KEEP),
         ("TERM", "xterm-256color".into(), KEEP),
-        ("PWD", "/work/project".into(), KEEP),
+        ("PWD", "/srv/project".into(), KEEP),
         ("OLDPWD", "/work".into(), KEEP),
         ("SHELL", "/bin/bash".into(), KEEP),
         ("USER", "alice".into(), KEEP),
