@@ -571,6 +571,18 @@ class BadInput(AppServerTest):
         self.assertIn("threadId", e["message"])
         self.still_serving(c)
 
+    def test_approvals_reviewer_is_refused_not_changed(self):
+        self.mock([message("unused")])
+        c = self.server()
+        e = self.assertError(c.request("thread/start", {"cwd": self.repo, "approvalsReviewer": "agent"}), -32602)
+        self.assertIn("approvalsReviewer", e["message"])
+        # The control: "user" (what wright does) is accepted and reported.
+        r = self.assertOk(c.request("thread/start", {"cwd": self.repo, "approvalsReviewer": "user"}))
+        self.assertEqual(r["approvalsReviewer"], "user")
+        tid = r["thread"]["id"]
+        e = self.assertError(c.request("turn/start", {"threadId": tid, "input": [{"type": "text", "text": "x"}], "approvalsReviewer": "agent"}), -32602)
+        self.assertIn("approvalsReviewer", e["message"])
+
     def test_request_before_initialize(self):
         c = self.server(initialize=False)
         e = self.assertError(c.request("model/list", {}), -32600)

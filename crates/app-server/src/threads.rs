@@ -155,6 +155,17 @@ fn optional_str<'a>(params: &'a Value, field: &str) -> Result<Option<&'a str>, R
     }
 }
 
+/// `approvalsReviewer`: wright asks the user (`"user"`); anything else is refused, not
+/// silently changed.
+fn check_reviewer(params: &Value) -> Result<(), RpcError> {
+    match optional_str(params, "approvalsReviewer")? {
+        None | Some("user") => Ok(()),
+        Some(other) => Err(RpcError::invalid_params(format!(
+            "`approvalsReviewer`: `{other}` is not supported; wright asks the user (\"user\")"
+        ))),
+    }
+}
+
 impl State {
     pub fn new(options: ServerOptions) -> Arc<State> {
         Arc::new(State {
@@ -349,6 +360,7 @@ impl State {
                 }
             }
         }
+        check_reviewer(params)?;
         if let Some(provider) = optional_str(params, "modelProvider")? {
             push("model_provider", &json!(provider));
         }
@@ -1083,6 +1095,7 @@ fn turn_overrides(params: &Value) -> Result<TurnOverrides, RpcError> {
         Some(kind) => Some(parse_sandbox(kind)?),
         None => None,
     };
+    check_reviewer(params)?;
     Ok(TurnOverrides {
         cwd: optional_str(params, "cwd")?.map(PathBuf::from),
         sandbox_mode: sandbox,

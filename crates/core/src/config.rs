@@ -467,17 +467,28 @@ fn resolve(
             source,
         })?,
     };
-    let _ = (
-        t.notify,
-        t.tools,
-        t.features,
-        t.mcp_servers,
-        t.web_search,
-        t.hide_agent_reasoning,
-        t.show_raw_agent_reasoning,
-        t.profile,
-        t.profiles,
-    );
+    // Codex keys wright knows but does not act on yet: accepted (so a Codex config loads), and
+    // said so, never silently ignored.
+    let not_acted_on = [
+        ("notify", t.notify.is_some()),
+        ("tools", t.tools.is_some()),
+        ("features", t.features.is_some()),
+        ("mcp_servers", t.mcp_servers.is_some()),
+        ("web_search", t.web_search.is_some()),
+        ("hide_agent_reasoning", t.hide_agent_reasoning.is_some()),
+        (
+            "show_raw_agent_reasoning",
+            t.show_raw_agent_reasoning.is_some(),
+        ),
+    ];
+    for (key, set) in not_acted_on {
+        if set {
+            warnings.push(format!(
+                "config key `{key}` is accepted but not acted on by this version of wright"
+            ));
+        }
+    }
+    let _ = (t.profile, t.profiles);
     if provider.api_key.is_none() {
         if let Some(var) = &provider.env_key {
             warnings.push(format!(
@@ -800,6 +811,24 @@ mod tests {
             "{err}"
         );
         assert!(load("[sandbox_limits]\nmax_procs = 1\n", cli(&[])).is_err());
+    }
+
+    #[test]
+    fn keys_accepted_but_not_acted_on_warn() {
+        let c = load("notify = [\"x\"]\nhide_agent_reasoning = true\n", cli(&[])).unwrap();
+        assert!(
+            c.warnings
+                .iter()
+                .any(|w| w.contains("`notify` is accepted but not acted on")),
+            "{:?}",
+            c.warnings
+        );
+        assert!(c
+            .warnings
+            .iter()
+            .any(|w| w.contains("`hide_agent_reasoning`")));
+        let quiet = load("model = \"m\"\n", cli(&[])).unwrap();
+        assert!(!quiet.warnings.iter().any(|w| w.contains("not acted on")));
     }
 
     #[test]
