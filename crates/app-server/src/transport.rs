@@ -99,32 +99,90 @@ pub async fn serve_ws(
                 return;
             };
             // Only an authorised client gets a connection.
-            let conn = server.connect();
-            let (mut sink, mut source) = ws.split();
-            let crate::Connection {
-                incoming,
-                mut outgoing,
-            } = conn;
-            let writer = tokio::spawn(async move {
-                while let Some(line) = outgoing.recv().await {
-                    if sink.send(Message::text(line)).await.is_err() {
-                        break;
-                    }
-                }
-            });
-            while let Some(Ok(message)) = source.next().await {
-                let text = match message {
-                    Message::Text(text) => text.to_string(),
-                    Message::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-                    Message::Close(_) => break,
-                    _ => continue,
-                };
-                if incoming.send(text).await.is_err() {
-                    break;
-                }
+            serve_ws_connection(&server, ws).await;
+        });
+    }
+}
+
+/// One WebSocket client until it leaves: text frames in, one message each; lines out.
+async fn serve_ws_connection<S>(server: &AppServer, ws: tokio_tungstenite::WebSocketStream<S>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let conn = server.connect();
+    let (mut sink, mut source) = ws.split();
+    let crate::Connection {
+        incoming,
+        mut outgoing,
+    } = conn;
+    let writer = tokio::spawn(async move {
+        while let Some(line) = outgoing.recv().await {
+            if sink.send(Message::text(line)).await.is_err() {
+                break;
             }
-            drop(incoming);
-            writer.abort();
+        }
+    });
+    while let Some(Ok(message)) = source.next().await {
+        let text = match message {
+            Message::Text(text) => text.to_string(),
+            Message::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Message::Close(_) => break,
+            _ => continue,
+        };
+        if incoming.send(text).await.is_err() {
+            break;
+        }
+    }
+    drop(incoming);
+    writer.abort();
+}
+
+/// The control socket: WebSocket frames straight over a Unix socket (no HTTP handshake), as
+/// Codex's `--listen unix://PATH`. The socket is the user's alone: its directory is made 0700
+/// and the socket 0600, so no token is asked. A live socket at `path` is an error (another
+/// server); a stale one is replaced.
+pub async fn serve_unix(server: &AppServer, path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+        std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o700))?;
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) => {
+            use std::os::unix::fs::FileTypeExt;
+            if !meta.file_type().is_socket() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    format!("{} exists and is not a socket", path.display()),
+                ));
+            }
+            if tokio::net::UnixStream::connect(path).await.is_ok() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::AddrInUse,
+                    format!("another app-server is listening on {}", path.display()),
+                ));
+            }
+            std::fs::remove_file(path)?;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let listener = tokio::net::UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    eprintln!("wright app-server listening on unix://{}", path.display());
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let server = server.clone();
+        tokio::spawn(async move {
+            let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+                .max_message_size(Some(MAX_MESSAGE_BYTES));
+            let ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
+                stream,
+                tokio_tungstenite::tungstenite::protocol::Role::Server,
+                Some(config),
+            )
+            .await;
+            serve_ws_connection(&server, ws).await;
         });
     }
 }

@@ -9,7 +9,8 @@ use wright_core::config::{CliOverrides, Config};
 
 #[derive(Args, Debug)]
 pub struct AppServerArgs {
-    /// Where to listen: `stdio://` (default) or `ws://IP:PORT`.
+    /// Where to listen: `stdio://` (default), `ws://IP:PORT`, or `unix://PATH` (WebSocket
+    /// frames over a Unix socket of mode 0600; `unix://` alone: under $WRIGHT_HOME).
     #[arg(long, default_value = "stdio://")]
     listen: String,
 
@@ -107,6 +108,7 @@ fn run(args: AppServerArgs) -> anyhow::Result<()> {
     for warning in &config.warnings {
         eprintln!("warning: {warning}");
     }
+    let wright_home = config.wright_home.clone();
     let options = ServerOptions {
         overrides,
         wright_home: config.wright_home.clone(),
@@ -150,9 +152,20 @@ fn run(args: AppServerArgs) -> anyhow::Result<()> {
                 args.ws_allow_origins.clone(),
             )?;
             transport::serve_ws(&server, addr, security).await?;
+        } else if let Some(path) = args.listen.strip_prefix("unix://") {
+            let path = if path.is_empty() {
+                wright_home
+                    .join("app-server-control")
+                    .join("app-server-control.sock")
+            } else {
+                PathBuf::from(path)
+            };
+            transport::serve_unix(&server, &path)
+                .await
+                .with_context(|| format!("--listen unix://{}", path.display()))?;
         } else {
             bail!(
-                "--listen {}: expected stdio:// or ws://IP:PORT",
+                "--listen {}: expected stdio://, ws://IP:PORT or unix://PATH",
                 args.listen
             );
         }

@@ -83,3 +83,72 @@ fn stdio_answers_garbage_and_keeps_serving() {
     drop(stdin);
     assert!(child.wait().unwrap().success());
 }
+
+/// `--listen unix://PATH`: WebSocket frames over a private Unix socket (Codex's control
+/// socket); a second server on the same live socket is refused.
+#[tokio::test]
+async fn unix_control_socket() {
+    use futures_util::{SinkExt, StreamExt};
+    use std::os::unix::fs::PermissionsExt;
+    use tokio::io::AsyncBufReadExt;
+    use tokio_tungstenite::tungstenite::{protocol::Role, Message};
+
+    let home = tempfile::tempdir().unwrap();
+    let sock = home.path().join("ctl").join("app.sock");
+    let listen = format!("unix://{}", sock.display());
+    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_wright"))
+        .args(["app-server", "--listen", &listen])
+        .env("WRIGHT_HOME", home.path())
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(server.stderr.take().unwrap()).lines();
+    let banner = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.starts_with("wright app-server listening on ") {
+                return line;
+            }
+        }
+        String::new()
+    })
+    .await
+    .unwrap();
+    assert_eq!(banner, format!("wright app-server listening on {listen}"));
+    let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let dir_mode = std::fs::metadata(sock.parent().unwrap())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(dir_mode, 0o700);
+
+    let stream = tokio::net::UnixStream::connect(&sock).await.unwrap();
+    let mut ws =
+        tokio_tungstenite::WebSocketStream::from_raw_socket(stream, Role::Client, None).await;
+    ws.send(Message::text(
+        r#"{"id":1,"method":"initialize","params":{"clientInfo":{"name":"t","version":"1"}}}"#,
+    ))
+    .await
+    .unwrap();
+    let reply = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let reply: serde_json::Value = serde_json::from_str(reply.to_text().unwrap()).unwrap();
+    assert_eq!(reply["id"], 1);
+    assert!(reply["result"]["userAgent"].is_string(), "{reply}");
+
+    // The socket is live: a second server refuses to take it over.
+    let second = Command::new(env!("CARGO_BIN_EXE_wright"))
+        .args(["app-server", "--listen", &listen])
+        .env("WRIGHT_HOME", home.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    assert!(String::from_utf8_lossy(&second.stderr).contains("another app-server is listening"));
+}
