@@ -851,6 +851,61 @@ class WebSocket(AppServerTest):
         self.assertIn(b"without authentication", proc.stderr)
 
 
+class FsMethods(AppServerTest):
+    def test_files_round_trip(self):
+        import base64
+
+        c = self.server()
+        d = os.path.join(self.tmp, "fs")
+        self.assertOk(c.request("fs/createDirectory", {"path": os.path.join(d, "a", "b")}))
+        self.assertTrue(os.path.isdir(os.path.join(d, "a", "b")))
+        f = os.path.join(d, "a", "hello.bin")
+        data = bytes(range(256)) * 3
+        self.assertOk(c.request("fs/writeFile", {"path": f, "dataBase64": base64.b64encode(data).decode()}))
+        with open(f, "rb") as fh:
+            self.assertEqual(fh.read(), data)
+        r = self.assertOk(c.request("fs/readFile", {"path": f}))
+        self.assertEqual(base64.b64decode(r["dataBase64"]), data)
+        m = self.assertOk(c.request("fs/getMetadata", {"path": f}))
+        self.assertEqual((m["isFile"], m["isDirectory"], m["isSymlink"]), (True, False, False))
+        self.assertGreater(m["modifiedAtMs"], 0)
+        os.symlink(f, os.path.join(d, "link"))
+        m = self.assertOk(c.request("fs/getMetadata", {"path": os.path.join(d, "link")}))
+        self.assertEqual((m["isFile"], m["isSymlink"]), (True, True))
+        r = self.assertOk(c.request("fs/readDirectory", {"path": os.path.join(d, "a")}))
+        self.assertEqual(r["entries"], [
+            {"fileName": "b", "isDirectory": True, "isFile": False},
+            {"fileName": "hello.bin", "isDirectory": False, "isFile": True},
+        ])
+        # copy: a file, and a tree (which needs recursive)
+        self.assertOk(c.request("fs/copy", {"sourcePath": f, "destinationPath": os.path.join(d, "copy.bin")}))
+        with open(os.path.join(d, "copy.bin"), "rb") as fh:
+            self.assertEqual(fh.read(), data)
+        e = self.assertError(c.request("fs/copy", {"sourcePath": os.path.join(d, "a"), "destinationPath": os.path.join(d, "a2")}), -32602)
+        self.assertIn("recursive", e["message"])
+        self.assertOk(c.request("fs/copy", {"sourcePath": os.path.join(d, "a"), "destinationPath": os.path.join(d, "a2"), "recursive": True}))
+        self.assertTrue(os.path.isfile(os.path.join(d, "a2", "hello.bin")))
+        # remove: a tree; a missing path is fine unless force is false
+        self.assertOk(c.request("fs/remove", {"path": os.path.join(d, "a2")}))
+        self.assertFalse(os.path.exists(os.path.join(d, "a2")))
+        self.assertOk(c.request("fs/remove", {"path": os.path.join(d, "nope")}))
+        self.assertError(c.request("fs/remove", {"path": os.path.join(d, "nope"), "force": False}))
+        e = self.assertError(c.request("fs/remove", {"path": os.path.join(d, "a"), "recursive": False}))
+        self.assertIn("cannot remove", e["message"])
+
+    def test_bad_params(self):
+        c = self.server()
+        e = self.assertError(c.request("fs/readFile", {"path": "relative/x"}), -32602)
+        self.assertIn("absolute", e["message"])
+        e = self.assertError(c.request("fs/readFile", {}), -32602)
+        self.assertIn("path", e["message"])
+        e = self.assertError(c.request("fs/writeFile", {"path": "/tmp/x", "dataBase64": "***"}), -32602)
+        self.assertIn("base64", e["message"])
+        e = self.assertError(c.request("fs/readFile", {"path": "/nonexistent/file"}))
+        self.assertIn("/nonexistent/file", e["message"])
+        self.assertIn("result", c.request("model/list", {}))
+
+
 # --------------------------------------------------------------------------------------------
 # 11. schema conformance of everything recorded above (runs last: classes load alphabetically)
 # --------------------------------------------------------------------------------------------

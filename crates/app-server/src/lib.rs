@@ -6,6 +6,7 @@
 //! its own outgoing queue and writer, so a slow client never holds up another.
 
 mod conn;
+mod fs_methods;
 mod threads;
 pub mod transport;
 mod wire;

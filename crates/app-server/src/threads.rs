@@ -535,6 +535,19 @@ pub(crate) async fn handle_request(state: &Arc<State>, conn: &ConnHandle, reques
             });
             return;
         }
+        fs if crate::fs_methods::METHODS.contains(&fs) => {
+            // File work runs on the blocking pool; the connection keeps reading meanwhile.
+            let conn = conn.clone();
+            let id = request.id.clone();
+            let method = fs.to_string();
+            tokio::spawn(async move {
+                match crate::fs_methods::handle(&method, params).await {
+                    Ok(result) => conn.respond(&id, result),
+                    Err((code, message)) => conn.error(Some(&id), code, message),
+                }
+            });
+            return;
+        }
         other => Err(RpcError {
             code: METHOD_NOT_FOUND,
             message: format!("method not found: {other}"),

@@ -15,6 +15,7 @@
 //! `thread/search` ([`ThreadSearchParams`]) is a **wright extension**, not part of Codex.
 
 mod common;
+mod fs;
 mod items;
 mod notifications;
 mod requests;
@@ -30,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use common::*;
+pub use fs::*;
 pub use items::*;
 pub use notifications::*;
 pub use requests::*;
@@ -116,6 +118,13 @@ client_requests! {
     ModelList = "model/list" (ModelListParams) -> ModelListResponse,
     ConfigRead = "config/read" (ConfigReadParams) -> ConfigReadResponse,
     CommandExec = "command/exec" (CommandExecParams) -> CommandExecResponse,
+    FsReadFile = "fs/readFile" (FsReadFileParams) -> FsReadFileResponse,
+    FsWriteFile = "fs/writeFile" (FsWriteFileParams) -> FsWriteFileResponse,
+    FsCreateDirectory = "fs/createDirectory" (FsCreateDirectoryParams) -> FsCreateDirectoryResponse,
+    FsGetMetadata = "fs/getMetadata" (FsGetMetadataParams) -> FsGetMetadataResponse,
+    FsReadDirectory = "fs/readDirectory" (FsReadDirectoryParams) -> FsReadDirectoryResponse,
+    FsRemove = "fs/remove" (FsRemoveParams) -> FsRemoveResponse,
+    FsCopy = "fs/copy" (FsCopyParams) -> FsCopyResponse,
     /// **wright extension**, not part of Codex's protocol.
     ThreadSearch = "thread/search" (ThreadSearchParams) -> ThreadSearchResponse,
 }
