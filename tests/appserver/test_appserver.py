@@ -851,6 +851,26 @@ class WebSocket(AppServerTest):
         self.assertIn(b"without authentication", proc.stderr)
 
 
+class LoadedList(AppServerTest):
+    def test_loaded_threads_paged(self):
+        self.mock([message("unused")])
+        c = self.server()
+        self.assertEqual(self.assertOk(c.request("thread/loaded/list", {}))["data"], [])
+        a = c.start_thread(self.repo, "never")
+        b = c.start_thread(self.repo, "never")
+        r = self.assertOk(c.request("thread/loaded/list", {}))
+        self.assertEqual(sorted(r["data"]), sorted([a, b]))
+        self.assertIsNone(r["nextCursor"])
+        first = self.assertOk(c.request("thread/loaded/list", {"limit": 1}))
+        self.assertEqual(len(first["data"]), 1)
+        self.assertIsNotNone(first["nextCursor"])
+        second = self.assertOk(c.request("thread/loaded/list", {"limit": 1, "cursor": first["nextCursor"]}))
+        self.assertEqual(sorted(first["data"] + second["data"]), sorted([a, b]))
+        self.assertIsNone(second["nextCursor"])
+        e = self.assertError(c.request("thread/loaded/list", {"limit": "x"}), -32602)
+        self.assertIn("limit", e["message"])
+
+
 class FsMethods(AppServerTest):
     def test_files_round_trip(self):
         import base64

@@ -155,6 +155,36 @@ fn optional_str<'a>(params: &'a Value, field: &str) -> Result<Option<&'a str>, R
     }
 }
 
+/// `thread/loaded/list`: ids of the threads in memory, in id order (ids are UUIDv7, so that is
+/// creation order), paged by the last id returned.
+fn thread_loaded_list(state: &State, params: Value) -> RpcResult {
+    let p: wright_protocol::v2::ThreadLoadedListParams =
+        serde_path_to_error::deserialize(if params.is_null() { json!({}) } else { params })
+            .map_err(|e| {
+                RpcError::invalid_params(format!("invalid params at `{}`: {}", e.path(), e.inner()))
+            })?;
+    let mut ids: Vec<String> = state
+        .threads
+        .lock()
+        .map(|t| t.keys().cloned().collect())
+        .unwrap_or_default();
+    ids.sort();
+    let start = match &p.cursor {
+        Some(c) => ids.partition_point(|id| id <= c),
+        None => 0,
+    };
+    let limit = p.limit.map(|l| l as usize).unwrap_or(usize::MAX).max(1);
+    let page: Vec<String> = ids[start..].iter().take(limit).cloned().collect();
+    let next_cursor = (start + page.len() < ids.len())
+        .then(|| page.last().cloned())
+        .flatten();
+    serde_json::to_value(wright_protocol::v2::ThreadLoadedListResponse {
+        data: page,
+        next_cursor,
+    })
+    .map_err(|e| RpcError::internal(e.to_string()))
+}
+
 /// `approvalsReviewer`: wright asks the user (`"user"`); anything else is refused, not
 /// silently changed.
 fn check_reviewer(params: &Value) -> Result<(), RpcError> {
@@ -521,6 +551,7 @@ pub(crate) async fn handle_request(state: &Arc<State>, conn: &ConnHandle, reques
         "turn/interrupt" => turn_interrupt(state, &params),
         "turn/steer" => turn_steer(state, &params).await,
         "model/list" => Ok(model_list(state)),
+        "thread/loaded/list" => thread_loaded_list(state, params),
         "config/read" => config_read(state, &params).await,
         "command/exec" => {
             // Can take long: answered from its own task so the connection keeps reading.

@@ -112,6 +112,7 @@ client_requests! {
     ThreadUnarchive = "thread/unarchive" (ThreadUnarchiveParams) -> ThreadUnarchiveResponse,
     ThreadSetName = "thread/name/set" (ThreadSetNameParams) -> ThreadSetNameResponse,
     ThreadCompactStart = "thread/compact/start" (ThreadCompactStartParams) -> ThreadCompactStartResponse,
+    ThreadLoadedList = "thread/loaded/list" (ThreadLoadedListParams) -> ThreadLoadedListResponse,
     TurnStart = "turn/start" (TurnStartParams) -> TurnStartResponse,
     TurnInterrupt = "turn/interrupt" (TurnInterruptParams) -> TurnInterruptResponse,
     TurnSteer = "turn/steer" (TurnSteerParams) -> TurnSteerResponse,
