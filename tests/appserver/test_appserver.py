@@ -871,6 +871,36 @@ class LoadedList(AppServerTest):
         self.assertIn("limit", e["message"])
 
 
+class Unsubscribe(AppServerTest):
+    def test_unsubscribe_stops_notifications(self):
+        self.mock([message("for b only")])
+        srv = WsServer(self.home)
+        self.addCleanup(srv.close)
+        a = WsClient(srv.url, srv.token)
+        self.addCleanup(a.close)
+        b = WsClient(srv.url, srv.token)
+        self.addCleanup(b.close)
+        self.assertIn("result", a.initialize())
+        self.assertIn("result", b.initialize())
+        tid = a.start_thread(self.repo, "never")
+        self.assertOk(b.request("thread/resume", {"threadId": tid}))
+        r = self.assertOk(a.request("thread/unsubscribe", {"threadId": tid}))
+        self.assertEqual(r["status"], "unsubscribed")
+        # Still loaded (b follows it), but a no longer does.
+        r = self.assertOk(a.request("thread/unsubscribe", {"threadId": tid}))
+        self.assertEqual(r["status"], "notSubscribed")
+        since = a.mark()
+        t = b.run_turn(tid, "hello")
+        self.assertEqual(t.status, "completed")
+        time.sleep(0.3)
+        leaked = [m for m in a.messages[since:] if (m.get("params") or {}).get("threadId") == tid]
+        self.assertEqual(leaked, [], "an unsubscribed client still got the thread's notifications")
+        # Control: b, still subscribed, saw the turn.
+        self.assertIn("for b only", t.agent_text())
+        r = self.assertOk(a.request("thread/unsubscribe", {"threadId": "no-such-thread"}))
+        self.assertEqual(r["status"], "notLoaded")
+
+
 class FsMethods(AppServerTest):
     def test_files_round_trip(self):
         import base64

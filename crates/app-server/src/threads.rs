@@ -155,6 +155,38 @@ fn optional_str<'a>(params: &'a Value, field: &str) -> Result<Option<&'a str>, R
     }
 }
 
+/// Params of a typed method; `-32602` names the field at fault.
+fn typed_params<T: serde::de::DeserializeOwned>(params: Value) -> Result<T, RpcError> {
+    let params = if params.is_null() { json!({}) } else { params };
+    serde_path_to_error::deserialize(params).map_err(|e| {
+        RpcError::invalid_params(format!("invalid params at `{}`: {}", e.path(), e.inner()))
+    })
+}
+
+fn typed_result<T: serde::Serialize>(result: T) -> RpcResult {
+    serde_json::to_value(result).map_err(|e| RpcError::internal(e.to_string()))
+}
+
+/// `thread/unsubscribe`: this connection stops following the thread (which, with nobody
+/// left, stops its turn or is unloaded, as when the last client disconnects).
+fn thread_unsubscribe(state: &State, conn: &ConnHandle, params: Value) -> RpcResult {
+    use wright_protocol::v2::{
+        ThreadUnsubscribeParams, ThreadUnsubscribeResponse, ThreadUnsubscribeStatus,
+    };
+    let p: ThreadUnsubscribeParams = typed_params(params)?;
+    let thread = state
+        .threads
+        .lock()
+        .ok()
+        .and_then(|t| t.get(&p.thread_id).cloned());
+    let status = match thread {
+        None => ThreadUnsubscribeStatus::NotLoaded,
+        Some(t) if state.detach(&t, conn.id) => ThreadUnsubscribeStatus::Unsubscribed,
+        Some(_) => ThreadUnsubscribeStatus::NotSubscribed,
+    };
+    typed_result(ThreadUnsubscribeResponse { status })
+}
+
 /// `thread/loaded/list`: ids of the threads in memory, in id order (ids are UUIDv7, so that is
 /// creation order), paged by the last id returned.
 fn thread_loaded_list(state: &State, params: Value) -> RpcResult {
@@ -178,11 +210,10 @@ fn thread_loaded_list(state: &State, params: Value) -> RpcResult {
     let next_cursor = (start + page.len() < ids.len())
         .then(|| page.last().cloned())
         .flatten();
-    serde_json::to_value(wright_protocol::v2::ThreadLoadedListResponse {
+    typed_result(wright_protocol::v2::ThreadLoadedListResponse {
         data: page,
         next_cursor,
     })
-    .map_err(|e| RpcError::internal(e.to_string()))
 }
 
 /// `approvalsReviewer`: wright asks the user (`"user"`); anything else is refused, not
@@ -229,34 +260,40 @@ impl State {
             .map(|t| t.values().cloned().collect())
             .unwrap_or_default();
         for thread in loaded {
-            let orphaned = match thread.subscribers.lock() {
-                Ok(mut subs) => {
-                    let before = subs.len();
-                    subs.retain(|c| c.id != conn_id);
-                    before > 0 && subs.is_empty()
+            self.detach(&thread, conn_id);
+        }
+    }
+
+    /// Takes `conn_id` off the thread's subscribers; whether it was one. When nobody is left
+    /// to see or steer the thread, its turn (and its commands) is stopped cleanly or, when
+    /// idle, the thread is unloaded (it is on disk; thread/resume loads it again).
+    fn detach(&self, thread: &Arc<Loaded>, conn_id: u64) -> bool {
+        let (was_subscribed, orphaned) = match thread.subscribers.lock() {
+            Ok(mut subs) => {
+                let before = subs.len();
+                subs.retain(|c| c.id != conn_id);
+                (subs.len() < before, before > 0 && subs.is_empty())
+            }
+            Err(_) => (false, false),
+        };
+        if orphaned {
+            let running = match thread.active.lock() {
+                Ok(active) => {
+                    if let Some(turn) = active.as_ref() {
+                        turn.cancel.cancel();
+                    }
+                    active.is_some()
                 }
-                Err(_) => false,
+                Err(_) => true,
             };
-            // Nobody is left to see or steer it: stop the turn (and its commands) cleanly, or,
-            // when idle, unload it (it is on disk; thread/resume loads it again).
-            if orphaned {
-                let running = match thread.active.lock() {
-                    Ok(active) => {
-                        if let Some(turn) = active.as_ref() {
-                            turn.cancel.cancel();
-                        }
-                        active.is_some()
-                    }
-                    Err(_) => true,
-                };
-                let durable = !thread.info().ephemeral && !self.options.ephemeral;
-                if !running && durable {
-                    if let Ok(mut threads) = self.threads.lock() {
-                        threads.remove(&thread.id);
-                    }
+            let durable = !thread.info().ephemeral && !self.options.ephemeral;
+            if !running && durable {
+                if let Ok(mut threads) = self.threads.lock() {
+                    threads.remove(&thread.id);
                 }
             }
         }
+        was_subscribed
     }
 
     fn writer(&self) -> &std::sync::mpsc::Sender<StoreJob> {
@@ -552,6 +589,7 @@ pub(crate) async fn handle_request(state: &Arc<State>, conn: &ConnHandle, reques
         "turn/steer" => turn_steer(state, &params).await,
         "model/list" => Ok(model_list(state)),
         "thread/loaded/list" => thread_loaded_list(state, params),
+        "thread/unsubscribe" => thread_unsubscribe(state, conn, params),
         "config/read" => config_read(state, &params).await,
         "command/exec" => {
             // Can take long: answered from its own task so the connection keeps reading.

@@ -113,6 +113,7 @@ client_requests! {
     ThreadSetName = "thread/name/set" (ThreadSetNameParams) -> ThreadSetNameResponse,
     ThreadCompactStart = "thread/compact/start" (ThreadCompactStartParams) -> ThreadCompactStartResponse,
     ThreadLoadedList = "thread/loaded/list" (ThreadLoadedListParams) -> ThreadLoadedListResponse,
+    ThreadUnsubscribe = "thread/unsubscribe" (ThreadUnsubscribeParams) -> ThreadUnsubscribeResponse,
     TurnStart = "turn/start" (TurnStartParams) -> TurnStartResponse,
     TurnInterrupt = "turn/interrupt" (TurnInterruptParams) -> TurnInterruptResponse,
     TurnSteer = "turn/steer" (TurnSteerParams) -> TurnSteerResponse,

@@ -311,3 +311,26 @@ pub struct ThreadLoadedListResponse {
     /// Pass to the next call to continue after the last item; `null` when there are no more.
     pub next_cursor: Option<String>,
 }
+
+/// `thread/unsubscribe`: this connection stops receiving the thread's notifications.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadUnsubscribeParams {
+    pub thread_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadUnsubscribeResponse {
+    pub status: ThreadUnsubscribeStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ThreadUnsubscribeStatus {
+    /// The thread is not in memory.
+    NotLoaded,
+    /// The thread is loaded, but this connection was not subscribed.
+    NotSubscribed,
+    Unsubscribed,
+}
