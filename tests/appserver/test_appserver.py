@@ -901,6 +901,31 @@ class Unsubscribe(AppServerTest):
         self.assertEqual(r["status"], "notLoaded")
 
 
+class Delete(AppServerTest):
+    def test_delete_thread(self):
+        self.mock([message("first"), delay(3000, message("slow"))])
+        c = self.server()
+        tid = c.start_thread(self.repo, "never")
+        self.assertEqual(c.run_turn(tid, "hi").status, "completed")
+        self.assertIn(tid, [t["id"] for t in self.assertOk(c.request("thread/list", {}))["data"]])
+        # A running turn must be interrupted first.
+        since = c.mark()
+        turn_id = c.start_turn(tid, "slow one")
+        e = self.assertError(c.request("thread/delete", {"threadId": tid}))
+        self.assertIn("running turn", e["message"])
+        self.assertOk(c.request("turn/interrupt", {"threadId": tid, "turnId": turn_id}))
+        c.wait(lambda m: m.get("method") == "turn/completed", 10, since)
+        since = c.mark()
+        self.assertEqual(self.assertOk(c.request("thread/delete", {"threadId": tid})), {})
+        c.wait(lambda m: m.get("method") == "thread/deleted" and m["params"]["threadId"] == tid, 5, since)
+        # Gone from the list, and from the store (a resume cannot find it).
+        self.assertNotIn(tid, [t["id"] for t in self.assertOk(c.request("thread/list", {}))["data"]])
+        e = self.assertError(c.request("thread/read", {"threadId": tid}))
+        self.assertIn("not found", e["message"])
+        e = self.assertError(c.request("thread/delete", {"threadId": tid}))
+        self.assertIn("not found", e["message"])
+
+
 class FsMethods(AppServerTest):
     def test_files_round_trip(self):
         import base64

@@ -187,6 +187,40 @@ fn thread_unsubscribe(state: &State, conn: &ConnHandle, params: Value) -> RpcRes
     typed_result(ThreadUnsubscribeResponse { status })
 }
 
+/// `thread/delete`: refused while a turn runs; otherwise the thread is unloaded, deleted from
+/// the store, and `thread/deleted` goes to everyone who followed it (and the caller).
+async fn thread_delete(state: &Arc<State>, conn: &ConnHandle, params: Value) -> RpcResult {
+    let p: wright_protocol::v2::ThreadDeleteParams = typed_params(params)?;
+    let id = p.thread_id;
+    if let Some(loaded) = state.loaded(&id) {
+        if loaded.active.lock().map(|a| a.is_some()).unwrap_or(true) {
+            return Err(RpcError::invalid_request(format!(
+                "thread {id} has a running turn: interrupt it (turn/interrupt) before deleting"
+            )));
+        }
+    }
+    let key = id.clone();
+    state
+        .persist("delete thread", move |s| s.delete_thread(&key))
+        .await
+        .ok_or_else(|| RpcError::invalid_request(format!("thread not found: {id}")))?;
+    let removed = state.threads.lock().ok().and_then(|mut t| t.remove(&id));
+    let note = json!({"threadId": id});
+    let mut told_caller = false;
+    if let Some(loaded) = removed {
+        told_caller = loaded
+            .subscribers
+            .lock()
+            .map(|s| s.iter().any(|c| c.id == conn.id))
+            .unwrap_or(false);
+        loaded.broadcast("thread/deleted", note.clone());
+    }
+    if !told_caller {
+        conn.notify("thread/deleted", note);
+    }
+    typed_result(wright_protocol::v2::ThreadDeleteResponse {})
+}
+
 /// `thread/loaded/list`: ids of the threads in memory, in id order (ids are UUIDv7, so that is
 /// creation order), paged by the last id returned.
 fn thread_loaded_list(state: &State, params: Value) -> RpcResult {
@@ -590,6 +624,7 @@ pub(crate) async fn handle_request(state: &Arc<State>, conn: &ConnHandle, reques
         "model/list" => Ok(model_list(state)),
         "thread/loaded/list" => thread_loaded_list(state, params),
         "thread/unsubscribe" => thread_unsubscribe(state, conn, params),
+        "thread/delete" => thread_delete(state, conn, params).await,
         "config/read" => config_read(state, &params).await,
         "command/exec" => {
             // Can take long: answered from its own task so the connection keeps reading.

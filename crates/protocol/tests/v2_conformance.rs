@@ -560,6 +560,9 @@ fn notifications() -> Vec<ServerNotification> {
         ServerNotification::ThreadArchived(ThreadArchivedNotification {
             thread_id: THREAD_ID.into(),
         }),
+        ServerNotification::ThreadDeleted(ThreadDeletedNotification {
+            thread_id: THREAD_ID.into(),
+        }),
         ServerNotification::ThreadUnarchived(ThreadUnarchivedNotification {
             thread_id: THREAD_ID.into(),
         }),
@@ -1125,6 +1128,7 @@ fn samples_validate_against_codex_schema() {
             ServerNotification::ThreadStarted(_) => "ThreadStartedNotification",
             ServerNotification::ThreadStatusChanged(_) => "ThreadStatusChangedNotification",
             ServerNotification::ThreadArchived(_) => "ThreadArchivedNotification",
+            ServerNotification::ThreadDeleted(_) => "ThreadDeletedNotification",
             ServerNotification::ThreadUnarchived(_) => "ThreadUnarchivedNotification",
             ServerNotification::ThreadNameUpdated(_) => "ThreadNameUpdatedNotification",
             ServerNotification::ThreadTokenUsageUpdated(_) => "ThreadTokenUsageUpdatedNotification",

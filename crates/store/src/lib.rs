@@ -294,6 +294,14 @@ impl Store {
     }
 
     /// [`StoreError::NotFound`] if no such thread.
+    /// Deletes one thread with its turns, items, history and search rows.
+    /// [`StoreError::NotFound`] if no such thread.
+    pub fn delete_thread(&self, id: &str) -> Result<()> {
+        let conn = self.conn();
+        let n = conn.execute("DELETE FROM threads WHERE id = ?1", params![id])?;
+        found(n, id)
+    }
+
     pub fn set_archived(&self, id: &str, archived: bool) -> Result<()> {
         let conn = self.conn();
         let n = conn.execute(

@@ -114,6 +114,7 @@ client_requests! {
     ThreadCompactStart = "thread/compact/start" (ThreadCompactStartParams) -> ThreadCompactStartResponse,
     ThreadLoadedList = "thread/loaded/list" (ThreadLoadedListParams) -> ThreadLoadedListResponse,
     ThreadUnsubscribe = "thread/unsubscribe" (ThreadUnsubscribeParams) -> ThreadUnsubscribeResponse,
+    ThreadDelete = "thread/delete" (ThreadDeleteParams) -> ThreadDeleteResponse,
     TurnStart = "turn/start" (TurnStartParams) -> TurnStartResponse,
     TurnInterrupt = "turn/interrupt" (TurnInterruptParams) -> TurnInterruptResponse,
     TurnSteer = "turn/steer" (TurnSteerParams) -> TurnSteerResponse,

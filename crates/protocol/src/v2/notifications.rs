@@ -158,6 +158,12 @@ pub struct ThreadArchivedNotification {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+pub struct ThreadDeletedNotification {
+    pub thread_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ThreadUnarchivedNotification {
     pub thread_id: String,
 }
@@ -217,6 +223,8 @@ pub enum ServerNotification {
     ThreadStatusChanged(ThreadStatusChangedNotification),
     #[serde(rename = "thread/archived")]
     ThreadArchived(ThreadArchivedNotification),
+    #[serde(rename = "thread/deleted")]
+    ThreadDeleted(ThreadDeletedNotification),
     #[serde(rename = "thread/unarchived")]
     ThreadUnarchived(ThreadUnarchivedNotification),
     #[serde(rename = "thread/name/updated")]
@@ -258,6 +266,7 @@ impl ServerNotification {
         "thread/started",
         "thread/status/changed",
         "thread/archived",
+        "thread/deleted",
         "thread/unarchived",
         "thread/name/updated",
         "thread/tokenUsage/updated",
@@ -283,6 +292,7 @@ impl ServerNotification {
             ServerNotification::ThreadStarted(_) => "thread/started",
             ServerNotification::ThreadStatusChanged(_) => "thread/status/changed",
             ServerNotification::ThreadArchived(_) => "thread/archived",
+            ServerNotification::ThreadDeleted(_) => "thread/deleted",
             ServerNotification::ThreadUnarchived(_) => "thread/unarchived",
             ServerNotification::ThreadNameUpdated(_) => "thread/name/updated",
             ServerNotification::ThreadTokenUsageUpdated(_) => "thread/tokenUsage/updated",

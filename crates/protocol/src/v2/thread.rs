@@ -334,3 +334,13 @@ pub enum ThreadUnsubscribeStatus {
     NotSubscribed,
     Unsubscribed,
 }
+
+/// `thread/delete`: the thread and everything stored for it are gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadDeleteParams {
+    pub thread_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct ThreadDeleteResponse {}
