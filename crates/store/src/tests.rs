@@ -1083,3 +1083,33 @@ fn fts_query_quoting() {
     );
     assert_eq!(fts_query("AND"), Some("\"AND\"".into()));
 }
+
+#[test]
+fn delete_thread_removes_it_and_its_rows() {
+    let store = Store::open_in_memory().unwrap();
+    store.insert_thread(&thread("gone", 10)).unwrap();
+    store.insert_thread(&thread("kept", 11)).unwrap();
+    store.upsert_turn(&turn("gone", "u1", "completed")).unwrap();
+    store
+        .put_item("gone", "u1", &user_msg("i1", "findable needle"))
+        .unwrap();
+    store.upsert_turn(&turn("kept", "u2", "completed")).unwrap();
+    store
+        .put_item("kept", "u2", &user_msg("i2", "findable needle"))
+        .unwrap();
+    store.delete_thread("gone").unwrap();
+    assert!(store.get_thread("gone").unwrap().is_none());
+    assert!(store.get_thread("kept").unwrap().is_some());
+    let hits = store.search("needle", 10).unwrap();
+    assert_eq!(
+        hits.iter()
+            .map(|h| h.thread_id.as_str())
+            .collect::<Vec<_>>(),
+        ["kept"],
+        "the search index still holds the deleted thread"
+    );
+    assert!(matches!(
+        store.delete_thread("gone"),
+        Err(StoreError::NotFound(_))
+    ));
+}
