@@ -161,9 +161,10 @@ fn exec_command(argv: &[CString]) -> ! {
     unsafe { libc::_exit(crate::EXIT_CANNOT_RUN) }
 }
 
-/// Init duty until the command exits: forward signals, reap everything.
-fn supervise(command: libc::pid_t, status_fd: RawFd) -> ! {
-    // SAFETY: signal-set manipulation and waits on our own children.
+/// SIGCHLD and the [`FORWARDED`] signals: what the supervisor and the sandbox's init block
+/// and wait for.
+pub(crate) fn wait_set() -> libc::sigset_t {
+    // SAFETY: building a signal set.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
@@ -171,6 +172,15 @@ fn supervise(command: libc::pid_t, status_fd: RawFd) -> ! {
         for s in FORWARDED {
             libc::sigaddset(&mut set, s);
         }
+        set
+    }
+}
+
+/// Init duty until the command exits: forward signals, reap everything.
+fn supervise(command: libc::pid_t, status_fd: RawFd) -> ! {
+    let set = wait_set();
+    // SAFETY: waits on our own children and signals to the command.
+    unsafe {
         loop {
             let sig = libc::sigwaitinfo(&set, std::ptr::null_mut());
             if sig == libc::SIGCHLD {

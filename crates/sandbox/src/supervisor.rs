@@ -6,7 +6,7 @@
 use std::ffi::CString;
 use std::os::fd::AsRawFd;
 
-use crate::child::{self, Action, ChildArgs, FORWARDED};
+use crate::child::{self, wait_set, Action, ChildArgs};
 use crate::limits::Cgroup;
 use crate::masks;
 use crate::plan::{self, Plan};
@@ -377,19 +377,6 @@ fn decode(status: i32) -> Outcome {
         Outcome::Signaled(libc::WTERMSIG(status))
     } else {
         Outcome::Exited(libc::WEXITSTATUS(status))
-    }
-}
-
-fn wait_set() -> libc::sigset_t {
-    // SAFETY: building a signal set.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGCHLD);
-        for s in FORWARDED {
-            libc::sigaddset(&mut set, s);
-        }
-        set
     }
 }
 
