@@ -9,6 +9,30 @@ use super::wrappers::*;
 
 /// `env`'s options (`-i`, `-u NAME`, `-C dir`, `-S 'string'`, ...) and assignments; `-S`
 /// strings are split into words in place. Returns where the command starts and whether
+/// An `env` option with a value (`-u NAME`, `-C DIR`, `-S STRING` and their long forms):
+/// a `-S` string is split into words in place (at most 8 times per line); any other option
+/// is stepped over with its value.
+fn take_value(
+    words: &mut Vec<Word>,
+    i: &mut usize,
+    value: &str,
+    used: usize,
+    split: bool,
+    splits: &mut u32,
+) -> Option<()> {
+    if split {
+        *splits += 1;
+        if *splits > 8 {
+            return None;
+        }
+        let parts = split_words(value)?;
+        words.splice(*i..*i + used, parts);
+    } else {
+        *i += used;
+    }
+    Some(())
+}
+
 /// anything changes its environment or directory.
 pub(super) fn env_rest(words: &mut Vec<Word>) -> Option<(usize, bool)> {
     let mut changed = false;
@@ -44,16 +68,14 @@ pub(super) fn env_rest(words: &mut Vec<Word>) -> Option<(usize, bool)> {
                         Some(v) => (v, 1),
                         None => (words.get(i + 1)?.text.clone(), 2),
                     };
-                    if name == "split-string" {
-                        splits += 1;
-                        if splits > 8 {
-                            return None;
-                        }
-                        let split = split_words(&value)?;
-                        words.splice(i..i + used, split);
-                    } else {
-                        i += used;
-                    }
+                    take_value(
+                        words,
+                        &mut i,
+                        &value,
+                        used,
+                        name == "split-string",
+                        &mut splits,
+                    )?;
                 }
                 _ => return None,
             }
@@ -74,17 +96,8 @@ pub(super) fn env_rest(words: &mut Vec<Word>) -> Option<(usize, bool)> {
                         } else {
                             (tail, 1)
                         };
-                        if c == 'S' {
-                            splits += 1;
-                            if splits > 8 {
-                                return None;
-                            }
-                            let split = split_words(&value)?;
-                            // Flags before `S` in the cluster were already read.
-                            words.splice(i..i + used, split);
-                        } else {
-                            i += used;
-                        }
+                        // Flags before `S` in the cluster were already read.
+                        take_value(words, &mut i, &value, used, c == 'S', &mut splits)?;
                         advanced = true;
                         break;
                     }
