@@ -609,6 +609,13 @@ fn notifications() -> Vec<ServerNotification> {
                 end: TextPosition { line: 3, column: 4 },
             }),
         }),
+        ServerNotification::FsChanged(FsChangedNotification {
+            watch_id: "w1".into(),
+            changed_paths: vec![
+                "/home/user/repo/.git/HEAD".into(),
+                "/home/user/repo/.git/index".into(),
+            ],
+        }),
     ];
     for status in [
         ThreadStatus::NotLoaded,
@@ -915,6 +922,36 @@ fn responses() -> Vec<(String, Value)> {
             }),
         ),
     ];
+    out.push((
+        "v2:FsWatchResponse".into(),
+        v(FsWatchResponse {
+            path: "/home/user/repo/.git/HEAD".into(),
+        }),
+    ));
+    out.push(("v2:FsUnwatchResponse".into(), v(FsUnwatchResponse {})));
+    out.push((
+        "file:FuzzyFileSearchResponse.json".into(),
+        v(FuzzyFileSearchResponse {
+            files: vec![
+                FuzzyFileSearchResult {
+                    root: "/home/user/repo".into(),
+                    path: "src/main.rs".into(),
+                    match_type: FuzzyFileSearchMatchType::File,
+                    file_name: "main.rs".into(),
+                    score: 159,
+                    indices: Some(vec![4, 5, 6, 7]),
+                },
+                FuzzyFileSearchResult {
+                    root: "/home/user/repo".into(),
+                    path: "src".into(),
+                    match_type: FuzzyFileSearchMatchType::Directory,
+                    file_name: "src".into(),
+                    score: 12,
+                    indices: None,
+                },
+            ],
+        }),
+    ));
     for name in [
         "ThreadArchiveResponse",
         "ThreadSetNameResponse",
@@ -1085,6 +1122,23 @@ fn client_requests() -> Vec<ClientRequest> {
             size: Some(CommandExecTerminalSize { rows: 24, cols: 80 }),
             ..Default::default()
         }),
+        ClientRequest::FsWatch(FsWatchParams {
+            watch_id: "w1".into(),
+            path: "/home/user/repo/.git/HEAD".into(),
+        }),
+        ClientRequest::FsUnwatch(FsUnwatchParams {
+            watch_id: "w1".into(),
+        }),
+        ClientRequest::FuzzyFileSearch(FuzzyFileSearchParams {
+            query: "main".into(),
+            roots: vec!["/home/user/repo".into()],
+            cancellation_token: Some("picker".into()),
+        }),
+        ClientRequest::FuzzyFileSearch(FuzzyFileSearchParams {
+            query: "lib".into(),
+            roots: vec![],
+            cancellation_token: None,
+        }),
     ]
 }
 
@@ -1149,6 +1203,7 @@ fn samples_validate_against_codex_schema() {
             ServerNotification::ReasoningTextDelta(_) => "ReasoningTextDeltaNotification",
             ServerNotification::ServerRequestResolved(_) => "ServerRequestResolvedNotification",
             ServerNotification::ConfigWarning(_) => "ConfigWarningNotification",
+            ServerNotification::FsChanged(_) => "FsChangedNotification",
         };
         push(
             format!("notification #{i} params"),

@@ -125,3 +125,43 @@ pub struct FsCopyParams {
     #[serde(default)]
     pub recursive: bool,
 }
+
+/// `fs/watch`: start `fs/changed` notifications for an absolute path (a file, a directory's
+/// direct children, or a path that does not exist yet).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FsWatchParams {
+    /// Connection-scoped watch identifier used for `fs/unwatch` and `fs/changed`.
+    pub watch_id: String,
+    /// Absolute file or directory path to watch.
+    pub path: String,
+}
+
+/// Successful response for `fs/watch`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FsWatchResponse {
+    /// The watched path, normalized (`.` and `..` resolved); `fs/changed` paths start with it.
+    pub path: String,
+}
+
+/// `fs/unwatch`: stop the notifications of a prior `fs/watch`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FsUnwatchParams {
+    /// Watch identifier previously provided to `fs/watch`.
+    pub watch_id: String,
+}
+
+pub type FsUnwatchResponse = FsEmptyResponse;
+
+/// `fs/changed`: paths under an `fs/watch` that changed (created, modified, removed or
+/// renamed), batched over a short window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FsChangedNotification {
+    /// Watch identifier previously provided to `fs/watch`.
+    pub watch_id: String,
+    /// File or directory paths associated with this event, sorted.
+    pub changed_paths: Vec<String>,
+}

@@ -20,6 +20,7 @@ mod items;
 mod notifications;
 mod requests;
 mod schema;
+mod search;
 mod server_requests;
 mod thread;
 
@@ -36,6 +37,7 @@ pub use items::*;
 pub use notifications::*;
 pub use requests::*;
 pub use schema::{json_schema_bundle, typescript_bundle};
+pub use search::*;
 pub use server_requests::*;
 pub use thread::*;
 
@@ -128,6 +130,9 @@ client_requests! {
     FsReadDirectory = "fs/readDirectory" (FsReadDirectoryParams) -> FsReadDirectoryResponse,
     FsRemove = "fs/remove" (FsRemoveParams) -> FsRemoveResponse,
     FsCopy = "fs/copy" (FsCopyParams) -> FsCopyResponse,
+    FsWatch = "fs/watch" (FsWatchParams) -> FsWatchResponse,
+    FsUnwatch = "fs/unwatch" (FsUnwatchParams) -> FsUnwatchResponse,
+    FuzzyFileSearch = "fuzzyFileSearch" (FuzzyFileSearchParams) -> FuzzyFileSearchResponse,
     /// **wright extension**, not part of Codex's protocol.
     ThreadSearch = "thread/search" (ThreadSearchParams) -> ThreadSearchResponse,
 }

@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::fs::FsChangedNotification;
 use super::items::ThreadItem;
 use super::thread::{Thread, ThreadStatus, ThreadTokenUsage, Turn, TurnError};
 use crate::jsonrpc::{JsonRpcNotification, RequestId};
@@ -257,6 +258,8 @@ pub enum ServerNotification {
     ServerRequestResolved(ServerRequestResolvedNotification),
     #[serde(rename = "configWarning")]
     ConfigWarning(ConfigWarningNotification),
+    #[serde(rename = "fs/changed")]
+    FsChanged(FsChangedNotification),
 }
 
 impl ServerNotification {
@@ -283,6 +286,7 @@ impl ServerNotification {
         "item/reasoning/textDelta",
         "serverRequest/resolved",
         "configWarning",
+        "fs/changed",
     ];
 
     /// The wire method name.
@@ -311,6 +315,7 @@ impl ServerNotification {
             ServerNotification::ReasoningTextDelta(_) => "item/reasoning/textDelta",
             ServerNotification::ServerRequestResolved(_) => "serverRequest/resolved",
             ServerNotification::ConfigWarning(_) => "configWarning",
+            ServerNotification::FsChanged(_) => "fs/changed",
         }
     }
 
