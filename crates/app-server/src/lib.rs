@@ -6,7 +6,10 @@
 //! its own outgoing queue and writer, so a slow client never holds up another.
 
 mod conn;
+mod file_services;
 mod fs_methods;
+mod fs_watch;
+mod fuzzy_search;
 mod threads;
 pub mod transport;
 mod wire;

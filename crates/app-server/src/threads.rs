@@ -36,6 +36,8 @@ pub(crate) struct State {
     /// queued without waiting still lands before any later one.
     writer: std::sync::OnceLock<std::sync::mpsc::Sender<StoreJob>>,
     threads: Mutex<HashMap<String, Arc<Loaded>>>,
+    /// `fs/watch` watches and `fuzzyFileSearch` searches, per connection.
+    pub(crate) files: crate::file_services::FileServices,
 }
 
 type StoreJob = Box<dyn FnOnce(Option<&Store>) + Send>;
@@ -103,27 +105,28 @@ impl Loaded {
 }
 
 /// A JSON-RPC error to answer with.
+#[derive(Debug)]
 pub(crate) struct RpcError {
-    code: i64,
-    message: String,
+    pub(crate) code: i64,
+    pub(crate) message: String,
 }
 
 impl RpcError {
-    fn invalid_params(message: impl Into<String>) -> Self {
+    pub(crate) fn invalid_params(message: impl Into<String>) -> Self {
         Self {
             code: INVALID_PARAMS,
             message: message.into(),
         }
     }
 
-    fn invalid_request(message: impl Into<String>) -> Self {
+    pub(crate) fn invalid_request(message: impl Into<String>) -> Self {
         Self {
             code: INVALID_REQUEST,
             message: message.into(),
         }
     }
 
-    fn internal(message: impl Into<String>) -> Self {
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
         Self {
             code: INTERNAL_ERROR,
             message: message.into(),
@@ -267,6 +270,7 @@ impl State {
             options,
             writer: std::sync::OnceLock::new(),
             threads: Mutex::new(HashMap::new()),
+            files: Default::default(),
         })
     }
 
@@ -288,6 +292,7 @@ impl State {
     }
 
     pub fn connection_closed(&self, conn_id: u64) {
+        self.files.connection_closed(conn_id);
         let loaded: Vec<Arc<Loaded>> = self
             .threads
             .lock()
@@ -633,6 +638,38 @@ pub(crate) async fn handle_request(state: &Arc<State>, conn: &ConnHandle, reques
             let state = Arc::clone(state);
             tokio::spawn(async move {
                 match command_exec(&state, &params).await {
+                    Ok(result) => conn.respond(&id, result),
+                    Err(e) => conn.error(Some(&id), e.code, e.message),
+                }
+            });
+            return;
+        }
+        "fs/watch" => match typed_params(params) {
+            Ok(p) => crate::fs_watch::fs_watch(state, conn, p)
+                .await
+                .and_then(typed_result),
+            Err(e) => Err(e),
+        },
+        "fs/unwatch" => match typed_params(params) {
+            Ok(p) => crate::fs_watch::fs_unwatch(state, conn, p)
+                .await
+                .and_then(typed_result),
+            Err(e) => Err(e),
+        },
+        "fuzzyFileSearch" => {
+            // Walks a tree: answered from its own task so the connection keeps reading (and a
+            // later search can cancel this one).
+            let conn = conn.clone();
+            let id = request.id.clone();
+            let state = Arc::clone(state);
+            tokio::spawn(async move {
+                let result = match typed_params(params) {
+                    Ok(p) => crate::fuzzy_search::fuzzy_file_search(&state, &conn, p)
+                        .await
+                        .and_then(typed_result),
+                    Err(e) => Err(e),
+                };
+                match result {
                     Ok(result) => conn.respond(&id, result),
                     Err(e) => conn.error(Some(&id), e.code, e.message),
                 }

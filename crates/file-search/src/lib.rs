@@ -173,9 +173,7 @@ pub fn search(
             pattern.indices(Utf32Str::new(&c.path, &mut buf), &mut matcher, &mut indices);
             indices.sort_unstable();
             indices.dedup();
-            let kind = if c.is_dir
-                || (c.is_symlink && roots[c.root].join(&c.path).is_dir())
-            {
+            let kind = if c.is_dir || (c.is_symlink && roots[c.root].join(&c.path).is_dir()) {
                 MatchKind::Directory
             } else {
                 MatchKind::File

@@ -11,7 +11,13 @@ fn tree(files: &[&str]) -> tempfile::TempDir {
 }
 
 fn run(query: &str, roots: &[PathBuf]) -> SearchResults {
-    search(query, roots, &SearchOptions::default(), &AtomicBool::new(false)).unwrap()
+    search(
+        query,
+        roots,
+        &SearchOptions::default(),
+        &AtomicBool::new(false),
+    )
+    .unwrap()
 }
 
 fn paths(r: &SearchResults) -> Vec<&str> {
@@ -24,7 +30,10 @@ fn finds_files_and_directories_relative_to_the_root() {
     let r = run("main", &[dir.path().to_path_buf()]);
     assert_eq!(paths(&r), ["src/main.rs"]);
     let m = &r.matches[0];
-    assert_eq!((m.root, m.kind, m.file_name()), (0, MatchKind::File, "main.rs"));
+    assert_eq!(
+        (m.root, m.kind, m.file_name()),
+        (0, MatchKind::File, "main.rs")
+    );
     let r = run("src", &[dir.path().to_path_buf()]);
     assert_eq!(r.matches[0].path, "src");
     assert_eq!(r.matches[0].kind, MatchKind::Directory);
@@ -92,14 +101,22 @@ fn ranking_prefers_contiguous_matches() {
 fn indices_point_at_the_matched_characters() {
     let dir = tree(&["src/fuzzy_search.rs", "notes/é_fz.txt"]);
     let r = run("fzsr", &[dir.path().to_path_buf()]);
-    let m = r.matches.iter().find(|m| m.path == "src/fuzzy_search.rs").unwrap();
+    let m = r
+        .matches
+        .iter()
+        .find(|m| m.path == "src/fuzzy_search.rs")
+        .unwrap();
     let chars: Vec<char> = m.path.chars().collect();
     let picked: String = m.indices.iter().map(|&i| chars[i as usize]).collect();
     assert_eq!(picked.to_lowercase(), "fzsr", "{m:?}");
     assert!(m.indices.windows(2).all(|w| w[0] < w[1]));
     // Indices count characters, not bytes.
     let r = run("fz", &[dir.path().to_path_buf()]);
-    let m = r.matches.iter().find(|m| m.path == "notes/é_fz.txt").unwrap();
+    let m = r
+        .matches
+        .iter()
+        .find(|m| m.path == "notes/é_fz.txt")
+        .unwrap();
     let chars: Vec<char> = m.path.chars().collect();
     let picked: String = m.indices.iter().map(|&i| chars[i as usize]).collect();
     assert_eq!(picked, "fz", "{m:?}");
@@ -108,13 +125,21 @@ fn indices_point_at_the_matched_characters() {
 #[test]
 fn case_is_ignored() {
     let dir = tree(&["Makefile"]);
-    assert_eq!(paths(&run("makefile", &[dir.path().to_path_buf()])), ["Makefile"]);
-    assert_eq!(paths(&run("MAKEFILE", &[dir.path().to_path_buf()])), ["Makefile"]);
+    assert_eq!(
+        paths(&run("makefile", &[dir.path().to_path_buf()])),
+        ["Makefile"]
+    );
+    assert_eq!(
+        paths(&run("MAKEFILE", &[dir.path().to_path_buf()])),
+        ["Makefile"]
+    );
 }
 
 #[test]
 fn the_limit_keeps_the_best() {
-    let names: Vec<String> = (0..300).map(|i| format!("d{}/file_{i:03}.txt", i % 7)).collect();
+    let names: Vec<String> = (0..300)
+        .map(|i| format!("d{}/file_{i:03}.txt", i % 7))
+        .collect();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let dir = tree(&refs);
     let opts = SearchOptions {
@@ -122,8 +147,13 @@ fn the_limit_keeps_the_best() {
         threads: 3,
         ..SearchOptions::default()
     };
-    let r = search("file_1", &[dir.path().to_path_buf()], &opts, &AtomicBool::new(false))
-        .unwrap();
+    let r = search(
+        "file_1",
+        &[dir.path().to_path_buf()],
+        &opts,
+        &AtomicBool::new(false),
+    )
+    .unwrap();
     assert_eq!(r.matches.len(), 10);
     assert!(r.total_matches >= 100, "{}", r.total_matches);
     // Same answer with one thread: the merge of per-thread heaps loses nothing.
@@ -131,8 +161,13 @@ fn the_limit_keeps_the_best() {
         threads: 1,
         ..opts.clone()
     };
-    let r1 = search("file_1", &[dir.path().to_path_buf()], &one, &AtomicBool::new(false))
-        .unwrap();
+    let r1 = search(
+        "file_1",
+        &[dir.path().to_path_buf()],
+        &one,
+        &AtomicBool::new(false),
+    )
+    .unwrap();
     assert_eq!(r.matches, r1.matches);
 }
 
@@ -149,7 +184,11 @@ fn several_roots_report_which_root() {
     let a = tree(&["alpha_one.txt"]);
     let b = tree(&["alpha_two.txt"]);
     let r = run("alpha", &[a.path().to_path_buf(), b.path().to_path_buf()]);
-    let got: Vec<(usize, &str)> = r.matches.iter().map(|m| (m.root, m.path.as_str())).collect();
+    let got: Vec<(usize, &str)> = r
+        .matches
+        .iter()
+        .map(|m| (m.root, m.path.as_str()))
+        .collect();
     assert_eq!(got, [(0, "alpha_one.txt"), (1, "alpha_two.txt")]);
 }
 
@@ -158,7 +197,12 @@ fn a_raised_flag_cancels() {
     let dir = tree(&["x.txt"]);
     let flag = AtomicBool::new(true);
     assert_eq!(
-        search("x", &[dir.path().to_path_buf()], &SearchOptions::default(), &flag),
+        search(
+            "x",
+            &[dir.path().to_path_buf()],
+            &SearchOptions::default(),
+            &flag
+        ),
         Err(SearchError::Cancelled)
     );
 }
@@ -196,7 +240,13 @@ fn the_entry_cap_truncates() {
         threads: 1,
         ..SearchOptions::default()
     };
-    let r = search("f", &[dir.path().to_path_buf()], &opts, &AtomicBool::new(false)).unwrap();
+    let r = search(
+        "f",
+        &[dir.path().to_path_buf()],
+        &opts,
+        &AtomicBool::new(false),
+    )
+    .unwrap();
     assert!(r.truncated);
     assert!(r.total_matches < 100);
 }
