@@ -981,6 +981,180 @@ class FsMethods(AppServerTest):
         self.assertIn("result", c.request("model/list", {}))
 
 
+def inotify_watch_count(pid):
+    """Inotify watches held by a process (the `inotify wd:` lines of its fds' fdinfo)."""
+    n = 0
+    fdinfo = "/proc/%d/fdinfo" % pid
+    for fd in os.listdir(fdinfo):
+        try:
+            with open(os.path.join(fdinfo, fd)) as f:
+                n += sum(1 for line in f if line.startswith("inotify wd:"))
+        except OSError:
+            pass
+    return n
+
+
+class FsWatch(AppServerTest):
+    def changed(self, c, since, watch_id, path, timeout=10):
+        """The first fs/changed for `watch_id` listing `path`, received at index >= since."""
+        return c.wait(lambda m: m.get("method") == "fs/changed"
+                      and m["params"]["watchId"] == watch_id
+                      and path in m["params"]["changedPaths"], timeout, since)
+
+    def test_create_modify_delete_then_unwatch(self):
+        c = self.server()
+        d = os.path.join(self.tmp, "watched")
+        os.makedirs(d)
+        r = self.assertOk(c.request("fs/watch", {"watchId": "w1", "path": d + "/./"}))
+        self.assertEqual(r["path"], d)
+        f = os.path.join(d, "a.txt")
+        for action in ("create", "modify", "delete"):
+            since = c.mark()
+            if action == "delete":
+                os.remove(f)
+            else:
+                with open(f, "w") as fh:
+                    fh.write(action)
+            note = self.changed(c, since, "w1", f)
+            self.assertEqual(note["params"]["changedPaths"], [f], action)
+        # Changes just before the unwatch may or may not make it out, but every fs/changed
+        # comes before the unwatch's answer, and none after.
+        with open(os.path.join(d, "b.txt"), "w") as fh:
+            fh.write("b")
+        rid = c.send_request("fs/unwatch", {"watchId": "w1"})
+        self.assertOk(c.response(rid))
+        with open(os.path.join(d, "c.txt"), "w") as fh:
+            fh.write("c")
+        os.remove(os.path.join(d, "b.txt"))
+        time.sleep(1.0)
+        with c.cond:
+            msgs = list(c.messages)
+        answered = next(i for i, m in enumerate(msgs) if m.get("id") == rid and "method" not in m)
+        notes = [i for i, m in enumerate(msgs) if m.get("method") == "fs/changed"]
+        self.assertGreaterEqual(len(notes), 3)
+        self.assertTrue(all(i < answered for i in notes), (answered, notes))
+        e = self.assertError(c.request("fs/unwatch", {"watchId": "w1"}), -32600)
+        self.assertIn("unknown watchId: w1", e["message"])
+
+    def test_a_file_that_does_not_exist_yet(self):
+        c = self.server()
+        f = os.path.join(self.tmp, "later", "FETCH_HEAD")
+        self.assertFalse(os.path.exists(f))
+        self.assertOk(c.request("fs/watch", {"watchId": "fh", "path": f}))
+        since = c.mark()
+        os.makedirs(os.path.dirname(f))
+        time.sleep(0.3)
+        with open(f, "w") as fh:
+            fh.write("x")
+        note = self.changed(c, since, "fh", f)
+        self.assertEqual(note["params"]["changedPaths"], [f])
+
+    def test_closing_the_connection_drops_its_watches(self):
+        srv = WsServer(self.home)
+        self.addCleanup(srv.close)
+        a = WsClient(srv.url, srv.token)
+        self.addCleanup(a.close)
+        b = WsClient(srv.url, srv.token)
+        self.addCleanup(b.close)
+        self.assertIn("result", a.initialize())
+        self.assertIn("result", b.initialize())
+        da, db = os.path.join(self.tmp, "da"), os.path.join(self.tmp, "db")
+        os.makedirs(da)
+        os.makedirs(db)
+        self.assertOk(a.request("fs/watch", {"watchId": "same", "path": da}))
+        self.assertOk(b.request("fs/watch", {"watchId": "same", "path": db}))
+        self.assertEqual(inotify_watch_count(srv.proc.pid), 2)
+        a.close()
+        deadline = time.time() + 10
+        while inotify_watch_count(srv.proc.pid) != 1 and time.time() < deadline:
+            time.sleep(0.05)
+        # a's OS watch is gone; b's stays and still reports.
+        self.assertEqual(inotify_watch_count(srv.proc.pid), 1)
+        since = b.mark()
+        f = os.path.join(db, "x")
+        with open(f, "w") as fh:
+            fh.write("x")
+        self.changed(b, since, "same", f)
+
+    def test_bad_params(self):
+        c = self.server()
+        d = os.path.join(self.tmp, "w")
+        os.makedirs(d)
+        e = self.assertError(c.request("fs/watch", {"watchId": "r", "path": "relative/dir"}), -32602)
+        self.assertIn("`path` must be an absolute path", e["message"])
+        e = self.assertError(c.request("fs/watch", {"watchId": "m"}), -32602)
+        self.assertIn("missing field `path`", e["message"])
+        e = self.assertError(c.request("fs/watch", {"path": d}), -32602)
+        self.assertIn("missing field `watchId`", e["message"])
+        e = self.assertError(c.request("fs/unwatch", {}), -32602)
+        self.assertIn("watchId", e["message"])
+        self.assertOk(c.request("fs/watch", {"watchId": "dup", "path": d}))
+        e = self.assertError(c.request("fs/watch", {"watchId": "dup", "path": d}), -32600)
+        self.assertIn("watchId already exists: dup", e["message"])
+        e = self.assertError(c.request("fs/unwatch", {"watchId": "never"}), -32600)
+        self.assertIn("unknown watchId: never", e["message"])
+        self.assertIn("result", c.request("model/list", {}))
+
+
+class FuzzySearch(AppServerTest):
+    def write(self, rel, text=""):
+        p = os.path.join(self.repo, rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "w") as f:
+            f.write(text)
+        return p
+
+    def test_finds_a_file_and_skips_a_gitignored_one(self):
+        self.write(".gitignore", "build/\n")
+        self.write("src/widget_factory.py")
+        ignored = self.write("build/widget_factory.py")
+        self.assertTrue(os.path.isfile(ignored))
+        c = self.server()
+        r = self.assertOk(c.request("fuzzyFileSearch", {"query": "widgetfact", "roots": [self.repo]}))
+        self.assertEqual([f["path"] for f in r["files"]], ["src/widget_factory.py"])
+        f = r["files"][0]
+        self.assertEqual((f["root"], f["file_name"], f["match_type"]), (self.repo, "widget_factory.py", "file"))
+        self.assertGreater(f["score"], 0)
+        self.assertEqual("".join(f["path"][i] for i in f["indices"]), "widgetfact")
+        # Directories match too.
+        r = self.assertOk(c.request("fuzzyFileSearch", {"query": "src", "roots": [self.repo], "cancellationToken": None}))
+        self.assertEqual((r["files"][0]["path"], r["files"][0]["match_type"]), ("src", "directory"))
+        # An empty query finds nothing.
+        self.assertEqual(self.assertOk(c.request("fuzzyFileSearch", {"query": "", "roots": [self.repo]}))["files"], [])
+
+    def test_a_later_search_with_the_same_token_cancels(self):
+        # Big enough that the first walk is still running when the second request lands.
+        for i in range(20000):
+            self.write("d%02d/file_%05d.txt" % (i % 50, i))
+        self.write("zz/needle_here.txt")
+        c = self.server()
+        first = c.send_request("fuzzyFileSearch", {"query": "file", "roots": [self.repo], "cancellationToken": "t"})
+        second = c.send_request("fuzzyFileSearch", {"query": "needle", "roots": [self.repo], "cancellationToken": "t"})
+        r1 = self.assertOk(c.response(first, timeout=60))
+        r2 = self.assertOk(c.response(second, timeout=60))
+        self.assertEqual(r1["files"], [])
+        self.assertEqual(r2["files"][0]["path"], "zz/needle_here.txt")
+        # Without the token, the same search completes, capped at 50 best-first.
+        r3 = self.assertOk(c.request("fuzzyFileSearch", {"query": "file", "roots": [self.repo]}, timeout=60))
+        self.assertEqual(len(r3["files"]), 50)
+        scores = [f["score"] for f in r3["files"]]
+        self.assertEqual(scores, sorted(scores, reverse=True))
+
+    def test_bad_params(self):
+        c = self.server()
+        e = self.assertError(c.request("fuzzyFileSearch", {"query": "x", "roots": ["relative"]}), -32602)
+        self.assertIn("`roots[0]` must be an absolute path", e["message"])
+        e = self.assertError(c.request("fuzzyFileSearch", {"roots": [self.repo]}), -32602)
+        self.assertIn("missing field `query`", e["message"])
+        e = self.assertError(c.request("fuzzyFileSearch", {"query": "x", "roots": self.repo}), -32602)
+        self.assertIn("roots", e["message"])
+        missing = os.path.join(self.tmp, "missing")
+        e = self.assertError(c.request("fuzzyFileSearch", {"query": "x", "roots": [self.repo, missing]}), -32602)
+        self.assertIn("`roots[1]`", e["message"])
+        self.assertIn("not a directory", e["message"])
+        self.assertIn("result", c.request("model/list", {}))
+
+
 # --------------------------------------------------------------------------------------------
 # 11. schema conformance of everything recorded above (runs last: classes load alphabetically)
 # --------------------------------------------------------------------------------------------
@@ -1004,6 +1178,15 @@ class ZSchemaConformance(AppServerTest):
         c.request("command/exec", {"command": ["echo", "hi"]})
         c.request("thread/name/set", {"threadId": tid, "name": "n"})
         c.request("thread/compact/start", {"threadId": tid})
+        watched = os.path.join(self.tmp, "schema-watch")
+        os.makedirs(watched)
+        c.request("fs/watch", {"watchId": "sw", "path": watched})
+        since = c.mark()
+        with open(os.path.join(watched, "f"), "w") as fh:
+            fh.write("x")
+        c.wait_method("fs/changed", 10, since)
+        c.request("fs/unwatch", {"watchId": "sw"})
+        c.request("fuzzyFileSearch", {"query": "s", "roots": [self.repo], "cancellationToken": "tok"})
         c.request("nope/nope", {})
 
     def test_schema_conformance(self):
@@ -1048,6 +1231,14 @@ class ZSchemaConformance(AppServerTest):
             p = e["params"]
             if p.endswith("Params") and p[:-6] + "Response" in v2:
                 response_type[e["method"]] = p[:-6] + "Response"
+        # A few result types (fuzzyFileSearch's) are not in the v2 bundle but in their own file.
+        response_file = {}
+        for e in methods["ClientRequest"]["stable"]:
+            p = e["params"]
+            f = p[:-6] + "Response.json"
+            if e["method"] not in response_type and p.endswith("Params") and os.path.isfile(os.path.join(SCHEMA_DIR, f)):
+                response_file[e["method"]] = f
+        self.assertEqual(response_file.get("fuzzyFileSearch"), "FuzzyFileSearchResponse.json")
         self.assertEqual(response_type.get("thread/name/set"), "ThreadSetNameResponse")
         self.assertEqual(response_type.get("thread/start"), "ThreadStartResponse")
         resp_validators = {}
@@ -1097,6 +1288,8 @@ class ZSchemaConformance(AppServerTest):
                     msg = dict(msg, result=dict(result, approvalPolicy="on-request"))
                 if method == "initialize":
                     key = ("v1/InitializeResponse.json", "")
+                elif method in response_file:
+                    key = (response_file[method], "")
                 elif method in response_type:
                     key = ("codex_app_server_protocol.v2.schemas.json", "/definitions/" + response_type[method])
                 else:

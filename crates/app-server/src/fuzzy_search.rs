@@ -28,17 +28,19 @@ pub(crate) const MAX_ROOTS: usize = 64;
 pub(crate) const MAX_QUERY_CHARS: usize = 1024;
 pub(crate) const MAX_TOKEN_BYTES: usize = 1024;
 
-/// `fuzzyFileSearch`.
-pub(crate) async fn fuzzy_file_search(
+/// `fuzzyFileSearch`, in two steps: the search is checked and listed as in flight at once
+/// (so that the next request on the connection, if it carries the same token, finds it to
+/// cancel), and the returned future walks.
+pub(crate) fn fuzzy_file_search(
     state: &Arc<State>,
     conn: &ConnHandle,
     params: FuzzyFileSearchParams,
-) -> Result<FuzzyFileSearchResponse, RpcError> {
-    state
-        .files
-        .searches
-        .run(conn.id, params, SearchOptions::default())
-        .await
+) -> Result<
+    impl std::future::Future<Output = Result<FuzzyFileSearchResponse, RpcError>> + Send + 'static,
+    RpcError,
+> {
+    let pending = state.files.searches.begin(conn.id, params)?;
+    Ok(pending.finish(SearchOptions::default()))
 }
 
 /// The searches in flight, so that a token or a closing connection can stop them.
@@ -92,75 +94,41 @@ fn lock(m: &Mutex<Running>) -> MutexGuard<'_, Running> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A search checked and in flight, not yet walking.
+pub(crate) struct Pending {
+    registration: Registration,
+    query: String,
+    roots: Vec<PathBuf>,
+    /// As the client gave them (results name their root this way).
+    root_strings: Vec<String>,
+}
+
 impl Searches {
-    pub(crate) async fn run(
+    /// Checks the params and lists the search as in flight (cancelling the connection's
+    /// earlier one with the same token).
+    pub(crate) fn begin(
+        &self,
+        conn_id: u64,
+        params: FuzzyFileSearchParams,
+    ) -> Result<Pending, RpcError> {
+        let roots = check(&params)?;
+        let registration = self.register(conn_id, params.cancellation_token)?;
+        Ok(Pending {
+            registration,
+            query: params.query,
+            roots,
+            root_strings: params.roots,
+        })
+    }
+
+    #[cfg(test)]
+    async fn run(
         &self,
         conn_id: u64,
         params: FuzzyFileSearchParams,
         options: SearchOptions,
     ) -> Result<FuzzyFileSearchResponse, RpcError> {
-        let roots = check(&params)?;
-        let registration = self.register(conn_id, params.cancellation_token)?;
-        if params.query.is_empty() || roots.is_empty() {
-            return Ok(FuzzyFileSearchResponse { files: Vec::new() });
-        }
-        let _permit = self
-            .inner
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| RpcError::internal(format!("fuzzyFileSearch: {e}")))?;
-        let cancel = Arc::clone(&registration.cancel);
-        if cancel.load(Ordering::Relaxed) {
-            return Ok(FuzzyFileSearchResponse { files: Vec::new() });
-        }
-        let query = params.query;
-        let searched = roots.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
-            for (i, root) in searched.iter().enumerate() {
-                if !root.is_dir() {
-                    return Err(RpcError::invalid_params(format!(
-                        "`roots[{i}]`: {} is not a directory",
-                        root.display()
-                    )));
-                }
-            }
-            Ok(file_search::search(&query, &searched, &options, &cancel))
-        })
-        .await
-        .map_err(|e| RpcError::internal(format!("fuzzyFileSearch: {e}")))??;
-        drop(registration);
-        let results = match outcome {
-            Ok(results) => results,
-            // A later search with the same token (or the client leaving) stopped this one.
-            Err(SearchError::Cancelled) => {
-                return Ok(FuzzyFileSearchResponse { files: Vec::new() })
-            }
-        };
-        if results.truncated {
-            tracing::warn!(
-                "fuzzyFileSearch: stopped after {} entries; the results cover part of the roots",
-                results.visited
-            );
-        }
-        // Roots are reported as the client gave them.
-        let root_strings = params.roots;
-        let files = results
-            .matches
-            .into_iter()
-            .map(|m| FuzzyFileSearchResult {
-                root: root_strings.get(m.root).cloned().unwrap_or_default(),
-                file_name: m.file_name().to_string(),
-                match_type: match m.kind {
-                    MatchKind::File => FuzzyFileSearchMatchType::File,
-                    MatchKind::Directory => FuzzyFileSearchMatchType::Directory,
-                },
-                score: m.score,
-                indices: Some(m.indices),
-                path: m.path,
-            })
-            .collect();
-        Ok(FuzzyFileSearchResponse { files })
+        self.begin(conn_id, params)?.finish(options).await
     }
 
     /// Lists a search as in flight, cancelling the connection's earlier one with the token.
@@ -208,6 +176,78 @@ impl Searches {
                 s.cancel.store(true, Ordering::Relaxed);
             }
         }
+    }
+}
+
+impl Pending {
+    /// Walks (on the blocking pool, once a walking slot is free) and ranks.
+    pub(crate) async fn finish(
+        self,
+        options: SearchOptions,
+    ) -> Result<FuzzyFileSearchResponse, RpcError> {
+        let Pending {
+            registration,
+            query,
+            roots,
+            root_strings,
+        } = self;
+        if query.is_empty() || roots.is_empty() {
+            return Ok(FuzzyFileSearchResponse { files: Vec::new() });
+        }
+        let inner = Arc::clone(&registration.inner);
+        let _permit = inner
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| RpcError::internal(format!("fuzzyFileSearch: {e}")))?;
+        let cancel = Arc::clone(&registration.cancel);
+        if cancel.load(Ordering::Relaxed) {
+            return Ok(FuzzyFileSearchResponse { files: Vec::new() });
+        }
+        let searched = roots.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            for (i, root) in searched.iter().enumerate() {
+                if !root.is_dir() {
+                    return Err(RpcError::invalid_params(format!(
+                        "`roots[{i}]`: {} is not a directory",
+                        root.display()
+                    )));
+                }
+            }
+            Ok(file_search::search(&query, &searched, &options, &cancel))
+        })
+        .await
+        .map_err(|e| RpcError::internal(format!("fuzzyFileSearch: {e}")))??;
+        drop(registration);
+        let results = match outcome {
+            Ok(results) => results,
+            // A later search with the same token (or the client leaving) stopped this one.
+            Err(SearchError::Cancelled) => {
+                return Ok(FuzzyFileSearchResponse { files: Vec::new() })
+            }
+        };
+        if results.truncated {
+            tracing::warn!(
+                "fuzzyFileSearch: stopped after {} entries; the results cover part of the roots",
+                results.visited
+            );
+        }
+        let files = results
+            .matches
+            .into_iter()
+            .map(|m| FuzzyFileSearchResult {
+                root: root_strings.get(m.root).cloned().unwrap_or_default(),
+                file_name: m.file_name().to_string(),
+                match_type: match m.kind {
+                    MatchKind::File => FuzzyFileSearchMatchType::File,
+                    MatchKind::Directory => FuzzyFileSearchMatchType::Directory,
+                },
+                score: m.score,
+                indices: Some(m.indices),
+                path: m.path,
+            })
+            .collect();
+        Ok(FuzzyFileSearchResponse { files })
     }
 }
 

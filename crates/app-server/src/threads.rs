@@ -658,15 +658,15 @@ pub(crate) async fn handle_request(state: &Arc<State>, conn: &ConnHandle, reques
         },
         "fuzzyFileSearch" => {
             // Walks a tree: answered from its own task so the connection keeps reading (and a
-            // later search can cancel this one).
+            // later search can cancel this one: it is listed as in flight before the next
+            // request is read).
+            let search = typed_params(params)
+                .and_then(|p| crate::fuzzy_search::fuzzy_file_search(state, conn, p));
             let conn = conn.clone();
             let id = request.id.clone();
-            let state = Arc::clone(state);
             tokio::spawn(async move {
-                let result = match typed_params(params) {
-                    Ok(p) => crate::fuzzy_search::fuzzy_file_search(&state, &conn, p)
-                        .await
-                        .and_then(typed_result),
+                let result = match search {
+                    Ok(search) => search.await.and_then(typed_result),
                     Err(e) => Err(e),
                 };
                 match result {

@@ -1,5 +1,6 @@
 //! The App Server's own costs: process start to the `initialize` reply, `turn/start` to the
-//! model request it causes, and notifications per second with 20 threads working at once.
+//! model request it causes, notifications per second with 20 threads working at once, and
+//! `fuzzyFileSearch` over a generated tree of [`FUZZY_TREE_FILES`] files.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -15,6 +16,9 @@ use wright_mock_model::{MockModel, OutputItem, Script, Step};
 
 pub const TARGET_INITIALIZE_MS: f64 = 20.0;
 pub const TARGET_TURN_TO_REQUEST_MS: f64 = 5.0;
+pub const TARGET_FUZZY_SEARCH_MS: f64 = 100.0;
+/// Files in the tree `fuzzyFileSearch` is timed on (plus one directory per 100 files).
+pub const FUZZY_TREE_FILES: usize = 20_000;
 const CONCURRENT_THREADS: usize = 20;
 /// Commands per turn in the concurrency run; each gives started, outputDelta, completed.
 const STEPS_PER_TURN: usize = 5;
@@ -246,4 +250,40 @@ pub fn measure(
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// `fuzzyFileSearch` request → reply over a fresh tree of [`FUZZY_TREE_FILES`] files in 200
+/// directories two levels deep (the page cache is warm after the first, discarded, run).
+/// Returns the latencies in ms and the number of files the last search answered with.
+pub fn fuzzy_search(bin: &Path, runs: usize) -> anyhow::Result<(Vec<f64>, usize)> {
+    let home = tempfile::tempdir()?;
+    let tree = tempfile::tempdir()?;
+    for i in 0..FUZZY_TREE_FILES {
+        let dir = tree
+            .path()
+            .join(format!("pkg{:02}", i % 20))
+            .join(format!("mod{:02}", (i / 20) % 10));
+        if i < 200 {
+            std::fs::create_dir_all(&dir)?;
+        }
+        std::fs::write(dir.join(format!("item_{i:05}.rs")), "")?;
+    }
+    let (mut server, _) = Server::start(bin, home.path())?;
+    initialize(&mut server)?;
+    let root = tree.path().display().to_string();
+    let mut times = Vec::with_capacity(runs);
+    let mut found = 0;
+    for run in 0..=runs {
+        let sent = Instant::now();
+        let id = server.request(
+            "fuzzyFileSearch",
+            json!({"query": "pkg07 item_123", "roots": [root]}),
+        )?;
+        let (at, result) = server.reply(id)?;
+        found = result["files"].as_array().map_or(0, Vec::len);
+        if run > 0 {
+            times.push(ms(at - sent));
+        }
+    }
+    Ok((times, found))
 }

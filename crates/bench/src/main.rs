@@ -366,6 +366,16 @@ fn run_bench() -> anyhow::Result<()> {
         "  20 threads at once: {} notifications, {:.0} per second",
         server.notifications, server.notifications_per_sec
     );
+    let (mut fuzzy, found) = app_server::fuzzy_search(&harness.bin, options.startup_runs.min(10))?;
+    fuzzy.sort_by(f64::total_cmp);
+    let fuzzy_median = percentile(&fuzzy, 0.5);
+    println!(
+        "  fuzzyFileSearch, {} files -> {found} matches  median {fuzzy_median:6.2} ms  p90 {:6.2} ms   target < {} ms  {}",
+        app_server::FUZZY_TREE_FILES,
+        percentile(&fuzzy, 0.9),
+        app_server::TARGET_FUZZY_SEARCH_MS,
+        verdict(fuzzy_median, app_server::TARGET_FUZZY_SEARCH_MS)
+    );
 
     // 6. The sandbox's cost per command: `wright-sandbox ... -- true` minus `true`.
     let sandbox = sandbox_cost(&harness, if options.startup_runs < 30 { 50 } else { 300 })?;
@@ -399,6 +409,7 @@ fn run_bench() -> anyhow::Result<()> {
             "initialize_ms_median": round2(init_median),
             "turn_start_to_request_ms_median": round2(turn_median),
             "notifications_per_sec_20_threads": server.notifications_per_sec.round(),
+            "fuzzy_file_search_ms_median_20k_files": round2(fuzzy_median),
         },
     });
     println!("{summary}");
