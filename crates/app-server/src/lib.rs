@@ -5,10 +5,19 @@
 //! them and stdio or WebSocket, and `wright exec` talks to one in process. Each connection has
 //! its own outgoing queue and writer, so a slow client never holds up another.
 
+mod approvals;
+mod command;
 mod conn;
+mod dispatch;
+mod event_pump;
 mod fs_methods;
-mod threads;
+mod rpc;
+mod settings_methods;
+mod state;
+mod thread_methods;
 pub mod transport;
+mod turns;
+mod user_agent;
 mod wire;
 pub mod ws_auth;
 
@@ -23,7 +32,7 @@ pub use conn::MAX_MESSAGE_BYTES;
 /// Shared by every connection of one server process (clones share it).
 #[derive(Clone)]
 pub struct AppServer {
-    state: Arc<threads::State>,
+    state: Arc<state::State>,
 }
 
 /// One client's view of the server: send it lines, read lines back.
@@ -68,7 +77,7 @@ pub struct ServerOptions {
 impl AppServer {
     pub fn new(options: ServerOptions) -> AppServer {
         AppServer {
-            state: threads::State::new(options),
+            state: state::State::new(options),
         }
     }
 

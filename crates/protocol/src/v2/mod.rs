@@ -14,6 +14,7 @@
 //!
 //! `thread/search` ([`ThreadSearchParams`]) is a **wright extension**, not part of Codex.
 
+mod codex_methods;
 mod common;
 mod fs;
 mod items;
@@ -30,6 +31,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use codex_methods::{CODEX_EXPERIMENTAL_METHODS, CODEX_STABLE_METHODS};
 pub use common::*;
 pub use fs::*;
 pub use items::*;

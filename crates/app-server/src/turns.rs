@@ -1,0 +1,436 @@
+//! Turns: `turn/start`, `turn/steer`, `turn/interrupt`, `thread/compact/start`, and running a
+//! turn to its end (saved, then announced).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::FutureExt;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use wright_core::config::SandboxMode;
+use wright_core::{ImageInput, TurnInput, TurnOutcome, TurnOverrides};
+use wright_protocol::v2::{
+    self, EmptyResponse, SandboxPolicy, ServerNotification, ThreadIdParams,
+    TurnCompletedNotification, TurnInterruptParams, TurnItemsView, TurnStartParams,
+    TurnStartResponse, TurnStartedNotification, TurnStatus, TurnSteerParams, TurnSteerResponse,
+    UserInput,
+};
+use wright_store::TurnRecord;
+
+use crate::approvals::{approver, status_changed};
+use crate::conn::ConnHandle;
+use crate::event_pump::{item_completed, item_started, pump_events};
+use crate::rpc::{RpcError, RpcResult};
+use crate::state::{approval_policy, check_reviewer, settings_of, ActiveTurn, Loaded, State};
+use crate::wire::{self, now_secs, TurnInfo};
+
+/// Largest local image a turn may attach.
+const MAX_IMAGE_BYTES: u64 = 20 * 1024 * 1024;
+
+/// Items Codex's preview keeps of the first user message.
+const PREVIEW_CHARS: usize = 200;
+
+/// `UserInput` list → the engine's input. Text parts are joined; images become data URLs.
+pub(crate) async fn turn_input(input: &[UserInput]) -> RpcResult<TurnInput> {
+    let mut texts = Vec::new();
+    let mut images = Vec::new();
+    for (i, item) in input.iter().enumerate() {
+        match item {
+            UserInput::Text { text, .. } => texts.push(text.clone()),
+            UserInput::Image { url: Some(url), .. } => images.push(ImageInput {
+                data_url: url.clone(),
+            }),
+            UserInput::Image { .. } => {
+                return Err(RpcError::invalid_params(format!(
+                    "input[{i}]: an image needs a `url` (uploaded files are not supported)"
+                )))
+            }
+            UserInput::LocalImage { path, .. } => {
+                let path = path.clone();
+                let image = tokio::task::spawn_blocking(move || local_image(i, &path))
+                    .await
+                    .map_err(|e| RpcError::internal(e.to_string()))??;
+                images.push(image);
+            }
+            UserInput::Audio { .. } | UserInput::LocalAudio { .. } => {
+                return Err(RpcError::invalid_params(format!(
+                    "input[{i}].type: audio input is not supported"
+                )))
+            }
+            UserInput::Skill { .. } | UserInput::Mention { .. } => {
+                return Err(RpcError::invalid_params(format!(
+                    "input[{i}].type: skill and mention input are not supported"
+                )))
+            }
+        }
+    }
+    Ok(TurnInput {
+        text: texts.join("\n"),
+        images,
+        output_schema: None,
+        overrides: TurnOverrides::default(),
+    })
+}
+
+fn local_image(i: usize, path: &str) -> RpcResult<ImageInput> {
+    // Checked before reading: a path like /dev/zero or a FIFO must not take the server
+    // down. Opened once, then checked through the open file, so it cannot be swapped.
+    let file = std::fs::File::open(path)
+        .map_err(|e| RpcError::invalid_params(format!("input[{i}].path {path}: {e}")))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| RpcError::invalid_params(format!("input[{i}].path {path}: {e}")))?;
+    if !meta.is_file() || meta.len() > MAX_IMAGE_BYTES {
+        return Err(RpcError::invalid_params(format!(
+            "input[{i}].path {path}: not a regular file of at most {} MiB",
+            MAX_IMAGE_BYTES >> 20
+        )));
+    }
+    let mime = match std::path::Path::new(path)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        _ => {
+            return Err(RpcError::invalid_params(format!(
+                "input[{i}].path {path}: not a png, jpeg, gif or webp image"
+            )))
+        }
+    };
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    use std::io::Read;
+    file.take(MAX_IMAGE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| RpcError::invalid_params(format!("input[{i}].path {path}: {e}")))?;
+    use base64::Engine;
+    let data = base64::engine::general_purpose::STANDARD.encode(&bytes);
+    Ok(ImageInput {
+        data_url: format!("data:{mime};base64,{data}"),
+    })
+}
+
+fn turn_overrides(p: &TurnStartParams) -> RpcResult<TurnOverrides> {
+    check_reviewer(p.approvals_reviewer)?;
+    let (sandbox_mode, network_access) = match &p.sandbox_policy {
+        None => (None, None),
+        Some(SandboxPolicy::ReadOnly { .. }) => (Some(SandboxMode::ReadOnly), Some(false)),
+        Some(SandboxPolicy::WorkspaceWrite { network_access, .. }) => {
+            (Some(SandboxMode::WorkspaceWrite), Some(*network_access))
+        }
+        Some(SandboxPolicy::DangerFullAccess) => (Some(SandboxMode::DangerFullAccess), None),
+        Some(SandboxPolicy::ExternalSandbox { .. }) => {
+            return Err(RpcError::invalid_params(
+                "`sandboxPolicy`: externalSandbox is not supported; wright runs commands in its own sandbox",
+            ))
+        }
+    };
+    Ok(TurnOverrides {
+        cwd: p.cwd.as_ref().map(PathBuf::from),
+        sandbox_mode,
+        approval_policy: p
+            .approval_policy
+            .as_ref()
+            .map(approval_policy)
+            .transpose()?,
+        model: p.model.clone(),
+        effort: p.effort.as_ref().map(|e| e.as_str().to_string()),
+        network_access,
+    })
+}
+
+pub(crate) async fn turn_start(
+    state: &Arc<State>,
+    conn: &ConnHandle,
+    p: TurnStartParams,
+) -> RpcResult<TurnStartResponse> {
+    let loaded = state.loaded_or_err(&p.thread_id)?;
+    let mut input = turn_input(&p.input).await?;
+    input.overrides = turn_overrides(&p)?;
+    input.output_schema = p.output_schema.clone().filter(|s| !s.is_null());
+    let mut user_item = wire::user_message(&uuid::Uuid::now_v7().to_string(), p.input);
+    if let v2::ThreadItem::UserMessage { client_id, .. } = &mut user_item {
+        *client_id = p.client_user_message_id;
+    }
+    let turn = start_turn(state, conn, loaded, input, Some(user_item))?;
+    Ok(TurnStartResponse { turn })
+}
+
+pub(crate) async fn thread_compact(
+    state: &Arc<State>,
+    conn: &ConnHandle,
+    p: ThreadIdParams,
+) -> RpcResult<EmptyResponse> {
+    let loaded = state.loaded_or_err(&p.thread_id)?;
+    let input = TurnInput {
+        text: wright_core::COMPACT_COMMAND.to_string(),
+        ..Default::default()
+    };
+    start_turn(state, conn, loaded, input, None)?;
+    Ok(EmptyResponse {})
+}
+
+/// Starts a turn on an idle thread and answers with it (`inProgress`, no items yet).
+pub(crate) fn start_turn(
+    state: &Arc<State>,
+    conn: &ConnHandle,
+    loaded: Arc<Loaded>,
+    input: TurnInput,
+    user_item: Option<v2::ThreadItem>,
+) -> RpcResult<v2::Turn> {
+    let turn_id = uuid::Uuid::now_v7().to_string();
+    let cancel = CancellationToken::new();
+    {
+        let Ok(mut active) = loaded.active.lock() else {
+            return Err(RpcError::internal("thread state poisoned"));
+        };
+        if let Some(running) = active.as_ref() {
+            return Err(RpcError::invalid_request(format!(
+                "turn {} is still running on this thread: steer it (turn/steer) or interrupt it (turn/interrupt) first",
+                running.id
+            )));
+        }
+        *active = Some(ActiveTurn {
+            id: turn_id.clone(),
+            cancel: cancel.clone(),
+            steer: loaded.steer.clone(),
+        });
+    }
+    loaded.subscribe(conn);
+    let info = TurnInfo {
+        id: turn_id.clone(),
+        status: TurnStatus::InProgress,
+        error: None,
+        started_at: None,
+        completed_at: None,
+        duration_ms: None,
+    };
+    let turn = wire::turn(&info, Vec::new(), TurnItemsView::NotLoaded);
+    tokio::spawn(run_turn(
+        Arc::clone(state),
+        loaded,
+        conn.clone(),
+        turn_id,
+        input,
+        user_item,
+        cancel,
+    ));
+    Ok(turn)
+}
+
+pub(crate) fn turn_interrupt(
+    state: &Arc<State>,
+    p: TurnInterruptParams,
+) -> RpcResult<EmptyResponse> {
+    let loaded = state.loaded_or_err(&p.thread_id)?;
+    let active = loaded
+        .active
+        .lock()
+        .map_err(|_| RpcError::internal("thread state poisoned"))?;
+    match active.as_ref() {
+        Some(turn) if turn.id == p.turn_id => {
+            turn.cancel.cancel();
+            Ok(EmptyResponse {})
+        }
+        _ => Err(RpcError::invalid_request(format!(
+            "no running turn {} on this thread",
+            p.turn_id
+        ))),
+    }
+}
+
+pub(crate) async fn turn_steer(
+    state: &Arc<State>,
+    p: TurnSteerParams,
+) -> RpcResult<TurnSteerResponse> {
+    let loaded = state.loaded_or_err(&p.thread_id)?;
+    let input = turn_input(&p.input).await?;
+    let turn_id = {
+        let active = loaded
+            .active
+            .lock()
+            .map_err(|_| RpcError::internal("thread state poisoned"))?;
+        match active.as_ref() {
+            Some(turn) if turn.id == p.expected_turn_id => {
+                turn.steer.push(&input);
+                turn.id.clone()
+            }
+            Some(turn) => {
+                return Err(RpcError::invalid_request(format!(
+                    "expectedTurnId {} is not the running turn ({})",
+                    p.expected_turn_id, turn.id
+                )))
+            }
+            None => {
+                return Err(RpcError::invalid_request(
+                    "no turn is running on this thread",
+                ))
+            }
+        }
+    };
+    let mut item = wire::user_message(&uuid::Uuid::now_v7().to_string(), p.input);
+    if let v2::ThreadItem::UserMessage { client_id, .. } = &mut item {
+        *client_id = p.client_user_message_id;
+    }
+    crate::event_pump::announce_whole_item(state, &loaded, &turn_id, item).await;
+    Ok(TurnSteerResponse { turn_id })
+}
+
+fn record(thread_id: &str, info: &TurnInfo) -> TurnRecord {
+    TurnRecord {
+        thread_id: thread_id.to_string(),
+        id: info.id.clone(),
+        status: info.status_name().to_string(),
+        error: info.error.clone(),
+        started_at: info.started_at,
+        completed_at: info.completed_at,
+        duration_ms: info.duration_ms,
+    }
+}
+
+async fn run_turn(
+    state: Arc<State>,
+    loaded: Arc<Loaded>,
+    owner: ConnHandle,
+    turn_id: String,
+    input: TurnInput,
+    user_item: Option<v2::ThreadItem>,
+    cancel: CancellationToken,
+) {
+    let thread_id = loaded.id.clone();
+    let clock = Instant::now();
+    let mut info = TurnInfo {
+        id: turn_id.clone(),
+        status: TurnStatus::InProgress,
+        error: None,
+        started_at: Some(now_secs()),
+        completed_at: None,
+        duration_ms: None,
+    };
+    // The turn's start is saved and announced by the event pump, first, while the engine
+    // already sends the model its request: the request does not wait for the disk.
+    let prologue = {
+        let first = record(&thread_id, &info);
+        let (state, loaded) = (Arc::clone(&state), Arc::clone(&loaded));
+        let (thread_id, turn_id) = (thread_id.clone(), turn_id.clone());
+        let started = ServerNotification::TurnStarted(TurnStartedNotification {
+            thread_id: thread_id.clone(),
+            turn: wire::turn(&info, Vec::new(), TurnItemsView::NotLoaded),
+        });
+        let preview: String = input.text.chars().take(PREVIEW_CHARS).collect();
+        async move {
+            state
+                .persist("save turn", move |s| s.upsert_turn(&first))
+                .await;
+            loaded.broadcast(status_changed(&thread_id, wire::active(false)));
+            loaded.broadcast(started);
+            if let Some(item) = user_item {
+                let (tid, uid, stored, shown) = (
+                    thread_id.clone(),
+                    turn_id.clone(),
+                    wire::to_stored(&item),
+                    preview.clone(),
+                );
+                state
+                    .persist("save user message", move |s| {
+                        s.put_item(&tid, &uid, &stored)?;
+                        s.touch(&tid, now_secs(), Some(&shown), None, None)
+                    })
+                    .await;
+                loaded.update_info(|i| {
+                    if i.preview.is_empty() {
+                        i.preview = preview;
+                    }
+                });
+                loaded.broadcast(item_started(&thread_id, &turn_id, item.clone()));
+                loaded.broadcast(item_completed(&thread_id, &turn_id, item));
+            }
+        }
+    };
+
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (questions_tx, questions) = mpsc::unbounded_channel();
+    let pump = tokio::spawn({
+        let events = pump_events(
+            Arc::clone(&state),
+            Arc::clone(&loaded),
+            owner.clone(),
+            turn_id.clone(),
+            rx,
+            questions,
+        );
+        async move {
+            prologue.await;
+            events.await
+        }
+    });
+    let (outcome, usage, settings) = {
+        let mut thread = loaded.thread.lock().await;
+        thread.set_approver(Some(approver(
+            Arc::clone(&loaded),
+            owner,
+            turn_id.clone(),
+            questions_tx,
+        )));
+        // A panic in the engine must not leave the thread "active" forever or a client
+        // waiting for a turn/completed that never comes.
+        let outcome = match std::panic::AssertUnwindSafe(thread.run_turn(input, &tx, cancel))
+            .catch_unwind()
+            .await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => TurnOutcome::Failed {
+                message: "internal error: the turn crashed (see the server log)".into(),
+            },
+        };
+        thread.set_approver(None);
+        if let Ok(mut config) = loaded.config.lock() {
+            *config = thread.config().clone();
+        }
+        let git = loaded.info().git_info;
+        (
+            outcome,
+            thread.usage(),
+            settings_of(thread.config(), git.as_ref()),
+        )
+    };
+    drop(tx);
+    let last_message = pump.await.unwrap_or(None);
+
+    info.completed_at = Some(now_secs());
+    info.duration_ms = Some(clock.elapsed().as_millis() as i64);
+    let (status, error) = match &outcome {
+        TurnOutcome::Completed { .. } => (TurnStatus::Completed, None),
+        TurnOutcome::Failed { message } => (TurnStatus::Failed, Some(message.clone())),
+        TurnOutcome::Interrupted => (TurnStatus::Interrupted, None),
+    };
+    info.status = status;
+    info.error = error;
+    let last = record(&thread_id, &info);
+    let tid = thread_id.clone();
+    let usage_json = serde_json::to_value(usage).unwrap_or(serde_json::Value::Null);
+    state
+        .persist("finish turn", move |s| {
+            s.upsert_turn(&last)?;
+            s.touch(&tid, now_secs(), None, Some(&settings), Some(&usage_json))
+        })
+        .await;
+    loaded.update_info(|i| i.updated_at = now_secs());
+    // Cleared and announced under the lock, so a next turn's `turn/started` cannot come
+    // before this turn's `turn/completed`.
+    let mut active = loaded.active.lock().unwrap_or_else(|p| p.into_inner());
+    *active = None;
+    loaded.broadcast(status_changed(&thread_id, wire::idle()));
+    let items: Vec<v2::ThreadItem> = last_message.into_iter().collect();
+    loaded.broadcast(ServerNotification::TurnCompleted(
+        TurnCompletedNotification {
+            thread_id: thread_id.clone(),
+            turn: wire::turn(&info, items, TurnItemsView::Summary),
+        },
+    ));
+}
