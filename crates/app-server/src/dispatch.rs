@@ -17,7 +17,7 @@ use crate::conn::ConnHandle;
 use crate::fs_methods;
 use crate::rpc::{RpcError, RpcResult};
 use crate::state::State;
-use crate::{command, thread_methods as threads, turns};
+use crate::{command, thread_history as history, thread_methods as threads, turns};
 
 pub(crate) async fn handle_request(state: &Arc<State>, conn: &ConnHandle, request: JsonRpcRequest) {
     let id = request.id;
@@ -63,6 +63,19 @@ pub(crate) async fn handle_request(state: &Arc<State>, conn: &ConnHandle, reques
         R::ThreadUnsubscribe(p) => reply(conn, &id, threads::thread_unsubscribe(state, conn, p)),
         R::ThreadDelete(p) => reply(conn, &id, threads::thread_delete(state, conn, p).await),
         R::ThreadSearch(p) => reply(conn, &id, threads::thread_search(state, p).await),
+        R::ThreadTurnsList(p) => reply(conn, &id, history::thread_turns_list(state, p).await),
+        R::ThreadItemsList(p) => reply(conn, &id, history::thread_items_list(state, p).await),
+        R::ThreadMetadataUpdate(p) => {
+            reply(conn, &id, history::thread_metadata_update(state, p).await)
+        }
+        R::ThreadRevert(p) => reply(conn, &id, history::thread_revert(state, p).await),
+        R::ThreadInjectItems(p) => reply(conn, &id, history::thread_inject_items(state, p).await),
+        R::ThreadShellCommand(p) => reply(
+            conn,
+            &id,
+            crate::shell_command::thread_shell_command(state, conn, p).await,
+        ),
+        R::ReviewStart(p) => reply(conn, &id, turns::review_start(state, conn, p).await),
         R::TurnStart(p) => reply(conn, &id, turns::turn_start(state, conn, p).await),
         R::TurnInterrupt(p) => reply(conn, &id, turns::turn_interrupt(state, p)),
         R::TurnSteer(p) => reply(conn, &id, turns::turn_steer(state, p).await),

@@ -423,6 +423,38 @@ impl State {
         rx.await.ok().flatten()
     }
 
+    /// Runs a store call and waits for it, answering the client with the store's own reason
+    /// when it refuses (a thread it does not have, a turn it cannot revert to).
+    pub async fn try_persist<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&Store) -> wright_store::Result<T> + Send + 'static,
+    ) -> RpcResult<T> {
+        if self.options.ephemeral {
+            return Err(RpcError::invalid_request(
+                "this server keeps no threads on disk (--ephemeral)",
+            ));
+        }
+        let (tx, rx) = oneshot::channel();
+        let job: StoreJob = Box::new(move |store| {
+            let _ = tx.send(match store {
+                Some(s) => call(s).map_err(|err| match err {
+                    wright_store::StoreError::NotFound(id) => RpcError::thread_not_found(&id),
+                    wright_store::StoreError::CannotRevert(why)
+                    | wright_store::StoreError::InvalidCursor(why) => {
+                        RpcError::invalid_request(why)
+                    }
+                    other => RpcError::internal(format!("thread store: {other}")),
+                }),
+                None => Err(RpcError::internal("the thread store is unavailable")),
+            });
+        });
+        self.writer()
+            .send(job)
+            .map_err(|_| RpcError::internal("the thread store is unavailable"))?;
+        rx.await
+            .map_err(|_| RpcError::internal("the thread store stopped"))?
+    }
+
     /// Queues a store call without waiting; later calls still run after it.
     pub fn persist_soon(
         &self,

@@ -11,11 +11,11 @@ use wright_protocol::v2::{
     ThreadDeleteResponse, ThreadDeletedNotification, ThreadForkParams, ThreadIdParams,
     ThreadListCwdFilter, ThreadListParams, ThreadListResponse, ThreadLoadedListParams,
     ThreadLoadedListResponse, ThreadNameUpdatedNotification, ThreadReadParams, ThreadReadResponse,
-    ThreadResumeParams, ThreadResumeResponse, ThreadSearchHit, ThreadSearchParams,
-    ThreadSearchResponse, ThreadSetNameParams, ThreadStartParams, ThreadStartResponse,
-    ThreadStartedNotification, ThreadStatus, ThreadUnarchiveResponse, ThreadUnarchivedNotification,
-    ThreadUnsubscribeParams, ThreadUnsubscribeResponse, ThreadUnsubscribeStatus, TurnItemsView,
-    TurnStatus,
+    ThreadResumeParams, ThreadResumeResponse, ThreadSearchParams, ThreadSearchResponse,
+    ThreadSearchResult, ThreadSearchSortKey, ThreadSetNameParams, ThreadStartParams,
+    ThreadStartResponse, ThreadStartedNotification, ThreadStatus, ThreadUnarchiveResponse,
+    ThreadUnarchivedNotification, ThreadUnsubscribeParams, ThreadUnsubscribeResponse,
+    ThreadUnsubscribeStatus, TurnItemsView, TurnStatus,
 };
 use wright_store::{ListQuery, ThreadRecord};
 
@@ -420,26 +420,78 @@ pub(crate) async fn thread_name_set(
     Ok(EmptyResponse {})
 }
 
+/// `thread/search`: threads whose messages contain the term, each with the best snippet, in
+/// the order the client asks (newest created first by default).
 pub(crate) async fn thread_search(
     state: &Arc<State>,
     p: ThreadSearchParams,
 ) -> RpcResult<ThreadSearchResponse> {
-    let limit = p.limit.unwrap_or(20).clamp(1, 200) as usize;
-    let query = p.query;
+    if p.search_term.trim().is_empty() {
+        return Err(RpcError::invalid_params("`searchTerm` is empty"));
+    }
+    if p.source_kinds.as_ref().is_some_and(|k| !k.is_empty()) {
+        return Err(RpcError::invalid_params(
+            "`sourceKinds` filtering is not supported by thread/search",
+        ));
+    }
+    let term = p.search_term.clone();
+    let archived = p.archived.unwrap_or(false);
     let hits = state
-        .persist("search", move |s| s.search(&query, limit))
-        .await
-        .unwrap_or_default();
-    Ok(ThreadSearchResponse {
-        hits: hits
-            .into_iter()
-            .map(|h| ThreadSearchHit {
-                thread_id: h.thread_id,
-                item_id: h.item_id,
-                snippet: h.snippet,
-            })
-            .collect(),
-    })
+        .try_persist(move |s| {
+            let hits = s.search(&term, wright_store::MAX_SEARCH_LIMIT)?;
+            // The best snippet per thread, then the threads themselves.
+            let mut out: Vec<(ThreadRecord, String)> = Vec::new();
+            for hit in hits {
+                if out.iter().any(|(r, _)| r.id == hit.thread_id) {
+                    continue;
+                }
+                if let Some(rec) = s.get_thread(&hit.thread_id)? {
+                    if rec.archived == archived {
+                        out.push((rec, hit.snippet));
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await?;
+    let mut hits = hits;
+    let key = |r: &ThreadRecord| match p.sort_key {
+        Some(ThreadSearchSortKey::UpdatedAt) | Some(ThreadSearchSortKey::RecencyAt) => {
+            (r.updated_at, r.id.clone())
+        }
+        _ => (r.created_at, r.id.clone()),
+    };
+    hits.sort_by_key(|(r, _)| key(r));
+    if p.sort_direction != Some(v2::SortDirection::Asc) {
+        hits.reverse();
+    }
+    let start = match &p.cursor {
+        None => 0,
+        Some(c) => c.parse::<usize>().map_err(|_| {
+            RpcError::invalid_params(format!(
+                "`cursor`: `{c}` is not a cursor this server returned"
+            ))
+        })?,
+    };
+    let limit = p.limit.unwrap_or(20).clamp(1, 100) as usize;
+    let total = hits.len();
+    let data: Vec<ThreadSearchResult> = hits
+        .into_iter()
+        .skip(start)
+        .take(limit)
+        .map(|(rec, snippet)| {
+            let status = match state.loaded(&rec.id) {
+                Some(loaded) => loaded.status(),
+                None => ThreadStatus::NotLoaded,
+            };
+            ThreadSearchResult {
+                thread: wire::thread(&info_of(&rec), status, Vec::new()),
+                snippet,
+            }
+        })
+        .collect();
+    let next_cursor = (start + data.len() < total).then(|| (start + data.len()).to_string());
+    Ok(ThreadSearchResponse { data, next_cursor })
 }
 
 /// `thread/unsubscribe`: this connection stops following the thread (which, with nobody

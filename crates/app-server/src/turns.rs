@@ -11,16 +11,16 @@ use tokio_util::sync::CancellationToken;
 use wright_core::config::SandboxMode;
 use wright_core::{ImageInput, TurnInput, TurnOutcome, TurnOverrides};
 use wright_protocol::v2::{
-    self, EmptyResponse, SandboxPolicy, ServerNotification, ThreadIdParams,
-    TurnCompletedNotification, TurnInterruptParams, TurnItemsView, TurnStartParams,
-    TurnStartResponse, TurnStartedNotification, TurnStatus, TurnSteerParams, TurnSteerResponse,
-    UserInput,
+    self, EmptyResponse, ReviewStartParams, ReviewStartResponse, ReviewTarget, SandboxPolicy,
+    ServerNotification, ThreadIdParams, TurnCompletedNotification, TurnInterruptParams,
+    TurnItemsView, TurnStartParams, TurnStartResponse, TurnStartedNotification, TurnStatus,
+    TurnSteerParams, TurnSteerResponse, UserInput,
 };
 use wright_store::TurnRecord;
 
 use crate::approvals::{approver, status_changed};
 use crate::conn::ConnHandle;
-use crate::event_pump::{item_completed, item_started, pump_events};
+use crate::event_pump::{announce_whole_item, item_completed, item_started, pump_events};
 use crate::rpc::{RpcError, RpcResult};
 use crate::state::{approval_policy, check_reviewer, settings_of, ActiveTurn, Loaded, State};
 use crate::wire::{self, now_secs, TurnInfo};
@@ -150,14 +150,45 @@ pub(crate) async fn turn_start(
     p: TurnStartParams,
 ) -> RpcResult<TurnStartResponse> {
     let loaded = state.loaded_or_err(&p.thread_id)?;
+    if p.input.is_empty() {
+        return Err(RpcError::invalid_params("`input` is empty"));
+    }
+    let overrides = turn_overrides(&p)?;
+    // As in Codex, input for a thread whose turn is running joins that turn (the turn's
+    // settings stay as they are).
+    if let Some(running) = loaded.running_turn()? {
+        let steer = TurnSteerParams {
+            thread_id: p.thread_id,
+            expected_turn_id: running.clone(),
+            input: p.input,
+            client_user_message_id: p.client_user_message_id,
+        };
+        let turn_id = turn_steer(state, steer).await?.turn_id;
+        loaded.subscribe(conn);
+        let info = TurnInfo {
+            id: turn_id,
+            status: TurnStatus::InProgress,
+            error: None,
+            started_at: None,
+            completed_at: None,
+            duration_ms: None,
+        };
+        return Ok(TurnStartResponse {
+            turn: wire::turn(&info, Vec::new(), TurnItemsView::NotLoaded),
+        });
+    }
     let mut input = turn_input(&p.input).await?;
-    input.overrides = turn_overrides(&p)?;
+    input.overrides = overrides;
     input.output_schema = p.output_schema.clone().filter(|s| !s.is_null());
     let mut user_item = wire::user_message(&uuid::Uuid::now_v7().to_string(), p.input);
     if let v2::ThreadItem::UserMessage { client_id, .. } = &mut user_item {
         *client_id = p.client_user_message_id;
     }
-    let turn = start_turn(state, conn, loaded, input, Some(user_item))?;
+    let extras = TurnExtras {
+        user_item: Some(user_item),
+        review: None,
+    };
+    let turn = start_turn(state, conn, loaded, input, extras)?;
     Ok(TurnStartResponse { turn })
 }
 
@@ -171,8 +202,18 @@ pub(crate) async fn thread_compact(
         text: wright_core::COMPACT_COMMAND.to_string(),
         ..Default::default()
     };
-    start_turn(state, conn, loaded, input, None)?;
+    start_turn(state, conn, loaded, input, TurnExtras::default())?;
     Ok(EmptyResponse {})
+}
+
+/// What a turn shows besides the engine's own items.
+#[derive(Default)]
+pub(crate) struct TurnExtras {
+    /// The user's message, shown first.
+    pub user_item: Option<v2::ThreadItem>,
+    /// A review: `enteredReviewMode` with this description first, `exitedReviewMode` with the
+    /// findings last.
+    pub review: Option<String>,
 }
 
 /// Starts a turn on an idle thread and answers with it (`inProgress`, no items yet).
@@ -181,7 +222,7 @@ pub(crate) fn start_turn(
     conn: &ConnHandle,
     loaded: Arc<Loaded>,
     input: TurnInput,
-    user_item: Option<v2::ThreadItem>,
+    extras: TurnExtras,
 ) -> RpcResult<v2::Turn> {
     let turn_id = uuid::Uuid::now_v7().to_string();
     let cancel = CancellationToken::new();
@@ -217,7 +258,7 @@ pub(crate) fn start_turn(
         conn.clone(),
         turn_id,
         input,
-        user_item,
+        extras,
         cancel,
     ));
     Ok(turn)
@@ -277,7 +318,7 @@ pub(crate) async fn turn_steer(
     if let v2::ThreadItem::UserMessage { client_id, .. } = &mut item {
         *client_id = p.client_user_message_id;
     }
-    crate::event_pump::announce_whole_item(state, &loaded, &turn_id, item).await;
+    announce_whole_item(state, &loaded, &turn_id, item).await;
     Ok(TurnSteerResponse { turn_id })
 }
 
@@ -299,9 +340,10 @@ async fn run_turn(
     owner: ConnHandle,
     turn_id: String,
     input: TurnInput,
-    user_item: Option<v2::ThreadItem>,
+    extras: TurnExtras,
     cancel: CancellationToken,
 ) {
+    let TurnExtras { user_item, review } = extras;
     let thread_id = loaded.id.clone();
     let clock = Instant::now();
     let mut info = TurnInfo {
@@ -323,6 +365,7 @@ async fn run_turn(
             turn: wire::turn(&info, Vec::new(), TurnItemsView::NotLoaded),
         });
         let preview: String = input.text.chars().take(PREVIEW_CHARS).collect();
+        let entered_review = review.clone();
         async move {
             state
                 .persist("save turn", move |s| s.upsert_turn(&first))
@@ -350,6 +393,13 @@ async fn run_turn(
                 loaded.broadcast(item_started(&thread_id, &turn_id, item.clone()));
                 loaded.broadcast(item_completed(&thread_id, &turn_id, item));
             }
+            if let Some(review) = entered_review {
+                let item = v2::ThreadItem::EnteredReviewMode {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    review,
+                };
+                announce_whole_item(&state, &loaded, &turn_id, item).await;
+            }
         }
     };
 
@@ -371,6 +421,13 @@ async fn run_turn(
     });
     let (outcome, usage, settings) = {
         let mut thread = loaded.thread.lock().await;
+        // Where the history stood, so `thread/revert` can take it back to here.
+        let (tid, uid, start) = (thread_id.clone(), turn_id.clone(), thread.history().len());
+        if !loaded.info().ephemeral {
+            state.persist_soon("mark turn start", move |s| {
+                s.set_turn_history_start(&tid, &uid, start)
+            });
+        }
         thread.set_approver(Some(approver(
             Arc::clone(&loaded),
             owner,
@@ -401,6 +458,17 @@ async fn run_turn(
     };
     drop(tx);
     let last_message = pump.await.unwrap_or(None);
+    if review.is_some() {
+        let findings = match &last_message {
+            Some(v2::ThreadItem::AgentMessage { text, .. }) => text.clone(),
+            _ => String::new(),
+        };
+        let item = v2::ThreadItem::ExitedReviewMode {
+            id: uuid::Uuid::now_v7().to_string(),
+            review: findings,
+        };
+        announce_whole_item(&state, &loaded, &turn_id, item).await;
+    }
 
     info.completed_at = Some(now_secs());
     info.duration_ms = Some(clock.elapsed().as_millis() as i64);
@@ -433,4 +501,110 @@ async fn run_turn(
             turn: wire::turn(&info, items, TurnItemsView::Summary),
         },
     ));
+}
+
+/// What the reviewer is asked, per target (Codex's `/review` prompts).
+fn review_prompt(target: &ReviewTarget) -> (String, String) {
+    match target {
+        ReviewTarget::UncommittedChanges => (
+            "Review the current code changes (staged, unstaged, and untracked files) and provide prioritized findings.".into(),
+            "current changes".into(),
+        ),
+        ReviewTarget::BaseBranch { branch } => (
+            format!(
+                "Review the code changes against the base branch '{branch}'. Start by finding the merge base between the current branch and {branch} (`git merge-base HEAD {branch}`), then run `git diff` against that commit to see what would be merged into {branch}. Provide prioritized, actionable findings."
+            ),
+            format!("changes against '{branch}'"),
+        ),
+        ReviewTarget::Commit { sha, title } => {
+            let label = title
+                .as_ref()
+                .map(|t| format!("commit {sha}: {t}"))
+                .unwrap_or_else(|| format!("commit {sha}"));
+            (
+                format!(
+                    "Review the code changes introduced by {label} (`git show {sha}`). Provide prioritized, actionable findings."
+                ),
+                label,
+            )
+        }
+        ReviewTarget::Custom { instructions } => (instructions.clone(), instructions.clone()),
+    }
+}
+
+/// How a review is done: read-only, findings first, each with its place and why it matters.
+const REVIEW_RUBRIC: &str = "You are acting as a code reviewer. Do not modify files. Inspect the changes with read-only commands (git diff, git show, reading files). Report only real problems the author would want fixed: bugs, security issues, broken behaviour, missing tests. For each finding give the file and line, what is wrong, and why it matters, most serious first. If there is nothing worth fixing, say so plainly.";
+
+/// `review/start`: a review of the working tree, a commit or a branch, run inline as a turn
+/// of the thread.
+pub(crate) async fn review_start(
+    state: &Arc<State>,
+    conn: &ConnHandle,
+    p: ReviewStartParams,
+) -> RpcResult<ReviewStartResponse> {
+    let loaded = state.loaded_or_err(&p.thread_id)?;
+    match &p.target {
+        ReviewTarget::BaseBranch { branch } if !is_ref_name(branch) => {
+            return Err(RpcError::invalid_params(format!(
+                "`target.branch`: `{branch}` is not a branch name"
+            )))
+        }
+        ReviewTarget::Commit { sha, .. } if !is_ref_name(sha) => {
+            return Err(RpcError::invalid_params(format!(
+                "`target.sha`: `{sha}` is not a commit"
+            )))
+        }
+        ReviewTarget::Custom { instructions } if instructions.trim().is_empty() => {
+            return Err(RpcError::invalid_params("`target.instructions` is empty"))
+        }
+        _ => {}
+    }
+    let (prompt, description) = review_prompt(&p.target);
+    let input = TurnInput {
+        text: format!("{REVIEW_RUBRIC}\n\n{prompt}"),
+        ..Default::default()
+    };
+    let extras = TurnExtras {
+        user_item: None,
+        review: Some(description),
+    };
+    let turn = start_turn(state, conn, loaded, input, extras)?;
+    Ok(ReviewStartResponse {
+        review_thread_id: p.thread_id,
+        turn,
+    })
+}
+
+/// A branch or commit name that cannot smuggle options or shell syntax into the prompt's
+/// suggested commands.
+fn is_ref_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('-')
+        && name.len() <= 200
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-@^~".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn review_targets_become_prompts_and_refs_are_checked() {
+        let (prompt, label) = review_prompt(&ReviewTarget::Commit {
+            sha: "abc123".into(),
+            title: Some("Fix it".into()),
+        });
+        assert!(prompt.contains("git show abc123"), "{prompt}");
+        assert_eq!(label, "commit abc123: Fix it");
+        let (prompt, _) = review_prompt(&ReviewTarget::BaseBranch {
+            branch: "main".into(),
+        });
+        assert!(prompt.contains("git merge-base HEAD main"), "{prompt}");
+        assert!(is_ref_name("feature/x-1"));
+        assert!(!is_ref_name("--output=/etc/passwd"));
+        assert!(!is_ref_name("main; rm -rf /"));
+        assert!(!is_ref_name("$(id)"));
+    }
 }

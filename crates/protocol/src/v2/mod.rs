@@ -12,7 +12,7 @@
 //!   [`CommandExecutionRequestApprovalResponse`] / [`FileChangeRequestApprovalResponse`].
 //! * [`json_schema_bundle`] / [`typescript_bundle`]: JSON Schema and TypeScript for clients.
 //!
-//! `thread/search` ([`ThreadSearchParams`]) is a **wright extension**, not part of Codex.
+//! `thread/search` ([`ThreadSearchParams`]) follows Codex's experimental method.
 
 mod codex_methods;
 mod common;
@@ -23,6 +23,7 @@ mod requests;
 mod schema;
 mod server_requests;
 mod thread;
+mod thread_history;
 
 use std::fmt;
 
@@ -40,6 +41,7 @@ pub use requests::*;
 pub use schema::{json_schema_bundle, typescript_bundle};
 pub use server_requests::*;
 pub use thread::*;
+pub use thread_history::*;
 
 use crate::jsonrpc::{JsonRpcErrorObject, INVALID_PARAMS, METHOD_NOT_FOUND};
 
@@ -130,7 +132,14 @@ client_requests! {
     FsReadDirectory = "fs/readDirectory" (FsReadDirectoryParams) -> FsReadDirectoryResponse,
     FsRemove = "fs/remove" (FsRemoveParams) -> FsRemoveResponse,
     FsCopy = "fs/copy" (FsCopyParams) -> FsCopyResponse,
-    /// **wright extension**, not part of Codex's protocol.
+    ThreadTurnsList = "thread/turns/list" (ThreadTurnsListParams) -> ThreadTurnsListResponse,
+    ThreadItemsList = "thread/items/list" (ThreadItemsListParams) -> ThreadItemsListResponse,
+    ThreadMetadataUpdate = "thread/metadata/update" (ThreadMetadataUpdateParams) -> ThreadMetadataUpdateResponse,
+    ThreadRevert = "thread/revert" (ThreadRevertParams) -> ThreadRevertResponse,
+    ThreadInjectItems = "thread/inject_items" (ThreadInjectItemsParams) -> ThreadInjectItemsResponse,
+    ThreadShellCommand = "thread/shellCommand" (ThreadShellCommandParams) -> ThreadShellCommandResponse,
+    ReviewStart = "review/start" (ReviewStartParams) -> ReviewStartResponse,
+    /// Experimental in Codex.
     ThreadSearch = "thread/search" (ThreadSearchParams) -> ThreadSearchResponse,
 }
 

@@ -666,33 +666,3 @@ pub struct CommandExecResponse {
     pub stdout: String,
     pub stderr: String,
 }
-
-// ---------------------------------------------------------------------------------------------
-// thread/search — WRIGHT EXTENSION (not part of Codex's protocol)
-
-/// **wright extension** (`thread/search`): full-text search over stored threads. Codex clients
-/// never send it; Codex servers answer it with an error.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ThreadSearchParams {
-    pub query: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<u32>,
-}
-
-/// **wright extension**: result of `thread/search`, best hit first.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-pub struct ThreadSearchResponse {
-    pub hits: Vec<ThreadSearchHit>,
-}
-
-/// **wright extension**: one `thread/search` hit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ThreadSearchHit {
-    pub thread_id: String,
-    /// The matching item, when the hit is inside one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub item_id: Option<String>,
-    pub snippet: String,
-}
