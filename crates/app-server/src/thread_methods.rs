@@ -62,6 +62,15 @@ pub(crate) async fn thread_start(
     conn: &ConnHandle,
     p: ThreadStartParams,
 ) -> RpcResult<ThreadStartResponse> {
+    for (set, name) in [
+        (p.personality.is_some(), "personality"),
+        (p.service_tier.is_some(), "serviceTier"),
+        (p.service_name.is_some(), "serviceName"),
+    ] {
+        if set {
+            tracing::warn!("thread/start: `{name}` is not supported and has no effect");
+        }
+    }
     let config = state.thread_config(&ThreadSettings::from(&p), None).await?;
     let ephemeral = state.options.ephemeral || p.ephemeral.unwrap_or(false);
     let thread = Thread::new(config.clone()).map_err(|e| RpcError::internal(e.to_string()))?;
@@ -290,6 +299,30 @@ pub(crate) async fn thread_list(
     state: &Arc<State>,
     p: ThreadListParams,
 ) -> RpcResult<ThreadListResponse> {
+    // The store pages by last update, newest first; say so when asked for another order.
+    if p.sort_key
+        .is_some_and(|k| k != v2::ThreadSortKey::UpdatedAt)
+        || p.sort_direction == Some(v2::SortDirection::Asc)
+    {
+        tracing::warn!("thread/list: only updated_at, newest first, is supported; `sortKey`/`sortDirection` ignored");
+    }
+    for (set, name) in [
+        (p.section_id.is_some(), "sectionId"),
+        (
+            p.originators.as_ref().is_some_and(|o| !o.is_empty()),
+            "originators",
+        ),
+        (
+            p.excluded_thread_ids
+                .as_ref()
+                .is_some_and(|o| !o.is_empty()),
+            "excludedThreadIds",
+        ),
+    ] {
+        if set {
+            tracing::warn!("thread/list: `{name}` is not supported and has no effect");
+        }
+    }
     let cwd = match p.cwd {
         None => None,
         Some(ThreadListCwdFilter::One(c)) => Some(c),
@@ -307,6 +340,7 @@ pub(crate) async fn thread_list(
         cwd,
         model_providers: p.model_providers.unwrap_or_default(),
         search: p.search_term,
+        sources: source_filter(p.source_kinds.as_deref().unwrap_or_default()),
     };
     let Some(page) = state
         .persist("list threads", move |s| s.list_threads(&query))
@@ -334,6 +368,29 @@ pub(crate) async fn thread_list(
         next_cursor: page.next_cursor,
         backwards_cursor: None,
     })
+}
+
+/// The stored `source` names a `sourceKinds` filter selects (wright starts no sub-agents, so
+/// the sub-agent kinds select nothing but do not widen the filter either).
+fn source_filter(kinds: &[v2::ThreadSourceKind]) -> Vec<String> {
+    use v2::ThreadSourceKind as K;
+    let mut sources = Vec::new();
+    for kind in kinds {
+        let names: &[&str] = match kind {
+            K::Cli => &["cli"],
+            K::Vscode => &["vscode"],
+            K::Exec => &["exec"],
+            K::AppServer => &["appServer", "app-server", "app_server"],
+            K::Unknown => &["unknown", ""],
+            K::SubAgent
+            | K::SubAgentReview
+            | K::SubAgentCompact
+            | K::SubAgentThreadSpawn
+            | K::SubAgentOther => &["\u{0}no sub-agent threads"],
+        };
+        sources.extend(names.iter().map(|n| n.to_string()));
+    }
+    sources
 }
 
 /// A thread's client-visible form: from memory when loaded, else from the store.

@@ -31,6 +31,35 @@ const MAX_IMAGE_BYTES: u64 = 20 * 1024 * 1024;
 /// Items Codex's preview keeps of the first user message.
 const PREVIEW_CHARS: usize = 200;
 
+/// An external tool's output, given to the model as text it can tell from the user's words.
+/// Images and audio are refused rather than dropped.
+fn tool_output_input(tool: v2::TurnToolOutput) -> RpcResult<UserInput> {
+    let body = match tool.output {
+        v2::FunctionCallOutputBody::Text(text) => text,
+        v2::FunctionCallOutputBody::Items(items) => {
+            let mut texts = Vec::new();
+            for (i, item) in items.into_iter().enumerate() {
+                match item {
+                    v2::FunctionCallOutputContentItem::InputText { text } => texts.push(text),
+                    _ => {
+                        return Err(RpcError::invalid_params(format!(
+                            "toolOutput.output[{i}]: only input_text is supported"
+                        )))
+                    }
+                }
+            }
+            texts.join("\n")
+        }
+    };
+    let name = match tool.namespace {
+        Some(ns) => format!("{ns}.{}", tool.name),
+        None => tool.name,
+    };
+    Ok(UserInput::text(format!(
+        "<tool_output name=\"{name}\">\n{body}\n</tool_output>"
+    )))
+}
+
 /// `UserInput` list → the engine's input. Text parts are joined; images become data URLs.
 pub(crate) async fn turn_input(input: &[UserInput]) -> RpcResult<TurnInput> {
     let mut texts = Vec::new();
@@ -150,8 +179,20 @@ pub(crate) async fn turn_start(
     p: TurnStartParams,
 ) -> RpcResult<TurnStartResponse> {
     let loaded = state.loaded_or_err(&p.thread_id)?;
+    let mut p = p;
+    if let Some(tool) = p.tool_output.take() {
+        p.input.push(tool_output_input(tool)?);
+    }
     if p.input.is_empty() {
-        return Err(RpcError::invalid_params("`input` is empty"));
+        return Err(RpcError::invalid_params(
+            "`input` is empty (and there is no `toolOutput`)",
+        ));
+    }
+    if p.service_tier_for_turn.is_some() || p.service_tier.is_some() {
+        tracing::warn!("turn/start: `serviceTier` is not supported and has no effect");
+    }
+    if p.personality.is_some() {
+        tracing::warn!("turn/start: `personality` is not supported and has no effect");
     }
     let overrides = turn_overrides(&p)?;
     // As in Codex, input for a thread whose turn is running joins that turn (the turn's

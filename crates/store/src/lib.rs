@@ -211,6 +211,8 @@ pub struct ListQuery {
     pub model_providers: Vec<String>,
     /// Case-insensitive (Unicode) substring match on name or preview.
     pub search: Option<String>,
+    /// Exact match on `source`; empty = any.
+    pub sources: Vec<String>,
 }
 
 /// One page of [`Store::list_threads`].
@@ -370,6 +372,11 @@ impl Store {
             let marks = vec!["?"; q.model_providers.len()].join(", ");
             sql.push_str(&format!(" AND model_provider IN ({marks})"));
             args.extend(q.model_providers.iter().cloned().map(SqlValue::Text));
+        }
+        if !q.sources.is_empty() {
+            let marks = vec!["?"; q.sources.len()].join(", ");
+            sql.push_str(&format!(" AND source IN ({marks})"));
+            args.extend(q.sources.iter().cloned().map(SqlValue::Text));
         }
         sql.push_str(" ORDER BY updated_at DESC, id DESC");
         // The substring filter runs here rather than in SQL so that case folding is Unicode
