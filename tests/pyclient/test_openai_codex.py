@@ -54,9 +54,6 @@ PINNED_SDK = "0.163.0"
 KNOWN_WRIGHT_GAPS = {
     "Start.test_default_thread_start": "thread/start approvalsReviewer=auto_review refused (-32602)",
     "Start.test_account_read": "account/read: method not found (-32601)",
-    "Start.test_config_overrides_reach_the_server": "`wright --config k=v app-server`: clap rejects a global --config",
-    "TurnControl.test_turn_on_a_busy_thread_joins_the_active_turn": "turn/start on a busy thread refused (-32600)",
-    "TurnControl.test_external_message_reaches_the_model": "turn/start toolOutput silently ignored",
 }
 TEST_TIMEOUT = int(os.environ.get("PYCLIENT_TEST_TIMEOUT", "60"))
 
@@ -227,7 +224,6 @@ class Start(SdkTest):
         self.assertFalse(account.requires_openai_auth)
         self.assertWireTyped()
 
-    @unittest.expectedFailure  # TEMPORARY: wright bug (see KNOWN_WRIGHT_GAPS)
     def test_config_overrides_reach_the_server(self):
         """CodexConfig.config_overrides become `--config k=v` BEFORE `app-server` (Codex's
         global flag): `wright --config model="..." app-server --listen stdio://`."""
@@ -455,7 +451,6 @@ class TurnControl(SdkTest):
         self.assertModelSaw(bodies[1], "original prompt", "STEERED-INPUT")
         self.assertWireTyped()
 
-    @unittest.expectedFailure  # TEMPORARY: wright bug (see KNOWN_WRIGHT_GAPS)
     def test_turn_on_a_busy_thread_joins_the_active_turn(self):
         """`Thread.turn()` "starts a turn or joins an active regular turn": Codex answers a
         turn/start on a thread whose turn is running by adding the input to that turn and
@@ -474,7 +469,6 @@ class TurnControl(SdkTest):
         self.assertModelSaw(m.wait_requests(2)[1], "JOINED-INPUT")
         self.assertWireTyped()
 
-    @unittest.expectedFailure  # TEMPORARY: wright bug (see KNOWN_WRIGHT_GAPS)
     def test_external_message_reaches_the_model(self):
         """`thread.run(ExternalMessage(...))` sends turn/start with `input: []` and the content
         in `toolOutput` (TurnToolOutput {name, namespace, output})."""
