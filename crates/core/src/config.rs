@@ -11,6 +11,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use wright_models::{Provider, WireApi};
 
+pub use crate::config_layers::parse_override;
+use crate::config_layers::LayerStack;
+
 pub const DEFAULT_MODEL: &str = "gpt-5.5";
 pub const OPENAI_PROVIDER_ID: &str = "openai";
 const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
@@ -201,6 +204,15 @@ struct ProviderToml {
     requires_openai_auth: Option<bool>,
 }
 
+/// A provider wright can talk to.
+#[derive(Debug, Clone)]
+pub struct ProviderEntry {
+    pub provider: Provider,
+    /// Authenticates with the user's OpenAI credentials (`CODEX_API_KEY`, `OPENAI_API_KEY` or
+    /// the key stored in `$WRIGHT_HOME/auth.json`) rather than a variable of its own.
+    pub openai_auth: bool,
+}
+
 /// Values from the command line that beat everything else.
 #[derive(Debug, Default, Clone)]
 pub struct CliOverrides {
@@ -223,6 +235,9 @@ pub struct Config {
     pub model: String,
     pub provider_id: String,
     pub provider: Provider,
+    /// Every usable provider by id: the built-in `openai` and each complete
+    /// `[model_providers.*]` (the one in use included).
+    pub providers: BTreeMap<String, ProviderEntry>,
     pub cwd: PathBuf,
     pub sandbox_mode: SandboxMode,
     /// Writable in `workspace-write`, besides the cwd (sorted, no duplicates): temp dirs,
@@ -262,6 +277,9 @@ pub struct Config {
     pub sandbox_exe: Option<PathBuf>,
     /// Problems worth telling the user about that do not stop the run (unknown keys, ...).
     pub warnings: Vec<String>,
+    /// Dotted keys that are set but that wright does not act on: unknown keys, and Codex keys
+    /// accepted so a Codex config loads. Each has its entry in `warnings` naming it.
+    pub unused_keys: Vec<String>,
 }
 
 pub const DEFAULT_TOOL_OUTPUT_TOKEN_LIMIT: usize = 10_000;
@@ -297,62 +315,29 @@ impl Config {
     /// Reads `$WRIGHT_HOME/config.toml` (absent is fine) and applies profile and overrides.
     pub fn load(overrides: &CliOverrides) -> Result<Config, ConfigError> {
         let home = wright_home()?;
-        let path = home.join("config.toml");
-        let file = match std::fs::read_to_string(&path) {
-            Ok(text) => parse_table(&text, &path)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
-            Err(source) => return Err(ConfigError::Read { path, source }),
-        };
-        Self::from_table(file, &home, overrides)
+        let stack = LayerStack::load(&home, overrides)?;
+        Self::from_stack(&stack, &home, overrides)
     }
 
+    /// The config for this content of the user's file.
     pub fn from_table(
-        mut table: toml::Table,
+        table: toml::Table,
         home: &Path,
         overrides: &CliOverrides,
     ) -> Result<Config, ConfigError> {
-        let mut cli = toml::Table::new();
-        for raw in &overrides.config {
-            let (key, value) = parse_override(raw)?;
-            set_dotted(&mut cli, &key, value);
-        }
-        // The profile may itself be chosen by -c, so look at the overrides first.
-        let profile = overrides
-            .profile
-            .clone()
-            .or_else(|| {
-                cli.get("profile")
-                    .and_then(|v| v.as_str())
-                    .map(String::from)
-            })
-            .or_else(|| {
-                table
-                    .get("profile")
-                    .and_then(|v| v.as_str())
-                    .map(String::from)
-            });
-        if let Some(name) = profile {
-            let layer = table
-                .get("profiles")
-                .and_then(|p| p.get(&name))
-                .and_then(|p| p.as_table())
-                .cloned();
-            let layer = match layer {
-                Some(layer) => layer,
-                None => {
-                    let path = home.join(format!("{name}.config.toml"));
-                    match std::fs::read_to_string(&path) {
-                        Ok(text) => parse_table(&text, &path)?,
-                        Err(_) => return Err(ConfigError::UnknownProfile(name)),
-                    }
-                }
-            };
-            merge(&mut table, layer);
-        }
-        merge(&mut table, cli);
+        let stack = LayerStack::with_user_table(table, home, overrides)?;
+        Self::from_stack(&stack, home, overrides)
+    }
 
+    /// Types the merge of the layers.
+    pub fn from_stack(
+        stack: &LayerStack,
+        home: &Path,
+        overrides: &CliOverrides,
+    ) -> Result<Config, ConfigError> {
         let mut warnings = Vec::new();
-        let value = toml::Value::Table(table);
+        let mut unused_keys = Vec::new();
+        let value = toml::Value::Table(stack.effective());
         // First pass: collect keys nobody reads. Second pass: the typed read, with error paths.
         let _ = serde_ignored::deserialize(value.clone(), |path| {
             // `?` segments stand for the `Option`s around fields; they are not part of the key.
@@ -364,6 +349,7 @@ impl Config {
                 .join(".");
             if !key.starts_with("profiles.") {
                 warnings.push(format!("unknown config key `{key}` (ignored)"));
+                unused_keys.push(key);
             }
         })
         .map(|_: ConfigToml| ());
@@ -372,64 +358,7 @@ impl Config {
                 key: e.path().to_string(),
                 message: e.inner().to_string(),
             })?;
-        resolve(parsed, home, overrides, warnings)
-    }
-}
-
-fn parse_table(text: &str, path: &Path) -> Result<toml::Table, ConfigError> {
-    text.parse::<toml::Table>().map_err(|e| ConfigError::Parse {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
-}
-
-/// `key=value`: value is TOML when it parses as TOML, else the raw text as a string (so
-/// `-c model=o3` works without quotes, as in Codex).
-pub fn parse_override(raw: &str) -> Result<(String, toml::Value), ConfigError> {
-    let (key, value) = raw
-        .split_once('=')
-        .ok_or_else(|| ConfigError::Override(raw.to_string()))?;
-    let key = key.trim();
-    if key.is_empty() {
-        return Err(ConfigError::Override(raw.to_string()));
-    }
-    let value = value.trim();
-    let parsed = format!("v = {value}")
-        .parse::<toml::Table>()
-        .ok()
-        .and_then(|mut t| t.remove("v"))
-        .unwrap_or_else(|| toml::Value::String(value.to_string()));
-    Ok((key.to_string(), parsed))
-}
-
-fn set_dotted(table: &mut toml::Table, key: &str, value: toml::Value) {
-    let mut parts: Vec<&str> = key.split('.').collect();
-    let last = parts.pop().unwrap_or(key);
-    let mut cur = table;
-    for part in parts {
-        let entry = cur
-            .entry(part.to_string())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        if !entry.is_table() {
-            *entry = toml::Value::Table(toml::Table::new());
-        }
-        let toml::Value::Table(next) = entry else {
-            return;
-        };
-        cur = next;
-    }
-    cur.insert(last.to_string(), value);
-}
-
-/// Deep merge: tables merge key by key, anything else is replaced.
-fn merge(base: &mut toml::Table, layer: toml::Table) {
-    for (k, v) in layer {
-        match (base.get_mut(&k), v) {
-            (Some(toml::Value::Table(b)), toml::Value::Table(l)) => merge(b, l),
-            (_, v) => {
-                base.insert(k, v);
-            }
-        }
+        resolve(parsed, home, overrides, warnings, unused_keys)
     }
 }
 
@@ -438,17 +367,50 @@ fn resolve(
     home: &Path,
     overrides: &CliOverrides,
     mut warnings: Vec<String>,
+    mut unused_keys: Vec<String>,
 ) -> Result<Config, ConfigError> {
     let provider_id = t
         .model_provider
         .clone()
         .unwrap_or_else(|| OPENAI_PROVIDER_ID.to_string());
-    let mut providers = t.model_providers.unwrap_or_default();
-    let provider = match providers.remove(&provider_id) {
-        Some(p) => provider_from_toml(&provider_id, p)?,
-        None if provider_id == OPENAI_PROVIDER_ID => openai_provider(t.openai_base_url.clone()),
-        None => return Err(ConfigError::UnknownProvider(provider_id)),
+    let stored_key = match crate::auth::stored_api_key(home) {
+        Ok(key) => key,
+        Err(e) => {
+            warnings.push(format!("{e}: the stored API key is not used"));
+            None
+        }
     };
+    let openai_key = pick_openai_key(
+        env_value("CODEX_API_KEY"),
+        env_value("OPENAI_API_KEY"),
+        stored_key,
+    );
+    let mut providers = BTreeMap::new();
+    let configured = t.model_providers.unwrap_or_default();
+    if !configured.contains_key(OPENAI_PROVIDER_ID) {
+        providers.insert(
+            OPENAI_PROVIDER_ID.to_string(),
+            ProviderEntry {
+                provider: openai_provider(t.openai_base_url.clone(), &openai_key),
+                openai_auth: true,
+            },
+        );
+    }
+    for (id, p) in configured {
+        match provider_from_toml(&id, p, &openai_key) {
+            Ok(entry) => {
+                providers.insert(id, entry);
+            }
+            Err(e) if id == provider_id => return Err(e),
+            // Only a provider in use must be complete; the others are left out of lists.
+            Err(e) => tracing::debug!("provider `{id}` is not usable: {e}"),
+        }
+    }
+    let Some(entry) = providers.get(&provider_id) else {
+        return Err(ConfigError::UnknownProvider(provider_id));
+    };
+    let provider = entry.provider.clone();
+    let openai_auth = entry.openai_auth;
     let base_instructions = match (&t.model_instructions_file, t.instructions) {
         (Some(path), _) => {
             Some(
@@ -486,13 +448,19 @@ fn resolve(
             warnings.push(format!(
                 "config key `{key}` is accepted but not acted on by this version of wright"
             ));
+            unused_keys.push(key.to_string());
         }
     }
     let _ = (t.profile, t.profiles);
     if provider.api_key.is_none() {
         if let Some(var) = &provider.env_key {
+            let stored = if openai_auth {
+                " and no API key is stored (account/login/start stores one)"
+            } else {
+                ""
+            };
             warnings.push(format!(
-                "{var} is not set: requests to provider `{provider_id}` carry no API key"
+                "{var} is not set{stored}: requests to provider `{provider_id}` carry no API key"
             ));
         }
     }
@@ -536,6 +504,7 @@ fn resolve(
             .unwrap_or_else(|| DEFAULT_MODEL.to_string()),
         provider_id,
         provider,
+        providers,
         cwd,
         sandbox_mode: overrides
             .sandbox_mode
@@ -572,6 +541,7 @@ fn resolve(
         },
         max_threads: t.max_threads.unwrap_or(DEFAULT_MAX_THREADS),
         warnings,
+        unused_keys,
     })
 }
 
@@ -579,13 +549,23 @@ fn env_value(var: &str) -> Option<String> {
     std::env::var(var).ok().filter(|v| !v.trim().is_empty())
 }
 
-fn openai_provider(base_url: Option<String>) -> Provider {
-    // The Codex SDK hands the caller's key over as CODEX_API_KEY; as in `codex exec` it wins
-    // over an ambient OPENAI_API_KEY.
-    let (env_key, api_key) = match env_value("CODEX_API_KEY") {
+/// The OpenAI credentials and the variable named in messages about them. The Codex SDK hands
+/// the caller's key over as CODEX_API_KEY; as in `codex exec` it wins over an ambient
+/// OPENAI_API_KEY, and both win over the key stored by `account/login/start` (an explicit
+/// environment is the more specific choice).
+fn pick_openai_key(
+    codex_api_key: Option<String>,
+    openai_api_key: Option<String>,
+    stored: Option<String>,
+) -> (&'static str, Option<String>) {
+    match codex_api_key {
         Some(key) => ("CODEX_API_KEY", Some(key)),
-        None => ("OPENAI_API_KEY", env_value("OPENAI_API_KEY")),
-    };
+        None => ("OPENAI_API_KEY", openai_api_key.or(stored)),
+    }
+}
+
+fn openai_provider(base_url: Option<String>, key: &(&'static str, Option<String>)) -> Provider {
+    let (env_key, api_key) = key.clone();
     Provider {
         name: "OpenAI".into(),
         base_url: base_url
@@ -603,7 +583,11 @@ fn openai_provider(base_url: Option<String>) -> Provider {
     }
 }
 
-fn provider_from_toml(id: &str, p: ProviderToml) -> Result<Provider, ConfigError> {
+fn provider_from_toml(
+    id: &str,
+    p: ProviderToml,
+    openai_key: &(&'static str, Option<String>),
+) -> Result<ProviderEntry, ConfigError> {
     let wire_api = match p.wire_api.as_deref() {
         None | Some("responses") => WireApi::Responses,
         Some("chat") => WireApi::Chat,
@@ -614,7 +598,9 @@ fn provider_from_toml(id: &str, p: ProviderToml) -> Result<Provider, ConfigError
             })
         }
     };
-    let _ = (p.env_key_instructions, p.requires_openai_auth);
+    let _ = p.env_key_instructions;
+    // OpenAI itself, redefined, keeps using the user's OpenAI credentials unless told otherwise.
+    let openai_auth = p.requires_openai_auth.unwrap_or(id == OPENAI_PROVIDER_ID);
     let base_url = match p.base_url {
         Some(url) => url,
         None if id == OPENAI_PROVIDER_ID => OPENAI_BASE_URL.to_string(),
@@ -625,12 +611,18 @@ fn provider_from_toml(id: &str, p: ProviderToml) -> Result<Provider, ConfigError
             })
         }
     };
-    Ok(Provider {
+    let mut api_key = p.env_key.as_deref().and_then(env_value);
+    let mut env_key = p.env_key;
+    if api_key.is_none() && openai_auth {
+        env_key = env_key.or(Some(openai_key.0.to_string()));
+        api_key = openai_key.1.clone();
+    }
+    let provider = Provider {
         name: p.name.unwrap_or_else(|| id.to_string()),
         base_url,
         wire_api,
-        api_key: p.env_key.as_deref().and_then(env_value),
-        env_key: p.env_key,
+        api_key,
+        env_key,
         query_params: p.query_params.unwrap_or_default(),
         http_headers: p.http_headers.unwrap_or_default(),
         env_http_headers: p.env_http_headers.unwrap_or_default(),
@@ -644,6 +636,10 @@ fn provider_from_toml(id: &str, p: ProviderToml) -> Result<Provider, ConfigError
             .stream_idle_timeout_ms
             .map(Duration::from_millis)
             .unwrap_or(Provider::DEFAULT_STREAM_IDLE_TIMEOUT),
+    };
+    Ok(ProviderEntry {
+        provider,
+        openai_auth,
     })
 }
 
@@ -829,6 +825,56 @@ mod tests {
             .any(|w| w.contains("`hide_agent_reasoning`")));
         let quiet = load("model = \"m\"\n", cli(&[])).unwrap();
         assert!(!quiet.warnings.iter().any(|w| w.contains("not acted on")));
+    }
+
+    #[test]
+    fn environment_keys_win_over_the_stored_one() {
+        let k = |s: &str| Some(s.to_string());
+        assert_eq!(
+            pick_openai_key(k("codex"), k("env"), k("stored")),
+            ("CODEX_API_KEY", k("codex"))
+        );
+        assert_eq!(
+            pick_openai_key(None, k("env"), k("stored")),
+            ("OPENAI_API_KEY", k("env"))
+        );
+        assert_eq!(
+            pick_openai_key(None, None, k("stored")),
+            ("OPENAI_API_KEY", k("stored"))
+        );
+        assert_eq!(pick_openai_key(None, None, None), ("OPENAI_API_KEY", None));
+    }
+
+    #[test]
+    fn the_stored_key_reaches_openai_providers_only() {
+        let home = tempfile::tempdir().unwrap();
+        crate::auth::store_api_key(home.path(), "sk-stored").unwrap();
+        let file = "[model_providers.own]\nbase_url = \"http://own\"\nenv_key = \"WRIGHT_TEST_UNSET_VAR\"\n\
+                    [model_providers.proxy]\nbase_url = \"http://proxy\"\nrequires_openai_auth = true\n\
+                    [model_providers.broken]\nwire_api = \"chat\"\n";
+        let c = Config::from_table(file.parse().unwrap(), home.path(), &cli(&[])).unwrap();
+        // The ambient environment wins when it has a key; otherwise the stored key is used.
+        let expected = env_value("CODEX_API_KEY")
+            .or_else(|| env_value("OPENAI_API_KEY"))
+            .unwrap_or_else(|| "sk-stored".into());
+        assert_eq!(c.provider.api_key.as_deref(), Some(expected.as_str()));
+        assert!(c.providers["openai"].openai_auth);
+        assert_eq!(
+            c.providers["proxy"].provider.api_key.as_deref(),
+            Some(expected.as_str())
+        );
+        assert!(!c.providers["own"].openai_auth);
+        assert_eq!(c.providers["own"].provider.api_key, None);
+        // An incomplete provider nobody uses is left out rather than failing the load.
+        let ids: Vec<&str> = c.providers.keys().map(String::as_str).collect();
+        assert_eq!(ids, ["openai", "own", "proxy"]);
+        assert!(!c.warnings.iter().any(|w| w.contains("carry no API key")));
+    }
+
+    #[test]
+    fn unused_keys_are_named() {
+        let c = load("bogus = 1\nnotify = [\"x\"]\n", cli(&[])).unwrap();
+        assert_eq!(c.unused_keys, ["bogus", "notify"]);
     }
 
     #[test]
