@@ -5,8 +5,12 @@
 //! them and stdio or WebSocket, and `wright exec` talks to one in process. Each connection has
 //! its own outgoing queue and writer, so a slow client never holds up another.
 
+mod account;
+mod config_methods;
 mod conn;
 mod fs_methods;
+mod models;
+mod paging;
 mod threads;
 pub mod transport;
 mod wire;

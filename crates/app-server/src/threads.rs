@@ -104,34 +104,54 @@ impl Loaded {
 
 /// A JSON-RPC error to answer with.
 pub(crate) struct RpcError {
-    code: i64,
-    message: String,
+    pub(crate) code: i64,
+    pub(crate) message: String,
+    /// Machine-readable detail (`error.data`).
+    pub(crate) data: Option<Value>,
 }
 
 impl RpcError {
-    fn invalid_params(message: impl Into<String>) -> Self {
+    pub(crate) fn invalid_params(message: impl Into<String>) -> Self {
         Self {
             code: INVALID_PARAMS,
             message: message.into(),
+            data: None,
         }
     }
 
-    fn invalid_request(message: impl Into<String>) -> Self {
+    pub(crate) fn invalid_request(message: impl Into<String>) -> Self {
         Self {
             code: INVALID_REQUEST,
             message: message.into(),
+            data: None,
         }
     }
 
-    fn internal(message: impl Into<String>) -> Self {
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
         Self {
             code: INTERNAL_ERROR,
             message: message.into(),
+            data: None,
+        }
+    }
+
+    pub(crate) fn with_data(self, data: Value) -> Self {
+        Self {
+            data: Some(data),
+            ..self
         }
     }
 }
 
-type RpcResult = Result<Value, RpcError>;
+pub(crate) type RpcResult = Result<Value, RpcError>;
+
+/// Answers a request with its result or error.
+pub(crate) fn reply(conn: &ConnHandle, id: &wright_protocol::jsonrpc::RequestId, result: RpcResult) {
+    match result {
+        Ok(value) => conn.respond(id, value),
+        Err(err) => conn.error_with_data(Some(id), err.code, err.message, err.data),
+    }
+}
 
 fn required_str<'a>(params: &'a Value, field: &str) -> Result<&'a str, RpcError> {
     match params.get(field) {
@@ -155,15 +175,26 @@ fn optional_str<'a>(params: &'a Value, field: &str) -> Result<Option<&'a str>, R
     }
 }
 
+/// Runs a typed handler: params parsed (`-32602` naming the field at fault), result
+/// serialized.
+pub(crate) async fn typed<P, R, Fut>(params: Value, handler: impl FnOnce(P) -> Fut) -> RpcResult
+where
+    P: serde::de::DeserializeOwned,
+    R: serde::Serialize,
+    Fut: std::future::Future<Output = Result<R, RpcError>>,
+{
+    typed_result(handler(typed_params(params)?).await?)
+}
+
 /// Params of a typed method; `-32602` names the field at fault.
-fn typed_params<T: serde::de::DeserializeOwned>(params: Value) -> Result<T, RpcError> {
+pub(crate) fn typed_params<T: serde::de::DeserializeOwned>(params: Value) -> Result<T, RpcError> {
     let params = if params.is_null() { json!({}) } else { params };
     serde_path_to_error::deserialize(params).map_err(|e| {
         RpcError::invalid_params(format!("invalid params at `{}`: {}", e.path(), e.inner()))
     })
 }
 
-fn typed_result<T: serde::Serialize>(result: T) -> RpcResult {
+pub(crate) fn typed_result<T: serde::Serialize>(result: T) -> RpcResult {
     serde_json::to_value(result).map_err(|e| RpcError::internal(e.to_string()))
 }
 
@@ -268,6 +299,10 @@ impl State {
             writer: std::sync::OnceLock::new(),
             threads: Mutex::new(HashMap::new()),
         })
+    }
+
+    pub(crate) fn options(&self) -> &ServerOptions {
+        &self.options
     }
 
     pub fn initialize_result(&self, params: &Value) -> Value {
@@ -621,11 +656,44 @@ pub(crate) async fn handle_request(state: &Arc<State>, conn: &ConnHandle, reques
         "turn/start" => turn_start(state, conn, &params).await,
         "turn/interrupt" => turn_interrupt(state, &params),
         "turn/steer" => turn_steer(state, &params).await,
-        "model/list" => Ok(model_list(state)),
         "thread/loaded/list" => thread_loaded_list(state, params),
         "thread/unsubscribe" => thread_unsubscribe(state, conn, params),
         "thread/delete" => thread_delete(state, conn, params).await,
-        "config/read" => config_read(state, &params).await,
+        "config/read" => typed(params, |p| crate::config_methods::config_read(state, conn, p)).await,
+        "config/value/write" => {
+            typed(params, |p| crate::config_methods::config_value_write(state, conn, p)).await
+        }
+        "config/batchWrite" => {
+            typed(params, |p| crate::config_methods::config_batch_write(state, conn, p)).await
+        }
+        "configRequirements/read" => {
+            typed(params, crate::config_methods::config_requirements_read).await
+        }
+        "permissionProfile/list" => {
+            typed(params, crate::config_methods::permission_profile_list).await
+        }
+        "experimentalFeature/list" => {
+            typed(params, crate::config_methods::experimental_feature_list).await
+        }
+        "modelProvider/list" => typed(params, |p| crate::models::model_provider_list(state, p)).await,
+        "modelProvider/capabilities/read" => {
+            typed(params, crate::models::model_provider_capabilities_read).await
+        }
+        "account/read" => typed(params, |p| crate::account::account_read(state, p)).await,
+        "account/login/start" | "account/logout" => {
+            // The response goes first, then the notifications it causes (as in Codex).
+            crate::account::handle(state, conn, &request.id, &request.method, params).await;
+            return;
+        }
+        "model/list" => {
+            // Asks the provider: answered from its own task so the connection keeps reading.
+            let (conn, id, state) = (conn.clone(), request.id.clone(), Arc::clone(state));
+            tokio::spawn(async move {
+                let result = typed(params, |p| crate::models::model_list(&state, p)).await;
+                reply(&conn, &id, result);
+            });
+            return;
+        }
         "command/exec" => {
             // Can take long: answered from its own task so the connection keeps reading.
             let conn = conn.clone();
@@ -655,12 +723,10 @@ pub(crate) async fn handle_request(state: &Arc<State>, conn: &ConnHandle, reques
         other => Err(RpcError {
             code: METHOD_NOT_FOUND,
             message: format!("method not found: {other}"),
+            data: None,
         }),
     };
-    match result {
-        Ok(value) => conn.respond(&request.id, value),
-        Err(err) => conn.error(Some(&request.id), err.code, err.message),
-    }
+    reply(conn, &request.id, result);
 }
 
 /// What thread/start, resume and fork answer with.
@@ -985,59 +1051,6 @@ async fn thread_search(state: &Arc<State>, params: &Value) -> RpcResult {
         .map(|h| json!({"threadId": h.thread_id, "itemId": h.item_id, "snippet": h.snippet}))
         .collect();
     Ok(json!({"hits": hits}))
-}
-
-fn model_list(state: &Arc<State>) -> Value {
-    let default = state
-        .options
-        .overrides
-        .model
-        .clone()
-        .unwrap_or_else(|| wright_core::config::DEFAULT_MODEL.to_string());
-    let mut models: Vec<&str> = vec!["gpt-5.5", "gpt-5-codex", "o3", "o4-mini", "gpt-4.1"];
-    if !models.contains(&default.as_str()) {
-        models.insert(0, &default);
-    }
-    let efforts = json!([
-        {"reasoningEffort": "low", "description": "Fast responses with lighter reasoning"},
-        {"reasoningEffort": "medium", "description": "Balances speed and reasoning depth"},
-        {"reasoningEffort": "high", "description": "Greater reasoning depth for complex problems"},
-    ]);
-    let data: Vec<Value> = models
-        .iter()
-        .map(|m| {
-            json!({
-                "id": m,
-                "model": m,
-                "displayName": m,
-                "description": format!("{m} via the configured provider"),
-                "hidden": false,
-                "isDefault": *m == default,
-                "defaultReasoningEffort": "medium",
-                "supportedReasoningEfforts": efforts,
-            })
-        })
-        .collect();
-    json!({"data": data, "nextCursor": null})
-}
-
-async fn config_read(state: &Arc<State>, params: &Value) -> RpcResult {
-    let config = state.thread_config(params, None).await?;
-    Ok(json!({
-        "config": {
-            "model": config.model,
-            "model_provider": config.provider_id,
-            "approval_policy": config.approval_policy.as_str(),
-            "sandbox_mode": config.sandbox_mode.as_str(),
-            "model_reasoning_effort": config.model_reasoning_effort,
-            "model_context_window": config.model_context_window,
-            "model_auto_compact_token_limit": config.model_auto_compact_token_limit,
-            "instructions": config.base_instructions,
-            "developer_instructions": config.developer_instructions,
-            "project_doc_max_bytes": config.project_doc_max_bytes,
-        },
-        "origins": {},
-    }))
 }
 
 /// A one-off command, under the same sandbox and environment policy as the agent's own

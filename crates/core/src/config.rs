@@ -549,6 +549,13 @@ fn env_value(var: &str) -> Option<String> {
     std::env::var(var).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// The OpenAI key requests would carry: the environment's, else the one stored by
+/// `account/login/start` (an unreadable auth.json counts as none).
+pub fn openai_api_key(home: &Path) -> Option<String> {
+    let stored = crate::auth::stored_api_key(home).ok().flatten();
+    pick_openai_key(env_value("CODEX_API_KEY"), env_value("OPENAI_API_KEY"), stored).1
+}
+
 /// The OpenAI credentials and the variable named in messages about them. The Codex SDK hands
 /// the caller's key over as CODEX_API_KEY; as in `codex exec` it wins over an ambient
 /// OPENAI_API_KEY, and both win over the key stored by `account/login/start` (an explicit

@@ -176,6 +176,12 @@ pub enum ConfigWriteErrorCode {
     UserLayerNotFound,
 }
 
+/// `error.data` of a refused config write (snake_case, as Codex sends it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ConfigWriteErrorData {
+    pub config_write_error_code: ConfigWriteErrorCode,
+}
+
 // ---------------------------------------------------------------------------------------------
 // configRequirements/read
 
