@@ -14,8 +14,8 @@ use wright_core::config::{CliOverrides, Config, ConfigError};
 use wright_core::config_edit::{self, Edit, Strategy, WriteError};
 use wright_core::config_layers::{value_at, version_of, LayerSource, LayerStack};
 use wright_protocol::v2::{
-    ConfigBatchWriteParams, ConfigLayer, ConfigLayerMetadata, ConfigLayerSource,
-    ConfigReadParams, ConfigReadResponse, ConfigRequirementsReadResponse, ConfigValueWriteParams,
+    ConfigBatchWriteParams, ConfigLayer, ConfigLayerMetadata, ConfigLayerSource, ConfigReadParams,
+    ConfigReadResponse, ConfigRequirementsReadResponse, ConfigValueWriteParams,
     ConfigWarningNotification, ConfigWriteErrorCode, ConfigWriteErrorData, ConfigWriteResponse,
     ExperimentalFeature, ExperimentalFeatureListParams, ExperimentalFeatureListResponse,
     MergeStrategy, NoParams, OverriddenMetadata, PermissionProfileListParams,
@@ -217,7 +217,10 @@ async fn write(
         let key: Vec<&str> = key.split('.').collect();
         paths.iter().any(|p| {
             let n = p.len().min(key.len());
-            p.iter().take(n).map(String::as_str).eq(key.iter().take(n).copied())
+            p.iter()
+                .take(n)
+                .map(String::as_str)
+                .eq(key.iter().take(n).copied())
         })
     });
     let overridden_metadata = outcome
@@ -411,7 +414,9 @@ mod tests {
 
     #[test]
     fn dates_and_nested_tables_as_json() {
-        let t: toml::Table = "d = 1979-05-27T07:32:00Z\n[a]\nb = [1, 2.5]\n".parse().unwrap();
+        let t: toml::Table = "d = 1979-05-27T07:32:00Z\n[a]\nb = [1, 2.5]\n"
+            .parse()
+            .unwrap();
         let j = Value::Object(toml_table_to_json(&t));
         assert_eq!(
             j,

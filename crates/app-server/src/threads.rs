@@ -146,7 +146,11 @@ impl RpcError {
 pub(crate) type RpcResult = Result<Value, RpcError>;
 
 /// Answers a request with its result or error.
-pub(crate) fn reply(conn: &ConnHandle, id: &wright_protocol::jsonrpc::RequestId, result: RpcResult) {
+pub(crate) fn reply(
+    conn: &ConnHandle,
+    id: &wright_protocol::jsonrpc::RequestId,
+    result: RpcResult,
+) {
     match result {
         Ok(value) => conn.respond(id, value),
         Err(err) => conn.error_with_data(Some(id), err.code, err.message, err.data),
@@ -659,12 +663,23 @@ pub(crate) async fn handle_request(state: &Arc<State>, conn: &ConnHandle, reques
         "thread/loaded/list" => thread_loaded_list(state, params),
         "thread/unsubscribe" => thread_unsubscribe(state, conn, params),
         "thread/delete" => thread_delete(state, conn, params).await,
-        "config/read" => typed(params, |p| crate::config_methods::config_read(state, conn, p)).await,
+        "config/read" => {
+            typed(params, |p| {
+                crate::config_methods::config_read(state, conn, p)
+            })
+            .await
+        }
         "config/value/write" => {
-            typed(params, |p| crate::config_methods::config_value_write(state, conn, p)).await
+            typed(params, |p| {
+                crate::config_methods::config_value_write(state, conn, p)
+            })
+            .await
         }
         "config/batchWrite" => {
-            typed(params, |p| crate::config_methods::config_batch_write(state, conn, p)).await
+            typed(params, |p| {
+                crate::config_methods::config_batch_write(state, conn, p)
+            })
+            .await
         }
         "configRequirements/read" => {
             typed(params, crate::config_methods::config_requirements_read).await
@@ -675,7 +690,9 @@ pub(crate) async fn handle_request(state: &Arc<State>, conn: &ConnHandle, reques
         "experimentalFeature/list" => {
             typed(params, crate::config_methods::experimental_feature_list).await
         }
-        "modelProvider/list" => typed(params, |p| crate::models::model_provider_list(state, p)).await,
+        "modelProvider/list" => {
+            typed(params, |p| crate::models::model_provider_list(state, p)).await
+        }
         "modelProvider/capabilities/read" => {
             typed(params, crate::models::model_provider_capabilities_read).await
         }

@@ -553,7 +553,12 @@ fn env_value(var: &str) -> Option<String> {
 /// `account/login/start` (an unreadable auth.json counts as none).
 pub fn openai_api_key(home: &Path) -> Option<String> {
     let stored = crate::auth::stored_api_key(home).ok().flatten();
-    pick_openai_key(env_value("CODEX_API_KEY"), env_value("OPENAI_API_KEY"), stored).1
+    pick_openai_key(
+        env_value("CODEX_API_KEY"),
+        env_value("OPENAI_API_KEY"),
+        stored,
+    )
+    .1
 }
 
 /// The OpenAI credentials and the variable named in messages about them. The Codex SDK hands

@@ -478,5 +478,8 @@ async fn model_list_in_openai_shape_without_using_a_step() {
         .unwrap();
     assert!(text.contains("hi"), "{text}");
     assert_eq!(server.requests()[0].path, "/v1/models");
-    assert_eq!(server.requests()[0].header("authorization"), Some("Bearer k"));
+    assert_eq!(
+        server.requests()[0].header("authorization"),
+        Some("Bearer k")
+    );
 }

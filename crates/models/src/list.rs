@@ -47,9 +47,11 @@ impl ModelClient {
             return Err(ApiError::from_status(response, url).await);
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| {
-            ApiError::retryable(format!("error reading {url}: {}", error_chain(&e)))
-        })? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| ApiError::retryable(format!("error reading {url}: {}", error_chain(&e))))?
+        {
             body.extend_from_slice(&chunk);
             if body.len() > MAX_BODY_BYTES {
                 return Err(ApiError::fatal(format!(
@@ -138,7 +140,10 @@ mod tests {
         let body = br#"{"object":"list","data":[
             {"id":"gpt-5.5","object":"model","created":1,"owned_by":"openai"},
             {"id":"o3","object":"model"},{"id":"o3"},{"object":"model"},{"id":" "}]}"#;
-        assert_eq!(parse_model_list(body), Some(vec!["gpt-5.5".into(), "o3".into()]));
+        assert_eq!(
+            parse_model_list(body),
+            Some(vec!["gpt-5.5".into(), "o3".into()])
+        );
         assert_eq!(parse_model_list(br#"{"models":[]}"#), None);
         assert_eq!(parse_model_list(b"<html>"), None);
     }
