@@ -759,11 +759,182 @@ class ThreadManagement(AppServerTest):
         c = self.server()
         tid, _ = self.one_turn_thread(c)
         other, _ = self.one_turn_thread(c)
-        hits = self.assertOk(c.request("thread/search", {"query": "xylophone"}))["hits"]
-        self.assertIn(tid, [h["threadId"] for h in hits])
-        self.assertNotIn(other, [h["threadId"] for h in hits])
-        none = self.assertOk(c.request("thread/search", {"query": "zzzqqqnothing"}))["hits"]
+        found = self.assertOk(c.request("thread/search", {"searchTerm": "xylophone"}))
+        self.assertEqual([r["thread"]["id"] for r in found["data"]], [tid])
+        self.assertIn("xylophone", found["data"][0]["snippet"].lower())
+        self.assertIsNone(found["nextCursor"])
+        none = self.assertOk(c.request("thread/search", {"searchTerm": "zzzqqqnothing"}))["data"]
         self.assertEqual(none, [])
+        err = self.assertError(c.request("thread/search", {"query": "xylophone"}), -32602)
+        self.assertIn("searchTerm", err["message"])
+
+
+# --------------------------------------------------------------------------------------------
+# 9b. reading and editing history: turns/list, items/list, revert, inject_items, metadata,
+#     shellCommand, review/start
+# --------------------------------------------------------------------------------------------
+class ThreadHistory(AppServerTest):
+    def three_turns(self, c):
+        tid = c.start_thread(self.repo, "never")
+        turns = []
+        for word in ("alpha", "bravo", "charlie"):
+            t = c.run_turn(tid, "say %s" % word)
+            self.assertEqual(t.status, "completed")
+            turns.append(t.id)
+        return tid, turns
+
+    def test_turns_and_items_pages(self):
+        self.mock([message("ALPHA-REPLY"), message("BRAVO-REPLY"), message("CHARLIE-REPLY")])
+        c = self.server()
+        tid, turns = self.three_turns(c)
+        first = self.assertOk(c.request("thread/turns/list", {"threadId": tid, "limit": 2}))
+        self.assertEqual([t["id"] for t in first["data"]], [turns[2], turns[1]])
+        # Summary view: the user's message and the final answer.
+        self.assertEqual([i["type"] for i in first["data"][0]["items"]], ["userMessage", "agentMessage"])
+        self.assertEqual(first["data"][0]["itemsView"], "summary")
+        rest = self.assertOk(c.request("thread/turns/list", {"threadId": tid, "limit": 2, "cursor": first["nextCursor"]}))
+        self.assertEqual([t["id"] for t in rest["data"]], [turns[0]])
+        self.assertIsNone(rest["nextCursor"])
+        asc = self.assertOk(c.request("thread/turns/list", {"threadId": tid, "sortDirection": "asc", "itemsView": "notLoaded"}))
+        self.assertEqual([t["id"] for t in asc["data"]], turns)
+        self.assertEqual(asc["data"][0]["items"], [])
+
+        items = self.assertOk(c.request("thread/items/list", {"threadId": tid}))["data"]
+        texts = [e["item"].get("text") for e in items if e["item"]["type"] == "agentMessage"]
+        self.assertEqual(texts, ["ALPHA-REPLY", "BRAVO-REPLY", "CHARLIE-REPLY"])
+        self.assertEqual({e["turnId"] for e in items}, set(turns))
+        one = self.assertOk(c.request("thread/items/list", {"threadId": tid, "turnId": turns[1]}))["data"]
+        self.assertEqual([e["turnId"] for e in one], [turns[1], turns[1]])
+        anchor = {"type": "item", "itemId": one[0]["item"]["id"]}
+        after = self.assertOk(c.request("thread/items/list", {"threadId": tid, "turnId": turns[1], "cursor": anchor}))["data"]
+        self.assertEqual([e["item"]["id"] for e in after], [one[1]["item"]["id"]])
+        paged = self.assertOk(c.request("thread/items/list", {"threadId": tid, "limit": 4}))
+        self.assertEqual(len(paged["data"]), 4)
+        more = self.assertOk(c.request("thread/items/list", {"threadId": tid, "cursor": paged["nextCursor"]}))["data"]
+        self.assertEqual(len(paged["data"]) + len(more), len(items))
+
+        self.assertError(c.request("thread/turns/list", {"threadId": tid, "cursor": "bogus"}), -32602)
+        self.assertError(c.request("thread/items/list", {"threadId": tid, "cursor": anchor}), -32602)
+        self.assertError(c.request("thread/turns/list", {"threadId": "00000000-0000-0000-0000-000000000000"}), -32600)
+
+    def test_revert_forgets_later_turns_for_the_model(self):
+        model = self.mock([message("ALPHA-REPLY"), message("BRAVO-REPLY"), message("CHARLIE-REPLY"), message("after revert")])
+        c = self.server()
+        tid, turns = self.three_turns(c)
+        # Without a revert the model sees every earlier turn.
+        self.assertIn("BRAVO-REPLY", body_text(model.bodies()[2]))
+        res = self.assertOk(c.request("thread/revert", {"threadId": tid, "beforeTurnId": turns[1]}))
+        self.assertEqual(res["thread"]["id"], tid)
+        self.assertEqual(res["thread"]["turns"], [])
+        left = self.assertOk(c.request("thread/turns/list", {"threadId": tid}))["data"]
+        self.assertEqual([t["id"] for t in left], [turns[0]])
+        t = c.run_turn(tid, "what now")
+        self.assertEqual(t.status, "completed")
+        last = body_text(model.bodies()[-1])
+        self.assertIn("ALPHA-REPLY", last)
+        self.assertNotIn("BRAVO-REPLY", last)
+        self.assertNotIn("CHARLIE-REPLY", last)
+        # The revert is on disk: a new server process sees the same.
+        c.close()
+        c2 = self.server()
+        self.assertOk(c2.request("thread/resume", {"threadId": tid}))
+        left = self.assertOk(c2.request("thread/turns/list", {"threadId": tid, "sortDirection": "asc"}))["data"]
+        self.assertEqual([x["id"] for x in left], [turns[0], t.id])
+        self.assertError(c2.request("thread/revert", {"threadId": tid, "beforeTurnId": turns[2]}), -32600)
+
+    def test_inject_items_reach_the_model(self):
+        model = self.mock([message("one"), message("two")])
+        c = self.server()
+        tid = c.start_thread(self.repo, "never")
+        c.run_turn(tid, "first")
+        self.assertNotIn("INJECTED-NOTE-77", body_text(model.bodies()[0]))
+        note = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "INJECTED-NOTE-77"}]}
+        self.assertOk(c.request("thread/inject_items", {"threadId": tid, "items": [note]}))
+        c.run_turn(tid, "second")
+        self.assertIn("INJECTED-NOTE-77", body_text(model.bodies()[-1]))
+        err = self.assertError(c.request("thread/inject_items", {"threadId": tid, "items": [{"role": "user"}]}), -32602)
+        self.assertIn("items[0]", err["message"])
+
+    def test_metadata_update_git_info(self):
+        self.mock([message("x")])
+        c = self.server()
+        tid = c.start_thread(self.repo, "never")
+        c.run_turn(tid, "hi")
+        res = self.assertOk(c.request("thread/metadata/update", {"threadId": tid, "gitInfo": {"branch": "feature/x", "sha": "abc123"}}))
+        self.assertEqual(res["thread"]["gitInfo"], {"sha": "abc123", "branch": "feature/x", "originUrl": None})
+        res = self.assertOk(c.request("thread/metadata/update", {"threadId": tid, "gitInfo": {"sha": None}}))
+        self.assertEqual(res["thread"]["gitInfo"], {"sha": None, "branch": "feature/x", "originUrl": None})
+        self.assertError(c.request("thread/metadata/update", {"threadId": tid, "gitInfo": {"branch": ""}}), -32602)
+        c.close()
+        c2 = self.server()
+        read = self.assertOk(c2.request("thread/read", {"threadId": tid}))["thread"]
+        self.assertEqual(read["gitInfo"]["branch"], "feature/x")
+
+    def test_shell_command_runs_as_the_user_and_joins_the_thread(self):
+        model = self.mock([message("seen it")])
+        c = self.server()
+        tid = c.start_thread(self.repo, "never", sandbox="read-only")
+        outside = os.path.join(self.tmp, "outside-the-sandbox.txt")
+        since = c.mark()
+        cmd = "echo shell-$((6*7)) && echo written > %s" % outside
+        self.assertEqual(self.assertOk(c.request("thread/shellCommand", {"threadId": tid, "command": cmd})), {})
+        done = c.wait_method("turn/completed", 20, since, threadId=tid)
+        self.assertEqual(done["params"]["turn"]["status"], "completed")
+        item = c.wait_method("item/completed", 5, since, threadId=tid)["params"]["item"]
+        self.assertEqual(item["type"], "commandExecution")
+        self.assertEqual(item["source"], "userShell")
+        self.assertEqual(item["exitCode"], 0)
+        self.assertIn("shell-42", item["aggregatedOutput"])
+        self.assertTrue(c.find("item/commandExecution/outputDelta", since, threadId=tid))
+        # Unsandboxed, unlike the thread's own read-only commands.
+        self.assertTrue(os.path.exists(outside))
+        c.run_turn(tid, "what did I run?")
+        last = body_text(model.bodies()[-1])
+        self.assertIn("user_shell_command", last)
+        self.assertIn("shell-42", last)
+        # A timeout ends it.
+        since = c.mark()
+        start = time.time()
+        self.assertOk(c.request("thread/shellCommand", {"threadId": tid, "command": "sleep 30", "timeoutMs": 300}))
+        c.wait_method("turn/completed", 15, since, threadId=tid)
+        self.assertLess(time.time() - start, 10)
+        item = [m for m in list(c.messages[since:]) if m.get("method") == "item/completed"][-1]["params"]["item"]
+        self.assertNotEqual(item["exitCode"], 0)
+        self.assertError(c.request("thread/shellCommand", {"threadId": tid, "command": "  "}), -32602)
+
+    def test_review_start(self):
+        model = self.mock([message("No issues found in the change.")])
+        c = self.server()
+        tid = c.start_thread(self.repo, "never")
+        since = c.mark()
+        res = self.assertOk(c.request("review/start", {"threadId": tid, "target": {"type": "uncommittedChanges"}}))
+        self.assertEqual(res["reviewThreadId"], tid)
+        done = c.wait_method("turn/completed", 20, since, threadId=tid)
+        self.assertEqual(done["params"]["turn"]["id"], res["turn"]["id"])
+        items = [m["params"]["item"] for m in list(c.messages[since:]) if m.get("method") == "item/completed"]
+        kinds = [i["type"] for i in items]
+        self.assertEqual(kinds[0], "enteredReviewMode")
+        self.assertEqual(kinds[-1], "exitedReviewMode")
+        self.assertEqual(items[-1]["review"], "No issues found in the change.")
+        self.assertIn("Review the current code changes", body_text(model.bodies()[0]))
+        self.assertError(c.request("review/start", {"threadId": tid, "target": {"type": "baseBranch", "branch": "--upload-pack=x"}}), -32602)
+        self.assertError(c.request("review/start", {"threadId": tid, "target": {"type": "detached"}}), -32602)
+
+    def test_resume_before_the_first_turn_is_codexs_error(self):
+        self.mock([])
+        c = self.server()
+        tid = c.start_thread(self.repo, "never")
+        c.close()
+        c2 = self.server()
+        err = self.assertError(c2.request("thread/resume", {"threadId": tid}), -32600)
+        self.assertEqual(err["message"], "no rollout found for thread id %s" % tid)
+
+    def test_codex_methods_wright_lacks_say_so(self):
+        c = self.server()
+        err = self.assertError(c.request("thread/goal/set", {}), -32601)
+        self.assertIn("wright does not offer", err["message"])
+        err = self.assertError(c.request("no/such/method", {}), -32601)
+        self.assertIn("method not found", err["message"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -1273,6 +1444,7 @@ class ConfigAndModels(AppServerTest):
 # 11. schema conformance of everything recorded above (runs last: classes load alphabetically)
 # --------------------------------------------------------------------------------------------
 class ZSchemaConformance(AppServerTest):
+    # Experimental in Codex: its stable schema has no response type for these.
     WRIGHT_ONLY = {"thread/search"}
 
     def generate_traffic(self):
@@ -1306,6 +1478,54 @@ class ZSchemaConformance(AppServerTest):
         c.request("thread/name/set", {"threadId": tid, "name": "n"})
         c.request("thread/compact/start", {"threadId": tid})
         c.request("nope/nope", {})
+
+    def wright_schema_problems(self, record, jsonschema):
+        """Every recorded message against wright's own generated schema (what
+        `wright app-server generate-json-schema` gives clients): the schema is the wire."""
+        import subprocess
+        out = os.path.join(self.tmp, "wright-schema")
+        subprocess.run([C.WRIGHT, "app-server", "generate-json-schema", "--out", out], check=True,
+                       capture_output=True)
+        with open(os.path.join(out, "wright_app_server_protocol.schemas.json")) as f:
+            bundle = json.load(f)
+        methods = bundle["x-client-requests"]
+        self.assertIn("thread/start", methods)
+
+        def against(name):
+            return jsonschema.Draft7Validator(dict(bundle, **{"$ref": "#/definitions/" + name}))
+
+        cache = {}
+
+        def check(name, value):
+            if name not in cache:
+                cache[name] = against(name)
+            return ["wright schema %s%s: %s" % (name, "".join("[%r]" % p for p in e.absolute_path), e.message)
+                    for e in sorted(cache[name].iter_errors(value), key=lambda e: list(e.absolute_path))][:3]
+
+        problems, checked = [], 0
+        for rec in record:
+            kind, method, msg = rec["kind"], rec["method"], rec["msg"]
+            errors = []
+            if kind == "notification":
+                errors = check("ServerNotification", {"method": msg.get("method"), "params": msg.get("params")})
+            elif kind == "request":
+                errors = check("ServerRequest", msg)
+            elif kind == "error":
+                errors = check("JsonRpcErrorObject", msg["error"])
+            elif kind == "response":
+                if method is None:
+                    continue
+                if method not in methods:
+                    errors = ["wright schema has no method %r" % method]
+                else:
+                    errors = check(methods[method]["result"], msg["result"])
+            else:
+                continue
+            checked += 1
+            if errors:
+                problems.append((rec["test"], kind, method, msg, errors))
+        self.assertGreater(checked, 50)
+        return problems
 
     def test_schema_conformance(self):
         # The reference data sits beside every checkout (../shared): missing, it fails.
@@ -1421,6 +1641,7 @@ class ZSchemaConformance(AppServerTest):
                 problems.append((rec["test"], kind, method, msg, errors))
 
         self.assertGreater(counted.get("notification", 0), 20, counted)
+        problems += self.wright_schema_problems(record, jsonschema)
         if problems:
             by_sig = {}
             for test, kind, method, msg, errors in problems:

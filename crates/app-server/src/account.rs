@@ -5,9 +5,7 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
 use wright_core::auth;
-use wright_protocol::jsonrpc::RequestId;
 use wright_protocol::v2::{
     Account, AccountLoginCompletedNotification, AccountUpdatedNotification, AuthMode,
     GetAccountParams, GetAccountResponse, LoginAccountParams, LoginAccountResponse,
@@ -16,7 +14,8 @@ use wright_protocol::v2::{
 
 use crate::config_methods::{blocking, load_config, notify};
 use crate::conn::ConnHandle;
-use crate::threads::{reply, typed, RpcError, State};
+use crate::rpc::RpcError;
+use crate::state::State;
 
 /// `account/read`: whether an OpenAI key is there, and whether the provider in use wants one.
 pub(crate) async fn account_read(
@@ -54,7 +53,7 @@ pub(crate) async fn account_login_start(
             "`apiKey`: must be 1 to 4096 bytes without spaces or control characters",
         ));
     }
-    let home = state.options().wright_home.clone();
+    let home = state.options.wright_home.clone();
     blocking(move || auth::store_api_key(&home, &key))
         .await?
         .map_err(|e| RpcError::internal(format!("failed to save the API key: {e}")))?;
@@ -66,43 +65,34 @@ pub(crate) async fn account_logout(
     state: &Arc<State>,
     _: NoParams,
 ) -> Result<LogoutAccountResponse, RpcError> {
-    let home = state.options().wright_home.clone();
+    let home = state.options.wright_home.clone();
     blocking(move || auth::remove_api_key(&home))
         .await?
         .map_err(|e| RpcError::internal(format!("failed to remove the API key: {e}")))?;
     Ok(LogoutAccountResponse {})
 }
 
-/// Runs `account/login/start` or `account/logout`, answers, then sends the notifications
-/// Codex sends after the answer: `account/login/completed` (login) and `account/updated`.
-pub(crate) async fn handle(
-    state: &Arc<State>,
-    conn: &ConnHandle,
-    id: &RequestId,
-    method: &str,
-    params: Value,
-) {
-    let login = method == "account/login/start";
-    let result = if login {
-        typed(params, |p| account_login_start(state, p)).await
-    } else {
-        typed(params, |p| account_logout(state, p)).await
-    };
-    let ok = result.is_ok();
-    reply(conn, id, result);
-    if !ok {
-        return;
-    }
-    if login {
-        notify(
-            conn,
-            ServerNotification::AccountLoginCompleted(AccountLoginCompletedNotification {
-                login_id: None,
-                success: true,
-                error: None,
-            }),
-        );
-    }
+/// After a login has been answered: `account/login/completed`, then `account/updated`, as
+/// Codex sends them.
+pub(crate) async fn logged_in(state: &State, conn: &ConnHandle) {
+    notify(
+        conn,
+        ServerNotification::AccountLoginCompleted(AccountLoginCompletedNotification {
+            login_id: None,
+            success: true,
+            error: None,
+        }),
+    );
+    account_updated(state, conn).await;
+}
+
+/// After a logout has been answered: `account/updated` (with the key still in use, if the
+/// environment has one).
+pub(crate) async fn logged_out(state: &State, conn: &ConnHandle) {
+    account_updated(state, conn).await;
+}
+
+async fn account_updated(state: &State, conn: &ConnHandle) {
     let auth_mode = current_auth_mode(state).await.ok().flatten();
     notify(
         conn,
@@ -115,7 +105,7 @@ pub(crate) async fn handle(
 
 /// `apikey` when OpenAI requests would carry a key (environment or stored).
 async fn current_auth_mode(state: &State) -> Result<Option<AuthMode>, RpcError> {
-    let home = state.options().wright_home.clone();
+    let home = state.options.wright_home.clone();
     let key = blocking(move || wright_core::config::openai_api_key(&home)).await?;
     Ok(key.map(|_| AuthMode::ApiKey))
 }

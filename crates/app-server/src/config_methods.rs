@@ -23,7 +23,8 @@ use wright_protocol::v2::{
 };
 
 use crate::conn::ConnHandle;
-use crate::threads::{RpcError, State};
+use crate::rpc::RpcError;
+use crate::state::State;
 
 /// `config/read`: the merged config, where each key comes from, and (with `includeLayers`)
 /// the layers, highest precedence first. A config that does not type-check is still shown
@@ -143,7 +144,7 @@ pub(crate) async fn config_batch_write(
 }
 
 /// `configRequirements/read`: wright has no managed requirements.
-pub(crate) async fn config_requirements_read(
+pub(crate) fn config_requirements_read(
     _: NoParams,
 ) -> Result<ConfigRequirementsReadResponse, RpcError> {
     Ok(ConfigRequirementsReadResponse::default())
@@ -166,7 +167,7 @@ const PERMISSION_PROFILES: [(&str, &str); 3] = [
 ];
 
 /// `permissionProfile/list`: the sandbox modes, all allowed (there are no requirements).
-pub(crate) async fn permission_profile_list(
+pub(crate) fn permission_profile_list(
     params: PermissionProfileListParams,
 ) -> Result<PermissionProfileListResponse, RpcError> {
     // `cwd` selects project layers in Codex; wright's list does not depend on it.
@@ -184,7 +185,7 @@ pub(crate) async fn permission_profile_list(
 
 /// `experimentalFeature/list`: wright has no feature flags (`[features]` is accepted and
 /// reported as not acted on), so the list is empty.
-pub(crate) async fn experimental_feature_list(
+pub(crate) fn experimental_feature_list(
     params: ExperimentalFeatureListParams,
 ) -> Result<ExperimentalFeatureListResponse, RpcError> {
     let none: [ExperimentalFeature; 0] = [];
@@ -378,8 +379,10 @@ fn toml_table_to_json(table: &toml::Table) -> Map<String, Value> {
 }
 
 pub(crate) fn home_and_overrides(state: &State) -> (std::path::PathBuf, CliOverrides) {
-    let options = state.options();
-    (options.wright_home.clone(), options.overrides.clone())
+    (
+        state.options.wright_home.clone(),
+        state.options.overrides.clone(),
+    )
 }
 
 /// The typed config as the server's threads would get it (before a thread's own settings).
@@ -402,10 +405,9 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(|e| RpcError::internal(format!("internal error: {e}")))
 }
 
-/// Sends a typed notification to one connection.
+/// Sends a notification to one connection.
 pub(crate) fn notify(conn: &ConnHandle, notification: ServerNotification) {
-    let message = notification.to_jsonrpc(None);
-    conn.notify(&message.method, message.params.unwrap_or(Value::Null));
+    conn.notify(&notification);
 }
 
 #[cfg(test)]

@@ -6,13 +6,23 @@
 //! its own outgoing queue and writer, so a slow client never holds up another.
 
 mod account;
+mod approvals;
+mod command;
 mod config_methods;
 mod conn;
+mod dispatch;
+mod event_pump;
 mod fs_methods;
 mod models;
 mod paging;
-mod threads;
+mod rpc;
+mod shell_command;
+mod state;
+mod thread_history;
+mod thread_methods;
 pub mod transport;
+mod turns;
+mod user_agent;
 mod wire;
 pub mod ws_auth;
 
@@ -27,7 +37,7 @@ pub use conn::MAX_MESSAGE_BYTES;
 /// Shared by every connection of one server process (clones share it).
 #[derive(Clone)]
 pub struct AppServer {
-    state: Arc<threads::State>,
+    state: Arc<state::State>,
 }
 
 /// One client's view of the server: send it lines, read lines back.
@@ -72,7 +82,7 @@ pub struct ServerOptions {
 impl AppServer {
     pub fn new(options: ServerOptions) -> AppServer {
         AppServer {
-            state: threads::State::new(options),
+            state: state::State::new(options),
         }
     }
 

@@ -18,7 +18,8 @@ use wright_protocol::v2::{
 };
 
 use crate::config_methods::load_config;
-use crate::threads::{RpcError, State};
+use crate::rpc::RpcError;
+use crate::state::State;
 
 /// How long `model/list` waits for the provider before using the built-in catalog.
 const MODEL_LIST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -220,7 +221,7 @@ fn displayable(url: &str) -> Option<String> {
 
 /// `modelProvider/capabilities/read`: wright offers no hosted image generation or web
 /// search, whatever the provider.
-pub(crate) async fn model_provider_capabilities_read(
+pub(crate) fn model_provider_capabilities_read(
     _: ModelProviderCapabilitiesReadParams,
 ) -> Result<ModelProviderCapabilitiesReadResponse, RpcError> {
     Ok(ModelProviderCapabilitiesReadResponse {

@@ -1,7 +1,7 @@
 //! Codex's paging of short server-side lists (`model/list`, `permissionProfile/list`, ...):
 //! the cursor is the index to go on from, as returned in `nextCursor`.
 
-use crate::threads::RpcError;
+use crate::rpc::RpcError;
 
 /// The page of `items` at `cursor` (default 0) of at most `limit` items (default: all, at
 /// least 1), and the cursor of the next page.

@@ -1456,38 +1456,22 @@ fn samples_roundtrip_through_serde() {
 }
 
 #[test]
-fn wright_extension_thread_search() {
+fn thread_search_in_codex_shape() {
     let req = parse_client_request(
         "thread/search",
-        Some(json!({"query": "inventory bug", "limit": 5})),
+        Some(json!({"searchTerm": "inventory bug", "limit": 5, "sortKey": "updated_at"})),
     )
     .unwrap();
     assert_eq!(
         req,
         ClientRequest::ThreadSearch(ThreadSearchParams {
-            query: "inventory bug".into(),
+            search_term: "inventory bug".into(),
             limit: Some(5),
+            sort_key: Some(ThreadSearchSortKey::UpdatedAt),
+            ..Default::default()
         })
     );
-    let resp = ThreadSearchResponse {
-        hits: vec![
-            ThreadSearchHit {
-                thread_id: THREAD_ID.into(),
-                item_id: Some("msg_1".into()),
-                snippet: "…the [inventory] [bug] was…".into(),
-            },
-            ThreadSearchHit {
-                thread_id: "t2".into(),
-                item_id: None,
-                snippet: "x".into(),
-            },
-        ],
-    };
-    assert_eq!(
-        serde_json::to_value(&resp).unwrap(),
-        json!({"hits": [
-            {"threadId": THREAD_ID, "itemId": "msg_1", "snippet": "…the [inventory] [bug] was…"},
-            {"threadId": "t2", "snippet": "x"}
-        ]})
-    );
+    // Codex's old wright-only shape is refused, naming the missing member.
+    let err = parse_client_request("thread/search", Some(json!({"query": "x"}))).unwrap_err();
+    assert!(err.to_string().contains("searchTerm"), "{err}");
 }

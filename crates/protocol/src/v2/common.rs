@@ -13,6 +13,10 @@ pub enum AskForApproval {
     Untrusted,
     #[serde(rename = "on-request")]
     OnRequest,
+    /// Ask only when a command fails in the sandbox. Dropped from Codex's v2 (0.169), still
+    /// accepted by wright for clients and configs that use it.
+    #[serde(rename = "on-failure")]
+    OnFailure,
     #[serde(rename = "never")]
     Never,
     #[serde(rename = "granular")]

@@ -12,9 +12,10 @@
 //!   [`CommandExecutionRequestApprovalResponse`] / [`FileChangeRequestApprovalResponse`].
 //! * [`json_schema_bundle`] / [`typescript_bundle`]: JSON Schema and TypeScript for clients.
 //!
-//! `thread/search` ([`ThreadSearchParams`]) is a **wright extension**, not part of Codex.
+//! `thread/search` ([`ThreadSearchParams`]) follows Codex's experimental method.
 
 mod account;
+mod codex_methods;
 mod common;
 mod config;
 mod fs;
@@ -25,6 +26,7 @@ mod requests;
 mod schema;
 mod server_requests;
 mod thread;
+mod thread_history;
 
 use std::fmt;
 
@@ -34,6 +36,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use account::*;
+pub use codex_methods::{CODEX_EXPERIMENTAL_METHODS, CODEX_STABLE_METHODS};
 pub use common::*;
 pub use config::*;
 pub use fs::*;
@@ -44,6 +47,7 @@ pub use requests::*;
 pub use schema::{json_schema_bundle, typescript_bundle};
 pub use server_requests::*;
 pub use thread::*;
+pub use thread_history::*;
 
 use crate::jsonrpc::{JsonRpcErrorObject, INVALID_PARAMS, METHOD_NOT_FOUND};
 
@@ -144,7 +148,14 @@ client_requests! {
     FsReadDirectory = "fs/readDirectory" (FsReadDirectoryParams) -> FsReadDirectoryResponse,
     FsRemove = "fs/remove" (FsRemoveParams) -> FsRemoveResponse,
     FsCopy = "fs/copy" (FsCopyParams) -> FsCopyResponse,
-    /// **wright extension**, not part of Codex's protocol.
+    ThreadTurnsList = "thread/turns/list" (ThreadTurnsListParams) -> ThreadTurnsListResponse,
+    ThreadItemsList = "thread/items/list" (ThreadItemsListParams) -> ThreadItemsListResponse,
+    ThreadMetadataUpdate = "thread/metadata/update" (ThreadMetadataUpdateParams) -> ThreadMetadataUpdateResponse,
+    ThreadRevert = "thread/revert" (ThreadRevertParams) -> ThreadRevertResponse,
+    ThreadInjectItems = "thread/inject_items" (ThreadInjectItemsParams) -> ThreadInjectItemsResponse,
+    ThreadShellCommand = "thread/shellCommand" (ThreadShellCommandParams) -> ThreadShellCommandResponse,
+    ReviewStart = "review/start" (ReviewStartParams) -> ReviewStartResponse,
+    /// Experimental in Codex.
     ThreadSearch = "thread/search" (ThreadSearchParams) -> ThreadSearchResponse,
 }
 

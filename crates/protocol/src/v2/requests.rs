@@ -396,6 +396,58 @@ pub struct TurnStartParams {
     pub output_schema: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_user_message_id: Option<String>,
+    /// Output of a tool outside the agent (a webhook, another process) for the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_output: Option<TurnToolOutput>,
+    /// Who started the turn (a label; not acted on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_trigger: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_tier_for_turn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_turn_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_turn_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_plugin_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TurnToolOutput {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub output: FunctionCallOutputBody,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retain: Option<bool>,
+}
+
+/// A tool's output: text, or Responses API content items.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum FunctionCallOutputBody {
+    Text(String),
+    Items(Vec<FunctionCallOutputContentItem>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FunctionCallOutputContentItem {
+    InputText {
+        text: String,
+    },
+    InputImage {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        image_url: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file_id: Option<String>,
+    },
+    InputAudio {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        audio_url: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file_id: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -476,34 +528,4 @@ pub struct CommandExecResponse {
     pub exit_code: i32,
     pub stdout: String,
     pub stderr: String,
-}
-
-// ---------------------------------------------------------------------------------------------
-// thread/search — WRIGHT EXTENSION (not part of Codex's protocol)
-
-/// **wright extension** (`thread/search`): full-text search over stored threads. Codex clients
-/// never send it; Codex servers answer it with an error.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ThreadSearchParams {
-    pub query: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<u32>,
-}
-
-/// **wright extension**: result of `thread/search`, best hit first.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-pub struct ThreadSearchResponse {
-    pub hits: Vec<ThreadSearchHit>,
-}
-
-/// **wright extension**: one `thread/search` hit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ThreadSearchHit {
-    pub thread_id: String,
-    /// The matching item, when the hit is inside one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub item_id: Option<String>,
-    pub snippet: String,
 }
