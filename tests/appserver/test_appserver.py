@@ -1153,6 +1153,294 @@ class FsMethods(AppServerTest):
 
 
 # --------------------------------------------------------------------------------------------
+# config/read + writes, model/list, providers, permission profiles, account (API key)
+# --------------------------------------------------------------------------------------------
+class ConfigAndModels(AppServerTest):
+    CONFIG = (
+        "# my wright config\n"
+        'model = "mock-a" # the one I use\n'
+        'model_provider = "mock"\n'
+        'notify = ["true"]\n'
+        "bogus_key = 1\n"
+        "\n"
+        "# the scripted model\n"
+        "[model_providers.mock]\n"
+        'name = "mock"\n'
+        'base_url = "{url}"\n'
+        "request_max_retries = 0\n"
+        "stream_max_retries = 0\n"
+    )
+
+    def setUp(self):
+        super().setUp()
+        self.model = Mock([message("hello from the mock")], self.tmp,
+                          models=["mock-a", "mock-b", "text-embedding-mock"])
+        self.addCleanup(self.model.close)
+        os.makedirs(self.home)
+        self.config_path = os.path.join(self.home, "config.toml")
+        self.write_file(self.CONFIG.format(url=self.model.url))
+
+    def write_file(self, text):
+        with open(self.config_path, "w") as f:
+            f.write(text)
+
+    def read_file(self):
+        with open(self.config_path) as f:
+            return f.read()
+
+    def user_version(self, c):
+        layers = c.call("config/read", {"includeLayers": True})["layers"]
+        user = [l for l in layers if l["name"]["type"] == "user" and not l["name"].get("profile")]
+        self.assertEqual(len(user), 1, layers)
+        return user[0]["version"]
+
+    def test_config_read_layers_origins_and_warnings(self):
+        with open(os.path.join(self.home, "fast.config.toml"), "w") as f:
+            f.write('model = "mock-b"\nmodel_reasoning_effort = "low"\n')
+        c = self.server(args=["-c", "profile=fast", "-c", 'approval_policy="on-request"'])
+        since = c.mark()
+        r = c.call("config/read", {"includeLayers": True})
+        cfg = r["config"]
+        self.assertEqual(cfg["model"], "mock-b")
+        self.assertEqual(cfg["approval_policy"], "on-request")
+        self.assertEqual(cfg["model_providers"]["mock"]["base_url"], self.model.url)
+        names = [l["name"] for l in r["layers"]]
+        self.assertEqual(names, [
+            {"type": "sessionFlags"},
+            {"type": "user", "file": os.path.join(self.home, "fast.config.toml"), "profile": "fast"},
+            {"type": "user", "file": self.config_path},
+        ])
+        self.assertEqual(r["layers"][0]["config"], {"profile": "fast", "approval_policy": "on-request"})
+        self.assertTrue(all(l["version"].startswith("sha256:") for l in r["layers"]))
+        o = r["origins"]
+        self.assertEqual(o["approval_policy"]["name"], {"type": "sessionFlags"})
+        self.assertEqual(o["model"]["name"].get("profile"), "fast")
+        self.assertEqual(o["model_providers.mock.base_url"]["name"]["file"], self.config_path)
+        self.assertEqual(o["model_providers.mock.base_url"]["version"], r["layers"][2]["version"])
+        self.assertEqual(o["notify.0"]["name"]["file"], self.config_path)
+        # Keys wright accepts but does not act on, and unknown keys, are named in configWarning.
+        warnings = [m["params"] for m in c.find("configWarning", since)]
+        notify = [w for w in warnings if "`notify`" in w["summary"]]
+        self.assertEqual(len(notify), 1, warnings)
+        self.assertIn("not acted on", notify[0]["summary"])
+        self.assertEqual(notify[0]["path"], self.config_path)
+        self.assertTrue(any("`bogus_key`" in w["summary"] for w in warnings), warnings)
+        # Without includeLayers there are no layers.
+        self.assertNotIn("layers", c.call("config/read", {}))
+
+    def test_value_write_keeps_comments_and_reads_back(self):
+        os.chmod(self.config_path, 0o640)
+        c = self.server(args=["-c", 'approval_policy="never"'])
+        version = self.user_version(c)
+        r = c.call("config/value/write", {"keyPath": "model", "value": "mock-b",
+                                          "mergeStrategy": "replace", "expectedVersion": version})
+        self.assertEqual(r["status"], "ok")
+        self.assertEqual(r["filePath"], self.config_path)
+        self.assertIsNone(r["overriddenMetadata"])
+        self.assertNotEqual(r["version"], version)
+        self.assertEqual(r["version"], self.user_version(c))
+        text = self.read_file()
+        self.assertIn('model = "mock-b" # the one I use\n', text)
+        self.assertIn("# my wright config\n", text)
+        self.assertIn("# the scripted model\n", text)
+        self.assertEqual(c.call("config/read", {})["config"]["model"], "mock-b")
+        self.assertEqual(os.stat(self.config_path).st_mode & 0o777, 0o640)  # kept
+
+        # A stale version is refused with Codex's error code, and nothing is written.
+        before = self.read_file()
+        e = self.assertError(c.request("config/value/write", {
+            "keyPath": "model", "value": "x", "mergeStrategy": "replace", "expectedVersion": version}), -32600)
+        self.assertEqual(e["data"]["config_write_error_code"], "configVersionConflict")
+        # A write that would make the config invalid is refused; the file is unchanged.
+        e = self.assertError(c.request("config/value/write", {
+            "keyPath": "sandbox_mode", "value": "bogus", "mergeStrategy": "replace"}), -32600)
+        self.assertEqual(e["data"]["config_write_error_code"], "configValidationError")
+        self.assertIn("sandbox_mode", e["message"])
+        e = self.assertError(c.request("config/value/write", {
+            "keyPath": "model_provider", "value": "ghost", "mergeStrategy": "replace"}), -32600)
+        self.assertIn("ghost", e["message"])
+        # Only the user's config.toml is writable.
+        e = self.assertError(c.request("config/value/write", {
+            "keyPath": "model", "value": "x", "mergeStrategy": "replace",
+            "filePath": os.path.join(self.tmp, "elsewhere.toml")}), -32600)
+        self.assertEqual(e["data"]["config_write_error_code"], "configLayerReadonly")
+        self.assertEqual(self.read_file(), before)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "elsewhere.toml")))
+        # Bad params name the field.
+        e = self.assertError(c.request("config/value/write", {"keyPath": "model", "value": 1}), -32602)
+        self.assertIn("mergeStrategy", e["message"])
+
+        # A key a higher layer decides is written, and the answer says who wins.
+        r = c.call("config/value/write", {"keyPath": "approval_policy", "value": "on-request",
+                                          "mergeStrategy": "replace"})
+        self.assertEqual(r["status"], "okOverridden")
+        self.assertEqual(r["overriddenMetadata"]["overridingLayer"]["name"], {"type": "sessionFlags"})
+        self.assertEqual(r["overriddenMetadata"]["effectiveValue"], "never")
+        # Writing a key wright does not act on says so.
+        since = c.mark()
+        c.call("config/value/write", {"keyPath": "hide_agent_reasoning", "value": True, "mergeStrategy": "replace"})
+        w = c.wait_method("configWarning", since=since)
+        self.assertIn("`hide_agent_reasoning`", w["params"]["summary"])
+        # null removes a key.
+        c.call("config/value/write", {"keyPath": "notify", "value": None, "mergeStrategy": "replace"})
+        self.assertNotIn("notify", self.read_file())
+
+    def test_batch_write_all_or_nothing(self):
+        c = self.server()
+        r = c.call("config/batchWrite", {"edits": [
+            {"keyPath": "model_providers.mock", "value": {"stream_max_retries": 1, "wire_api": "chat"},
+             "mergeStrategy": "upsert"},
+            {"keyPath": "model_reasoning_effort", "value": "high", "mergeStrategy": "replace"},
+            {"keyPath": "bogus_key", "value": None, "mergeStrategy": "replace"},
+        ], "expectedVersion": self.user_version(c)})
+        self.assertEqual(r["status"], "ok")
+        cfg = c.call("config/read", {})["config"]
+        self.assertEqual(cfg["model_providers"]["mock"], {
+            "name": "mock", "base_url": self.model.url, "request_max_retries": 0,
+            "stream_max_retries": 1, "wire_api": "chat"})
+        self.assertEqual(cfg["model_reasoning_effort"], "high")
+        self.assertNotIn("bogus_key", cfg)
+        self.assertIn("# the scripted model\n[model_providers.mock]\n", self.read_file())
+        before = self.read_file()
+        e = self.assertError(c.request("config/batchWrite", {"edits": [
+            {"keyPath": "model", "value": "fine", "mergeStrategy": "replace"},
+            {"keyPath": "model_providers.mock.wire_api", "value": "carrier-pigeon", "mergeStrategy": "replace"},
+        ]}), -32600)
+        self.assertEqual(e["data"]["config_write_error_code"], "configValidationError")
+        self.assertEqual(self.read_file(), before)
+        e = self.assertError(c.request("config/batchWrite", {"edits": [
+            {"keyPath": "no_such_table.key", "value": None, "mergeStrategy": "replace"}]}), -32600)
+        self.assertEqual(e["data"]["config_write_error_code"], "configPathNotFound")
+        # Codex's hot reload is not done, and the client is told so.
+        since = c.mark()
+        c.call("config/batchWrite", {"edits": [{"keyPath": "model", "value": "mock-a", "mergeStrategy": "replace"}],
+                                     "reloadUserConfig": True})
+        w = c.wait_method("configWarning", since=since)
+        self.assertIn("reloadUserConfig", w["params"]["summary"])
+
+    def test_model_list_from_the_provider(self):
+        c = self.server()
+        r = c.call("model/list", {})
+        self.assertEqual([m["id"] for m in r["data"]], ["mock-a", "mock-b"])
+        self.assertIsNone(r["nextCursor"])
+        self.assertTrue(r["data"][0]["isDefault"])
+        self.assertFalse(r["data"][1]["isDefault"])
+        self.assertTrue(any(req["path"] == "/v1/models" for req in self.model.requests()))
+        r = c.call("model/list", {"includeHidden": True})
+        hidden = [m for m in r["data"] if m["hidden"]]
+        self.assertEqual([m["id"] for m in hidden], ["text-embedding-mock"])
+        # Paging as Codex: the cursor is the index to go on from.
+        p1 = c.call("model/list", {"limit": 1})
+        self.assertEqual(([m["id"] for m in p1["data"]], p1["nextCursor"]), (["mock-a"], "1"))
+        p2 = c.call("model/list", {"limit": 1, "cursor": p1["nextCursor"]})
+        self.assertEqual(([m["id"] for m in p2["data"]], p2["nextCursor"]), (["mock-b"], None))
+        self.assertError(c.request("model/list", {"cursor": "nope"}), -32600)
+        self.assertError(c.request("model/list", {"cursor": "9"}), -32600)
+        e = self.assertError(c.request("model/list", {"modelProvider": "ghost"}), -32602)
+        self.assertIn("modelProvider", e["message"])
+        # Another configured provider, unreachable: the built-in catalog, with no default.
+        with open(self.config_path, "a") as f:
+            f.write('[model_providers.down]\nbase_url = "http://127.0.0.1:1/v1"\n')
+        r = c.call("model/list", {"modelProvider": "down"})
+        self.assertEqual(r["data"][0]["id"], "gpt-5.5")
+        self.assertFalse(any(m["isDefault"] for m in r["data"]))
+
+    def test_model_list_falls_back_when_the_provider_is_down(self):
+        import socket
+
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()  # nothing listens there now
+        self.write_file(self.CONFIG.format(url="http://127.0.0.1:%d/v1" % port))
+        c = self.server()
+        r = c.call("model/list", {})
+        ids = [m["id"] for m in r["data"]]
+        self.assertEqual(ids[0], "mock-a")  # the configured model stays the default
+        self.assertTrue(r["data"][0]["isDefault"])
+        for known in ["gpt-5.5", "o3", "gpt-4.1"]:
+            self.assertIn(known, ids)
+
+    def test_a_slow_provider_does_not_block_the_connection(self):
+        import socket
+
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # accepts connections, never answers
+        self.addCleanup(silent.close)
+        self.write_file(self.CONFIG.format(url="http://127.0.0.1:%d/v1" % silent.getsockname()[1]))
+        c = self.server()
+        slow = c.send_request("model/list", {})
+        quick = c.send_request("configRequirements/read")
+        got_quick = c.response(quick, timeout=3)
+        self.assertEqual(got_quick["result"], {"requirements": None})
+        self.assertFalse([m for m in c.messages if m.get("id") == slow], "model/list answered before the provider timed out?")
+        r = c.response(slow, timeout=20)
+        self.assertIn("gpt-5.5", [m["id"] for m in r["result"]["data"]])
+
+    def test_providers_profiles_and_features(self):
+        c = self.server()
+        r = c.call("modelProvider/list", {})
+        self.assertEqual(r["defaultProviderId"], "mock")
+        self.assertFalse(r["canChangeDefault"])
+        by_id = {p["id"]: p for p in r["data"]}
+        self.assertEqual(sorted(by_id), ["mock", "openai"])
+        self.assertEqual(by_id["mock"]["baseUrl"], self.model.url)
+        self.assertEqual(by_id["mock"]["settings"], {"type": "customGateway", "auth": {"mode": "none"}})
+        self.assertEqual(by_id["openai"]["settings"], {"type": "openai"})
+        self.assertEqual(c.call("modelProvider/capabilities/read", {}),
+                         {"imageGeneration": False, "webSearch": False})
+        r = c.call("permissionProfile/list", {})
+        self.assertEqual([p["id"] for p in r["data"]], [":read-only", ":workspace", ":danger-full-access"])
+        self.assertTrue(all(p["allowed"] for p in r["data"]))
+        self.assertIn("workspace-write", r["data"][1]["description"])
+        r = c.call("permissionProfile/list", {"limit": 2})
+        self.assertEqual(r["nextCursor"], "2")
+        self.assertEqual(c.call("experimentalFeature/list", {}), {"data": [], "nextCursor": None})
+        self.assertEqual(c.call("configRequirements/read"), {"requirements": None})
+        self.assertEqual(c.call("configRequirements/read", {}), {"requirements": None})
+        self.assertError(c.request("configRequirements/read", {"x": 1}), -32602)
+
+    def test_account_api_key_login_read_logout(self):
+        # OpenAI is the provider here (at the mock's address): it takes the stored key.
+        self.write_file('openai_base_url = "%s"\nmodel = "mock-a"\n' % self.model.url)
+        c = self.server(env={"CODEX_API_KEY": ""})
+        auth_path = os.path.join(self.home, "auth.json")
+        self.assertEqual(c.call("account/read", {}), {"account": None, "requiresOpenaiAuth": True})
+        e = self.assertError(c.request("account/login/start", {"type": "chatgpt"}), -32600)
+        self.assertIn("API-key login only", e["message"])
+        self.assertError(c.request("account/login/start", {"type": "apiKey", "apiKey": "has space"}), -32602)
+        self.assertFalse(os.path.exists(auth_path))
+
+        since = c.mark()
+        key = "sk-wright-test-0123456789"
+        self.assertEqual(c.call("account/login/start", {"type": "apiKey", "apiKey": key}), {"type": "apiKey"})
+        done = c.wait_method("account/login/completed", since=since)
+        self.assertEqual(done["params"], {"loginId": None, "success": True, "error": None})
+        upd = c.wait_method("account/updated", since=since)
+        self.assertEqual(upd["params"], {"authMode": "apikey", "planType": None})
+        self.assertEqual(os.stat(auth_path).st_mode & 0o777, 0o600)
+        with open(auth_path) as f:
+            self.assertEqual(json.load(f)["OPENAI_API_KEY"], key)
+        self.assertEqual(c.call("account/read", {}), {"account": {"type": "apiKey"}, "requiresOpenaiAuth": True})
+
+        # The provider uses it.
+        tid = c.start_thread(self.repo)
+        turn = c.run_turn(tid, "hi")
+        self.assertEqual(turn.status, "completed")
+        sent = [r for r in self.model.requests() if r["path"] == "/v1/responses"]
+        self.assertEqual(sent[-1]["authorization"], "Bearer " + key)
+        self.assertNotIn(key, c.stderr())
+
+        since = c.mark()
+        self.assertEqual(c.call("account/logout"), {})
+        upd = c.wait_method("account/updated", since=since)
+        self.assertEqual(upd["params"], {"authMode": None, "planType": None})
+        self.assertFalse(os.path.exists(auth_path))
+        self.assertEqual(c.call("account/read", {})["account"], None)
+
+
+# --------------------------------------------------------------------------------------------
 # 11. schema conformance of everything recorded above (runs last: classes load alphabetically)
 # --------------------------------------------------------------------------------------------
 class ZSchemaConformance(AppServerTest):
@@ -1171,7 +1459,20 @@ class ZSchemaConformance(AppServerTest):
         c.run_turn(tid, "schema traffic")
         c.request("thread/read", {"threadId": tid, "includeTurns": True})
         c.request("thread/list", {"limit": 5})
-        c.request("config/read", {})
+        c.request("config/read", {"includeLayers": True})
+        c.request("config/value/write", {"keyPath": "model_reasoning_effort", "value": "low", "mergeStrategy": "replace"})
+        c.request("config/batchWrite", {"edits": [{"keyPath": "notify", "value": ["x"], "mergeStrategy": "replace"}],
+                                        "reloadUserConfig": True})
+        c.request("config/value/write", {"keyPath": "model", "value": "x", "mergeStrategy": "replace",
+                                         "expectedVersion": "sha256:stale"})
+        c.request("configRequirements/read")
+        c.request("permissionProfile/list", {})
+        c.request("experimentalFeature/list", {})
+        c.request("modelProvider/list", {})
+        c.request("modelProvider/capabilities/read", {})
+        c.request("account/read", {})
+        c.request("account/login/start", {"type": "apiKey", "apiKey": "sk-schema-check"})
+        c.request("account/logout")
         c.request("model/list", {})
         c.request("command/exec", {"command": ["echo", "hi"]})
         c.request("thread/name/set", {"threadId": tid, "name": "n"})
@@ -1268,6 +1569,13 @@ class ZSchemaConformance(AppServerTest):
             p = e["params"]
             if p.endswith("Params") and p[:-6] + "Response" in v2:
                 response_type[e["method"]] = p[:-6] + "Response"
+        # Results whose type is not named after the params (or that have no params).
+        response_type.update({
+            "config/value/write": "ConfigWriteResponse",
+            "config/batchWrite": "ConfigWriteResponse",
+            "configRequirements/read": "ConfigRequirementsReadResponse",
+            "account/logout": "LogoutAccountResponse",
+        })
         self.assertEqual(response_type.get("thread/name/set"), "ThreadSetNameResponse")
         self.assertEqual(response_type.get("thread/start"), "ThreadStartResponse")
         resp_validators = {}

@@ -111,7 +111,22 @@ impl ConnHandle {
     }
 
     pub fn error(&self, id: Option<&RequestId>, code: i64, message: impl Into<String>) {
-        self.send(json!({"id": id, "error": {"code": code, "message": message.into()}}));
+        self.error_with_data(id, code, message, None);
+    }
+
+    /// An error with machine-readable `data` (e.g. `config_write_error_code`).
+    pub fn error_with_data(
+        &self,
+        id: Option<&RequestId>,
+        code: i64,
+        message: impl Into<String>,
+        data: Option<Value>,
+    ) {
+        let mut error = json!({"code": code, "message": message.into()});
+        if let Some(data) = data {
+            error["data"] = data;
+        }
+        self.send(json!({"id": id, "error": error}));
     }
 
     /// Sends a server→client request built for the id this connection gives it. Returns the

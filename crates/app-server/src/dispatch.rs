@@ -17,6 +17,7 @@ use crate::conn::ConnHandle;
 use crate::fs_methods;
 use crate::rpc::{RpcError, RpcResult};
 use crate::state::State;
+use crate::{account, config_methods as config, models};
 use crate::{command, thread_history as history, thread_methods as threads, turns};
 
 pub(crate) async fn handle_request(state: &Arc<State>, conn: &ConnHandle, request: JsonRpcRequest) {
@@ -79,12 +80,43 @@ pub(crate) async fn handle_request(state: &Arc<State>, conn: &ConnHandle, reques
         R::TurnStart(p) => reply(conn, &id, turns::turn_start(state, conn, p).await),
         R::TurnInterrupt(p) => reply(conn, &id, turns::turn_interrupt(state, p)),
         R::TurnSteer(p) => reply(conn, &id, turns::turn_steer(state, p).await),
-        R::ModelList(p) => reply(conn, &id, crate::settings_methods::model_list(state, p)),
-        R::ConfigRead(p) => reply(
-            conn,
-            &id,
-            crate::settings_methods::config_read(state, p).await,
-        ),
+        // Asks the provider: answered from its own task so the connection keeps reading.
+        R::ModelList(p) => {
+            let state = Arc::clone(state);
+            spawn_reply(conn, id, async move { models::model_list(&state, p).await });
+        }
+        R::ModelProviderList(p) => reply(conn, &id, models::model_provider_list(state, p).await),
+        R::ModelProviderCapabilitiesRead(p) => {
+            reply(conn, &id, models::model_provider_capabilities_read(p))
+        }
+        R::ConfigRead(p) => reply(conn, &id, config::config_read(state, conn, p).await),
+        R::ConfigValueWrite(p) => {
+            reply(conn, &id, config::config_value_write(state, conn, p).await)
+        }
+        R::ConfigBatchWrite(p) => {
+            reply(conn, &id, config::config_batch_write(state, conn, p).await)
+        }
+        R::ConfigRequirementsRead(p) => reply(conn, &id, config::config_requirements_read(p)),
+        R::PermissionProfileList(p) => reply(conn, &id, config::permission_profile_list(p)),
+        R::ExperimentalFeatureList(p) => reply(conn, &id, config::experimental_feature_list(p)),
+        R::AccountRead(p) => reply(conn, &id, account::account_read(state, p).await),
+        // The answer goes first, then the notifications it causes (as in Codex).
+        R::AccountLoginStart(p) => {
+            let result = account::account_login_start(state, p).await;
+            let ok = result.is_ok();
+            reply(conn, &id, result);
+            if ok {
+                account::logged_in(state, conn).await;
+            }
+        }
+        R::AccountLogout(p) => {
+            let result = account::account_logout(state, p).await;
+            let ok = result.is_ok();
+            reply(conn, &id, result);
+            if ok {
+                account::logged_out(state, conn).await;
+            }
+        }
         // Can take long: answered from its own task so the connection keeps reading.
         R::CommandExec(p) => {
             let state = Arc::clone(state);
@@ -118,7 +150,7 @@ fn not_offered(method: &str) -> String {
 fn reply<T: Serialize>(conn: &ConnHandle, id: &RequestId, result: RpcResult<T>) {
     match result {
         Ok(value) => conn.respond(id, &value),
-        Err(err) => conn.error(Some(id), err.code, err.message),
+        Err(err) => conn.error_with_data(Some(id), err.code, err.message, err.data),
     }
 }
 
@@ -143,7 +175,7 @@ where
 {
     spawn_reply(conn, id, async move {
         match tokio::task::spawn_blocking(work).await {
-            Ok(result) => result.map_err(|(code, message)| RpcError { code, message }),
+            Ok(result) => result.map_err(|(code, message)| RpcError::from_code(code, message)),
             Err(e) => Err(RpcError::internal(format!("fs: {e}"))),
         }
     });

@@ -5,14 +5,17 @@
 //! them and stdio or WebSocket, and `wright exec` talks to one in process. Each connection has
 //! its own outgoing queue and writer, so a slow client never holds up another.
 
+mod account;
 mod approvals;
 mod command;
+mod config_methods;
 mod conn;
 mod dispatch;
 mod event_pump;
 mod fs_methods;
+mod models;
+mod paging;
 mod rpc;
-mod settings_methods;
 mod shell_command;
 mod state;
 mod thread_history;

@@ -1,5 +1,6 @@
 //! JSON-RPC errors a handler answers with.
 
+use serde_json::Value;
 use wright_protocol::jsonrpc::{INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND};
 use wright_protocol::v2::ParseError;
 
@@ -8,6 +9,8 @@ use wright_protocol::v2::ParseError;
 pub(crate) struct RpcError {
     pub code: i64,
     pub message: String,
+    /// Machine-readable detail (`error.data`, e.g. Codex's `config_write_error_code`).
+    pub data: Option<Value>,
 }
 
 pub(crate) type RpcResult<T> = Result<T, RpcError>;
@@ -17,6 +20,7 @@ impl RpcError {
         Self {
             code: INVALID_PARAMS,
             message: message.into(),
+            data: None,
         }
     }
 
@@ -24,6 +28,7 @@ impl RpcError {
         Self {
             code: INVALID_REQUEST,
             message: message.into(),
+            data: None,
         }
     }
 
@@ -31,6 +36,7 @@ impl RpcError {
         Self {
             code: INTERNAL_ERROR,
             message: message.into(),
+            data: None,
         }
     }
 
@@ -38,6 +44,24 @@ impl RpcError {
         Self {
             code: METHOD_NOT_FOUND,
             message: message.into(),
+            data: None,
+        }
+    }
+
+    /// The same error with `data`.
+    pub fn with_data(self, data: Value) -> Self {
+        Self {
+            data: Some(data),
+            ..self
+        }
+    }
+
+    /// A `(code, message)` error (the fs methods').
+    pub fn from_code(code: i64, message: String) -> Self {
+        Self {
+            code,
+            message,
+            data: None,
         }
     }
 
@@ -52,6 +76,7 @@ impl From<ParseError> for RpcError {
         Self {
             code: err.code(),
             message: err.to_string(),
+            data: None,
         }
     }
 }

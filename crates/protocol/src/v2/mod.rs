@@ -14,10 +14,13 @@
 //!
 //! `thread/search` ([`ThreadSearchParams`]) follows Codex's experimental method.
 
+mod account;
 mod codex_methods;
 mod common;
+mod config;
 mod fs;
 mod items;
+mod models;
 mod notifications;
 mod requests;
 mod schema;
@@ -32,10 +35,13 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use account::*;
 pub use codex_methods::{CODEX_EXPERIMENTAL_METHODS, CODEX_STABLE_METHODS};
 pub use common::*;
+pub use config::*;
 pub use fs::*;
 pub use items::*;
+pub use models::*;
 pub use notifications::*;
 pub use requests::*;
 pub use schema::{json_schema_bundle, typescript_bundle};
@@ -124,6 +130,16 @@ client_requests! {
     TurnSteer = "turn/steer" (TurnSteerParams) -> TurnSteerResponse,
     ModelList = "model/list" (ModelListParams) -> ModelListResponse,
     ConfigRead = "config/read" (ConfigReadParams) -> ConfigReadResponse,
+    ConfigValueWrite = "config/value/write" (ConfigValueWriteParams) -> ConfigWriteResponse,
+    ConfigBatchWrite = "config/batchWrite" (ConfigBatchWriteParams) -> ConfigWriteResponse,
+    ConfigRequirementsRead = "configRequirements/read" (NoParams) -> ConfigRequirementsReadResponse,
+    ModelProviderList = "modelProvider/list" (ModelProviderListParams) -> ModelProviderListResponse,
+    ModelProviderCapabilitiesRead = "modelProvider/capabilities/read" (ModelProviderCapabilitiesReadParams) -> ModelProviderCapabilitiesReadResponse,
+    PermissionProfileList = "permissionProfile/list" (PermissionProfileListParams) -> PermissionProfileListResponse,
+    ExperimentalFeatureList = "experimentalFeature/list" (ExperimentalFeatureListParams) -> ExperimentalFeatureListResponse,
+    AccountRead = "account/read" (GetAccountParams) -> GetAccountResponse,
+    AccountLoginStart = "account/login/start" (LoginAccountParams) -> LoginAccountResponse,
+    AccountLogout = "account/logout" (NoParams) -> LogoutAccountResponse,
     CommandExec = "command/exec" (CommandExecParams) -> CommandExecResponse,
     FsReadFile = "fs/readFile" (FsReadFileParams) -> FsReadFileResponse,
     FsWriteFile = "fs/writeFile" (FsWriteFileParams) -> FsWriteFileResponse,
@@ -189,9 +205,10 @@ impl std::error::Error for ParseError {}
 
 fn parse_params<T: DeserializeOwned>(params: Option<Value>) -> Result<T, ParseError> {
     let Some(params) = params else {
-        return Err(ParseError::InvalidParams(
-            "invalid params: missing field `params`".into(),
-        ));
+        // Methods without params (`NoParams`) may omit them, as Codex's clients do.
+        return serde_json::from_value(Value::Null).map_err(|_| {
+            ParseError::InvalidParams("invalid params: missing field `params`".into())
+        });
     };
     serde_path_to_error::deserialize(params).map_err(|e| {
         let path = e.path().to_string();

@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::account::{AccountLoginCompletedNotification, AccountUpdatedNotification};
 use super::items::ThreadItem;
 use super::thread::{Thread, ThreadStatus, ThreadTokenUsage, Turn, TurnError};
 use crate::jsonrpc::{JsonRpcNotification, RequestId};
@@ -257,6 +258,10 @@ pub enum ServerNotification {
     ServerRequestResolved(ServerRequestResolvedNotification),
     #[serde(rename = "configWarning")]
     ConfigWarning(ConfigWarningNotification),
+    #[serde(rename = "account/updated")]
+    AccountUpdated(AccountUpdatedNotification),
+    #[serde(rename = "account/login/completed")]
+    AccountLoginCompleted(AccountLoginCompletedNotification),
 }
 
 impl ServerNotification {
@@ -283,6 +288,8 @@ impl ServerNotification {
         "item/reasoning/textDelta",
         "serverRequest/resolved",
         "configWarning",
+        "account/updated",
+        "account/login/completed",
     ];
 
     /// The wire method name.
@@ -311,6 +318,8 @@ impl ServerNotification {
             ServerNotification::ReasoningTextDelta(_) => "item/reasoning/textDelta",
             ServerNotification::ServerRequestResolved(_) => "serverRequest/resolved",
             ServerNotification::ConfigWarning(_) => "configWarning",
+            ServerNotification::AccountUpdated(_) => "account/updated",
+            ServerNotification::AccountLoginCompleted(_) => "account/login/completed",
         }
     }
 
