@@ -53,7 +53,6 @@ PINNED_SDK = "0.163.0"
 # Remove the mark (and the entry) when the server is fixed; an unexpected success fails the run.
 KNOWN_WRIGHT_GAPS = {
     "Start.test_default_thread_start": "thread/start approvalsReviewer=auto_review refused (-32602)",
-    "Start.test_account_read": "account/read: method not found (-32601)",
 }
 TEST_TIMEOUT = int(os.environ.get("PYCLIENT_TEST_TIMEOUT", "60"))
 
@@ -215,7 +214,6 @@ class Start(SdkTest):
         self.assertEqual(result.final_response, "default settings work")
         self.assertWireTyped()
 
-    @unittest.expectedFailure  # TEMPORARY: wright bug (see KNOWN_WRIGHT_GAPS)
     def test_account_read(self):
         """`codex.account()` (account/read): a custom provider needs no OpenAI login."""
         self.mock([message("unused")])
