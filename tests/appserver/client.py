@@ -50,10 +50,13 @@ def _spawn(argv, **kw):
 class Mock:
     """The scripted mock model (`wright-mock-model`), serving Responses SSE."""
 
-    def __init__(self, steps, workdir):
+    def __init__(self, steps, workdir, models=None):
         path = os.path.join(workdir, "script.json")
+        script = {"steps": steps}
+        if models is not None:
+            script["models"] = models  # what GET /v1/models lists
         with open(path, "w") as f:
-            json.dump({"steps": steps}, f)
+            json.dump(script, f)
         self.log = os.path.join(workdir, "requests.jsonl")
         self.proc = _spawn(
             [MOCK, "--script", path, "--log", self.log],

@@ -759,11 +759,182 @@ class ThreadManagement(AppServerTest):
         c = self.server()
         tid, _ = self.one_turn_thread(c)
         other, _ = self.one_turn_thread(c)
-        hits = self.assertOk(c.request("thread/search", {"query": "xylophone"}))["hits"]
-        self.assertIn(tid, [h["threadId"] for h in hits])
-        self.assertNotIn(other, [h["threadId"] for h in hits])
-        none = self.assertOk(c.request("thread/search", {"query": "zzzqqqnothing"}))["hits"]
+        found = self.assertOk(c.request("thread/search", {"searchTerm": "xylophone"}))
+        self.assertEqual([r["thread"]["id"] for r in found["data"]], [tid])
+        self.assertIn("xylophone", found["data"][0]["snippet"].lower())
+        self.assertIsNone(found["nextCursor"])
+        none = self.assertOk(c.request("thread/search", {"searchTerm": "zzzqqqnothing"}))["data"]
         self.assertEqual(none, [])
+        err = self.assertError(c.request("thread/search", {"query": "xylophone"}), -32602)
+        self.assertIn("searchTerm", err["message"])
+
+
+# --------------------------------------------------------------------------------------------
+# 9b. reading and editing history: turns/list, items/list, revert, inject_items, metadata,
+#     shellCommand, review/start
+# --------------------------------------------------------------------------------------------
+class ThreadHistory(AppServerTest):
+    def three_turns(self, c):
+        tid = c.start_thread(self.repo, "never")
+        turns = []
+        for word in ("alpha", "bravo", "charlie"):
+            t = c.run_turn(tid, "say %s" % word)
+            self.assertEqual(t.status, "completed")
+            turns.append(t.id)
+        return tid, turns
+
+    def test_turns_and_items_pages(self):
+        self.mock([message("ALPHA-REPLY"), message("BRAVO-REPLY"), message("CHARLIE-REPLY")])
+        c = self.server()
+        tid, turns = self.three_turns(c)
+        first = self.assertOk(c.request("thread/turns/list", {"threadId": tid, "limit": 2}))
+        self.assertEqual([t["id"] for t in first["data"]], [turns[2], turns[1]])
+        # Summary view: the user's message and the final answer.
+        self.assertEqual([i["type"] for i in first["data"][0]["items"]], ["userMessage", "agentMessage"])
+        self.assertEqual(first["data"][0]["itemsView"], "summary")
+        rest = self.assertOk(c.request("thread/turns/list", {"threadId": tid, "limit": 2, "cursor": first["nextCursor"]}))
+        self.assertEqual([t["id"] for t in rest["data"]], [turns[0]])
+        self.assertIsNone(rest["nextCursor"])
+        asc = self.assertOk(c.request("thread/turns/list", {"threadId": tid, "sortDirection": "asc", "itemsView": "notLoaded"}))
+        self.assertEqual([t["id"] for t in asc["data"]], turns)
+        self.assertEqual(asc["data"][0]["items"], [])
+
+        items = self.assertOk(c.request("thread/items/list", {"threadId": tid}))["data"]
+        texts = [e["item"].get("text") for e in items if e["item"]["type"] == "agentMessage"]
+        self.assertEqual(texts, ["ALPHA-REPLY", "BRAVO-REPLY", "CHARLIE-REPLY"])
+        self.assertEqual({e["turnId"] for e in items}, set(turns))
+        one = self.assertOk(c.request("thread/items/list", {"threadId": tid, "turnId": turns[1]}))["data"]
+        self.assertEqual([e["turnId"] for e in one], [turns[1], turns[1]])
+        anchor = {"type": "item", "itemId": one[0]["item"]["id"]}
+        after = self.assertOk(c.request("thread/items/list", {"threadId": tid, "turnId": turns[1], "cursor": anchor}))["data"]
+        self.assertEqual([e["item"]["id"] for e in after], [one[1]["item"]["id"]])
+        paged = self.assertOk(c.request("thread/items/list", {"threadId": tid, "limit": 4}))
+        self.assertEqual(len(paged["data"]), 4)
+        more = self.assertOk(c.request("thread/items/list", {"threadId": tid, "cursor": paged["nextCursor"]}))["data"]
+        self.assertEqual(len(paged["data"]) + len(more), len(items))
+
+        self.assertError(c.request("thread/turns/list", {"threadId": tid, "cursor": "bogus"}), -32602)
+        self.assertError(c.request("thread/items/list", {"threadId": tid, "cursor": anchor}), -32602)
+        self.assertError(c.request("thread/turns/list", {"threadId": "00000000-0000-0000-0000-000000000000"}), -32600)
+
+    def test_revert_forgets_later_turns_for_the_model(self):
+        model = self.mock([message("ALPHA-REPLY"), message("BRAVO-REPLY"), message("CHARLIE-REPLY"), message("after revert")])
+        c = self.server()
+        tid, turns = self.three_turns(c)
+        # Without a revert the model sees every earlier turn.
+        self.assertIn("BRAVO-REPLY", body_text(model.bodies()[2]))
+        res = self.assertOk(c.request("thread/revert", {"threadId": tid, "beforeTurnId": turns[1]}))
+        self.assertEqual(res["thread"]["id"], tid)
+        self.assertEqual(res["thread"]["turns"], [])
+        left = self.assertOk(c.request("thread/turns/list", {"threadId": tid}))["data"]
+        self.assertEqual([t["id"] for t in left], [turns[0]])
+        t = c.run_turn(tid, "what now")
+        self.assertEqual(t.status, "completed")
+        last = body_text(model.bodies()[-1])
+        self.assertIn("ALPHA-REPLY", last)
+        self.assertNotIn("BRAVO-REPLY", last)
+        self.assertNotIn("CHARLIE-REPLY", last)
+        # The revert is on disk: a new server process sees the same.
+        c.close()
+        c2 = self.server()
+        self.assertOk(c2.request("thread/resume", {"threadId": tid}))
+        left = self.assertOk(c2.request("thread/turns/list", {"threadId": tid, "sortDirection": "asc"}))["data"]
+        self.assertEqual([x["id"] for x in left], [turns[0], t.id])
+        self.assertError(c2.request("thread/revert", {"threadId": tid, "beforeTurnId": turns[2]}), -32600)
+
+    def test_inject_items_reach_the_model(self):
+        model = self.mock([message("one"), message("two")])
+        c = self.server()
+        tid = c.start_thread(self.repo, "never")
+        c.run_turn(tid, "first")
+        self.assertNotIn("INJECTED-NOTE-77", body_text(model.bodies()[0]))
+        note = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "INJECTED-NOTE-77"}]}
+        self.assertOk(c.request("thread/inject_items", {"threadId": tid, "items": [note]}))
+        c.run_turn(tid, "second")
+        self.assertIn("INJECTED-NOTE-77", body_text(model.bodies()[-1]))
+        err = self.assertError(c.request("thread/inject_items", {"threadId": tid, "items": [{"role": "user"}]}), -32602)
+        self.assertIn("items[0]", err["message"])
+
+    def test_metadata_update_git_info(self):
+        self.mock([message("x")])
+        c = self.server()
+        tid = c.start_thread(self.repo, "never")
+        c.run_turn(tid, "hi")
+        res = self.assertOk(c.request("thread/metadata/update", {"threadId": tid, "gitInfo": {"branch": "feature/x", "sha": "abc123"}}))
+        self.assertEqual(res["thread"]["gitInfo"], {"sha": "abc123", "branch": "feature/x", "originUrl": None})
+        res = self.assertOk(c.request("thread/metadata/update", {"threadId": tid, "gitInfo": {"sha": None}}))
+        self.assertEqual(res["thread"]["gitInfo"], {"sha": None, "branch": "feature/x", "originUrl": None})
+        self.assertError(c.request("thread/metadata/update", {"threadId": tid, "gitInfo": {"branch": ""}}), -32602)
+        c.close()
+        c2 = self.server()
+        read = self.assertOk(c2.request("thread/read", {"threadId": tid}))["thread"]
+        self.assertEqual(read["gitInfo"]["branch"], "feature/x")
+
+    def test_shell_command_runs_as_the_user_and_joins_the_thread(self):
+        model = self.mock([message("seen it")])
+        c = self.server()
+        tid = c.start_thread(self.repo, "never", sandbox="read-only")
+        outside = os.path.join(self.tmp, "outside-the-sandbox.txt")
+        since = c.mark()
+        cmd = "echo shell-$((6*7)) && echo written > %s" % outside
+        self.assertEqual(self.assertOk(c.request("thread/shellCommand", {"threadId": tid, "command": cmd})), {})
+        done = c.wait_method("turn/completed", 20, since, threadId=tid)
+        self.assertEqual(done["params"]["turn"]["status"], "completed")
+        item = c.wait_method("item/completed", 5, since, threadId=tid)["params"]["item"]
+        self.assertEqual(item["type"], "commandExecution")
+        self.assertEqual(item["source"], "userShell")
+        self.assertEqual(item["exitCode"], 0)
+        self.assertIn("shell-42", item["aggregatedOutput"])
+        self.assertTrue(c.find("item/commandExecution/outputDelta", since, threadId=tid))
+        # Unsandboxed, unlike the thread's own read-only commands.
+        self.assertTrue(os.path.exists(outside))
+        c.run_turn(tid, "what did I run?")
+        last = body_text(model.bodies()[-1])
+        self.assertIn("user_shell_command", last)
+        self.assertIn("shell-42", last)
+        # A timeout ends it.
+        since = c.mark()
+        start = time.time()
+        self.assertOk(c.request("thread/shellCommand", {"threadId": tid, "command": "sleep 30", "timeoutMs": 300}))
+        c.wait_method("turn/completed", 15, since, threadId=tid)
+        self.assertLess(time.time() - start, 10)
+        item = [m for m in list(c.messages[since:]) if m.get("method") == "item/completed"][-1]["params"]["item"]
+        self.assertNotEqual(item["exitCode"], 0)
+        self.assertError(c.request("thread/shellCommand", {"threadId": tid, "command": "  "}), -32602)
+
+    def test_review_start(self):
+        model = self.mock([message("No issues found in the change.")])
+        c = self.server()
+        tid = c.start_thread(self.repo, "never")
+        since = c.mark()
+        res = self.assertOk(c.request("review/start", {"threadId": tid, "target": {"type": "uncommittedChanges"}}))
+        self.assertEqual(res["reviewThreadId"], tid)
+        done = c.wait_method("turn/completed", 20, since, threadId=tid)
+        self.assertEqual(done["params"]["turn"]["id"], res["turn"]["id"])
+        items = [m["params"]["item"] for m in list(c.messages[since:]) if m.get("method") == "item/completed"]
+        kinds = [i["type"] for i in items]
+        self.assertEqual(kinds[0], "enteredReviewMode")
+        self.assertEqual(kinds[-1], "exitedReviewMode")
+        self.assertEqual(items[-1]["review"], "No issues found in the change.")
+        self.assertIn("Review the current code changes", body_text(model.bodies()[0]))
+        self.assertError(c.request("review/start", {"threadId": tid, "target": {"type": "baseBranch", "branch": "--upload-pack=x"}}), -32602)
+        self.assertError(c.request("review/start", {"threadId": tid, "target": {"type": "detached"}}), -32602)
+
+    def test_resume_before_the_first_turn_is_codexs_error(self):
+        self.mock([])
+        c = self.server()
+        tid = c.start_thread(self.repo, "never")
+        c.close()
+        c2 = self.server()
+        err = self.assertError(c2.request("thread/resume", {"threadId": tid}), -32600)
+        self.assertEqual(err["message"], "no rollout found for thread id %s" % tid)
+
+    def test_codex_methods_wright_lacks_say_so(self):
+        c = self.server()
+        err = self.assertError(c.request("thread/goal/set", {}), -32601)
+        self.assertIn("wright does not offer", err["message"])
+        err = self.assertError(c.request("no/such/method", {}), -32601)
+        self.assertIn("method not found", err["message"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -1156,9 +1327,298 @@ class FuzzySearch(AppServerTest):
 
 
 # --------------------------------------------------------------------------------------------
+# config/read + writes, model/list, providers, permission profiles, account (API key)
+# --------------------------------------------------------------------------------------------
+class ConfigAndModels(AppServerTest):
+    CONFIG = (
+        "# my wright config\n"
+        'model = "mock-a" # the one I use\n'
+        'model_provider = "mock"\n'
+        'notify = ["true"]\n'
+        "bogus_key = 1\n"
+        "\n"
+        "# the scripted model\n"
+        "[model_providers.mock]\n"
+        'name = "mock"\n'
+        'base_url = "{url}"\n'
+        "request_max_retries = 0\n"
+        "stream_max_retries = 0\n"
+    )
+
+    def setUp(self):
+        super().setUp()
+        self.model = Mock([message("hello from the mock")], self.tmp,
+                          models=["mock-a", "mock-b", "text-embedding-mock"])
+        self.addCleanup(self.model.close)
+        os.makedirs(self.home)
+        self.config_path = os.path.join(self.home, "config.toml")
+        self.write_file(self.CONFIG.format(url=self.model.url))
+
+    def write_file(self, text):
+        with open(self.config_path, "w") as f:
+            f.write(text)
+
+    def read_file(self):
+        with open(self.config_path) as f:
+            return f.read()
+
+    def user_version(self, c):
+        layers = c.call("config/read", {"includeLayers": True})["layers"]
+        user = [l for l in layers if l["name"]["type"] == "user" and not l["name"].get("profile")]
+        self.assertEqual(len(user), 1, layers)
+        return user[0]["version"]
+
+    def test_config_read_layers_origins_and_warnings(self):
+        with open(os.path.join(self.home, "fast.config.toml"), "w") as f:
+            f.write('model = "mock-b"\nmodel_reasoning_effort = "low"\n')
+        c = self.server(args=["-c", "profile=fast", "-c", 'approval_policy="on-request"'])
+        since = c.mark()
+        r = c.call("config/read", {"includeLayers": True})
+        cfg = r["config"]
+        self.assertEqual(cfg["model"], "mock-b")
+        self.assertEqual(cfg["approval_policy"], "on-request")
+        self.assertEqual(cfg["model_providers"]["mock"]["base_url"], self.model.url)
+        names = [l["name"] for l in r["layers"]]
+        self.assertEqual(names, [
+            {"type": "sessionFlags"},
+            {"type": "user", "file": os.path.join(self.home, "fast.config.toml"), "profile": "fast"},
+            {"type": "user", "file": self.config_path},
+        ])
+        self.assertEqual(r["layers"][0]["config"], {"profile": "fast", "approval_policy": "on-request"})
+        self.assertTrue(all(l["version"].startswith("sha256:") for l in r["layers"]))
+        o = r["origins"]
+        self.assertEqual(o["approval_policy"]["name"], {"type": "sessionFlags"})
+        self.assertEqual(o["model"]["name"].get("profile"), "fast")
+        self.assertEqual(o["model_providers.mock.base_url"]["name"]["file"], self.config_path)
+        self.assertEqual(o["model_providers.mock.base_url"]["version"], r["layers"][2]["version"])
+        self.assertEqual(o["notify.0"]["name"]["file"], self.config_path)
+        # Keys wright accepts but does not act on, and unknown keys, are named in configWarning.
+        warnings = [m["params"] for m in c.find("configWarning", since)]
+        notify = [w for w in warnings if "`notify`" in w["summary"]]
+        self.assertEqual(len(notify), 1, warnings)
+        self.assertIn("not acted on", notify[0]["summary"])
+        self.assertEqual(notify[0]["path"], self.config_path)
+        self.assertTrue(any("`bogus_key`" in w["summary"] for w in warnings), warnings)
+        # Without includeLayers there are no layers.
+        self.assertNotIn("layers", c.call("config/read", {}))
+
+    def test_value_write_keeps_comments_and_reads_back(self):
+        os.chmod(self.config_path, 0o640)
+        c = self.server(args=["-c", 'approval_policy="never"'])
+        version = self.user_version(c)
+        r = c.call("config/value/write", {"keyPath": "model", "value": "mock-b",
+                                          "mergeStrategy": "replace", "expectedVersion": version})
+        self.assertEqual(r["status"], "ok")
+        self.assertEqual(r["filePath"], self.config_path)
+        self.assertIsNone(r["overriddenMetadata"])
+        self.assertNotEqual(r["version"], version)
+        self.assertEqual(r["version"], self.user_version(c))
+        text = self.read_file()
+        self.assertIn('model = "mock-b" # the one I use\n', text)
+        self.assertIn("# my wright config\n", text)
+        self.assertIn("# the scripted model\n", text)
+        self.assertEqual(c.call("config/read", {})["config"]["model"], "mock-b")
+        self.assertEqual(os.stat(self.config_path).st_mode & 0o777, 0o640)  # kept
+
+        # A stale version is refused with Codex's error code, and nothing is written.
+        before = self.read_file()
+        e = self.assertError(c.request("config/value/write", {
+            "keyPath": "model", "value": "x", "mergeStrategy": "replace", "expectedVersion": version}), -32600)
+        self.assertEqual(e["data"]["config_write_error_code"], "configVersionConflict")
+        # A write that would make the config invalid is refused; the file is unchanged.
+        e = self.assertError(c.request("config/value/write", {
+            "keyPath": "sandbox_mode", "value": "bogus", "mergeStrategy": "replace"}), -32600)
+        self.assertEqual(e["data"]["config_write_error_code"], "configValidationError")
+        self.assertIn("sandbox_mode", e["message"])
+        e = self.assertError(c.request("config/value/write", {
+            "keyPath": "model_provider", "value": "ghost", "mergeStrategy": "replace"}), -32600)
+        self.assertIn("ghost", e["message"])
+        # Only the user's config.toml is writable.
+        e = self.assertError(c.request("config/value/write", {
+            "keyPath": "model", "value": "x", "mergeStrategy": "replace",
+            "filePath": os.path.join(self.tmp, "elsewhere.toml")}), -32600)
+        self.assertEqual(e["data"]["config_write_error_code"], "configLayerReadonly")
+        self.assertEqual(self.read_file(), before)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "elsewhere.toml")))
+        # Bad params name the field.
+        e = self.assertError(c.request("config/value/write", {"keyPath": "model", "value": 1}), -32602)
+        self.assertIn("mergeStrategy", e["message"])
+
+        # A key a higher layer decides is written, and the answer says who wins.
+        r = c.call("config/value/write", {"keyPath": "approval_policy", "value": "on-request",
+                                          "mergeStrategy": "replace"})
+        self.assertEqual(r["status"], "okOverridden")
+        self.assertEqual(r["overriddenMetadata"]["overridingLayer"]["name"], {"type": "sessionFlags"})
+        self.assertEqual(r["overriddenMetadata"]["effectiveValue"], "never")
+        # Writing a key wright does not act on says so.
+        since = c.mark()
+        c.call("config/value/write", {"keyPath": "hide_agent_reasoning", "value": True, "mergeStrategy": "replace"})
+        w = c.wait_method("configWarning", since=since)
+        self.assertIn("`hide_agent_reasoning`", w["params"]["summary"])
+        # null removes a key.
+        c.call("config/value/write", {"keyPath": "notify", "value": None, "mergeStrategy": "replace"})
+        self.assertNotIn("notify", self.read_file())
+
+    def test_batch_write_all_or_nothing(self):
+        c = self.server()
+        r = c.call("config/batchWrite", {"edits": [
+            {"keyPath": "model_providers.mock", "value": {"stream_max_retries": 1, "wire_api": "chat"},
+             "mergeStrategy": "upsert"},
+            {"keyPath": "model_reasoning_effort", "value": "high", "mergeStrategy": "replace"},
+            {"keyPath": "bogus_key", "value": None, "mergeStrategy": "replace"},
+        ], "expectedVersion": self.user_version(c)})
+        self.assertEqual(r["status"], "ok")
+        cfg = c.call("config/read", {})["config"]
+        self.assertEqual(cfg["model_providers"]["mock"], {
+            "name": "mock", "base_url": self.model.url, "request_max_retries": 0,
+            "stream_max_retries": 1, "wire_api": "chat"})
+        self.assertEqual(cfg["model_reasoning_effort"], "high")
+        self.assertNotIn("bogus_key", cfg)
+        self.assertIn("# the scripted model\n[model_providers.mock]\n", self.read_file())
+        before = self.read_file()
+        e = self.assertError(c.request("config/batchWrite", {"edits": [
+            {"keyPath": "model", "value": "fine", "mergeStrategy": "replace"},
+            {"keyPath": "model_providers.mock.wire_api", "value": "carrier-pigeon", "mergeStrategy": "replace"},
+        ]}), -32600)
+        self.assertEqual(e["data"]["config_write_error_code"], "configValidationError")
+        self.assertEqual(self.read_file(), before)
+        e = self.assertError(c.request("config/batchWrite", {"edits": [
+            {"keyPath": "no_such_table.key", "value": None, "mergeStrategy": "replace"}]}), -32600)
+        self.assertEqual(e["data"]["config_write_error_code"], "configPathNotFound")
+        # Codex's hot reload is not done, and the client is told so.
+        since = c.mark()
+        c.call("config/batchWrite", {"edits": [{"keyPath": "model", "value": "mock-a", "mergeStrategy": "replace"}],
+                                     "reloadUserConfig": True})
+        w = c.wait_method("configWarning", since=since)
+        self.assertIn("reloadUserConfig", w["params"]["summary"])
+
+    def test_model_list_from_the_provider(self):
+        c = self.server()
+        r = c.call("model/list", {})
+        self.assertEqual([m["id"] for m in r["data"]], ["mock-a", "mock-b"])
+        self.assertIsNone(r["nextCursor"])
+        self.assertTrue(r["data"][0]["isDefault"])
+        self.assertFalse(r["data"][1]["isDefault"])
+        self.assertTrue(any(req["path"] == "/v1/models" for req in self.model.requests()))
+        r = c.call("model/list", {"includeHidden": True})
+        hidden = [m for m in r["data"] if m["hidden"]]
+        self.assertEqual([m["id"] for m in hidden], ["text-embedding-mock"])
+        # Paging as Codex: the cursor is the index to go on from.
+        p1 = c.call("model/list", {"limit": 1})
+        self.assertEqual(([m["id"] for m in p1["data"]], p1["nextCursor"]), (["mock-a"], "1"))
+        p2 = c.call("model/list", {"limit": 1, "cursor": p1["nextCursor"]})
+        self.assertEqual(([m["id"] for m in p2["data"]], p2["nextCursor"]), (["mock-b"], None))
+        self.assertError(c.request("model/list", {"cursor": "nope"}), -32600)
+        self.assertError(c.request("model/list", {"cursor": "9"}), -32600)
+        e = self.assertError(c.request("model/list", {"modelProvider": "ghost"}), -32602)
+        self.assertIn("modelProvider", e["message"])
+        # Another configured provider, unreachable: the built-in catalog, with no default.
+        with open(self.config_path, "a") as f:
+            f.write('[model_providers.down]\nbase_url = "http://127.0.0.1:1/v1"\n')
+        r = c.call("model/list", {"modelProvider": "down"})
+        self.assertEqual(r["data"][0]["id"], "gpt-5.5")
+        self.assertFalse(any(m["isDefault"] for m in r["data"]))
+
+    def test_model_list_falls_back_when_the_provider_is_down(self):
+        import socket
+
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()  # nothing listens there now
+        self.write_file(self.CONFIG.format(url="http://127.0.0.1:%d/v1" % port))
+        c = self.server()
+        r = c.call("model/list", {})
+        ids = [m["id"] for m in r["data"]]
+        self.assertEqual(ids[0], "mock-a")  # the configured model stays the default
+        self.assertTrue(r["data"][0]["isDefault"])
+        for known in ["gpt-5.5", "o3", "gpt-4.1"]:
+            self.assertIn(known, ids)
+
+    def test_a_slow_provider_does_not_block_the_connection(self):
+        import socket
+
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # accepts connections, never answers
+        self.addCleanup(silent.close)
+        self.write_file(self.CONFIG.format(url="http://127.0.0.1:%d/v1" % silent.getsockname()[1]))
+        c = self.server()
+        slow = c.send_request("model/list", {})
+        quick = c.send_request("configRequirements/read")
+        got_quick = c.response(quick, timeout=3)
+        self.assertEqual(got_quick["result"], {"requirements": None})
+        self.assertFalse([m for m in c.messages if m.get("id") == slow], "model/list answered before the provider timed out?")
+        r = c.response(slow, timeout=20)
+        self.assertIn("gpt-5.5", [m["id"] for m in r["result"]["data"]])
+
+    def test_providers_profiles_and_features(self):
+        c = self.server()
+        r = c.call("modelProvider/list", {})
+        self.assertEqual(r["defaultProviderId"], "mock")
+        self.assertFalse(r["canChangeDefault"])
+        by_id = {p["id"]: p for p in r["data"]}
+        self.assertEqual(sorted(by_id), ["mock", "openai"])
+        self.assertEqual(by_id["mock"]["baseUrl"], self.model.url)
+        self.assertEqual(by_id["mock"]["settings"], {"type": "customGateway", "auth": {"mode": "none"}})
+        self.assertEqual(by_id["openai"]["settings"], {"type": "openai"})
+        self.assertEqual(c.call("modelProvider/capabilities/read", {}),
+                         {"imageGeneration": False, "webSearch": False})
+        r = c.call("permissionProfile/list", {})
+        self.assertEqual([p["id"] for p in r["data"]], [":read-only", ":workspace", ":danger-full-access"])
+        self.assertTrue(all(p["allowed"] for p in r["data"]))
+        self.assertIn("workspace-write", r["data"][1]["description"])
+        r = c.call("permissionProfile/list", {"limit": 2})
+        self.assertEqual(r["nextCursor"], "2")
+        self.assertEqual(c.call("experimentalFeature/list", {}), {"data": [], "nextCursor": None})
+        self.assertEqual(c.call("configRequirements/read"), {"requirements": None})
+        self.assertEqual(c.call("configRequirements/read", {}), {"requirements": None})
+        self.assertError(c.request("configRequirements/read", {"x": 1}), -32602)
+
+    def test_account_api_key_login_read_logout(self):
+        # OpenAI is the provider here (at the mock's address): it takes the stored key.
+        self.write_file('openai_base_url = "%s"\nmodel = "mock-a"\n' % self.model.url)
+        c = self.server(env={"CODEX_API_KEY": ""})
+        auth_path = os.path.join(self.home, "auth.json")
+        self.assertEqual(c.call("account/read", {}), {"account": None, "requiresOpenaiAuth": True})
+        e = self.assertError(c.request("account/login/start", {"type": "chatgpt"}), -32600)
+        self.assertIn("API-key login only", e["message"])
+        self.assertError(c.request("account/login/start", {"type": "apiKey", "apiKey": "has space"}), -32602)
+        self.assertFalse(os.path.exists(auth_path))
+
+        since = c.mark()
+        key = "sk-wright-test-0123456789"
+        self.assertEqual(c.call("account/login/start", {"type": "apiKey", "apiKey": key}), {"type": "apiKey"})
+        done = c.wait_method("account/login/completed", since=since)
+        self.assertEqual(done["params"], {"loginId": None, "success": True, "error": None})
+        upd = c.wait_method("account/updated", since=since)
+        self.assertEqual(upd["params"], {"authMode": "apikey", "planType": None})
+        self.assertEqual(os.stat(auth_path).st_mode & 0o777, 0o600)
+        with open(auth_path) as f:
+            self.assertEqual(json.load(f)["OPENAI_API_KEY"], key)
+        self.assertEqual(c.call("account/read", {}), {"account": {"type": "apiKey"}, "requiresOpenaiAuth": True})
+
+        # The provider uses it.
+        tid = c.start_thread(self.repo)
+        turn = c.run_turn(tid, "hi")
+        self.assertEqual(turn.status, "completed")
+        sent = [r for r in self.model.requests() if r["path"] == "/v1/responses"]
+        self.assertEqual(sent[-1]["authorization"], "Bearer " + key)
+        self.assertNotIn(key, c.stderr())
+
+        since = c.mark()
+        self.assertEqual(c.call("account/logout"), {})
+        upd = c.wait_method("account/updated", since=since)
+        self.assertEqual(upd["params"], {"authMode": None, "planType": None})
+        self.assertFalse(os.path.exists(auth_path))
+        self.assertEqual(c.call("account/read", {})["account"], None)
+
+
+# --------------------------------------------------------------------------------------------
 # 11. schema conformance of everything recorded above (runs last: classes load alphabetically)
 # --------------------------------------------------------------------------------------------
 class ZSchemaConformance(AppServerTest):
+    # Experimental in Codex: its stable schema has no response type for these.
     WRIGHT_ONLY = {"thread/search"}
 
     def generate_traffic(self):
@@ -1173,7 +1633,20 @@ class ZSchemaConformance(AppServerTest):
         c.run_turn(tid, "schema traffic")
         c.request("thread/read", {"threadId": tid, "includeTurns": True})
         c.request("thread/list", {"limit": 5})
-        c.request("config/read", {})
+        c.request("config/read", {"includeLayers": True})
+        c.request("config/value/write", {"keyPath": "model_reasoning_effort", "value": "low", "mergeStrategy": "replace"})
+        c.request("config/batchWrite", {"edits": [{"keyPath": "notify", "value": ["x"], "mergeStrategy": "replace"}],
+                                        "reloadUserConfig": True})
+        c.request("config/value/write", {"keyPath": "model", "value": "x", "mergeStrategy": "replace",
+                                         "expectedVersion": "sha256:stale"})
+        c.request("configRequirements/read")
+        c.request("permissionProfile/list", {})
+        c.request("experimentalFeature/list", {})
+        c.request("modelProvider/list", {})
+        c.request("modelProvider/capabilities/read", {})
+        c.request("account/read", {})
+        c.request("account/login/start", {"type": "apiKey", "apiKey": "sk-schema-check"})
+        c.request("account/logout")
         c.request("model/list", {})
         c.request("command/exec", {"command": ["echo", "hi"]})
         c.request("thread/name/set", {"threadId": tid, "name": "n"})
@@ -1188,6 +1661,54 @@ class ZSchemaConformance(AppServerTest):
         c.request("fs/unwatch", {"watchId": "sw"})
         c.request("fuzzyFileSearch", {"query": "s", "roots": [self.repo], "cancellationToken": "tok"})
         c.request("nope/nope", {})
+
+    def wright_schema_problems(self, record, jsonschema):
+        """Every recorded message against wright's own generated schema (what
+        `wright app-server generate-json-schema` gives clients): the schema is the wire."""
+        import subprocess
+        out = os.path.join(self.tmp, "wright-schema")
+        subprocess.run([C.WRIGHT, "app-server", "generate-json-schema", "--out", out], check=True,
+                       capture_output=True)
+        with open(os.path.join(out, "wright_app_server_protocol.schemas.json")) as f:
+            bundle = json.load(f)
+        methods = bundle["x-client-requests"]
+        self.assertIn("thread/start", methods)
+
+        def against(name):
+            return jsonschema.Draft7Validator(dict(bundle, **{"$ref": "#/definitions/" + name}))
+
+        cache = {}
+
+        def check(name, value):
+            if name not in cache:
+                cache[name] = against(name)
+            return ["wright schema %s%s: %s" % (name, "".join("[%r]" % p for p in e.absolute_path), e.message)
+                    for e in sorted(cache[name].iter_errors(value), key=lambda e: list(e.absolute_path))][:3]
+
+        problems, checked = [], 0
+        for rec in record:
+            kind, method, msg = rec["kind"], rec["method"], rec["msg"]
+            errors = []
+            if kind == "notification":
+                errors = check("ServerNotification", {"method": msg.get("method"), "params": msg.get("params")})
+            elif kind == "request":
+                errors = check("ServerRequest", msg)
+            elif kind == "error":
+                errors = check("JsonRpcErrorObject", msg["error"])
+            elif kind == "response":
+                if method is None:
+                    continue
+                if method not in methods:
+                    errors = ["wright schema has no method %r" % method]
+                else:
+                    errors = check(methods[method]["result"], msg["result"])
+            else:
+                continue
+            checked += 1
+            if errors:
+                problems.append((rec["test"], kind, method, msg, errors))
+        self.assertGreater(checked, 50)
+        return problems
 
     def test_schema_conformance(self):
         # The reference data sits beside every checkout (../shared): missing, it fails.
@@ -1231,6 +1752,13 @@ class ZSchemaConformance(AppServerTest):
             p = e["params"]
             if p.endswith("Params") and p[:-6] + "Response" in v2:
                 response_type[e["method"]] = p[:-6] + "Response"
+        # Results whose type is not named after the params (or that have no params).
+        response_type.update({
+            "config/value/write": "ConfigWriteResponse",
+            "config/batchWrite": "ConfigWriteResponse",
+            "configRequirements/read": "ConfigRequirementsReadResponse",
+            "account/logout": "LogoutAccountResponse",
+        })
         # A few result types (fuzzyFileSearch's) are not in the v2 bundle but in their own file.
         response_file = {}
         for e in methods["ClientRequest"]["stable"]:
@@ -1306,6 +1834,7 @@ class ZSchemaConformance(AppServerTest):
                 problems.append((rec["test"], kind, method, msg, errors))
 
         self.assertGreater(counted.get("notification", 0), 20, counted)
+        problems += self.wright_schema_problems(record, jsonschema)
         if problems:
             by_sig = {}
             for test, kind, method, msg, errors in problems:

@@ -5,14 +5,33 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 use wright_protocol::jsonrpc::{
-    self, JsonRpcMessage, MessageParseError, RequestId, INVALID_REQUEST, PARSE_ERROR,
+    self, JsonRpcMessage, MessageParseError, RequestId, INTERNAL_ERROR, INVALID_REQUEST,
+    PARSE_ERROR,
 };
+use wright_protocol::v2::{ServerNotification, ServerRequest};
 
-use crate::threads::{self, State};
+use crate::state::State;
 use crate::wire::now_ms;
+
+/// A notification serialized once, ready for any number of connections.
+pub(crate) struct Outbound {
+    method: &'static str,
+    line: String,
+}
+
+impl Outbound {
+    pub fn new(notification: &ServerNotification) -> Outbound {
+        let message = notification.to_jsonrpc(Some(now_ms()));
+        Outbound {
+            method: notification.method(),
+            line: serde_json::to_string(&message).unwrap_or_default(),
+        }
+    }
+}
 
 /// Lines longer than this are refused (and answered) without being parsed.
 pub const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
@@ -52,39 +71,70 @@ impl ConnHandle {
     }
 
     fn send(&self, value: Value) {
-        if self.out.send(value.to_string()).is_ok() {
+        self.send_line(value.to_string());
+    }
+
+    fn send_line(&self, line: String) {
+        if self.out.send(line).is_ok() {
             self.queued.fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    pub fn notify(&self, method: &str, params: Value) {
+    pub fn notify(&self, notification: &ServerNotification) {
+        self.deliver(&Outbound::new(notification));
+    }
+
+    /// Sends a notification already serialized (one broadcast serializes once), unless the
+    /// client opted out of it or is so far behind that deltas are dropped.
+    pub fn deliver(&self, out: &Outbound) {
         let muted = self
             .opt_out
             .lock()
-            .map(|m| m.contains(method))
+            .map(|m| m.contains(out.method))
             .unwrap_or(false);
-        let is_delta = method.ends_with("Delta") || method.ends_with("/delta");
+        let is_delta = out.method.ends_with("Delta") || out.method.ends_with("/delta");
         let behind = self.queued.load(Ordering::Relaxed) > MAX_QUEUED_BEFORE_DROPPING_DELTAS;
-        let dropped = muted || (is_delta && behind);
-        if !dropped {
-            self.send(json!({"method": method, "params": params, "emittedAtMs": now_ms()}));
+        if !(muted || (is_delta && behind)) {
+            self.send_line(out.line.clone());
         }
     }
 
-    pub fn respond(&self, id: &RequestId, result: Value) {
-        self.send(json!({"id": id, "result": result}));
+    pub fn respond<T: Serialize>(&self, id: &RequestId, result: &T) {
+        match serde_json::to_value(result) {
+            Ok(result) => self.send(json!({"id": id, "result": result})),
+            Err(err) => self.error(
+                Some(id),
+                INTERNAL_ERROR,
+                format!("the result could not be encoded: {err}"),
+            ),
+        }
     }
 
     pub fn error(&self, id: Option<&RequestId>, code: i64, message: impl Into<String>) {
-        self.send(json!({"id": id, "error": {"code": code, "message": message.into()}}));
+        self.error_with_data(id, code, message, None);
     }
 
-    /// Sends a server→client request. Returns its id and the reply to wait for: `None` when
-    /// the connection closes first or the client answers with an error.
+    /// An error with machine-readable `data` (e.g. `config_write_error_code`).
+    pub fn error_with_data(
+        &self,
+        id: Option<&RequestId>,
+        code: i64,
+        message: impl Into<String>,
+        data: Option<Value>,
+    ) {
+        let mut error = json!({"code": code, "message": message.into()});
+        if let Some(data) = data {
+            error["data"] = data;
+        }
+        self.send(json!({"id": id, "error": error}));
+    }
+
+    /// Sends a server→client request built for the id this connection gives it. Returns the
+    /// id and the reply to wait for: the sender is dropped when the connection closes first;
+    /// `Err` carries the client's error object.
     pub fn start_request(
         &self,
-        method: &str,
-        params: Value,
+        build: impl FnOnce(RequestId) -> ServerRequest,
     ) -> (i64, oneshot::Receiver<Result<Value, Value>>) {
         let id = self.next_request.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
@@ -95,7 +145,11 @@ impl ConnHandle {
         if let Ok(mut pending) = self.pending.lock() {
             pending.insert(id, tx);
         }
-        self.send(json!({"method": method, "id": id, "params": params}));
+        let request = build(RequestId::Integer(id));
+        match serde_json::to_string(&request.to_jsonrpc()) {
+            Ok(line) => self.send_line(line),
+            Err(_) => self.withdraw(id),
+        }
         (id, rx)
     }
 
@@ -178,7 +232,7 @@ pub(crate) async fn serve(
                                 );
                             }
                         }
-                        conn.respond(&request.id, state.initialize_result(&params));
+                        conn.respond(&request.id, &state.initialize_result(&params));
                     }
                     continue;
                 }
@@ -186,7 +240,7 @@ pub(crate) async fn serve(
                     conn.error(Some(&request.id), INVALID_REQUEST, "Not initialized");
                     continue;
                 }
-                threads::handle_request(&state, &conn, request).await;
+                crate::dispatch::handle_request(&state, &conn, request).await;
             }
             // `initialized` and any other client notification need no answer.
             JsonRpcMessage::Notification(_) => {}
@@ -205,20 +259,44 @@ pub(crate) async fn serve(
 mod tests {
     use super::*;
 
+    use wright_protocol::v2::{
+        AgentMessageDeltaNotification, CommandExecutionOutputDeltaNotification,
+        ThreadArchivedNotification,
+    };
+
     #[test]
     fn a_client_far_behind_gets_no_deltas_but_every_event() {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let queued = Arc::new(AtomicUsize::new(MAX_QUEUED_BEFORE_DROPPING_DELTAS + 1));
         let conn = ConnHandle::new(tx, Arc::clone(&queued));
-        conn.notify("item/commandExecution/outputDelta", json!({"delta": "x"}));
-        conn.notify("item/agentMessage/delta", json!({"delta": "y"}));
-        conn.notify("item/completed", json!({"item": {}}));
+        let delta = |d: &str| {
+            ServerNotification::AgentMessageDelta(AgentMessageDeltaNotification {
+                thread_id: "t".into(),
+                turn_id: "u".into(),
+                item_id: "i".into(),
+                delta: d.into(),
+            })
+        };
+        conn.notify(&ServerNotification::CommandExecutionOutputDelta(
+            CommandExecutionOutputDeltaNotification {
+                thread_id: "t".into(),
+                turn_id: "u".into(),
+                item_id: "i".into(),
+                delta: "x".into(),
+            },
+        ));
+        conn.notify(&delta("y"));
+        conn.notify(&ServerNotification::ThreadArchived(
+            ThreadArchivedNotification {
+                thread_id: "t".into(),
+            },
+        ));
         let line = rx.try_recv().unwrap();
-        assert!(line.contains("item/completed"), "{line}");
+        assert!(line.contains("thread/archived"), "{line}");
         assert!(rx.try_recv().is_err());
         // Caught up: deltas flow again.
         queued.store(0, Ordering::Relaxed);
-        conn.notify("item/agentMessage/delta", json!({"delta": "z"}));
+        conn.notify(&delta("z"));
         assert!(rx.try_recv().unwrap().contains("\"z\""));
     }
 }

@@ -1,13 +1,9 @@
-//! `fs/*`: read and write files on the server's machine for the client, as the user. Params
-//! are parsed into, and results built from, the `wright_protocol::v2` types. The file work is
-//! blocking, so it runs on the blocking pool.
+//! `fs/*`: read and write files on the server's machine for the client, as the user. The file
+//! work is blocking: the dispatcher runs these on the blocking pool.
 
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-use serde_json::Value;
 use wright_protocol::jsonrpc::{INTERNAL_ERROR, INVALID_PARAMS};
 use wright_protocol::v2::{
     FsCopyParams, FsCreateDirectoryParams, FsEmptyResponse, FsGetMetadataParams,
@@ -20,55 +16,6 @@ const MAX_READ_BYTES: u64 = 64 * 1024 * 1024;
 
 /// (code, message)
 pub(crate) type FsError = (i64, String);
-
-/// The methods this module answers.
-pub(crate) const METHODS: [&str; 7] = [
-    "fs/readFile",
-    "fs/writeFile",
-    "fs/createDirectory",
-    "fs/getMetadata",
-    "fs/readDirectory",
-    "fs/remove",
-    "fs/copy",
-];
-
-/// Answers one of [`METHODS`].
-pub(crate) async fn handle(method: &str, params: Value) -> Result<Value, FsError> {
-    let method = method.to_string();
-    let joined = tokio::task::spawn_blocking(move || dispatch(&method, params)).await;
-    joined.unwrap_or_else(|e| Err((INTERNAL_ERROR, format!("fs: {e}"))))
-}
-
-fn dispatch(method: &str, params: Value) -> Result<Value, FsError> {
-    match method {
-        "fs/readFile" => reply(read_file(parse(params)?)),
-        "fs/writeFile" => reply(write_file(parse(params)?)),
-        "fs/createDirectory" => reply(create_directory(parse(params)?)),
-        "fs/getMetadata" => reply(get_metadata(parse(params)?)),
-        "fs/readDirectory" => reply(read_directory(parse(params)?)),
-        "fs/remove" => reply(remove(parse(params)?)),
-        _ => reply(copy(parse(params)?)),
-    }
-}
-
-fn parse<T: DeserializeOwned>(params: Value) -> Result<T, FsError> {
-    serde_path_to_error::deserialize(params).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if path == "." {
-            (INVALID_PARAMS, format!("invalid params: {inner}"))
-        } else {
-            (
-                INVALID_PARAMS,
-                format!("invalid params at `{path}`: {inner}"),
-            )
-        }
-    })
-}
-
-fn reply<T: Serialize>(result: Result<T, FsError>) -> Result<Value, FsError> {
-    result.and_then(|r| serde_json::to_value(r).map_err(|e| (INTERNAL_ERROR, e.to_string())))
-}
 
 fn absolute(path: &str, field: &str) -> Result<PathBuf, FsError> {
     let p = PathBuf::from(path);
@@ -86,7 +33,7 @@ fn io(what: &str, path: &Path, e: std::io::Error) -> FsError {
     (INTERNAL_ERROR, format!("{what} {}: {e}", path.display()))
 }
 
-fn read_file(p: FsReadFileParams) -> Result<FsReadFileResponse, FsError> {
+pub(crate) fn read_file(p: FsReadFileParams) -> Result<FsReadFileResponse, FsError> {
     let path = absolute(&p.path, "path")?;
     let meta = std::fs::metadata(&path).map_err(|e| io("cannot read", &path, e))?;
     if meta.len() > MAX_READ_BYTES {
@@ -106,7 +53,7 @@ fn read_file(p: FsReadFileParams) -> Result<FsReadFileResponse, FsError> {
     })
 }
 
-fn write_file(p: FsWriteFileParams) -> Result<FsEmptyResponse, FsError> {
+pub(crate) fn write_file(p: FsWriteFileParams) -> Result<FsEmptyResponse, FsError> {
     let path = absolute(&p.path, "path")?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(p.data_base64.as_bytes())
@@ -115,7 +62,7 @@ fn write_file(p: FsWriteFileParams) -> Result<FsEmptyResponse, FsError> {
     Ok(FsEmptyResponse {})
 }
 
-fn create_directory(p: FsCreateDirectoryParams) -> Result<FsEmptyResponse, FsError> {
+pub(crate) fn create_directory(p: FsCreateDirectoryParams) -> Result<FsEmptyResponse, FsError> {
     let path = absolute(&p.path, "path")?;
     let r = if p.recursive.unwrap_or(true) {
         std::fs::create_dir_all(&path)
@@ -133,7 +80,7 @@ fn millis(t: std::io::Result<std::time::SystemTime>) -> i64 {
         .unwrap_or(0)
 }
 
-fn get_metadata(p: FsGetMetadataParams) -> Result<FsGetMetadataResponse, FsError> {
+pub(crate) fn get_metadata(p: FsGetMetadataParams) -> Result<FsGetMetadataResponse, FsError> {
     let path = absolute(&p.path, "path")?;
     let link = std::fs::symlink_metadata(&path).map_err(|e| io("cannot inspect", &path, e))?;
     // What the path resolves to (a dangling link resolves to nothing).
@@ -147,7 +94,7 @@ fn get_metadata(p: FsGetMetadataParams) -> Result<FsGetMetadataResponse, FsError
     })
 }
 
-fn read_directory(p: FsReadDirectoryParams) -> Result<FsReadDirectoryResponse, FsError> {
+pub(crate) fn read_directory(p: FsReadDirectoryParams) -> Result<FsReadDirectoryResponse, FsError> {
     let path = absolute(&p.path, "path")?;
     let mut entries = Vec::new();
     for entry in std::fs::read_dir(&path).map_err(|e| io("cannot read directory", &path, e))? {
@@ -163,7 +110,7 @@ fn read_directory(p: FsReadDirectoryParams) -> Result<FsReadDirectoryResponse, F
     Ok(FsReadDirectoryResponse { entries })
 }
 
-fn remove(p: FsRemoveParams) -> Result<FsEmptyResponse, FsError> {
+pub(crate) fn remove(p: FsRemoveParams) -> Result<FsEmptyResponse, FsError> {
     let path = absolute(&p.path, "path")?;
     let meta = match std::fs::symlink_metadata(&path) {
         Ok(m) => m,
@@ -185,7 +132,7 @@ fn remove(p: FsRemoveParams) -> Result<FsEmptyResponse, FsError> {
     Ok(FsEmptyResponse {})
 }
 
-fn copy(p: FsCopyParams) -> Result<FsEmptyResponse, FsError> {
+pub(crate) fn copy(p: FsCopyParams) -> Result<FsEmptyResponse, FsError> {
     let from = absolute(&p.source_path, "sourcePath")?;
     let to = absolute(&p.destination_path, "destinationPath")?;
     let meta = std::fs::symlink_metadata(&from).map_err(|e| io("cannot copy", &from, e))?;

@@ -34,7 +34,8 @@ use wright_protocol::v2::{
 };
 
 use crate::conn::ConnHandle;
-use crate::threads::{RpcError, State};
+use crate::rpc::RpcError;
+use crate::state::State;
 
 /// How long changes are gathered before one `fs/changed` goes out (Codex: 200 ms).
 pub(crate) const DEBOUNCE: Duration = Duration::from_millis(200);
@@ -70,10 +71,7 @@ pub(crate) async fn fs_watch(
     let target = absolute(&params.path)?;
     let sender = conn.clone();
     let sink: Sink = Box::new(move |note: FsChangedNotification| {
-        let note = ServerNotification::FsChanged(note);
-        if let Some(params) = note.to_jsonrpc(None).params {
-            sender.notify(note.method(), params);
-        }
+        sender.notify(&ServerNotification::FsChanged(note));
     });
     let watches = state.files.watches.clone();
     let conn_id = conn.id;

@@ -18,7 +18,8 @@ use wright_protocol::v2::{
 };
 
 use crate::conn::ConnHandle;
-use crate::threads::{RpcError, State};
+use crate::rpc::RpcError;
+use crate::state::State;
 
 /// Searches walking at once (each uses several threads); later ones wait their turn.
 pub(crate) const MAX_RUNNING: usize = 4;

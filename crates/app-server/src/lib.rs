@@ -5,13 +5,27 @@
 //! them and stdio or WebSocket, and `wright exec` talks to one in process. Each connection has
 //! its own outgoing queue and writer, so a slow client never holds up another.
 
+mod account;
+mod approvals;
+mod command;
+mod config_methods;
 mod conn;
+mod dispatch;
+mod event_pump;
 mod file_services;
 mod fs_methods;
 mod fs_watch;
 mod fuzzy_search;
-mod threads;
+mod models;
+mod paging;
+mod rpc;
+mod shell_command;
+mod state;
+mod thread_history;
+mod thread_methods;
 pub mod transport;
+mod turns;
+mod user_agent;
 mod wire;
 pub mod ws_auth;
 
@@ -26,7 +40,7 @@ pub use conn::MAX_MESSAGE_BYTES;
 /// Shared by every connection of one server process (clones share it).
 #[derive(Clone)]
 pub struct AppServer {
-    state: Arc<threads::State>,
+    state: Arc<state::State>,
 }
 
 /// One client's view of the server: send it lines, read lines back.
@@ -71,7 +85,7 @@ pub struct ServerOptions {
 impl AppServer {
     pub fn new(options: ServerOptions) -> AppServer {
         AppServer {
-            state: threads::State::new(options),
+            state: state::State::new(options),
         }
     }
 

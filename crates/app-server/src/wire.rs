@@ -1,10 +1,14 @@
-//! The JSON shapes of App Server v2 objects, as Codex sends them (field names and nulls
-//! copied from the reference captures; validated against Codex's schema in the tests).
+//! wright's own records (threads, turns, engine items, usage, settings) turned into the
+//! `wright_protocol::v2` types the server sends. Every message the server builds goes through
+//! these types, so the generated schema and TypeScript are exactly the wire.
 
-use serde_json::{json, Value};
-use wright_protocol::{
-    ChangeKind, CommandStatus, ItemDetails, PatchStatus, ThreadItem, TokenUsage,
+use wright_core::config::{Config, SandboxMode};
+use wright_protocol::v2::{
+    self, CommandAction, CommandExecutionSource, CommandExecutionStatus, PatchApplyStatus,
+    PatchChangeKind, SandboxPolicy, SessionSource, ThreadActiveFlag, ThreadStatus,
+    TokenUsageBreakdown, Turn, TurnError, TurnItemsView, TurnStatus, UserInput,
 };
+use wright_protocol::{ChangeKind, CommandStatus, ItemDetails, PatchStatus, TokenUsage};
 
 /// What a client sees of a thread, besides its turns.
 #[derive(Debug, Clone)]
@@ -21,6 +25,7 @@ pub struct ThreadInfo {
     pub forked_from: Option<String>,
     pub archived: bool,
     pub ephemeral: bool,
+    pub git_info: Option<v2::GitInfo>,
 }
 
 pub fn now_secs() -> i64 {
@@ -34,88 +39,190 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-pub fn thread(info: &ThreadInfo, status: Value, turns: Vec<Value>) -> Value {
-    json!({
-        "id": info.id,
-        "sessionId": info.id,
-        "forkedFromId": info.forked_from,
-        "parentThreadId": null,
-        "preview": info.preview,
-        "ephemeral": info.ephemeral,
-        "projectId": null,
-        "modelProvider": info.model_provider,
-        "model": info.model,
-        "reasoningEffort": null,
-        "createdAt": info.created_at,
-        "updatedAt": info.updated_at,
-        "status": status,
-        "path": null,
-        "cwd": info.cwd,
-        "cliVersion": env!("CARGO_PKG_VERSION"),
-        "source": info.source,
-        "agentNickname": null,
-        "agentRole": null,
-        "gitInfo": null,
-        "name": info.name,
-        "turns": turns,
-    })
+/// Codex's session sources are a closed set of names plus `{"custom": …}`.
+fn session_source(source: &str) -> SessionSource {
+    match source {
+        "cli" => SessionSource::Cli,
+        "vscode" => SessionSource::Vscode,
+        "exec" => SessionSource::Exec,
+        "appServer" | "app-server" | "app_server" => SessionSource::AppServer,
+        "unknown" | "" => SessionSource::Unknown,
+        other => SessionSource::Custom(other.to_string()),
+    }
 }
 
-pub fn idle() -> Value {
-    json!({"type": "idle"})
+pub fn thread(info: &ThreadInfo, status: ThreadStatus, turns: Vec<Turn>) -> v2::Thread {
+    v2::Thread {
+        id: info.id.clone(),
+        session_id: info.id.clone(),
+        forked_from_id: info.forked_from.clone(),
+        parent_thread_id: None,
+        preview: info.preview.clone(),
+        ephemeral: info.ephemeral,
+        section: None,
+        section_entered_at: None,
+        project_id: None,
+        history_mode: v2::ThreadHistoryMode::Legacy,
+        model_provider: info.model_provider.clone(),
+        model: Some(info.model.clone()),
+        reasoning_effort: None,
+        created_at: info.created_at,
+        updated_at: info.updated_at,
+        recency_at: Some(info.updated_at),
+        status,
+        path: None,
+        cwd: info.cwd.clone(),
+        cli_version: env!("CARGO_PKG_VERSION").to_string(),
+        originator: None,
+        source: session_source(&info.source),
+        thread_source: None,
+        agent_nickname: None,
+        agent_role: None,
+        git_info: info.git_info.clone(),
+        name: info.name.clone(),
+        turns,
+    }
 }
 
-pub fn active(waiting_on_approval: bool) -> Value {
-    let flags: Vec<&str> = if waiting_on_approval {
-        vec!["waitingOnApproval"]
-    } else {
-        Vec::new()
-    };
-    json!({"type": "active", "activeFlags": flags})
+pub fn idle() -> ThreadStatus {
+    ThreadStatus::Idle
+}
+
+pub fn active(waiting_on_approval: bool) -> ThreadStatus {
+    ThreadStatus::Active {
+        active_flags: if waiting_on_approval {
+            vec![ThreadActiveFlag::WaitingOnApproval]
+        } else {
+            Vec::new()
+        },
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct TurnInfo {
     pub id: String,
-    pub status: &'static str,
+    pub status: TurnStatus,
     pub error: Option<String>,
     pub started_at: Option<i64>,
     pub completed_at: Option<i64>,
     pub duration_ms: Option<i64>,
 }
 
-pub fn turn(t: &TurnInfo, items: Vec<Value>, items_view: &str) -> Value {
-    json!({
-        "id": t.id,
-        "items": items,
-        "itemsView": items_view,
-        "status": t.status,
-        "error": t.error.as_ref().map(|m| json!({"message": m, "codexErrorInfo": null})),
-        "startedAt": t.started_at,
-        "completedAt": t.completed_at,
-        "durationMs": t.duration_ms,
-    })
+impl TurnInfo {
+    /// The stored status name (the store keeps Codex's wire names).
+    pub fn status_name(&self) -> &'static str {
+        match self.status {
+            TurnStatus::Completed => "completed",
+            TurnStatus::Interrupted => "interrupted",
+            TurnStatus::Failed => "failed",
+            TurnStatus::InProgress => "inProgress",
+        }
+    }
+}
+
+pub fn turn(t: &TurnInfo, items: Vec<v2::ThreadItem>, items_view: TurnItemsView) -> Turn {
+    Turn {
+        id: t.id.clone(),
+        root_turn_id: Some(t.id.clone()),
+        items,
+        items_view,
+        status: t.status,
+        error: t.error.as_ref().map(|m| turn_error(m.clone())),
+        started_at: t.started_at,
+        completed_at: t.completed_at,
+        duration_ms: t.duration_ms,
+    }
+}
+
+pub fn turn_error(message: String) -> TurnError {
+    TurnError {
+        message,
+        codex_error_info: None,
+        additional_details: None,
+        misalignment: None,
+    }
 }
 
 /// A user's input as a `userMessage` item.
-pub fn user_message(id: &str, content: &[Value]) -> Value {
-    json!({"type": "userMessage", "id": id, "content": content})
+pub fn user_message(id: &str, content: Vec<UserInput>) -> v2::ThreadItem {
+    v2::ThreadItem::UserMessage {
+        id: id.to_string(),
+        client_id: None,
+        content,
+        started_at_ms: None,
+        completed_at_ms: None,
+    }
 }
 
-pub fn context_compaction(id: &str) -> Value {
-    json!({"type": "contextCompaction", "id": id})
+pub fn context_compaction(id: &str) -> v2::ThreadItem {
+    v2::ThreadItem::ContextCompaction {
+        id: id.to_string(),
+        started_at_ms: None,
+        completed_at_ms: None,
+    }
+}
+
+pub fn agent_message(id: &str, text: &str) -> v2::ThreadItem {
+    v2::ThreadItem::AgentMessage {
+        id: id.to_string(),
+        text: text.to_string(),
+        phase: None,
+        moderation: None,
+        memory_citation: None,
+        delivery: None,
+        questions: None,
+        started_at_ms: None,
+        completed_at_ms: None,
+    }
+}
+
+pub fn reasoning(id: &str, summary: Vec<String>) -> v2::ThreadItem {
+    v2::ThreadItem::Reasoning {
+        id: id.to_string(),
+        summary,
+        content: Vec::new(),
+        started_at_ms: None,
+        completed_at_ms: None,
+    }
+}
+
+/// A command the user ran (`thread/shellCommand`) or the agent ran, as an item.
+pub struct CommandItem<'a> {
+    pub id: &'a str,
+    pub command: &'a str,
+    pub cwd: &'a str,
+    pub source: CommandExecutionSource,
+    pub status: CommandExecutionStatus,
+    pub aggregated_output: Option<String>,
+    pub exit_code: Option<i32>,
+    pub duration_ms: Option<i64>,
+}
+
+pub fn command_item(c: CommandItem<'_>) -> v2::ThreadItem {
+    v2::ThreadItem::CommandExecution {
+        id: c.id.to_string(),
+        command: c.command.to_string(),
+        cwd: c.cwd.to_string(),
+        process_id: None,
+        source: c.source,
+        status: c.status,
+        command_actions: vec![command_action(c.command)],
+        aggregated_output: c.aggregated_output,
+        exit_code: c.exit_code,
+        duration_ms: c.duration_ms,
+        plugin_id: None,
+        script_path: None,
+        started_at_ms: None,
+        completed_at_ms: None,
+    }
 }
 
 /// The engine's item in App Server form. `None` for items the protocol has no place for.
-pub fn item(item: &ThreadItem) -> Option<Value> {
+pub fn item(item: &wright_protocol::ThreadItem) -> Option<v2::ThreadItem> {
     let id = &item.id;
     Some(match &item.details {
-        ItemDetails::AgentMessage { text } => {
-            json!({"type": "agentMessage", "id": id, "text": text, "phase": null})
-        }
-        ItemDetails::Reasoning { text } => {
-            json!({"type": "reasoning", "id": id, "summary": [text], "content": []})
-        }
+        ItemDetails::AgentMessage { text } => agent_message(id, text),
+        ItemDetails::Reasoning { text } => reasoning(id, vec![text.clone()]),
         ItemDetails::CommandExecution {
             command,
             aggregated_output,
@@ -125,46 +232,48 @@ pub fn item(item: &ThreadItem) -> Option<Value> {
             duration_ms,
         } => {
             let status = match status {
-                CommandStatus::InProgress => "inProgress",
-                CommandStatus::Completed => "completed",
-                CommandStatus::Failed => "failed",
-                CommandStatus::Declined => "declined",
+                CommandStatus::InProgress => CommandExecutionStatus::InProgress,
+                CommandStatus::Completed => CommandExecutionStatus::Completed,
+                CommandStatus::Failed => CommandExecutionStatus::Failed,
+                CommandStatus::Declined => CommandExecutionStatus::Declined,
             };
-            let running = status == "inProgress";
-            json!({
-                "type": "commandExecution",
-                "id": id,
-                "command": command,
-                "cwd": cwd,
-                "processId": null,
-                "source": "agent",
-                "status": status,
-                "commandActions": [command_action(command)],
-                "aggregatedOutput": if running { Value::Null } else { json!(aggregated_output) },
-                "exitCode": exit_code,
-                "durationMs": duration_ms,
+            let running = status == CommandExecutionStatus::InProgress;
+            command_item(CommandItem {
+                id,
+                command,
+                cwd,
+                source: CommandExecutionSource::Agent,
+                status,
+                aggregated_output: (!running).then(|| aggregated_output.clone()),
+                exit_code: *exit_code,
+                duration_ms: duration_ms.map(|d| d as i64),
             })
         }
-        ItemDetails::FileChange { changes, status } => {
-            let changes: Vec<Value> = changes
+        ItemDetails::FileChange { changes, status } => v2::ThreadItem::FileChange {
+            id: id.clone(),
+            changes: changes
                 .iter()
-                .map(|c| {
-                    let kind = match c.kind {
-                        ChangeKind::Add => json!({"type": "add"}),
-                        ChangeKind::Delete => json!({"type": "delete"}),
-                        ChangeKind::Update => json!({"type": "update", "move_path": c.move_path}),
-                    };
-                    json!({"path": c.path, "kind": kind, "diff": c.diff})
+                .map(|c| v2::FileUpdateChange {
+                    path: c.path.clone(),
+                    kind: match c.kind {
+                        ChangeKind::Add => PatchChangeKind::Add,
+                        ChangeKind::Delete => PatchChangeKind::Delete,
+                        ChangeKind::Update => PatchChangeKind::Update {
+                            move_path: c.move_path.clone(),
+                        },
+                    },
+                    diff: c.diff.clone(),
                 })
-                .collect();
-            let status = match status {
-                PatchStatus::InProgress => "inProgress",
-                PatchStatus::Completed => "completed",
-                PatchStatus::Failed => "failed",
-                PatchStatus::Declined => "declined",
-            };
-            json!({"type": "fileChange", "id": id, "changes": changes, "status": status})
-        }
+                .collect(),
+            status: match status {
+                PatchStatus::InProgress => PatchApplyStatus::InProgress,
+                PatchStatus::Completed => PatchApplyStatus::Completed,
+                PatchStatus::Failed => PatchApplyStatus::Failed,
+                PatchStatus::Declined => PatchApplyStatus::Declined,
+            },
+            started_at_ms: None,
+            completed_at_ms: None,
+        },
         // Plans travel as turn/plan/updated, as in Codex.
         ItemDetails::TodoList { .. } => return None,
         ItemDetails::Error { .. } => return None,
@@ -173,39 +282,62 @@ pub fn item(item: &ThreadItem) -> Option<Value> {
 
 /// What the command does, for clients that summarise it. Codex parses many shapes; the
 /// honest default is `unknown` with the script as given.
-fn command_action(command: &str) -> Value {
+pub fn command_action(command: &str) -> CommandAction {
     let script = command
         .split_once(" -lc ")
         .map(|(_, s)| s.trim_matches(|c| c == '\'' || c == '"'))
         .unwrap_or(command);
-    json!({"type": "unknown", "command": script})
-}
-
-pub fn usage_breakdown(u: &TokenUsage) -> Value {
-    json!({
-        "totalTokens": u.input_tokens + u.output_tokens,
-        "inputTokens": u.input_tokens,
-        "cachedInputTokens": u.cached_input_tokens,
-        "cacheWriteInputTokens": u.cache_write_input_tokens,
-        "outputTokens": u.output_tokens,
-        "reasoningOutputTokens": u.reasoning_output_tokens,
-    })
-}
-
-pub fn sandbox_policy(
-    mode: wright_core::config::SandboxMode,
-    cfg: &wright_core::config::Config,
-) -> Value {
-    use wright_core::config::SandboxMode;
-    match mode {
-        SandboxMode::ReadOnly => json!({"type": "readOnly", "networkAccess": false}),
-        SandboxMode::WorkspaceWrite => json!({
-            "type": "workspaceWrite",
-            "writableRoots": cfg.writable_roots.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-            "networkAccess": cfg.network_access,
-            "excludeTmpdirEnvVar": false,
-            "excludeSlashTmp": false,
-        }),
-        SandboxMode::DangerFullAccess => json!({"type": "dangerFullAccess"}),
+    CommandAction::Unknown {
+        command: script.to_string(),
     }
+}
+
+pub fn usage_breakdown(u: &TokenUsage) -> TokenUsageBreakdown {
+    TokenUsageBreakdown {
+        total_tokens: (u.input_tokens + u.output_tokens) as i64,
+        input_tokens: u.input_tokens as i64,
+        cached_input_tokens: u.cached_input_tokens as i64,
+        cache_write_input_tokens: u.cache_write_input_tokens as i64,
+        output_tokens: u.output_tokens as i64,
+        reasoning_output_tokens: u.reasoning_output_tokens as i64,
+    }
+}
+
+pub fn sandbox_policy(mode: SandboxMode, cfg: &Config) -> SandboxPolicy {
+    match mode {
+        SandboxMode::ReadOnly => SandboxPolicy::ReadOnly {
+            network_access: false,
+        },
+        SandboxMode::WorkspaceWrite => SandboxPolicy::WorkspaceWrite {
+            writable_roots: cfg
+                .writable_roots
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+            network_access: cfg.network_access,
+            exclude_tmpdir_env_var: false,
+            exclude_slash_tmp: false,
+        },
+        SandboxMode::DangerFullAccess => SandboxPolicy::DangerFullAccess,
+    }
+}
+
+/// Stored items are the protocol's own JSON; one that no longer parses (written by another
+/// version) is skipped with a warning rather than failing the whole read.
+pub fn stored_items(items: Vec<serde_json::Value>) -> Vec<v2::ThreadItem> {
+    items
+        .into_iter()
+        .filter_map(|v| match serde_json::from_value(v) {
+            Ok(item) => Some(item),
+            Err(err) => {
+                tracing::warn!("skipping a stored item that does not parse: {err}");
+                None
+            }
+        })
+        .collect()
+}
+
+/// An item as the store keeps it.
+pub fn to_stored(item: &v2::ThreadItem) -> serde_json::Value {
+    serde_json::to_value(item).unwrap_or(serde_json::Value::Null)
 }

@@ -126,6 +126,39 @@ fn apply_patch_main() -> i32 {
     }
 }
 
+/// Codex takes `-c key=value` before the subcommand too (`codex -c model=x app-server`, as
+/// OpenAI's SDK launches it): such flags move behind the subcommand, where wright's
+/// subcommands take them. Anything else is left for clap to judge.
+fn hoist_config_flags(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    const TAKES_CONFIG: [&str; 4] = ["exec", "e", "app-server", "resume"];
+    let mut flags = Vec::new();
+    let mut i = 1;
+    while i < args.len() {
+        let arg = args[i].to_string_lossy();
+        if arg == "-c" || arg == "--config" {
+            let Some(value) = args.get(i + 1) else { break };
+            flags.push(args[i].clone());
+            flags.push(value.clone());
+            i += 2;
+        } else if arg.starts_with("--config=") || (arg.starts_with("-c") && arg.len() > 2) {
+            flags.push(args[i].clone());
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    let subcommand = args.get(i).map(|a| a.to_string_lossy().into_owned());
+    match subcommand {
+        Some(name) if !flags.is_empty() && TAKES_CONFIG.contains(&name.as_str()) => {
+            let mut out = vec![args[0].clone(), args[i].clone()];
+            out.extend(flags);
+            out.extend(args[i + 1..].iter().cloned());
+            out
+        }
+        _ => args,
+    }
+}
+
 fn main() {
     // The agent starts `wright sandbox --policy JSON -- CMD...` for every command: skip the
     // full command-line parser on that path (it is most of wright's start-up time).
@@ -133,13 +166,16 @@ fn main() {
     if args.len() > 4 && args[1] == "sandbox" && args[2] == "--policy" && args[4] == "--" {
         wright_sandbox::run_policy_json(&args[3], &args[5..]);
     }
-    if std::env::var_os("RUST_LOG").is_some() {
-        tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .init();
-    }
-    let cli = Cli::parse();
+    // Warnings always reach stderr (an option a request sets that wright does not act on, a
+    // store that cannot write): nothing is ignored silently. RUST_LOG asks for more.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+    let cli = Cli::parse_from(hoist_config_flags(args));
     let code = match cli.command {
         Some(Command::Exec(args)) => exec::main(*args),
         Some(Command::AppServer(args)) => app_server::main(args),
@@ -156,4 +192,37 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hoist_config_flags;
+
+    fn argv(s: &str) -> Vec<std::ffi::OsString> {
+        s.split(' ').map(Into::into).collect()
+    }
+
+    #[test]
+    fn config_before_the_subcommand_moves_behind_it() {
+        assert_eq!(
+            hoist_config_flags(argv(
+                "wright --config model=x -c a=1 app-server --listen stdio://"
+            )),
+            argv("wright app-server --config model=x -c a=1 --listen stdio://")
+        );
+        assert_eq!(
+            hoist_config_flags(argv("wright -ca=1 exec hi")),
+            argv("wright exec -ca=1 hi")
+        );
+        // Nothing to move, or a subcommand without -c: unchanged, for clap to judge.
+        assert_eq!(
+            hoist_config_flags(argv("wright exec -c a=1 hi")),
+            argv("wright exec -c a=1 hi")
+        );
+        assert_eq!(
+            hoist_config_flags(argv("wright -c a=1 sandbox -- true")),
+            argv("wright -c a=1 sandbox -- true")
+        );
+        assert_eq!(hoist_config_flags(argv("wright -c")), argv("wright -c"));
+    }
 }

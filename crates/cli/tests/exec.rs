@@ -971,7 +971,9 @@ async fn exec_resume_continues_the_stored_thread() {
     let missing = env.exec(&["--json", "resume", "no-such-thread", "x"]).await;
     assert_eq!(missing.code, Some(1));
     assert!(
-        missing.stderr.contains("thread not found: no-such-thread"),
+        missing
+            .stderr
+            .contains("no rollout found for thread id no-such-thread"),
         "{}",
         missing.stderr
     );

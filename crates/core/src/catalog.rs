@@ -17,6 +17,10 @@ pub struct ModelInfo {
 /// Window assumed for a model the catalog does not know.
 pub const UNKNOWN_CONTEXT_WINDOW: u64 = 128_000;
 
+/// The models offered when the provider cannot list its own (`model/list` without a
+/// reachable `GET /models`).
+pub const KNOWN_MODELS: &[&str] = &["gpt-5.5", "gpt-5-codex", "o3", "o4-mini", "gpt-4.1"];
+
 pub fn model_info(model: &str, wire: WireApi) -> ModelInfo {
     let lower = model.to_ascii_lowercase();
     let m = lower.rsplit('/').next().unwrap_or(&lower);

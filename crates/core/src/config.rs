@@ -11,6 +11,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use wright_models::{Provider, WireApi};
 
+pub use crate::config_layers::parse_override;
+use crate::config_layers::LayerStack;
+
 pub const DEFAULT_MODEL: &str = "gpt-5.5";
 pub const OPENAI_PROVIDER_ID: &str = "openai";
 const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
@@ -201,6 +204,15 @@ struct ProviderToml {
     requires_openai_auth: Option<bool>,
 }
 
+/// A provider wright can talk to.
+#[derive(Debug, Clone)]
+pub struct ProviderEntry {
+    pub provider: Provider,
+    /// Authenticates with the user's OpenAI credentials (`CODEX_API_KEY`, `OPENAI_API_KEY` or
+    /// the key stored in `$WRIGHT_HOME/auth.json`) rather than a variable of its own.
+    pub openai_auth: bool,
+}
+
 /// Values from the command line that beat everything else.
 #[derive(Debug, Default, Clone)]
 pub struct CliOverrides {
@@ -223,6 +235,9 @@ pub struct Config {
     pub model: String,
     pub provider_id: String,
     pub provider: Provider,
+    /// Every usable provider by id: the built-in `openai` and each complete
+    /// `[model_providers.*]` (the one in use included).
+    pub providers: BTreeMap<String, ProviderEntry>,
     pub cwd: PathBuf,
     pub sandbox_mode: SandboxMode,
     /// Writable in `workspace-write`, besides the cwd (sorted, no duplicates): temp dirs,
@@ -262,6 +277,9 @@ pub struct Config {
     pub sandbox_exe: Option<PathBuf>,
     /// Problems worth telling the user about that do not stop the run (unknown keys, ...).
     pub warnings: Vec<String>,
+    /// Dotted keys that are set but that wright does not act on: unknown keys, and Codex keys
+    /// accepted so a Codex config loads. Each has its entry in `warnings` naming it.
+    pub unused_keys: Vec<String>,
 }
 
 pub const DEFAULT_TOOL_OUTPUT_TOKEN_LIMIT: usize = 10_000;
@@ -297,62 +315,29 @@ impl Config {
     /// Reads `$WRIGHT_HOME/config.toml` (absent is fine) and applies profile and overrides.
     pub fn load(overrides: &CliOverrides) -> Result<Config, ConfigError> {
         let home = wright_home()?;
-        let path = home.join("config.toml");
-        let file = match std::fs::read_to_string(&path) {
-            Ok(text) => parse_table(&text, &path)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
-            Err(source) => return Err(ConfigError::Read { path, source }),
-        };
-        Self::from_table(file, &home, overrides)
+        let stack = LayerStack::load(&home, overrides)?;
+        Self::from_stack(&stack, &home, overrides)
     }
 
+    /// The config for this content of the user's file.
     pub fn from_table(
-        mut table: toml::Table,
+        table: toml::Table,
         home: &Path,
         overrides: &CliOverrides,
     ) -> Result<Config, ConfigError> {
-        let mut cli = toml::Table::new();
-        for raw in &overrides.config {
-            let (key, value) = parse_override(raw)?;
-            set_dotted(&mut cli, &key, value);
-        }
-        // The profile may itself be chosen by -c, so look at the overrides first.
-        let profile = overrides
-            .profile
-            .clone()
-            .or_else(|| {
-                cli.get("profile")
-                    .and_then(|v| v.as_str())
-                    .map(String::from)
-            })
-            .or_else(|| {
-                table
-                    .get("profile")
-                    .and_then(|v| v.as_str())
-                    .map(String::from)
-            });
-        if let Some(name) = profile {
-            let layer = table
-                .get("profiles")
-                .and_then(|p| p.get(&name))
-                .and_then(|p| p.as_table())
-                .cloned();
-            let layer = match layer {
-                Some(layer) => layer,
-                None => {
-                    let path = home.join(format!("{name}.config.toml"));
-                    match std::fs::read_to_string(&path) {
-                        Ok(text) => parse_table(&text, &path)?,
-                        Err(_) => return Err(ConfigError::UnknownProfile(name)),
-                    }
-                }
-            };
-            merge(&mut table, layer);
-        }
-        merge(&mut table, cli);
+        let stack = LayerStack::with_user_table(table, home, overrides)?;
+        Self::from_stack(&stack, home, overrides)
+    }
 
+    /// Types the merge of the layers.
+    pub fn from_stack(
+        stack: &LayerStack,
+        home: &Path,
+        overrides: &CliOverrides,
+    ) -> Result<Config, ConfigError> {
         let mut warnings = Vec::new();
-        let value = toml::Value::Table(table);
+        let mut unused_keys = Vec::new();
+        let value = toml::Value::Table(stack.effective());
         // First pass: collect keys nobody reads. Second pass: the typed read, with error paths.
         let _ = serde_ignored::deserialize(value.clone(), |path| {
             // `?` segments stand for the `Option`s around fields; they are not part of the key.
@@ -364,6 +349,7 @@ impl Config {
                 .join(".");
             if !key.starts_with("profiles.") {
                 warnings.push(format!("unknown config key `{key}` (ignored)"));
+                unused_keys.push(key);
             }
         })
         .map(|_: ConfigToml| ());
@@ -372,64 +358,7 @@ impl Config {
                 key: e.path().to_string(),
                 message: e.inner().to_string(),
             })?;
-        resolve(parsed, home, overrides, warnings)
-    }
-}
-
-fn parse_table(text: &str, path: &Path) -> Result<toml::Table, ConfigError> {
-    text.parse::<toml::Table>().map_err(|e| ConfigError::Parse {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
-}
-
-/// `key=value`: value is TOML when it parses as TOML, else the raw text as a string (so
-/// `-c model=o3` works without quotes, as in Codex).
-pub fn parse_override(raw: &str) -> Result<(String, toml::Value), ConfigError> {
-    let (key, value) = raw
-        .split_once('=')
-        .ok_or_else(|| ConfigError::Override(raw.to_string()))?;
-    let key = key.trim();
-    if key.is_empty() {
-        return Err(ConfigError::Override(raw.to_string()));
-    }
-    let value = value.trim();
-    let parsed = format!("v = {value}")
-        .parse::<toml::Table>()
-        .ok()
-        .and_then(|mut t| t.remove("v"))
-        .unwrap_or_else(|| toml::Value::String(value.to_string()));
-    Ok((key.to_string(), parsed))
-}
-
-fn set_dotted(table: &mut toml::Table, key: &str, value: toml::Value) {
-    let mut parts: Vec<&str> = key.split('.').collect();
-    let last = parts.pop().unwrap_or(key);
-    let mut cur = table;
-    for part in parts {
-        let entry = cur
-            .entry(part.to_string())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        if !entry.is_table() {
-            *entry = toml::Value::Table(toml::Table::new());
-        }
-        let toml::Value::Table(next) = entry else {
-            return;
-        };
-        cur = next;
-    }
-    cur.insert(last.to_string(), value);
-}
-
-/// Deep merge: tables merge key by key, anything else is replaced.
-fn merge(base: &mut toml::Table, layer: toml::Table) {
-    for (k, v) in layer {
-        match (base.get_mut(&k), v) {
-            (Some(toml::Value::Table(b)), toml::Value::Table(l)) => merge(b, l),
-            (_, v) => {
-                base.insert(k, v);
-            }
-        }
+        resolve(parsed, home, overrides, warnings, unused_keys)
     }
 }
 
@@ -438,17 +367,50 @@ fn resolve(
     home: &Path,
     overrides: &CliOverrides,
     mut warnings: Vec<String>,
+    mut unused_keys: Vec<String>,
 ) -> Result<Config, ConfigError> {
     let provider_id = t
         .model_provider
         .clone()
         .unwrap_or_else(|| OPENAI_PROVIDER_ID.to_string());
-    let mut providers = t.model_providers.unwrap_or_default();
-    let provider = match providers.remove(&provider_id) {
-        Some(p) => provider_from_toml(&provider_id, p)?,
-        None if provider_id == OPENAI_PROVIDER_ID => openai_provider(t.openai_base_url.clone()),
-        None => return Err(ConfigError::UnknownProvider(provider_id)),
+    let stored_key = match crate::auth::stored_api_key(home) {
+        Ok(key) => key,
+        Err(e) => {
+            warnings.push(format!("{e}: the stored API key is not used"));
+            None
+        }
     };
+    let openai_key = pick_openai_key(
+        env_value("CODEX_API_KEY"),
+        env_value("OPENAI_API_KEY"),
+        stored_key,
+    );
+    let mut providers = BTreeMap::new();
+    let configured = t.model_providers.unwrap_or_default();
+    if !configured.contains_key(OPENAI_PROVIDER_ID) {
+        providers.insert(
+            OPENAI_PROVIDER_ID.to_string(),
+            ProviderEntry {
+                provider: openai_provider(t.openai_base_url.clone(), &openai_key),
+                openai_auth: true,
+            },
+        );
+    }
+    for (id, p) in configured {
+        match provider_from_toml(&id, p, &openai_key) {
+            Ok(entry) => {
+                providers.insert(id, entry);
+            }
+            Err(e) if id == provider_id => return Err(e),
+            // Only a provider in use must be complete; the others are left out of lists.
+            Err(e) => tracing::debug!("provider `{id}` is not usable: {e}"),
+        }
+    }
+    let Some(entry) = providers.get(&provider_id) else {
+        return Err(ConfigError::UnknownProvider(provider_id));
+    };
+    let provider = entry.provider.clone();
+    let openai_auth = entry.openai_auth;
     let base_instructions = match (&t.model_instructions_file, t.instructions) {
         (Some(path), _) => {
             Some(
@@ -486,13 +448,19 @@ fn resolve(
             warnings.push(format!(
                 "config key `{key}` is accepted but not acted on by this version of wright"
             ));
+            unused_keys.push(key.to_string());
         }
     }
     let _ = (t.profile, t.profiles);
     if provider.api_key.is_none() {
         if let Some(var) = &provider.env_key {
+            let stored = if openai_auth {
+                " and no API key is stored (account/login/start stores one)"
+            } else {
+                ""
+            };
             warnings.push(format!(
-                "{var} is not set: requests to provider `{provider_id}` carry no API key"
+                "{var} is not set{stored}: requests to provider `{provider_id}` carry no API key"
             ));
         }
     }
@@ -536,6 +504,7 @@ fn resolve(
             .unwrap_or_else(|| DEFAULT_MODEL.to_string()),
         provider_id,
         provider,
+        providers,
         cwd,
         sandbox_mode: overrides
             .sandbox_mode
@@ -572,6 +541,7 @@ fn resolve(
         },
         max_threads: t.max_threads.unwrap_or(DEFAULT_MAX_THREADS),
         warnings,
+        unused_keys,
     })
 }
 
@@ -579,13 +549,35 @@ fn env_value(var: &str) -> Option<String> {
     std::env::var(var).ok().filter(|v| !v.trim().is_empty())
 }
 
-fn openai_provider(base_url: Option<String>) -> Provider {
-    // The Codex SDK hands the caller's key over as CODEX_API_KEY; as in `codex exec` it wins
-    // over an ambient OPENAI_API_KEY.
-    let (env_key, api_key) = match env_value("CODEX_API_KEY") {
+/// The OpenAI key requests would carry: the environment's, else the one stored by
+/// `account/login/start` (an unreadable auth.json counts as none).
+pub fn openai_api_key(home: &Path) -> Option<String> {
+    let stored = crate::auth::stored_api_key(home).ok().flatten();
+    pick_openai_key(
+        env_value("CODEX_API_KEY"),
+        env_value("OPENAI_API_KEY"),
+        stored,
+    )
+    .1
+}
+
+/// The OpenAI credentials and the variable named in messages about them. The Codex SDK hands
+/// the caller's key over as CODEX_API_KEY; as in `codex exec` it wins over an ambient
+/// OPENAI_API_KEY, and both win over the key stored by `account/login/start` (an explicit
+/// environment is the more specific choice).
+fn pick_openai_key(
+    codex_api_key: Option<String>,
+    openai_api_key: Option<String>,
+    stored: Option<String>,
+) -> (&'static str, Option<String>) {
+    match codex_api_key {
         Some(key) => ("CODEX_API_KEY", Some(key)),
-        None => ("OPENAI_API_KEY", env_value("OPENAI_API_KEY")),
-    };
+        None => ("OPENAI_API_KEY", openai_api_key.or(stored)),
+    }
+}
+
+fn openai_provider(base_url: Option<String>, key: &(&'static str, Option<String>)) -> Provider {
+    let (env_key, api_key) = key.clone();
     Provider {
         name: "OpenAI".into(),
         base_url: base_url
@@ -603,7 +595,11 @@ fn openai_provider(base_url: Option<String>) -> Provider {
     }
 }
 
-fn provider_from_toml(id: &str, p: ProviderToml) -> Result<Provider, ConfigError> {
+fn provider_from_toml(
+    id: &str,
+    p: ProviderToml,
+    openai_key: &(&'static str, Option<String>),
+) -> Result<ProviderEntry, ConfigError> {
     let wire_api = match p.wire_api.as_deref() {
         None | Some("responses") => WireApi::Responses,
         Some("chat") => WireApi::Chat,
@@ -614,7 +610,9 @@ fn provider_from_toml(id: &str, p: ProviderToml) -> Result<Provider, ConfigError
             })
         }
     };
-    let _ = (p.env_key_instructions, p.requires_openai_auth);
+    let _ = p.env_key_instructions;
+    // OpenAI itself, redefined, keeps using the user's OpenAI credentials unless told otherwise.
+    let openai_auth = p.requires_openai_auth.unwrap_or(id == OPENAI_PROVIDER_ID);
     let base_url = match p.base_url {
         Some(url) => url,
         None if id == OPENAI_PROVIDER_ID => OPENAI_BASE_URL.to_string(),
@@ -625,12 +623,18 @@ fn provider_from_toml(id: &str, p: ProviderToml) -> Result<Provider, ConfigError
             })
         }
     };
-    Ok(Provider {
+    let mut api_key = p.env_key.as_deref().and_then(env_value);
+    let mut env_key = p.env_key;
+    if api_key.is_none() && openai_auth {
+        env_key = env_key.or(Some(openai_key.0.to_string()));
+        api_key = openai_key.1.clone();
+    }
+    let provider = Provider {
         name: p.name.unwrap_or_else(|| id.to_string()),
         base_url,
         wire_api,
-        api_key: p.env_key.as_deref().and_then(env_value),
-        env_key: p.env_key,
+        api_key,
+        env_key,
         query_params: p.query_params.unwrap_or_default(),
         http_headers: p.http_headers.unwrap_or_default(),
         env_http_headers: p.env_http_headers.unwrap_or_default(),
@@ -644,210 +648,13 @@ fn provider_from_toml(id: &str, p: ProviderToml) -> Result<Provider, ConfigError
             .stream_idle_timeout_ms
             .map(Duration::from_millis)
             .unwrap_or(Provider::DEFAULT_STREAM_IDLE_TIMEOUT),
+    };
+    Ok(ProviderEntry {
+        provider,
+        openai_auth,
     })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn load(file: &str, overrides: CliOverrides) -> Result<Config, ConfigError> {
-        let table = file.parse::<toml::Table>().unwrap();
-        Config::from_table(table, Path::new("/nonexistent-home"), &overrides)
-    }
-
-    fn cli(config: &[&str]) -> CliOverrides {
-        CliOverrides {
-            config: config.iter().map(|s| s.to_string()).collect(),
-            cwd: Some(PathBuf::from("/tmp")),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn defaults() {
-        let c = load("", cli(&[])).unwrap();
-        assert_eq!(c.model, DEFAULT_MODEL);
-        assert_eq!(c.provider_id, "openai");
-        assert_eq!(c.provider.wire_api, WireApi::Responses);
-        assert_eq!(c.sandbox_mode, SandboxMode::ReadOnly);
-    }
-
-    #[test]
-    fn providers_profiles_and_overrides_layer() {
-        let file = r#"
-            model = "file-model"
-            model_provider = "mock"
-            [model_providers.mock]
-            name = "Mock"
-            base_url = "http://127.0.0.1:1/v1"
-            wire_api = "chat"
-            request_max_retries = 2
-            query_params = { "api-version" = "1" }
-            [profiles.fast]
-            model = "profile-model"
-            model_reasoning_effort = "low"
-        "#;
-        let c = load(file, cli(&[])).unwrap();
-        assert_eq!(c.model, "file-model");
-        assert_eq!(c.provider.wire_api, WireApi::Chat);
-        assert_eq!(c.provider.request_max_retries, 2);
-        assert_eq!(c.provider.stream_max_retries, 5);
-
-        let mut o = cli(&["model_providers.mock.stream_max_retries=1"]);
-        o.profile = Some("fast".into());
-        let c = load(file, o).unwrap();
-        assert_eq!(c.model, "profile-model");
-        assert_eq!(c.model_reasoning_effort.as_deref(), Some("low"));
-        assert_eq!(c.provider.stream_max_retries, 1);
-
-        let mut o = cli(&["model=\"dash-c\"", "profile=fast"]);
-        o.model = None;
-        assert_eq!(load(file, o).unwrap().model, "dash-c");
-        let mut o = cli(&["model=bare-string"]);
-        o.model = Some("flag".into());
-        assert_eq!(load(file, o).unwrap().model, "flag");
-    }
-
-    #[test]
-    fn wrong_type_names_the_key() {
-        let err = load(
-            "[model_providers.m]\nbase_url = \"x\"\nrequest_max_retries = \"many\"",
-            cli(&[]),
-        )
-        .unwrap_err();
-        let text = err.to_string();
-        assert!(
-            text.contains("model_providers.m.request_max_retries"),
-            "{text}"
-        );
-        let err = load("", cli(&["sandbox_mode=\"nope\""])).unwrap_err();
-        assert!(err.to_string().contains("sandbox_mode"), "{err}");
-    }
-
-    #[test]
-    fn unknown_keys_warn() {
-        let c = load(
-            "bogus = 1\n[model_providers.openai]\nbase_url = \"http://x\"\nextra = true",
-            cli(&[]),
-        )
-        .unwrap();
-        assert!(
-            c.warnings.iter().any(|w| w.contains("`bogus`")),
-            "{:?}",
-            c.warnings
-        );
-        assert!(
-            c.warnings
-                .iter()
-                .any(|w| w.contains("model_providers.openai.extra")),
-            "{:?}",
-            c.warnings
-        );
-    }
-
-    #[test]
-    fn writable_roots_and_network() {
-        let mut o = cli(&[
-            "sandbox_workspace_write.network_access=true",
-            "sandbox_workspace_write.writable_roots=[\"/data\"]",
-            "sandbox_workspace_write.exclude_tmpdir_env_var=true",
-        ]);
-        o.add_dirs = vec![PathBuf::from("/extra")];
-        o.cwd = Some(PathBuf::from("/repo"));
-        let c = load("", o).unwrap();
-        assert!(c.network_access);
-        assert_eq!(
-            c.writable_roots,
-            ["/data", "/extra", "/repo", "/tmp"].map(PathBuf::from)
-        );
-        let text = crate::context::permissions_text(&Config {
-            sandbox_mode: SandboxMode::WorkspaceWrite,
-            ..c
-        });
-        assert!(text.contains("Network access is enabled."), "{text}");
-        assert!(
-            text.contains(" The writable roots are `/data`, `/extra`, `/repo`, `/tmp`.\n"),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn a_new_cwd_moves_its_writable_root() {
-        let mut o = cli(&["sandbox_workspace_write.writable_roots=[\"/data\"]"]);
-        o.cwd = Some(PathBuf::from("/repo"));
-        let mut c = load("", o).unwrap();
-        assert!(c.writable_roots.contains(&PathBuf::from("/repo")));
-        c.set_cwd(PathBuf::from("/other"));
-        assert!(
-            !c.writable_roots.contains(&PathBuf::from("/repo")),
-            "{:?}",
-            c.writable_roots
-        );
-        assert!(c.writable_roots.contains(&PathBuf::from("/other")));
-        // A configured root stays even when it was the cwd.
-        c.set_cwd(PathBuf::from("/data"));
-        c.set_cwd(PathBuf::from("/repo"));
-        assert!(c.writable_roots.contains(&PathBuf::from("/data")));
-        assert!(!c.writable_roots.contains(&PathBuf::from("/other")));
-    }
-
-    #[test]
-    fn sandbox_limits_parse() {
-        let c = load(
-            "[sandbox_limits]\nmax_processes = 100\nmax_memory = \"512M\"\n",
-            cli(&[]),
-        )
-        .unwrap();
-        assert_eq!(c.sandbox_limits.max_processes, Some(100));
-        assert_eq!(c.sandbox_limits.max_memory_bytes, Some(512 << 20));
-        let c = load("[sandbox_limits]\nmax_memory = 1048576\n", cli(&[])).unwrap();
-        assert_eq!(c.sandbox_limits.max_memory_bytes, Some(1 << 20));
-        let c = load("[sandbox_limits]\nmax_memory = \"50%\"\n", cli(&[])).unwrap();
-        assert!(c.sandbox_limits.max_memory_bytes.unwrap() > 0);
-        let err = load("[sandbox_limits]\nmax_memory = \"12 parsecs\"\n", cli(&[])).unwrap_err();
-        assert!(
-            err.to_string().contains("sandbox_limits.max_memory"),
-            "{err}"
-        );
-        assert!(load("[sandbox_limits]\nmax_procs = 1\n", cli(&[])).is_err());
-    }
-
-    #[test]
-    fn keys_accepted_but_not_acted_on_warn() {
-        let c = load("notify = [\"x\"]\nhide_agent_reasoning = true\n", cli(&[])).unwrap();
-        assert!(
-            c.warnings
-                .iter()
-                .any(|w| w.contains("`notify` is accepted but not acted on")),
-            "{:?}",
-            c.warnings
-        );
-        assert!(c
-            .warnings
-            .iter()
-            .any(|w| w.contains("`hide_agent_reasoning`")));
-        let quiet = load("model = \"m\"\n", cli(&[])).unwrap();
-        assert!(!quiet.warnings.iter().any(|w| w.contains("not acted on")));
-    }
-
-    #[test]
-    fn bad_overrides() {
-        assert!(matches!(
-            load("", cli(&["novalue"])),
-            Err(ConfigError::Override(_))
-        ));
-        assert!(matches!(
-            load("model_provider = \"ghost\"", cli(&[])),
-            Err(ConfigError::UnknownProvider(_))
-        ));
-        assert!(matches!(
-            load("", {
-                let mut o = cli(&[]);
-                o.profile = Some("missing".into());
-                o
-            }),
-            Err(ConfigError::UnknownProfile(_))
-        ));
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

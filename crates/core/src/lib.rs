@@ -5,9 +5,12 @@
 //! channel and clients render them.
 
 pub mod approval;
+pub mod auth;
 pub mod catalog;
 mod compact;
 pub mod config;
+pub mod config_edit;
+pub mod config_layers;
 pub mod context;
 pub mod env_policy;
 pub mod exec_policy;

@@ -247,6 +247,21 @@ impl Thread {
         &self.config
     }
 
+    /// Drops the history back to its first `len` items, never below the pinned layers
+    /// (`thread/revert`). The next request no longer extends the last one: the user asked
+    /// for the earlier context.
+    pub fn truncate_history(&mut self, len: usize) {
+        self.history.truncate(len.max(self.pinned));
+        self.context_tokens = estimate_tokens(&self.history);
+    }
+
+    /// Appends items to the model-facing history between turns (`thread/inject_items`, a user
+    /// shell command's record), as if a turn had added them.
+    pub fn append_history(&mut self, items: Vec<Value>) {
+        self.context_tokens += estimate_tokens(&items);
+        self.history.extend(items);
+    }
+
     fn append(&mut self, events: &UnboundedSender<Event>, items: Vec<Value>) {
         if items.is_empty() {
             return;

@@ -2,7 +2,8 @@
 //!
 //! It serves `POST /v1/responses` (Responses SSE) and `POST /v1/chat/completions`
 //! (Chat Completions SSE) with the exact framing of the reference captures, and
-//! records every request so tests can assert on what the client sent.
+//! `GET /v1/models` (OpenAI's model list), and records every request so tests can assert on
+//! what the client sent.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -39,7 +40,12 @@ pub struct ServeOptions {
     pub port: u16,
     /// Append each request as a JSON line `{"path", "body"}` to this file.
     pub log: Option<PathBuf>,
+    /// The ids `GET /v1/models` lists (default: [`DEFAULT_MODELS`]).
+    pub models: Option<Vec<String>>,
 }
+
+/// What `GET /v1/models` lists unless told otherwise.
+pub const DEFAULT_MODELS: &[&str] = &["mock-model"];
 
 impl MockModel {
     /// Binds 127.0.0.1:0 and serves in a background tokio task until dropped.
@@ -57,9 +63,14 @@ impl MockModel {
         };
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, options.port)).await?;
         let addr = listener.local_addr()?;
+        let models = options
+            .models
+            .clone()
+            .unwrap_or_else(|| DEFAULT_MODELS.iter().map(|m| m.to_string()).collect());
         let shared = Arc::new(Shared {
             script,
             log,
+            models,
             state: Mutex::new(ServerState::default()),
         });
         let app = Router::new()
@@ -238,6 +249,7 @@ enum Endpoint {
 struct Shared {
     script: Script,
     log: Option<Mutex<File>>,
+    models: Vec<String>,
     state: Mutex<ServerState>,
 }
 
@@ -255,11 +267,13 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn write_log(&self, path: &str, body: &Bytes) {
+    /// One line `{"path", "body", "authorization"}` (the header as sent, or null: tests check
+    /// which credentials a client used; this server only ever sees test keys).
+    fn write_log(&self, path: &str, body: &Bytes, authorization: Option<&str>) {
         let Some(log) = &self.log else { return };
         let body = serde_json::from_slice::<Value>(body)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()));
-        let line = json!({"path": path, "body": body}).to_string();
+        let line = json!({"path": path, "body": body, "authorization": authorization}).to_string();
         let mut file = log.lock().unwrap_or_else(PoisonError::into_inner);
         // Logging is best effort: a full disk must not change what the client sees.
         let _ = writeln!(file, "{line}").and_then(|()| file.flush());
@@ -295,6 +309,20 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             )
         })
         .collect();
+    let authorization = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    if parts.method == Method::GET && path == "/v1/models" {
+        // The model list takes no script step: it is not a model turn.
+        shared.lock().requests.push(RecordedRequest {
+            path: path.clone(),
+            headers,
+            body: body.clone(),
+        });
+        shared.write_log(&path, &body, authorization.as_deref());
+        return json_response(StatusCode::OK, &models_page(&shared.models));
+    }
     let endpoint = match (&parts.method, path.as_str()) {
         (&Method::POST, "/v1/responses") => Some(Endpoint::Responses),
         (&Method::POST, "/v1/chat/completions") => Some(Endpoint::Chat),
@@ -309,7 +337,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             headers,
             body: body.clone(),
         });
-        shared.write_log(&path, &body);
+        shared.write_log(&path, &body, authorization.as_deref());
         match (endpoint, &parsed) {
             (Some(endpoint), Some(Ok(_))) => {
                 let previous = state.last_body.insert(endpoint, body.clone());
@@ -395,6 +423,15 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         }
     };
     sse_response(rendered)
+}
+
+/// OpenAI's `GET /v1/models` answer.
+fn models_page(ids: &[String]) -> Value {
+    let data: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"id": id, "object": "model", "created": 1_700_000_000, "owned_by": "wright-mock"}))
+        .collect();
+    json!({"object": "list", "data": data})
 }
 
 fn common_prefix(a: &[u8], b: &[u8]) -> usize {

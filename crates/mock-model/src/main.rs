@@ -12,6 +12,9 @@ use wright_mock_model::{MockModel, Script, ServeOptions, Step};
 #[derive(serde::Deserialize)]
 struct ScriptFile {
     steps: Vec<Step>,
+    /// What `GET /v1/models` lists.
+    #[serde(default)]
+    models: Option<Vec<String>>,
 }
 
 const USAGE: &str = "usage: wright-mock-model --script FILE [--port N] [--log FILE]";
@@ -65,6 +68,10 @@ async fn run() -> anyhow::Result<()> {
         .with_context(|| format!("reading {}", script_path.display()))?;
     let file: ScriptFile = serde_json::from_str(&text)
         .with_context(|| format!("parsing {}", script_path.display()))?;
+    let options = ServeOptions {
+        models: file.models,
+        ..options
+    };
     let server = MockModel::start_with(Script::Steps(file.steps), options)
         .await
         .context("starting the mock server")?;

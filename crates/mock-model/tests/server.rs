@@ -447,3 +447,39 @@ fn script_file_format_round_trips() {
     assert_eq!(back[1]["kind"], "http_error");
     assert_eq!(back[0]["items"][2]["call_id"], "c1");
 }
+
+#[tokio::test]
+async fn model_list_in_openai_shape_without_using_a_step() {
+    let options = wright_mock_model::ServeOptions {
+        models: Some(vec!["m-1".into(), "m-2".into()]),
+        ..Default::default()
+    };
+    let server = MockModel::start_with(Script::Steps(vec![Step::message("hi")]), options)
+        .await
+        .unwrap();
+    let list: Value = reqwest::Client::new()
+        .get(format!("{}/models", server.base_url()))
+        .bearer_auth("k")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["object"], "list");
+    assert_eq!(list["data"][0]["id"], "m-1");
+    assert_eq!(list["data"][1]["object"], "model");
+    assert_eq!(list["data"].as_array().unwrap().len(), 2);
+    // The script's first step still answers the first model request.
+    let text = post(&server, "/responses", &json!({"model": "m-1"}))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("hi"), "{text}");
+    assert_eq!(server.requests()[0].path, "/v1/models");
+    assert_eq!(
+        server.requests()[0].header("authorization"),
+        Some("Bearer k")
+    );
+}

@@ -7,6 +7,7 @@
 
 mod chat;
 mod error;
+mod list;
 mod provider;
 mod responses;
 mod retry;

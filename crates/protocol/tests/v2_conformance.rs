@@ -95,6 +95,8 @@ fn roundtrip_result(method: &str, result: &Value, label: &str, errors: &mut Vec<
         "turn/steer" => roundtrip::<TurnSteerResponse>(result, label, errors),
         "model/list" => roundtrip::<ModelListResponse>(result, label, errors),
         "config/read" => roundtrip::<ConfigReadResponse>(result, label, errors),
+        "account/read" => roundtrip::<GetAccountResponse>(result, label, errors),
+        "modelProvider/list" => roundtrip::<ModelProviderListResponse>(result, label, errors),
         "command/exec" => roundtrip::<CommandExecResponse>(result, label, errors),
         "thread/archive" | "thread/name/set" | "thread/compact/start" | "turn/interrupt" => {
             roundtrip::<EmptyResponse>(result, label, errors)
@@ -188,7 +190,13 @@ fn captures_roundtrip() {
         &std::fs::read_to_string(reference.join("captures/appserver-misc-responses.json")).unwrap(),
     )
     .unwrap();
-    for method in ["model/list", "config/read", "thread/list"] {
+    for method in [
+        "model/list",
+        "config/read",
+        "thread/list",
+        "account/read",
+        "modelProvider/list",
+    ] {
         let label = format!("misc {method}");
         assert!(roundtrip_result(
             method,
@@ -655,6 +663,30 @@ fn notifications() -> Vec<ServerNotification> {
             },
         ));
     }
+    out.push(ServerNotification::AccountLoginCompleted(
+        AccountLoginCompletedNotification {
+            login_id: None,
+            success: true,
+            error: None,
+        },
+    ));
+    for auth_mode in [Some(AuthMode::ApiKey), None] {
+        out.push(ServerNotification::AccountUpdated(
+            AccountUpdatedNotification {
+                auth_mode,
+                plan_type: None,
+            },
+        ));
+    }
+    out.push(ServerNotification::ConfigWarning(
+        ConfigWarningNotification {
+            summary: "config key `notify` is accepted but not acted on by this version of wright"
+                .into(),
+            details: None,
+            path: Some("/home/user/.wright/config.toml".into()),
+            range: None,
+        },
+    ));
     out
 }
 
@@ -922,6 +954,160 @@ fn responses() -> Vec<(String, Value)> {
             }),
         ),
     ];
+    let layer = ConfigLayerMetadata {
+        name: ConfigLayerSource::User {
+            file: "/home/user/.wright/config.toml".into(),
+            profile: None,
+        },
+        version: "sha256:00".into(),
+    };
+    out.extend([
+        (
+            "v2:ConfigWriteResponse".to_string(),
+            v(ConfigWriteResponse {
+                status: WriteStatus::Ok,
+                version: "sha256:01".into(),
+                file_path: "/home/user/.wright/config.toml".into(),
+                overridden_metadata: None,
+            }),
+        ),
+        (
+            "v2:ConfigWriteResponse".to_string(),
+            v(ConfigWriteResponse {
+                status: WriteStatus::OkOverridden,
+                version: "sha256:01".into(),
+                file_path: "/home/user/.wright/config.toml".into(),
+                overridden_metadata: Some(OverriddenMetadata {
+                    message: "Overridden by session flags".into(),
+                    overriding_layer: ConfigLayerMetadata {
+                        name: ConfigLayerSource::SessionFlags,
+                        version: "sha256:02".into(),
+                    },
+                    effective_value: json!("o3"),
+                }),
+            }),
+        ),
+        (
+            "v2:ConfigReadResponse".to_string(),
+            v(ConfigReadResponse {
+                config: serde_json::Map::new(),
+                origins: BTreeMap::from([("model".to_string(), layer.clone())]),
+                layers: Some(vec![ConfigLayer {
+                    name: ConfigLayerSource::User {
+                        file: "/home/user/.wright/fast.config.toml".into(),
+                        profile: Some("fast".into()),
+                    },
+                    version: layer.version.clone(),
+                    config: json!({"model": "o3"}),
+                    disabled_reason: None,
+                }]),
+            }),
+        ),
+        (
+            "v2:ConfigRequirementsReadResponse".to_string(),
+            v(ConfigRequirementsReadResponse::default()),
+        ),
+        (
+            "v2:ModelProviderListResponse".to_string(),
+            v(ModelProviderListResponse {
+                data: vec![
+                    ModelProviderSummary {
+                        id: "local".into(),
+                        name: "Local".into(),
+                        base_url: Some("http://127.0.0.1:8080/v1".into()),
+                        can_edit: false,
+                        settings: ProviderSettings::CustomGateway {
+                            auth: GatewayAuth::None,
+                        },
+                    },
+                    ModelProviderSummary {
+                        id: "mock".into(),
+                        name: "mock".into(),
+                        base_url: None,
+                        can_edit: false,
+                        settings: ProviderSettings::CustomGateway {
+                            auth: GatewayAuth::EnvironmentVariable {
+                                env_key: "MOCK_KEY".into(),
+                            },
+                        },
+                    },
+                    ModelProviderSummary {
+                        id: "gw".into(),
+                        name: "gw".into(),
+                        base_url: None,
+                        can_edit: false,
+                        settings: ProviderSettings::CustomGateway {
+                            auth: GatewayAuth::ExternallyConfigured { env_key: None },
+                        },
+                    },
+                    ModelProviderSummary {
+                        id: "openai".into(),
+                        name: "OpenAI".into(),
+                        base_url: Some("https://api.openai.com/v1".into()),
+                        can_edit: false,
+                        settings: ProviderSettings::Openai,
+                    },
+                ],
+                default_provider_id: "openai".into(),
+                can_change_default: false,
+            }),
+        ),
+        (
+            "v2:ModelProviderCapabilitiesReadResponse".to_string(),
+            v(ModelProviderCapabilitiesReadResponse {
+                image_generation: false,
+                web_search: false,
+            }),
+        ),
+        (
+            "v2:PermissionProfileListResponse".to_string(),
+            v(PermissionProfileListResponse {
+                data: vec![PermissionProfileSummary {
+                    id: ":workspace".into(),
+                    description: Some("sandbox_mode = \"workspace-write\"".into()),
+                    allowed: true,
+                }],
+                next_cursor: Some("1".into()),
+            }),
+        ),
+        (
+            "v2:ExperimentalFeatureListResponse".to_string(),
+            v(ExperimentalFeatureListResponse {
+                data: vec![ExperimentalFeature {
+                    name: "x".into(),
+                    stage: ExperimentalFeatureStage::Beta,
+                    display_name: None,
+                    description: None,
+                    announcement: None,
+                    enabled: false,
+                    default_enabled: false,
+                }],
+                next_cursor: None,
+            }),
+        ),
+        (
+            "v2:GetAccountResponse".to_string(),
+            v(GetAccountResponse {
+                account: Some(Account::ApiKey {}),
+                requires_openai_auth: true,
+            }),
+        ),
+        (
+            "v2:GetAccountResponse".to_string(),
+            v(GetAccountResponse {
+                account: None,
+                requires_openai_auth: false,
+            }),
+        ),
+        (
+            "v2:LoginAccountResponse".to_string(),
+            v(LoginAccountResponse::ApiKey {}),
+        ),
+        (
+            "v2:LogoutAccountResponse".to_string(),
+            v(LogoutAccountResponse {}),
+        ),
+    ]);
     out.push((
         "v2:FsWatchResponse".into(),
         v(FsWatchResponse {
@@ -1108,6 +1294,47 @@ fn client_requests() -> Vec<ClientRequest> {
             cwd: None,
             include_layers: Some(true),
         }),
+        ClientRequest::ConfigValueWrite(ConfigValueWriteParams {
+            key_path: "model".into(),
+            value: json!("o3"),
+            merge_strategy: MergeStrategy::Replace,
+            file_path: Some("/home/user/.wright/config.toml".into()),
+            expected_version: Some("sha256:00".into()),
+        }),
+        ClientRequest::ConfigBatchWrite(ConfigBatchWriteParams {
+            edits: vec![
+                ConfigEdit {
+                    key_path: "model_providers.local".into(),
+                    value: json!({"base_url": "http://127.0.0.1:8080/v1"}),
+                    merge_strategy: MergeStrategy::Upsert,
+                },
+                ConfigEdit {
+                    key_path: "notify".into(),
+                    value: Value::Null,
+                    merge_strategy: MergeStrategy::Replace,
+                },
+            ],
+            file_path: None,
+            expected_version: None,
+            reload_user_config: Some(false),
+        }),
+        ClientRequest::ConfigRequirementsRead(NoParams),
+        ClientRequest::ModelProviderList(ModelProviderListParams {}),
+        ClientRequest::ModelProviderCapabilitiesRead(ModelProviderCapabilitiesReadParams {}),
+        ClientRequest::PermissionProfileList(PermissionProfileListParams {
+            cursor: Some("1".into()),
+            cwd: None,
+            limit: Some(2),
+        }),
+        ClientRequest::ExperimentalFeatureList(ExperimentalFeatureListParams::default()),
+        ClientRequest::AccountRead(GetAccountParams {
+            refresh_token: Some(false),
+        }),
+        ClientRequest::AccountLoginStart(LoginAccountParams::ApiKey {
+            api_key: "sk-test".into(),
+        }),
+        ClientRequest::AccountLoginStart(LoginAccountParams::ChatgptDeviceCode),
+        ClientRequest::AccountLogout(NoParams),
         ClientRequest::CommandExec(CommandExecParams {
             command: vec!["ls".into(), "-la".into()],
             cwd: Some("/tmp".into()),
@@ -1203,6 +1430,8 @@ fn samples_validate_against_codex_schema() {
             ServerNotification::ReasoningTextDelta(_) => "ReasoningTextDeltaNotification",
             ServerNotification::ServerRequestResolved(_) => "ServerRequestResolvedNotification",
             ServerNotification::ConfigWarning(_) => "ConfigWarningNotification",
+            ServerNotification::AccountUpdated(_) => "AccountUpdatedNotification",
+            ServerNotification::AccountLoginCompleted(_) => "AccountLoginCompletedNotification",
             ServerNotification::FsChanged(_) => "FsChangedNotification",
         };
         push(
@@ -1282,38 +1511,22 @@ fn samples_roundtrip_through_serde() {
 }
 
 #[test]
-fn wright_extension_thread_search() {
+fn thread_search_in_codex_shape() {
     let req = parse_client_request(
         "thread/search",
-        Some(json!({"query": "inventory bug", "limit": 5})),
+        Some(json!({"searchTerm": "inventory bug", "limit": 5, "sortKey": "updated_at"})),
     )
     .unwrap();
     assert_eq!(
         req,
         ClientRequest::ThreadSearch(ThreadSearchParams {
-            query: "inventory bug".into(),
+            search_term: "inventory bug".into(),
             limit: Some(5),
+            sort_key: Some(ThreadSearchSortKey::UpdatedAt),
+            ..Default::default()
         })
     );
-    let resp = ThreadSearchResponse {
-        hits: vec![
-            ThreadSearchHit {
-                thread_id: THREAD_ID.into(),
-                item_id: Some("msg_1".into()),
-                snippet: "…the [inventory] [bug] was…".into(),
-            },
-            ThreadSearchHit {
-                thread_id: "t2".into(),
-                item_id: None,
-                snippet: "x".into(),
-            },
-        ],
-    };
-    assert_eq!(
-        serde_json::to_value(&resp).unwrap(),
-        json!({"hits": [
-            {"threadId": THREAD_ID, "itemId": "msg_1", "snippet": "…the [inventory] [bug] was…"},
-            {"threadId": "t2", "snippet": "x"}
-        ]})
-    );
+    // Codex's old wright-only shape is refused, naming the missing member.
+    let err = parse_client_request("thread/search", Some(json!({"query": "x"}))).unwrap_err();
+    assert!(err.to_string().contains("searchTerm"), "{err}");
 }

@@ -123,6 +123,11 @@ const MIGRATIONS: &[&str] = &[
         DELETE FROM items_fts WHERE rowid = old.pk;
     END;
     "#,
+    // Where the model-facing history stood when each turn began (`thread/revert`); NULL once
+    // a compaction rewrote the history before it.
+    r#"
+    ALTER TABLE turns ADD COLUMN history_len INTEGER;
+    "#,
 ];
 
 /// Errors of the store.
@@ -143,6 +148,8 @@ pub enum StoreError {
     /// The cursor passed in [`ListQuery::cursor`] was not produced by [`Store::list_threads`].
     #[error("invalid cursor: {0}")]
     InvalidCursor(String),
+    #[error("cannot revert: {0}")]
+    CannotRevert(String),
     /// The database was written by a newer version of wright (or its version is invalid).
     #[error("database schema version {found} is newer than supported version {supported}")]
     UnsupportedSchema { found: i64, supported: i64 },
@@ -204,6 +211,8 @@ pub struct ListQuery {
     pub model_providers: Vec<String>,
     /// Case-insensitive (Unicode) substring match on name or preview.
     pub search: Option<String>,
+    /// Exact match on `source`; empty = any.
+    pub sources: Vec<String>,
 }
 
 /// One page of [`Store::list_threads`].
@@ -363,6 +372,11 @@ impl Store {
             let marks = vec!["?"; q.model_providers.len()].join(", ");
             sql.push_str(&format!(" AND model_provider IN ({marks})"));
             args.extend(q.model_providers.iter().cloned().map(SqlValue::Text));
+        }
+        if !q.sources.is_empty() {
+            let marks = vec!["?"; q.sources.len()].join(", ");
+            sql.push_str(&format!(" AND source IN ({marks})"));
+            args.extend(q.sources.iter().cloned().map(SqlValue::Text));
         }
         sql.push_str(" ORDER BY updated_at DESC, id DESC");
         // The substring filter runs here rather than in SQL so that case folding is Unicode
@@ -584,8 +598,79 @@ impl Store {
         ensure_thread(&tx, thread_id)?;
         tx.execute("DELETE FROM history WHERE thread_id = ?1", [thread_id])?;
         insert_history(&tx, thread_id, 1, &bodies)?;
+        // Earlier turns' starting points are gone with the old history.
+        tx.execute(
+            "UPDATE turns SET history_len = NULL WHERE thread_id = ?1",
+            [thread_id],
+        )?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Records how long the model-facing history was when `turn_id` began (creating the turn
+    /// row if it is not stored yet). [`StoreError::NotFound`] if no such thread.
+    pub fn set_turn_history_start(&self, thread_id: &str, turn_id: &str, len: usize) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        ensure_thread(&tx, thread_id)?;
+        tx.execute(
+            "INSERT INTO turns (thread_id, id, seq, status)
+             VALUES (?1, ?2,
+                     (SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE thread_id = ?1), ?3)
+             ON CONFLICT (thread_id, id) DO NOTHING",
+            params![thread_id, turn_id, IMPLICIT_TURN_STATUS],
+        )?;
+        tx.execute(
+            "UPDATE turns SET history_len = ?3 WHERE thread_id = ?1 AND id = ?2",
+            params![thread_id, turn_id, len as i64],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Takes the thread back to before `turn_id`: that turn and every later one, their items
+    /// and the model-facing history they added are deleted. Returns the history's new length.
+    /// [`StoreError::CannotRevert`] for a turn it does not have or whose starting point a
+    /// compaction rewrote. One transaction.
+    pub fn revert(&self, thread_id: &str, turn_id: &str) -> Result<usize> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        ensure_thread(&tx, thread_id)?;
+        let found: Option<(i64, Option<i64>)> = tx
+            .query_row(
+                "SELECT seq, history_len FROM turns WHERE thread_id = ?1 AND id = ?2",
+                params![thread_id, turn_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (seq, len) = match found {
+            None => {
+                return Err(StoreError::CannotRevert(format!(
+                    "thread {thread_id} has no turn {turn_id}"
+                )))
+            }
+            Some((_, None)) => {
+                return Err(StoreError::CannotRevert(format!(
+                    "the history before turn {turn_id} was compacted (or predates this version); it can no longer be restored"
+                )))
+            }
+            Some((seq, Some(len))) => (seq, len),
+        };
+        tx.execute(
+            "DELETE FROM items WHERE thread_id = ?1 AND turn_id IN
+                 (SELECT id FROM turns WHERE thread_id = ?1 AND seq >= ?2)",
+            params![thread_id, seq],
+        )?;
+        tx.execute(
+            "DELETE FROM turns WHERE thread_id = ?1 AND seq >= ?2",
+            params![thread_id, seq],
+        )?;
+        tx.execute(
+            "DELETE FROM history WHERE thread_id = ?1 AND seq > ?2",
+            params![thread_id, len],
+        )?;
+        tx.commit()?;
+        Ok(len as usize)
     }
 
     /// The model-facing history in order. [`StoreError::NotFound`] if no such thread.
@@ -619,8 +704,9 @@ impl Store {
         let dst = new.id.as_str();
         tx.execute(
             "INSERT INTO turns (thread_id, id, seq, status, error, started_at, completed_at,
-                                duration_ms)
-             SELECT ?2, id, seq, status, error, started_at, completed_at, duration_ms
+                                duration_ms, history_len)
+             SELECT ?2, id, seq, status, error, started_at, completed_at, duration_ms,
+                    history_len
              FROM turns WHERE thread_id = ?1",
             params![src_id, dst],
         )?;

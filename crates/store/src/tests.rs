@@ -1113,3 +1113,65 @@ fn delete_thread_removes_it_and_its_rows() {
         Err(StoreError::NotFound(_))
     ));
 }
+
+#[test]
+fn revert_drops_the_turn_its_successors_and_their_history() {
+    let s = Store::open_in_memory().unwrap();
+    s.insert_thread(&thread("t", 1)).unwrap();
+    s.append_history("t", &[json!({"pinned": 1}), json!({"pinned": 2})])
+        .unwrap();
+    for (n, turn_id) in ["a", "b", "c"].iter().enumerate() {
+        let len = s.history("t").unwrap().len();
+        s.set_turn_history_start("t", turn_id, len).unwrap();
+        s.upsert_turn(&turn("t", turn_id, "completed")).unwrap();
+        s.put_item(
+            "t",
+            turn_id,
+            &user_msg(&format!("u{n}"), &format!("question {n}")),
+        )
+        .unwrap();
+        s.append_history(
+            "t",
+            &[json!({"turn": n, "q": 1}), json!({"turn": n, "a": 1})],
+        )
+        .unwrap();
+    }
+    assert_eq!(s.history("t").unwrap().len(), 8);
+    // Without the revert every turn and its searchable text is there.
+    assert_eq!(s.search("question", 10).unwrap().len(), 3);
+
+    assert_eq!(s.revert("t", "b").unwrap(), 4);
+    let turns: Vec<String> = s
+        .turns("t")
+        .unwrap()
+        .into_iter()
+        .map(|(t, _)| t.id)
+        .collect();
+    assert_eq!(turns, ["a"]);
+    let history = s.history("t").unwrap();
+    assert_eq!(history.len(), 4);
+    assert_eq!(history[3], json!({"turn": 0, "a": 1}));
+    assert_eq!(s.search("question", 10).unwrap().len(), 1);
+    // New turns go on after what is left.
+    s.set_turn_history_start("t", "d", 4).unwrap();
+    s.upsert_turn(&turn("t", "d", "completed")).unwrap();
+    let turns: Vec<String> = s
+        .turns("t")
+        .unwrap()
+        .into_iter()
+        .map(|(t, _)| t.id)
+        .collect();
+    assert_eq!(turns, ["a", "d"]);
+
+    // Unknown turn, and a turn whose history a compaction rewrote, are refused.
+    assert!(matches!(
+        s.revert("t", "zz"),
+        Err(StoreError::CannotRevert(_))
+    ));
+    s.replace_history("t", &[json!({"summary": 1})]).unwrap();
+    assert!(matches!(
+        s.revert("t", "d"),
+        Err(StoreError::CannotRevert(_))
+    ));
+    assert_eq!(s.turns("t").unwrap().len(), 2);
+}

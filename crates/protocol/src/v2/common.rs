@@ -13,6 +13,10 @@ pub enum AskForApproval {
     Untrusted,
     #[serde(rename = "on-request")]
     OnRequest,
+    /// Ask only when a command fails in the sandbox. Dropped from Codex's v2 (0.169), still
+    /// accepted by wright for clients and configs that use it.
+    #[serde(rename = "on-failure")]
+    OnFailure,
     #[serde(rename = "never")]
     Never,
     #[serde(rename = "granular")]
@@ -128,4 +132,57 @@ pub enum Personality {
 pub enum SortDirection {
     Asc,
     Desc,
+}
+
+/// The params of a method that takes none (`account/logout`, `configRequirements/read`):
+/// absent or `null` on the wire, as Codex sends them. An empty object is accepted too, since
+/// many clients send `{}` out of habit; anything else is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NoParams;
+
+impl Serialize for NoParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_unit()
+    }
+}
+
+impl<'de> Deserialize<'de> for NoParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, IgnoredAny, MapAccess, Visitor};
+        struct NoParamsVisitor;
+        impl<'de> Visitor<'de> for NoParamsVisitor {
+            type Value = NoParams;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("no params (null or {})")
+            }
+            fn visit_unit<E: Error>(self) -> Result<NoParams, E> {
+                Ok(NoParams)
+            }
+            fn visit_none<E: Error>(self) -> Result<NoParams, E> {
+                Ok(NoParams)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NoParams, A::Error> {
+                match map.next_key::<String>()? {
+                    None => Ok(NoParams),
+                    Some(key) => {
+                        let _: IgnoredAny = map.next_value()?;
+                        Err(A::Error::custom(format!(
+                            "this method takes no params, got `{key}`"
+                        )))
+                    }
+                }
+            }
+        }
+        deserializer.deserialize_any(NoParamsVisitor)
+    }
+}
+
+impl JsonSchema for NoParams {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "NoParams".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "null"})
+    }
 }

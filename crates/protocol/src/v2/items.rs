@@ -207,6 +207,10 @@ pub enum ThreadItem {
         #[serde(default)]
         completed_at_ms: Option<i64>,
     },
+    /// A review (`review/start`) began; `review` says what is reviewed.
+    EnteredReviewMode { id: String, review: String },
+    /// The review ended; `review` is its findings.
+    ExitedReviewMode { id: String, review: String },
     #[serde(rename_all = "camelCase")]
     ContextCompaction {
         id: String,
@@ -229,6 +233,8 @@ impl ThreadItem {
             | ThreadItem::FileChange { id, .. }
             | ThreadItem::McpToolCall { id, .. }
             | ThreadItem::WebSearch { id, .. }
+            | ThreadItem::EnteredReviewMode { id, .. }
+            | ThreadItem::ExitedReviewMode { id, .. }
             | ThreadItem::ContextCompaction { id, .. } => id,
         }
     }

@@ -12,17 +12,22 @@
 //!   [`CommandExecutionRequestApprovalResponse`] / [`FileChangeRequestApprovalResponse`].
 //! * [`json_schema_bundle`] / [`typescript_bundle`]: JSON Schema and TypeScript for clients.
 //!
-//! `thread/search` ([`ThreadSearchParams`]) is a **wright extension**, not part of Codex.
+//! `thread/search` ([`ThreadSearchParams`]) follows Codex's experimental method.
 
+mod account;
+mod codex_methods;
 mod common;
+mod config;
 mod fs;
 mod items;
+mod models;
 mod notifications;
 mod requests;
 mod schema;
 mod search;
 mod server_requests;
 mod thread;
+mod thread_history;
 
 use std::fmt;
 
@@ -31,15 +36,20 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use account::*;
+pub use codex_methods::{CODEX_EXPERIMENTAL_METHODS, CODEX_STABLE_METHODS};
 pub use common::*;
+pub use config::*;
 pub use fs::*;
 pub use items::*;
+pub use models::*;
 pub use notifications::*;
 pub use requests::*;
 pub use schema::{json_schema_bundle, typescript_bundle};
 pub use search::*;
 pub use server_requests::*;
 pub use thread::*;
+pub use thread_history::*;
 
 use crate::jsonrpc::{JsonRpcErrorObject, INVALID_PARAMS, METHOD_NOT_FOUND};
 
@@ -122,6 +132,16 @@ client_requests! {
     TurnSteer = "turn/steer" (TurnSteerParams) -> TurnSteerResponse,
     ModelList = "model/list" (ModelListParams) -> ModelListResponse,
     ConfigRead = "config/read" (ConfigReadParams) -> ConfigReadResponse,
+    ConfigValueWrite = "config/value/write" (ConfigValueWriteParams) -> ConfigWriteResponse,
+    ConfigBatchWrite = "config/batchWrite" (ConfigBatchWriteParams) -> ConfigWriteResponse,
+    ConfigRequirementsRead = "configRequirements/read" (NoParams) -> ConfigRequirementsReadResponse,
+    ModelProviderList = "modelProvider/list" (ModelProviderListParams) -> ModelProviderListResponse,
+    ModelProviderCapabilitiesRead = "modelProvider/capabilities/read" (ModelProviderCapabilitiesReadParams) -> ModelProviderCapabilitiesReadResponse,
+    PermissionProfileList = "permissionProfile/list" (PermissionProfileListParams) -> PermissionProfileListResponse,
+    ExperimentalFeatureList = "experimentalFeature/list" (ExperimentalFeatureListParams) -> ExperimentalFeatureListResponse,
+    AccountRead = "account/read" (GetAccountParams) -> GetAccountResponse,
+    AccountLoginStart = "account/login/start" (LoginAccountParams) -> LoginAccountResponse,
+    AccountLogout = "account/logout" (NoParams) -> LogoutAccountResponse,
     CommandExec = "command/exec" (CommandExecParams) -> CommandExecResponse,
     FsReadFile = "fs/readFile" (FsReadFileParams) -> FsReadFileResponse,
     FsWriteFile = "fs/writeFile" (FsWriteFileParams) -> FsWriteFileResponse,
@@ -133,7 +153,14 @@ client_requests! {
     FsWatch = "fs/watch" (FsWatchParams) -> FsWatchResponse,
     FsUnwatch = "fs/unwatch" (FsUnwatchParams) -> FsUnwatchResponse,
     FuzzyFileSearch = "fuzzyFileSearch" (FuzzyFileSearchParams) -> FuzzyFileSearchResponse,
-    /// **wright extension**, not part of Codex's protocol.
+    ThreadTurnsList = "thread/turns/list" (ThreadTurnsListParams) -> ThreadTurnsListResponse,
+    ThreadItemsList = "thread/items/list" (ThreadItemsListParams) -> ThreadItemsListResponse,
+    ThreadMetadataUpdate = "thread/metadata/update" (ThreadMetadataUpdateParams) -> ThreadMetadataUpdateResponse,
+    ThreadRevert = "thread/revert" (ThreadRevertParams) -> ThreadRevertResponse,
+    ThreadInjectItems = "thread/inject_items" (ThreadInjectItemsParams) -> ThreadInjectItemsResponse,
+    ThreadShellCommand = "thread/shellCommand" (ThreadShellCommandParams) -> ThreadShellCommandResponse,
+    ReviewStart = "review/start" (ReviewStartParams) -> ReviewStartResponse,
+    /// Experimental in Codex.
     ThreadSearch = "thread/search" (ThreadSearchParams) -> ThreadSearchResponse,
 }
 
@@ -183,9 +210,10 @@ impl std::error::Error for ParseError {}
 
 fn parse_params<T: DeserializeOwned>(params: Option<Value>) -> Result<T, ParseError> {
     let Some(params) = params else {
-        return Err(ParseError::InvalidParams(
-            "invalid params: missing field `params`".into(),
-        ));
+        // Methods without params (`NoParams`) may omit them, as Codex's clients do.
+        return serde_json::from_value(Value::Null).map_err(|_| {
+            ParseError::InvalidParams("invalid params: missing field `params`".into())
+        });
     };
     serde_path_to_error::deserialize(params).map_err(|e| {
         let path = e.path().to_string();

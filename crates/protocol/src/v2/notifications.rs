@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::account::{AccountLoginCompletedNotification, AccountUpdatedNotification};
 use super::fs::FsChangedNotification;
 use super::items::ThreadItem;
 use super::thread::{Thread, ThreadStatus, ThreadTokenUsage, Turn, TurnError};
@@ -258,6 +259,10 @@ pub enum ServerNotification {
     ServerRequestResolved(ServerRequestResolvedNotification),
     #[serde(rename = "configWarning")]
     ConfigWarning(ConfigWarningNotification),
+    #[serde(rename = "account/updated")]
+    AccountUpdated(AccountUpdatedNotification),
+    #[serde(rename = "account/login/completed")]
+    AccountLoginCompleted(AccountLoginCompletedNotification),
     #[serde(rename = "fs/changed")]
     FsChanged(FsChangedNotification),
 }
@@ -286,6 +291,8 @@ impl ServerNotification {
         "item/reasoning/textDelta",
         "serverRequest/resolved",
         "configWarning",
+        "account/updated",
+        "account/login/completed",
         "fs/changed",
     ];
 
@@ -315,6 +322,8 @@ impl ServerNotification {
             ServerNotification::ReasoningTextDelta(_) => "item/reasoning/textDelta",
             ServerNotification::ServerRequestResolved(_) => "serverRequest/resolved",
             ServerNotification::ConfigWarning(_) => "configWarning",
+            ServerNotification::AccountUpdated(_) => "account/updated",
+            ServerNotification::AccountLoginCompleted(_) => "account/login/completed",
             ServerNotification::FsChanged(_) => "fs/changed",
         }
     }

@@ -396,6 +396,58 @@ pub struct TurnStartParams {
     pub output_schema: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_user_message_id: Option<String>,
+    /// Output of a tool outside the agent (a webhook, another process) for the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_output: Option<TurnToolOutput>,
+    /// Who started the turn (a label; not acted on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_trigger: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_tier_for_turn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_turn_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_turn_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_plugin_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TurnToolOutput {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub output: FunctionCallOutputBody,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retain: Option<bool>,
+}
+
+/// A tool's output: text, or Responses API content items.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum FunctionCallOutputBody {
+    Text(String),
+    Items(Vec<FunctionCallOutputContentItem>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FunctionCallOutputContentItem {
+    InputText {
+        text: String,
+    },
+    InputImage {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        image_url: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file_id: Option<String>,
+    },
+    InputAudio {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        audio_url: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file_id: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -425,195 +477,6 @@ pub struct TurnSteerParams {
 #[serde(rename_all = "camelCase")]
 pub struct TurnSteerResponse {
     pub turn_id: String,
-}
-
-// ---------------------------------------------------------------------------------------------
-// model/list
-
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ModelListParams {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cursor: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub include_hidden: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model_provider: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ModelListResponse {
-    pub data: Vec<Model>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Model {
-    pub id: String,
-    pub model: String,
-    pub upgrade: Option<String>,
-    pub upgrade_info: Option<ModelUpgradeInfo>,
-    pub availability_nux: Option<ModelAvailabilityNux>,
-    pub display_name: String,
-    pub description: String,
-    #[serde(default)]
-    pub model_specialty: Option<String>,
-    pub hidden: bool,
-    pub supported_reasoning_efforts: Vec<ReasoningEffortOption>,
-    pub default_reasoning_effort: ReasoningEffort,
-    #[serde(default = "default_input_modalities")]
-    pub input_modalities: Vec<InputModality>,
-    #[serde(default)]
-    pub supports_personality: bool,
-    pub multi_agent_version: Option<MultiAgentVersion>,
-    #[serde(default)]
-    pub additional_speed_tiers: Vec<String>,
-    #[serde(default)]
-    pub service_tiers: Vec<ModelServiceTier>,
-    #[serde(default)]
-    pub default_service_tier: Option<String>,
-    #[serde(default)]
-    pub available_access_programs: Option<ModelAccessPrograms>,
-    pub is_default: bool,
-}
-
-fn default_input_modalities() -> Vec<InputModality> {
-    vec![InputModality::Text, InputModality::Image]
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ModelUpgradeInfo {
-    pub model: String,
-    pub upgrade_copy: Option<String>,
-    pub model_link: Option<String>,
-    pub migration_markdown: Option<String>,
-    pub retirement_at: Option<i64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct ModelAvailabilityNux {
-    pub message: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ReasoningEffortOption {
-    pub reasoning_effort: ReasoningEffort,
-    pub description: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum InputModality {
-    Text,
-    Image,
-    Audio,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum MultiAgentVersion {
-    Disabled,
-    V1,
-    V2,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct ModelServiceTier {
-    pub id: String,
-    pub name: String,
-    pub description: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct ModelAccessPrograms {
-    pub cyber: Vec<CyberAccessProgram>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum CyberAccessProgram {
-    Standard,
-    DaybreakBlue,
-    DaybreakRed,
-}
-
-// ---------------------------------------------------------------------------------------------
-// config/read
-
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ConfigReadParams {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cwd: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub include_layers: Option<bool>,
-}
-
-/// Result of `config/read`. `config` is the effective config.toml as JSON (snake_case keys, as
-/// in the file); it is kept as an open object because Codex's `Config` allows any extra key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct ConfigReadResponse {
-    pub config: Map<String, Value>,
-    /// Dotted key → the layer that set it.
-    pub origins: BTreeMap<String, ConfigLayerMetadata>,
-    /// Only with `includeLayers`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub layers: Option<Vec<ConfigLayer>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct ConfigLayerMetadata {
-    pub name: ConfigLayerSource,
-    pub version: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ConfigLayer {
-    pub name: ConfigLayerSource,
-    pub version: String,
-    pub config: Value,
-    pub disabled_reason: Option<String>,
-}
-
-/// Where a config layer comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "type", rename_all = "camelCase")]
-pub enum ConfigLayerSource {
-    PackagedDefaults {
-        file: String,
-    },
-    Mdm {
-        domain: String,
-        key: String,
-    },
-    System {
-        file: String,
-    },
-    EnterpriseManaged {
-        id: String,
-        name: String,
-    },
-    User {
-        file: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        profile: Option<String>,
-    },
-    #[serde(rename_all = "camelCase")]
-    Project {
-        dot_codex_folder: String,
-    },
-    SessionFlags,
-    LegacyManagedConfigTomlFromFile {
-        file: String,
-    },
-    LegacyManagedConfigTomlFromMdm,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -665,34 +528,4 @@ pub struct CommandExecResponse {
     pub exit_code: i32,
     pub stdout: String,
     pub stderr: String,
-}
-
-// ---------------------------------------------------------------------------------------------
-// thread/search — WRIGHT EXTENSION (not part of Codex's protocol)
-
-/// **wright extension** (`thread/search`): full-text search over stored threads. Codex clients
-/// never send it; Codex servers answer it with an error.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ThreadSearchParams {
-    pub query: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<u32>,
-}
-
-/// **wright extension**: result of `thread/search`, best hit first.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-pub struct ThreadSearchResponse {
-    pub hits: Vec<ThreadSearchHit>,
-}
-
-/// **wright extension**: one `thread/search` hit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ThreadSearchHit {
-    pub thread_id: String,
-    /// The matching item, when the hit is inside one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub item_id: Option<String>,
-    pub snippet: String,
 }

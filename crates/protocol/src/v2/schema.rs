@@ -38,10 +38,22 @@ pub fn json_schema_bundle() -> Value {
     }
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     let definitions: Map<String, Value> = sorted.into_iter().collect();
+    // Which definition each method's params and result are (validators need the table; it is
+    // not a schema keyword, so validators ignore it).
+    let methods: Map<String, Value> = CLIENT_REQUEST_TYPES
+        .iter()
+        .map(|(method, params, result)| {
+            (
+                method.to_string(),
+                json!({"params": params, "result": result}),
+            )
+        })
+        .collect();
     json!({
         "$schema": "http://json-schema.org/draft-07/schema#",
         "title": "WrightAppServerProtocolV2",
-        "description": "Codex App Server protocol v2 subset implemented by wright (plus the wright extension `thread/search`).",
+        "description": "The part of Codex's App Server protocol v2 that wright implements.",
+        "x-client-requests": methods,
         "definitions": definitions,
     })
 }

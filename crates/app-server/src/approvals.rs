@@ -1,0 +1,241 @@
+//! Approvals: the engine's questions become server→client requests to the client that
+//! started the turn, and the client's answers become the engine's decisions.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+use wright_core::approval::{ApprovalRequest, Approver, ReviewDecision};
+use wright_protocol::jsonrpc::RequestId;
+use wright_protocol::v2::{
+    CommandExecutionApprovalDecision, CommandExecutionApprovalKind,
+    CommandExecutionRequestApprovalParams, CommandExecutionRequestApprovalResponse,
+    FileChangeApprovalDecision, FileChangeRequestApprovalParams, FileChangeRequestApprovalResponse,
+    ServerNotification, ServerRequest, ServerRequestResolvedNotification,
+    ThreadStatusChangedNotification,
+};
+
+use crate::conn::ConnHandle;
+use crate::state::Loaded;
+use crate::wire::{self, now_ms};
+
+/// What is asked.
+pub(crate) enum Ask {
+    Command(Box<CommandExecutionRequestApprovalParams>),
+    Patch(FileChangeRequestApprovalParams),
+}
+
+impl Ask {
+    pub fn into_request(self, id: RequestId) -> ServerRequest {
+        match self {
+            Ask::Command(params) => ServerRequest::CommandExecutionRequestApproval {
+                id,
+                params: *params,
+            },
+            Ask::Patch(params) => ServerRequest::FileChangeRequestApproval { id, params },
+        }
+    }
+}
+
+/// A question for the client, handed to the turn's event pump so that it goes out after
+/// the events that came before it (the item it is about is announced first).
+pub(crate) struct Question {
+    pub ask: Ask,
+    pub sent: oneshot::Sender<(i64, oneshot::Receiver<Result<Value, Value>>)>,
+}
+
+pub(crate) fn resolved(thread_id: &str, id: i64) -> ServerNotification {
+    ServerNotification::ServerRequestResolved(ServerRequestResolvedNotification {
+        thread_id: thread_id.to_string(),
+        request_id: RequestId::Integer(id),
+    })
+}
+
+pub(crate) fn status_changed(
+    thread_id: &str,
+    status: wright_protocol::v2::ThreadStatus,
+) -> ServerNotification {
+    ServerNotification::ThreadStatusChanged(ThreadStatusChangedNotification {
+        thread_id: thread_id.to_string(),
+        status,
+    })
+}
+
+/// Asks the client that started the turn. While the question is open the thread is marked
+/// as waiting; if the turn goes away first, the question is withdrawn.
+pub(crate) fn approver(
+    loaded: Arc<Loaded>,
+    owner: ConnHandle,
+    turn_id: String,
+    questions: mpsc::UnboundedSender<Question>,
+) -> Approver {
+    Arc::new(move |request: ApprovalRequest| {
+        let (loaded, owner, turn_id, questions) = (
+            Arc::clone(&loaded),
+            owner.clone(),
+            turn_id.clone(),
+            questions.clone(),
+        );
+        Box::pin(async move {
+            let thread_id = loaded.id.clone();
+            let started = now_ms();
+            let ask = match request {
+                ApprovalRequest::Command {
+                    item_id,
+                    command,
+                    argv,
+                    cwd,
+                    reason,
+                } => Ask::Command(Box::new(CommandExecutionRequestApprovalParams {
+                    kind: CommandExecutionApprovalKind::Command,
+                    thread_id,
+                    turn_id,
+                    item_id,
+                    started_at_ms: started,
+                    environment_id: Some("local".into()),
+                    approval_id: None,
+                    reason,
+                    command: Some(command),
+                    cwd: Some(cwd.display().to_string()),
+                    command_actions: Some(vec![wire::command_action(
+                        argv.last().map(String::as_str).unwrap_or_default(),
+                    )]),
+                    network_approval_context: None,
+                    proposed_execpolicy_amendment: Some(argv),
+                    proposed_network_policy_amendments: None,
+                    available_decisions: Some(vec![
+                        CommandExecutionApprovalDecision::Accept,
+                        CommandExecutionApprovalDecision::AcceptForSession,
+                        CommandExecutionApprovalDecision::Decline,
+                        CommandExecutionApprovalDecision::Cancel,
+                    ]),
+                })),
+                ApprovalRequest::Patch {
+                    item_id, reason, ..
+                } => Ask::Patch(FileChangeRequestApprovalParams {
+                    thread_id,
+                    turn_id,
+                    item_id,
+                    started_at_ms: started,
+                    reason,
+                    grant_root: None,
+                }),
+            };
+            let (sent, asked) = oneshot::channel();
+            if questions.send(Question { ask, sent }).is_err() {
+                return ReviewDecision::Cancel;
+            }
+            let Ok((id, reply)) = asked.await else {
+                return ReviewDecision::Cancel;
+            };
+            let guard = ResolveGuard {
+                loaded: Arc::clone(&loaded),
+                owner: owner.clone(),
+                id: Mutex::new(Some(id)),
+            };
+            let reply = reply.await;
+            guard.resolve();
+            match reply {
+                Ok(Ok(value)) => decision(&value),
+                // The client answered with an error: this one command (or patch) fails, the
+                // model is told, and the turn goes on, as in Codex.
+                Ok(Err(_)) => ReviewDecision::Decline,
+                // Nobody left to answer.
+                Err(_) => ReviewDecision::Cancel,
+            }
+        })
+    })
+}
+
+/// The client's answer: Codex's v2 decisions, or the v1 names older clients send. Anything
+/// else cancels (the turn stops rather than guessing a yes).
+fn decision(reply: &Value) -> ReviewDecision {
+    if let Ok(r) = serde_json::from_value::<CommandExecutionRequestApprovalResponse>(reply.clone())
+    {
+        return match r.decision {
+            CommandExecutionApprovalDecision::Accept => ReviewDecision::Accept,
+            CommandExecutionApprovalDecision::AcceptForSession
+            // Allowed from now on.
+            | CommandExecutionApprovalDecision::AcceptWithExecpolicyAmendment { .. } => {
+                ReviewDecision::AcceptForSession
+            }
+            // wright has no per-host network policy to amend: not a yes.
+            CommandExecutionApprovalDecision::ApplyNetworkPolicyAmendment { .. } => {
+                ReviewDecision::Decline
+            }
+            CommandExecutionApprovalDecision::Decline => ReviewDecision::Decline,
+            CommandExecutionApprovalDecision::Cancel => ReviewDecision::Cancel,
+        };
+    }
+    if let Ok(r) = serde_json::from_value::<FileChangeRequestApprovalResponse>(reply.clone()) {
+        return match r.decision {
+            FileChangeApprovalDecision::Accept => ReviewDecision::Accept,
+            FileChangeApprovalDecision::AcceptForSession => ReviewDecision::AcceptForSession,
+            FileChangeApprovalDecision::Decline => ReviewDecision::Decline,
+            FileChangeApprovalDecision::Cancel => ReviewDecision::Cancel,
+        };
+    }
+    match reply.get("decision").and_then(Value::as_str) {
+        Some("approved") => ReviewDecision::Accept,
+        Some("approved_for_session") => ReviewDecision::AcceptForSession,
+        Some("denied") => ReviewDecision::Decline,
+        _ => ReviewDecision::Cancel,
+    }
+}
+
+/// Announces `serverRequest/resolved` exactly once: when the answer came, or when the
+/// question was dropped unanswered.
+struct ResolveGuard {
+    loaded: Arc<Loaded>,
+    owner: ConnHandle,
+    id: Mutex<Option<i64>>,
+}
+
+impl ResolveGuard {
+    fn resolve(&self) {
+        let Some(id) = self.id.lock().ok().and_then(|mut slot| slot.take()) else {
+            return;
+        };
+        self.owner.withdraw(id);
+        let thread_id = &self.loaded.id;
+        self.loaded.broadcast(resolved(thread_id, id));
+        self.loaded
+            .broadcast(status_changed(thread_id, wire::active(false)));
+    }
+}
+
+impl Drop for ResolveGuard {
+    fn drop(&mut self) {
+        self.resolve();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn decisions_from_v2_and_v1_replies() {
+        let cases = [
+            (json!({"decision": "accept"}), ReviewDecision::Accept),
+            (
+                json!({"decision": "acceptForSession"}),
+                ReviewDecision::AcceptForSession,
+            ),
+            (
+                json!({"decision": {"acceptWithExecpolicyAmendment": {"execpolicy_amendment": ["ls"]}}}),
+                ReviewDecision::AcceptForSession,
+            ),
+            (json!({"decision": "decline"}), ReviewDecision::Decline),
+            (json!({"decision": "cancel"}), ReviewDecision::Cancel),
+            (json!({"decision": "approved"}), ReviewDecision::Accept),
+            (json!({"decision": "denied"}), ReviewDecision::Decline),
+            (json!({"decision": "yes please"}), ReviewDecision::Cancel),
+            (json!({}), ReviewDecision::Cancel),
+        ];
+        for (reply, want) in cases {
+            assert_eq!(decision(&reply), want, "{reply}");
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! A turn's engine events → store writes, then notifications, in order; and the approval
+//! questions asked in between, sent after the events that came before them.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use wright_protocol::v2::{
+    self, AgentMessageDeltaNotification, CommandExecutionOutputDeltaNotification,
+    ContextCompactedNotification, ErrorNotification, ItemCompletedNotification,
+    ItemStartedNotification, ReasoningSummaryTextDeltaNotification, ServerNotification,
+    ThreadTokenUsage, ThreadTokenUsageUpdatedNotification, TurnDiffUpdatedNotification,
+    TurnPlanStep, TurnPlanStepStatus, TurnPlanUpdatedNotification,
+};
+use wright_protocol::{Event, ItemDetails};
+
+use crate::approvals::{resolved, status_changed, Question};
+use crate::conn::ConnHandle;
+use crate::state::{Loaded, State};
+use crate::wire::{self, now_ms};
+
+pub(crate) fn item_started(
+    thread_id: &str,
+    turn_id: &str,
+    item: v2::ThreadItem,
+) -> ServerNotification {
+    ServerNotification::ItemStarted(ItemStartedNotification {
+        item,
+        thread_id: thread_id.to_string(),
+        turn_id: turn_id.to_string(),
+        started_at_ms: now_ms(),
+    })
+}
+
+pub(crate) fn item_completed(
+    thread_id: &str,
+    turn_id: &str,
+    item: v2::ThreadItem,
+) -> ServerNotification {
+    ServerNotification::ItemCompleted(ItemCompletedNotification {
+        item,
+        thread_id: thread_id.to_string(),
+        turn_id: turn_id.to_string(),
+        content_token_count: None,
+        completed_at_ms: now_ms(),
+    })
+}
+
+/// An item that appears whole: saved first, then announced as started and completed.
+pub(crate) async fn announce_whole_item(
+    state: &State,
+    loaded: &Loaded,
+    turn_id: &str,
+    item: v2::ThreadItem,
+) {
+    let (tid, uid, stored) = (
+        loaded.id.clone(),
+        turn_id.to_string(),
+        wire::to_stored(&item),
+    );
+    state
+        .persist("save item", move |s| s.put_item(&tid, &uid, &stored))
+        .await;
+    loaded.broadcast(item_started(&loaded.id, turn_id, item.clone()));
+    loaded.broadcast(item_completed(&loaded.id, turn_id, item));
+}
+
+fn error(thread_id: &str, turn_id: &str, message: String, will_retry: bool) -> ServerNotification {
+    ServerNotification::Error(ErrorNotification {
+        error: wire::turn_error(message),
+        thread_id: thread_id.to_string(),
+        turn_id: turn_id.to_string(),
+        will_retry,
+    })
+}
+
+/// Engine events → store writes, then notifications, in order. Returns the turn's last agent
+/// message item (for `turn/completed`).
+pub(crate) async fn pump_events(
+    state: Arc<State>,
+    loaded: Arc<Loaded>,
+    owner: ConnHandle,
+    turn_id: String,
+    mut rx: mpsc::UnboundedReceiver<Event>,
+    mut questions: mpsc::UnboundedReceiver<Question>,
+) -> Option<v2::ThreadItem> {
+    let thread_id = loaded.id.clone();
+    let mut started_messages: HashSet<String> = HashSet::new();
+    let mut last_message = None;
+    loop {
+        // Events first: a question must follow the events emitted before it was asked.
+        let event = tokio::select! {
+            biased;
+            event = rx.recv() => match event {
+                Some(event) => event,
+                None => break,
+            },
+            Some(question) = questions.recv() => {
+                // Dropped by an interrupt while queued: do not ask at all.
+                if question.sent.is_closed() {
+                    continue;
+                }
+                loaded.broadcast(status_changed(&thread_id, wire::active(true)));
+                let ask = question.ask;
+                let (id, reply) = owner.start_request(|id| ask.into_request(id));
+                if let Err((id, _)) = question.sent.send((id, reply)) {
+                    owner.withdraw(id);
+                    loaded.broadcast(resolved(&thread_id, id));
+                }
+                continue;
+            }
+        };
+        match event {
+            Event::TurnStarted | Event::TurnCompleted { .. } => {}
+            Event::ItemStarted(item) | Event::ItemUpdated(item)
+                if matches!(item.details, ItemDetails::TodoList { .. }) =>
+            {
+                plan_updated(&loaded, &turn_id, &item.details);
+            }
+            Event::ItemStarted(item) => {
+                if let Some(v) = wire::item(&item) {
+                    loaded.broadcast(item_started(&thread_id, &turn_id, v));
+                }
+            }
+            Event::ItemUpdated(_) => {}
+            Event::ItemCompleted(item) => {
+                // The plan's final state was already announced by its last update.
+                if let ItemDetails::TodoList { .. } = item.details {
+                    continue;
+                }
+                let Some(v) = wire::item(&item) else { continue };
+                // `item/started` comes before anything else about a message, deltas included;
+                // one that streamed nothing is started here, empty.
+                if started_messages.insert(item.id.clone()) {
+                    match &item.details {
+                        ItemDetails::AgentMessage { .. } => loaded.broadcast(item_started(
+                            &thread_id,
+                            &turn_id,
+                            wire::agent_message(&item.id, ""),
+                        )),
+                        ItemDetails::Reasoning { .. } => loaded.broadcast(item_started(
+                            &thread_id,
+                            &turn_id,
+                            wire::reasoning(&item.id, Vec::new()),
+                        )),
+                        _ => {}
+                    }
+                }
+                // Durable before visible.
+                let (tid, uid, stored) = (thread_id.clone(), turn_id.clone(), wire::to_stored(&v));
+                state
+                    .persist("save item", move |s| s.put_item(&tid, &uid, &stored))
+                    .await;
+                if let ItemDetails::AgentMessage { .. } = item.details {
+                    last_message = Some(v.clone());
+                }
+                loaded.broadcast(item_completed(&thread_id, &turn_id, v));
+            }
+            Event::AgentMessageDelta { item_id, delta } => {
+                if started_messages.insert(item_id.clone()) {
+                    loaded.broadcast(item_started(
+                        &thread_id,
+                        &turn_id,
+                        wire::agent_message(&item_id, ""),
+                    ));
+                }
+                loaded.broadcast(ServerNotification::AgentMessageDelta(
+                    AgentMessageDeltaNotification {
+                        thread_id: thread_id.clone(),
+                        turn_id: turn_id.clone(),
+                        item_id,
+                        delta,
+                    },
+                ));
+            }
+            Event::ReasoningDelta {
+                item_id,
+                summary_index,
+                delta,
+            } => {
+                if started_messages.insert(item_id.clone()) {
+                    loaded.broadcast(item_started(
+                        &thread_id,
+                        &turn_id,
+                        wire::reasoning(&item_id, Vec::new()),
+                    ));
+                }
+                loaded.broadcast(ServerNotification::ReasoningSummaryTextDelta(
+                    ReasoningSummaryTextDeltaNotification {
+                        thread_id: thread_id.clone(),
+                        turn_id: turn_id.clone(),
+                        item_id,
+                        delta,
+                        summary_index: summary_index as i64,
+                    },
+                ));
+            }
+            Event::CommandOutputDelta { item_id, delta } => {
+                loaded.broadcast(ServerNotification::CommandExecutionOutputDelta(
+                    CommandExecutionOutputDeltaNotification {
+                        thread_id: thread_id.clone(),
+                        turn_id: turn_id.clone(),
+                        item_id,
+                        delta,
+                    },
+                ));
+            }
+            Event::TurnDiff { diff } => {
+                loaded.broadcast(ServerNotification::TurnDiffUpdated(
+                    TurnDiffUpdatedNotification {
+                        thread_id: thread_id.clone(),
+                        turn_id: turn_id.clone(),
+                        diff,
+                    },
+                ));
+            }
+            Event::UsageUpdated {
+                total,
+                last,
+                context_window,
+            } => {
+                loaded.broadcast(ServerNotification::ThreadTokenUsageUpdated(
+                    ThreadTokenUsageUpdatedNotification {
+                        thread_id: thread_id.clone(),
+                        turn_id: turn_id.clone(),
+                        token_usage: ThreadTokenUsage {
+                            total: wire::usage_breakdown(&total),
+                            last: wire::usage_breakdown(&last),
+                            model_context_window: Some(context_window as i64),
+                        },
+                    },
+                ));
+            }
+            Event::HistoryAppended(items) => {
+                let tid = thread_id.clone();
+                state
+                    .persist("append history", move |s| s.append_history(&tid, &items))
+                    .await;
+            }
+            Event::HistoryReplaced(items) => {
+                let tid = thread_id.clone();
+                state
+                    .persist("replace history", move |s| s.replace_history(&tid, &items))
+                    .await;
+            }
+            Event::ContextCompacted { id } => {
+                announce_whole_item(&state, &loaded, &turn_id, wire::context_compaction(&id)).await;
+                loaded.broadcast(ServerNotification::ContextCompacted(
+                    ContextCompactedNotification {
+                        thread_id: thread_id.clone(),
+                        turn_id: turn_id.clone(),
+                    },
+                ));
+            }
+            Event::Error { message } => {
+                loaded.broadcast(error(&thread_id, &turn_id, message, true));
+            }
+            // An interrupt is not an error (Codex sends none): `turn/completed` says
+            // "interrupted".
+            Event::TurnFailed { message, .. } if message == wright_core::TURN_INTERRUPTED => {}
+            Event::TurnFailed { message, .. } => {
+                loaded.broadcast(error(&thread_id, &turn_id, message, false));
+            }
+        }
+    }
+    last_message
+}
+
+fn plan_updated(loaded: &Loaded, turn_id: &str, details: &ItemDetails) {
+    let ItemDetails::TodoList { items } = details else {
+        return;
+    };
+    let plan = items
+        .iter()
+        .map(|i| TurnPlanStep {
+            step: i.text.clone(),
+            status: if i.completed {
+                TurnPlanStepStatus::Completed
+            } else {
+                TurnPlanStepStatus::Pending
+            },
+        })
+        .collect();
+    loaded.broadcast(ServerNotification::TurnPlanUpdated(
+        TurnPlanUpdatedNotification {
+            thread_id: loaded.id.clone(),
+            turn_id: turn_id.to_string(),
+            explanation: None,
+            plan,
+        },
+    ));
+}

@@ -1,0 +1,579 @@
+//! What the server holds: the loaded threads, who follows each, the turn running on it, and
+//! the one thread that owns the database.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Map, Value};
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+use wright_core::config::{ApprovalPolicy, Config, SandboxMode};
+use wright_core::{SteerHandle, Thread};
+use wright_protocol::v2::{
+    self, ApprovalsReviewer, AskForApproval, InitializeResponse, ServerNotification, ThreadStatus,
+};
+use wright_protocol::TokenUsage;
+use wright_store::{Store, ThreadRecord};
+
+use crate::conn::{ConnHandle, Outbound};
+use crate::rpc::{RpcError, RpcResult};
+use crate::wire::{self, now_secs, ThreadInfo};
+use crate::ServerOptions;
+
+pub(crate) struct State {
+    pub options: ServerOptions,
+    /// The one thread that owns the database: it opens it on first use (so start-up never
+    /// waits for it) and runs every store call in the order they were queued, so a write
+    /// queued without waiting still lands before any later one.
+    writer: std::sync::OnceLock<std::sync::mpsc::Sender<StoreJob>>,
+    pub threads: Mutex<HashMap<String, Arc<Loaded>>>,
+    /// `fs/watch` watches and `fuzzyFileSearch` searches, per connection.
+    pub files: crate::file_services::FileServices,
+}
+
+type StoreJob = Box<dyn FnOnce(Option<&Store>) + Send>;
+
+pub(crate) struct Loaded {
+    pub id: String,
+    pub info: Mutex<ThreadInfo>,
+    /// Held for a whole turn: request handlers never wait on it (they use the snapshots
+    /// below), so a busy thread cannot block a connection.
+    pub thread: tokio::sync::Mutex<Thread>,
+    /// The thread's settings as of its last turn.
+    pub config: Mutex<Config>,
+    pub instruction_sources: Vec<String>,
+    pub steer: SteerHandle,
+    pub subscribers: Mutex<Vec<ConnHandle>>,
+    pub active: Mutex<Option<ActiveTurn>>,
+}
+
+pub(crate) struct ActiveTurn {
+    pub id: String,
+    pub cancel: CancellationToken,
+    pub steer: SteerHandle,
+}
+
+impl Loaded {
+    /// Sends a notification to every connection following the thread (serialized once).
+    pub fn broadcast(&self, notification: ServerNotification) {
+        let subscribers: Vec<ConnHandle> = self
+            .subscribers
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default();
+        if subscribers.is_empty() {
+            return;
+        }
+        let out = Outbound::new(&notification);
+        for conn in subscribers {
+            conn.deliver(&out);
+        }
+    }
+
+    pub fn subscribe(&self, conn: &ConnHandle) {
+        if let Ok(mut subs) = self.subscribers.lock() {
+            if !subs.iter().any(|c| c.id == conn.id) {
+                subs.push(conn.clone());
+            }
+        }
+    }
+
+    pub fn is_subscribed(&self, conn_id: u64) -> bool {
+        self.subscribers
+            .lock()
+            .map(|s| s.iter().any(|c| c.id == conn_id))
+            .unwrap_or(false)
+    }
+
+    pub fn config(&self) -> Config {
+        match self.config.lock() {
+            Ok(config) => config.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn info(&self) -> ThreadInfo {
+        match self.info.lock() {
+            Ok(info) => info.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn update_info(&self, change: impl FnOnce(&mut ThreadInfo)) {
+        match self.info.lock() {
+            Ok(mut info) => change(&mut info),
+            Err(poisoned) => change(&mut poisoned.into_inner()),
+        }
+    }
+
+    /// The id of the running turn, if any (a poisoned lock counts as busy).
+    pub fn running_turn(&self) -> Result<Option<String>, RpcError> {
+        self.active
+            .lock()
+            .map(|a| a.as_ref().map(|t| t.id.clone()))
+            .map_err(|_| RpcError::internal("thread state poisoned"))
+    }
+
+    /// Refuses when a turn runs: history edits must not race the engine.
+    pub fn ensure_idle(&self, what: &str) -> RpcResult<()> {
+        match self.running_turn()? {
+            None => Ok(()),
+            Some(turn) => Err(RpcError::invalid_request(format!(
+                "thread {} has a running turn ({turn}): interrupt it (turn/interrupt) before {what}",
+                self.id
+            ))),
+        }
+    }
+
+    pub fn status(&self) -> ThreadStatus {
+        match self.active.lock().map(|a| a.is_some()) {
+            Ok(true) => wire::active(false),
+            _ => wire::idle(),
+        }
+    }
+
+    pub fn view(&self, turns: Vec<v2::Turn>) -> v2::Thread {
+        wire::thread(&self.info(), self.status(), turns)
+    }
+}
+
+/// The settings a client may give thread/start, thread/resume and thread/fork (and
+/// `command/exec`'s scope): applied over the config files and the server's own overrides.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ThreadSettings {
+    pub cwd: Option<String>,
+    pub model: Option<String>,
+    pub model_provider: Option<String>,
+    pub approval_policy: Option<AskForApproval>,
+    pub approvals_reviewer: Option<ApprovalsReviewer>,
+    pub sandbox: Option<v2::SandboxMode>,
+    pub config: Option<Map<String, Value>>,
+    pub base_instructions: Option<String>,
+    pub developer_instructions: Option<String>,
+}
+
+macro_rules! settings_from {
+    ($($params:ty),*) => {$(
+        impl From<&$params> for ThreadSettings {
+            fn from(p: &$params) -> Self {
+                ThreadSettings {
+                    cwd: p.cwd.clone(),
+                    model: p.model.clone(),
+                    model_provider: p.model_provider.clone(),
+                    approval_policy: p.approval_policy.clone(),
+                    approvals_reviewer: p.approvals_reviewer,
+                    sandbox: p.sandbox,
+                    config: p.config.clone(),
+                    base_instructions: p.base_instructions.clone(),
+                    developer_instructions: p.developer_instructions.clone(),
+                }
+            }
+        }
+    )*};
+}
+
+settings_from!(
+    v2::ThreadStartParams,
+    v2::ThreadResumeParams,
+    v2::ThreadForkParams
+);
+
+/// `approvalsReviewer`: wright asks the user (`"user"`); anything else is refused, not
+/// silently changed.
+pub(crate) fn check_reviewer(reviewer: Option<ApprovalsReviewer>) -> RpcResult<()> {
+    match reviewer {
+        None | Some(ApprovalsReviewer::User) => Ok(()),
+        Some(other) => Err(RpcError::invalid_params(format!(
+            "`approvalsReviewer`: `{}` is not supported; wright asks the user (\"user\")",
+            serde_json::to_value(other)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default()
+        ))),
+    }
+}
+
+pub(crate) fn approval_policy(policy: &AskForApproval) -> RpcResult<ApprovalPolicy> {
+    match policy {
+        AskForApproval::Untrusted => Ok(ApprovalPolicy::Untrusted),
+        AskForApproval::OnRequest => Ok(ApprovalPolicy::OnRequest),
+        AskForApproval::OnFailure => Ok(ApprovalPolicy::OnFailure),
+        AskForApproval::Never => Ok(ApprovalPolicy::Never),
+        AskForApproval::Granular(_) => Err(RpcError::invalid_params(
+            "`approvalPolicy`: granular approval is not supported; use \"untrusted\", \"on-request\" or \"never\"",
+        )),
+    }
+}
+
+pub(crate) fn ask_for_approval(policy: ApprovalPolicy) -> AskForApproval {
+    match policy {
+        ApprovalPolicy::Untrusted => AskForApproval::Untrusted,
+        ApprovalPolicy::OnFailure => AskForApproval::OnFailure,
+        ApprovalPolicy::OnRequest => AskForApproval::OnRequest,
+        ApprovalPolicy::Never => AskForApproval::Never,
+    }
+}
+
+pub(crate) fn sandbox_mode(mode: v2::SandboxMode) -> SandboxMode {
+    match mode {
+        v2::SandboxMode::ReadOnly => SandboxMode::ReadOnly,
+        v2::SandboxMode::WorkspaceWrite => SandboxMode::WorkspaceWrite,
+        v2::SandboxMode::DangerFullAccess => SandboxMode::DangerFullAccess,
+    }
+}
+
+/// A JSON value as a TOML literal, for `-c key=value` overrides.
+fn toml_literal(value: &Value) -> String {
+    fn to_toml(value: &Value) -> Option<toml::Value> {
+        Some(match value {
+            Value::Null => return None,
+            Value::Bool(b) => toml::Value::Boolean(*b),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => toml::Value::Integer(i),
+                None => toml::Value::Float(n.as_f64()?),
+            },
+            Value::String(s) => toml::Value::String(s.clone()),
+            Value::Array(items) => toml::Value::Array(items.iter().filter_map(to_toml).collect()),
+            Value::Object(map) => toml::Value::Table(
+                map.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), to_toml(v)?)))
+                    .collect(),
+            ),
+        })
+    }
+    to_toml(value).map(|v| v.to_string()).unwrap_or_default()
+}
+
+pub(crate) fn settings_of(config: &Config, git_info: Option<&v2::GitInfo>) -> Value {
+    let mut settings = json!({
+        "sandbox_mode": config.sandbox_mode.as_str(),
+        "approval_policy": config.approval_policy.as_str(),
+    });
+    if let Some(git) = git_info {
+        settings["gitInfo"] = serde_json::to_value(git).unwrap_or(Value::Null);
+    }
+    settings
+}
+
+pub(crate) fn usage_of(value: &Value) -> TokenUsage {
+    serde_json::from_value(value.clone()).unwrap_or_default()
+}
+
+pub(crate) fn info_of(rec: &ThreadRecord) -> ThreadInfo {
+    ThreadInfo {
+        id: rec.id.clone(),
+        created_at: rec.created_at,
+        updated_at: rec.updated_at,
+        name: rec.name.clone(),
+        preview: rec.preview.clone(),
+        cwd: rec.cwd.clone(),
+        model: rec.model.clone(),
+        model_provider: rec.model_provider.clone(),
+        source: rec.source.clone(),
+        forked_from: rec.forked_from.clone(),
+        archived: rec.archived,
+        ephemeral: false,
+        git_info: rec
+            .settings
+            .get("gitInfo")
+            .and_then(|g| serde_json::from_value(g.clone()).ok()),
+    }
+}
+
+impl State {
+    pub fn new(options: ServerOptions) -> Arc<State> {
+        Arc::new(State {
+            options,
+            writer: std::sync::OnceLock::new(),
+            threads: Mutex::new(HashMap::new()),
+            files: Default::default(),
+        })
+    }
+
+    pub fn initialize_result(&self, params: &Value) -> InitializeResponse {
+        let client = params
+            .pointer("/clientInfo/name")
+            .and_then(Value::as_str)
+            .unwrap_or("client");
+        let client_version = params
+            .pointer("/clientInfo/version")
+            .and_then(Value::as_str)
+            .unwrap_or("0");
+        InitializeResponse {
+            user_agent: crate::user_agent::user_agent(client, client_version),
+            codex_home: self.options.wright_home.display().to_string(),
+            platform_family: std::env::consts::FAMILY.to_string(),
+            platform_os: std::env::consts::OS.to_string(),
+        }
+    }
+
+    pub fn connection_closed(&self, conn_id: u64) {
+        self.files.connection_closed(conn_id);
+        let loaded: Vec<Arc<Loaded>> = self
+            .threads
+            .lock()
+            .map(|t| t.values().cloned().collect())
+            .unwrap_or_default();
+        for thread in loaded {
+            self.detach(&thread, conn_id);
+        }
+    }
+
+    /// Takes `conn_id` off the thread's subscribers; whether it was one. When nobody is left
+    /// to see or steer the thread, its turn (and its commands) is stopped cleanly or, when
+    /// idle, the thread is unloaded (it is on disk; thread/resume loads it again).
+    pub fn detach(&self, thread: &Arc<Loaded>, conn_id: u64) -> bool {
+        let (was_subscribed, orphaned) = match thread.subscribers.lock() {
+            Ok(mut subs) => {
+                let before = subs.len();
+                subs.retain(|c| c.id != conn_id);
+                (subs.len() < before, before > 0 && subs.is_empty())
+            }
+            Err(_) => (false, false),
+        };
+        if orphaned {
+            let running = match thread.active.lock() {
+                Ok(active) => {
+                    if let Some(turn) = active.as_ref() {
+                        turn.cancel.cancel();
+                    }
+                    active.is_some()
+                }
+                Err(_) => true,
+            };
+            let durable = !thread.info().ephemeral && !self.options.ephemeral;
+            if !running && durable {
+                if let Ok(mut threads) = self.threads.lock() {
+                    threads.remove(&thread.id);
+                }
+            }
+        }
+        was_subscribed
+    }
+
+    fn writer(&self) -> &std::sync::mpsc::Sender<StoreJob> {
+        self.writer.get_or_init(|| {
+            let (tx, jobs) = std::sync::mpsc::channel::<StoreJob>();
+            let path = self.options.wright_home.join("state.db");
+            let (days, max) = (self.options.thread_retention_days, self.options.max_threads);
+            let spawned = std::thread::Builder::new()
+                .name("wright-store".into())
+                .spawn(move || {
+                    let store = match Store::open(&path) {
+                        Ok(store) => {
+                            // Bounded state (`thread_retention_days`, `max_threads`).
+                            let cutoff = days.map(|d| now_secs() - (d as i64) * 24 * 3600);
+                            if let Err(err) = store.prune(cutoff, Some(max)) {
+                                tracing::warn!("pruning old threads failed: {err}");
+                            }
+                            Some(store)
+                        }
+                        Err(err) => {
+                            tracing::warn!(
+                                "thread store unavailable, threads will not persist: {err}"
+                            );
+                            None
+                        }
+                    };
+                    for job in jobs {
+                        job(store.as_ref());
+                    }
+                });
+            if let Err(err) = spawned {
+                tracing::warn!("cannot start the thread store: {err}");
+            }
+            tx
+        })
+    }
+
+    fn queue<T: Send + 'static>(
+        &self,
+        what: &'static str,
+        call: impl FnOnce(&Store) -> wright_store::Result<T> + Send + 'static,
+        done: impl FnOnce(Option<T>) + Send + 'static,
+    ) -> bool {
+        if self.options.ephemeral {
+            done(None);
+            return false;
+        }
+        let job: StoreJob = Box::new(move |store| {
+            let result = store.and_then(|s| match call(s) {
+                Ok(value) => Some(value),
+                Err(err) => {
+                    // Errors are logged, not fatal: a thread keeps running even if the disk
+                    // fills up.
+                    tracing::warn!("thread store: {what}: {err}");
+                    None
+                }
+            });
+            done(result);
+        });
+        self.writer().send(job).is_ok()
+    }
+
+    /// Runs a store call and waits for it (durable before the caller goes on).
+    pub async fn persist<T: Send + 'static>(
+        &self,
+        what: &'static str,
+        call: impl FnOnce(&Store) -> wright_store::Result<T> + Send + 'static,
+    ) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        if !self.queue(what, call, move |r| {
+            let _ = tx.send(r);
+        }) {
+            return None;
+        }
+        rx.await.ok().flatten()
+    }
+
+    /// Runs a store call and waits for it, answering the client with the store's own reason
+    /// when it refuses (a thread it does not have, a turn it cannot revert to).
+    pub async fn try_persist<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&Store) -> wright_store::Result<T> + Send + 'static,
+    ) -> RpcResult<T> {
+        if self.options.ephemeral {
+            return Err(RpcError::invalid_request(
+                "this server keeps no threads on disk (--ephemeral)",
+            ));
+        }
+        let (tx, rx) = oneshot::channel();
+        let job: StoreJob = Box::new(move |store| {
+            let _ = tx.send(match store {
+                Some(s) => call(s).map_err(|err| match err {
+                    wright_store::StoreError::NotFound(id) => RpcError::thread_not_found(&id),
+                    wright_store::StoreError::CannotRevert(why)
+                    | wright_store::StoreError::InvalidCursor(why) => {
+                        RpcError::invalid_request(why)
+                    }
+                    other => RpcError::internal(format!("thread store: {other}")),
+                }),
+                None => Err(RpcError::internal("the thread store is unavailable")),
+            });
+        });
+        self.writer()
+            .send(job)
+            .map_err(|_| RpcError::internal("the thread store is unavailable"))?;
+        rx.await
+            .map_err(|_| RpcError::internal("the thread store stopped"))?
+    }
+
+    /// Queues a store call without waiting; later calls still run after it.
+    pub fn persist_soon(
+        &self,
+        what: &'static str,
+        call: impl FnOnce(&Store) -> wright_store::Result<()> + Send + 'static,
+    ) {
+        self.queue(what, call, |_| {});
+    }
+
+    pub fn loaded(&self, id: &str) -> Option<Arc<Loaded>> {
+        self.threads.lock().ok()?.get(id).cloned()
+    }
+
+    pub fn loaded_or_err(&self, id: &str) -> RpcResult<Arc<Loaded>> {
+        self.loaded(id)
+            .ok_or_else(|| RpcError::thread_not_found(id))
+    }
+
+    /// The stored record of a thread, or Codex's "not found".
+    pub async fn record(&self, id: &str) -> RpcResult<ThreadRecord> {
+        let key = id.to_string();
+        self.persist("read thread", move |s| s.get_thread(&key))
+            .await
+            .flatten()
+            .ok_or_else(|| RpcError::thread_not_found(id))
+    }
+
+    /// The config for a thread: the server's overrides, then what is stored for the thread,
+    /// then the request's own settings.
+    pub async fn thread_config(
+        &self,
+        settings: &ThreadSettings,
+        stored: Option<&ThreadRecord>,
+    ) -> RpcResult<Config> {
+        let mut o = self.options.overrides.clone();
+        // What the thread was stored with comes first, so the user's own `-c` still wins.
+        let user_overrides = std::mem::take(&mut o.config);
+        let mut push = |key: &str, value: &Value| {
+            o.config.push(format!("{key}={}", toml_literal(value)));
+        };
+        if let Some(rec) = stored {
+            push("model_provider", &json!(rec.model_provider));
+            for key in ["sandbox_mode", "approval_policy"] {
+                if let Some(v) = rec.settings.get(key).filter(|v| v.is_string()) {
+                    push(key, v);
+                }
+            }
+        }
+        o.config.extend(user_overrides);
+        let mut push = |key: &str, value: &Value| {
+            o.config.push(format!("{key}={}", toml_literal(value)));
+        };
+        for (key, value) in settings.config.iter().flatten() {
+            if !value.is_null() {
+                push(key, value);
+            }
+        }
+        check_reviewer(settings.approvals_reviewer)?;
+        if let Some(provider) = &settings.model_provider {
+            push("model_provider", &json!(provider));
+        }
+        if let Some(policy) = &settings.approval_policy {
+            push("approval_policy", &json!(approval_policy(policy)?.as_str()));
+        }
+        if let Some(text) = &settings.base_instructions {
+            push("instructions", &json!(text));
+        }
+        if let Some(text) = &settings.developer_instructions {
+            push("developer_instructions", &json!(text));
+        }
+        o.model = settings
+            .model
+            .clone()
+            .or_else(|| stored.map(|r| r.model.clone()))
+            .or(o.model);
+        if let Some(mode) = settings.sandbox {
+            o.sandbox_mode = Some(sandbox_mode(mode));
+        }
+        let cwd = settings
+            .cwd
+            .as_ref()
+            .map(PathBuf::from)
+            .or_else(|| stored.map(|r| PathBuf::from(&r.cwd)))
+            .or(o.cwd.clone());
+        if let Some(cwd) = cwd {
+            let canonical = tokio::fs::canonicalize(&cwd)
+                .await
+                .map_err(|e| RpcError::invalid_params(format!("`cwd` {}: {e}", cwd.display())))?;
+            o.cwd = Some(canonical);
+        }
+        tokio::task::spawn_blocking(move || Config::load(&o))
+            .await
+            .map_err(|e| RpcError::internal(e.to_string()))?
+            .map_err(|e| RpcError::invalid_params(format!("config: {e}")))
+    }
+
+    pub fn register(&self, thread: Thread, info: ThreadInfo) -> Arc<Loaded> {
+        let loaded = Arc::new(Loaded {
+            id: info.id.clone(),
+            info: Mutex::new(info),
+            config: Mutex::new(thread.config().clone()),
+            instruction_sources: thread
+                .project_docs()
+                .sources
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+            steer: thread.steer_handle(),
+            thread: tokio::sync::Mutex::new(thread),
+            subscribers: Mutex::new(Vec::new()),
+            active: Mutex::new(None),
+        });
+        if let Ok(mut threads) = self.threads.lock() {
+            threads.insert(loaded.id.clone(), Arc::clone(&loaded));
+        }
+        loaded
+    }
+}
