@@ -5,7 +5,8 @@
 
 use wright_protocol::v2::{ClientRequest, CODEX_EXPERIMENTAL_METHODS, CODEX_STABLE_METHODS};
 
-const BEGIN: &str = "<!-- method table: begin (generated; see crates/app-server/tests/method_table.rs) -->";
+const BEGIN: &str =
+    "<!-- method table: begin (generated; see crates/app-server/tests/method_table.rs) -->";
 const END: &str = "<!-- method table: end -->";
 
 fn expected_table() -> String {
@@ -46,7 +47,10 @@ fn readme_lists_what_wright_offers() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
         .expect("README.md");
     let start = readme.find(BEGIN).expect("the README has no method table") + BEGIN.len();
-    let end = readme[start..].find(END).expect("the method table is not closed") + start;
+    let end = readme[start..]
+        .find(END)
+        .expect("the method table is not closed")
+        + start;
     assert_eq!(
         readme[start..end].trim(),
         expected,

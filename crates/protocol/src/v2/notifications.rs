@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::account::{AccountLoginCompletedNotification, AccountUpdatedNotification};
+use super::command::CommandExecOutputDeltaNotification;
 use super::items::ThreadItem;
 use super::thread::{Thread, ThreadStatus, ThreadTokenUsage, Turn, TurnError};
 use crate::jsonrpc::{JsonRpcNotification, RequestId};
@@ -262,6 +263,8 @@ pub enum ServerNotification {
     AccountUpdated(AccountUpdatedNotification),
     #[serde(rename = "account/login/completed")]
     AccountLoginCompleted(AccountLoginCompletedNotification),
+    #[serde(rename = "command/exec/outputDelta")]
+    CommandExecOutputDelta(CommandExecOutputDeltaNotification),
 }
 
 impl ServerNotification {
@@ -290,6 +293,7 @@ impl ServerNotification {
         "configWarning",
         "account/updated",
         "account/login/completed",
+        "command/exec/outputDelta",
     ];
 
     /// The wire method name.
@@ -320,6 +324,7 @@ impl ServerNotification {
             ServerNotification::ConfigWarning(_) => "configWarning",
             ServerNotification::AccountUpdated(_) => "account/updated",
             ServerNotification::AccountLoginCompleted(_) => "account/login/completed",
+            ServerNotification::CommandExecOutputDelta(_) => "command/exec/outputDelta",
         }
     }
 
