@@ -28,6 +28,8 @@ pub(crate) struct State {
     /// queued without waiting still lands before any later one.
     writer: std::sync::OnceLock<std::sync::mpsc::Sender<StoreJob>>,
     pub threads: Mutex<HashMap<String, Arc<Loaded>>>,
+    /// Every connection's running `command/exec`.
+    pub command_execs: crate::command_exec::Registry,
 }
 
 type StoreJob = Box<dyn FnOnce(Option<&Store>) + Send>;
@@ -285,6 +287,7 @@ impl State {
             options,
             writer: std::sync::OnceLock::new(),
             threads: Mutex::new(HashMap::new()),
+            command_execs: Default::default(),
         })
     }
 
@@ -306,6 +309,7 @@ impl State {
     }
 
     pub fn connection_closed(&self, conn_id: u64) {
+        self.command_execs.connection_closed(conn_id);
         let loaded: Vec<Arc<Loaded>> = self
             .threads
             .lock()
