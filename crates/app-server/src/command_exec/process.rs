@@ -332,7 +332,7 @@ pub(crate) struct Leader {
 impl Leader {
     fn new(child: Child) -> Leader {
         let pid = child.id() as libc::pid_t;
-        let pidfd = pidfd_open(pid).and_then(|fd| register(fd).ok());
+        let pidfd = pidfd_open(pid).ok().and_then(|fd| register(fd).ok());
         Leader {
             child: Some(child),
             pid,
@@ -430,14 +430,14 @@ impl Drop for Leader {
     }
 }
 
-fn pidfd_open(pid: libc::pid_t) -> Option<OwnedFd> {
+fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
     // SAFETY: pidfd_open returns a new descriptor or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
     if fd < 0 {
-        None
+        Err(io::Error::last_os_error())
     } else {
         // SAFETY: a fresh descriptor we own.
-        Some(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+        Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
     }
 }
 
@@ -463,27 +463,25 @@ pub(crate) fn kill_session(sid: libc::pid_t) {
             // Pin the process, then check again: a pid freed and reused between the check
             // and the signal cannot be hit.
             match pidfd_open(pid) {
-                Some(fd) => {
-                    if live_in_session(pid, sid) {
-                        // SAFETY: signals the process the pidfd refers to.
-                        unsafe {
-                            libc::syscall(
-                                libc::SYS_pidfd_send_signal,
-                                fd.as_raw_fd(),
-                                libc::SIGKILL,
-                                std::ptr::null::<libc::siginfo_t>(),
-                                0u32,
-                            )
-                        };
-                        signalled = true;
-                    }
+                Ok(fd) if live_in_session(pid, sid) => {
+                    // SAFETY: signals the process the pidfd refers to.
+                    unsafe {
+                        libc::syscall(
+                            libc::SYS_pidfd_send_signal,
+                            fd.as_raw_fd(),
+                            libc::SIGKILL,
+                            std::ptr::null::<libc::siginfo_t>(),
+                            0u32,
+                        )
+                    };
+                    signalled = true;
                 }
-                None if io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) => {
+                Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
                     // SAFETY: plain kill (kernels without pidfds).
                     unsafe { libc::kill(pid, libc::SIGKILL) };
                     signalled = true;
                 }
-                None => {}
+                _ => {}
             }
         }
         if !signalled {
@@ -592,6 +590,32 @@ mod tests {
             !own_group.exists(),
             "a child in its own process group survived"
         );
+    }
+
+    #[tokio::test]
+    async fn a_group_kill_alone_misses_job_controlled_children() {
+        // Why the session sweep: a child a job-control shell moved to a group of its own
+        // survives the group kill.
+        let dir = tempfile::tempdir().unwrap();
+        let own_group = dir.path().join("own-group");
+        let script = format!(
+            "perl -e 'setpgrp(0,0); sleep 1; open(F, \">{b}\")' 2>/dev/null & echo started; sleep 30",
+            b = own_group.display(),
+        );
+        let s = spawn_piped(&sh(&script), dir.path(), &env(), false).unwrap();
+        let mut out = s.stdout.unwrap();
+        let mut buf = [0u8; 64];
+        let _ = out.read(&mut buf).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut leader = s.leader;
+        leader.kill_group();
+        leader.exited().await;
+        let sid = leader.pid;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(own_group.exists(), "control: the child left the group");
+        // Clean up what the test left running.
+        kill_session(sid);
+        leader.reap();
     }
 
     #[tokio::test]

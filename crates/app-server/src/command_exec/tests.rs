@@ -332,7 +332,11 @@ async fn buffered_output_exit_code_and_cap() {
     let home = tempfile::tempdir().unwrap();
     let server = server(home.path());
     let mut c = Client::new(&server).await;
-    let id = c.exec(json!({"command": sh("printf out; printf err >&2; exit 3")}));
+    // Any timeout is fine, however far.
+    let id = c.exec(json!({
+        "command": sh("printf out; printf err >&2; exit 3"),
+        "timeoutMs": i64::MAX,
+    }));
     assert_eq!(
         c.result(id).await,
         json!({"exitCode": 3, "stdout": "out", "stderr": "err"})
