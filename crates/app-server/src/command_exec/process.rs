@@ -561,6 +561,25 @@ mod tests {
         leader.reap();
     }
 
+    /// A background child that moves to a process group of its own (as a job-control shell
+    /// puts a job), says so, and creates the file `{b}` a second later if still alive.
+    const MOVE_TO_OWN_GROUP: &str =
+        "perl -e '$| = 1; setpgrp(0, 0); print \"moved\\n\"; sleep 1; open(F, \">{b}\")' &";
+
+    /// Reads `out` until `needle` has appeared.
+    async fn wait_for(mut out: Output, needle: &str) {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 256];
+        let t = Instant::now();
+        while !String::from_utf8_lossy(&seen).contains(needle) {
+            assert!(t.elapsed() < Duration::from_secs(20), "{seen:?}");
+            match out.read(&mut buf).await {
+                Ok(0) | Err(_) => panic!("output ended before {needle:?}: {seen:?}"),
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
     #[tokio::test]
     async fn kill_tree_takes_backgrounded_and_job_controlled_children() {
         let dir = tempfile::tempdir().unwrap();
@@ -569,17 +588,12 @@ mod tests {
         // One child in the group; one moved to a group of its own (as job control does), both
         // writing a file later if they survive.
         let script = format!(
-            "(sleep 1; touch {a}) & \
-             perl -e 'setpgrp(0,0); sleep 1; open(F, \">{b}\")' 2>/dev/null & \
-             echo started; sleep 30",
+            "(sleep 1; touch {a}) & {MOVE_TO_OWN_GROUP} sleep 30",
             a = same_group.display(),
-            b = own_group.display(),
-        );
+        )
+        .replace("{b}", &own_group.display().to_string());
         let s = spawn_piped(&sh(&script), dir.path(), &env(), false).unwrap();
-        let mut out = s.stdout.unwrap();
-        let mut buf = [0u8; 64];
-        let _ = out.read(&mut buf).await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        wait_for(s.stdout.unwrap(), "moved").await;
         let mut leader = s.leader;
         leader.kill_tree().await;
         leader.exited().await;
@@ -598,15 +612,10 @@ mod tests {
         // survives the group kill.
         let dir = tempfile::tempdir().unwrap();
         let own_group = dir.path().join("own-group");
-        let script = format!(
-            "perl -e 'setpgrp(0,0); sleep 1; open(F, \">{b}\")' 2>/dev/null & echo started; sleep 30",
-            b = own_group.display(),
-        );
+        let script = format!("{MOVE_TO_OWN_GROUP} sleep 30")
+            .replace("{b}", &own_group.display().to_string());
         let s = spawn_piped(&sh(&script), dir.path(), &env(), false).unwrap();
-        let mut out = s.stdout.unwrap();
-        let mut buf = [0u8; 64];
-        let _ = out.read(&mut buf).await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        wait_for(s.stdout.unwrap(), "moved").await;
         let mut leader = s.leader;
         leader.kill_group();
         leader.exited().await;
