@@ -1,9 +1,13 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde_json::{json, Value};
 use wright_core::config::CliOverrides;
 use wright_protocol::jsonrpc::{INVALID_PARAMS, INVALID_REQUEST};
+
+use std::collections::BTreeMap;
+
+use wright_protocol::v2::SandboxMode as WireSandboxMode;
 
 use super::*;
 use crate::{AppServer, Connection, ServerOptions};
