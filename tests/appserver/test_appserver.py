@@ -1615,6 +1615,313 @@ class ConfigAndModels(AppServerTest):
 
 
 # --------------------------------------------------------------------------------------------
+# command/exec and command/exec/write|terminate|resize
+# --------------------------------------------------------------------------------------------
+def b64(text):
+    import base64
+    return base64.b64encode(text.encode()).decode()
+
+
+def without_sandbox_notes(text):
+    """A confined command's stderr without the sandbox's own notes (missing layers, caps)."""
+    return "".join(l for l in text.splitlines(True) if not l.startswith("wright sandbox:"))
+
+
+class CommandExec(AppServerTest):
+    FULL = {"type": "dangerFullAccess"}
+    CONFINED = {"type": "workspaceWrite"}
+
+    def setUp(self):
+        super().setUp()
+        self.tag = "cmdexec-tag-%d" % random.randrange(1 << 40)
+        self.addCleanup(kill_tagged, self.tag)
+
+    def exec(self, c, params, sandbox=None):
+        params = dict(params)
+        params.setdefault("cwd", self.repo)
+        params.setdefault("sandboxPolicy", sandbox or self.CONFINED)
+        return c.send_request("command/exec", params)
+
+    def streamed(self, c, pid):
+        """(stdout, stderr, capReached seen, indexes) of the deltas for `pid` so far."""
+        import base64
+        out, err, capped, where = b"", b"", False, []
+        with c.cond:
+            msgs = list(c.messages)
+        for i, m in enumerate(msgs):
+            p = m.get("params") or {}
+            if m.get("method") == "command/exec/outputDelta" and p.get("processId") == pid:
+                data = base64.b64decode(p["deltaBase64"])
+                if p["stream"] == "stdout":
+                    out += data
+                else:
+                    err += data
+                capped = capped or p["capReached"]
+                where.append(i)
+        text = lambda b: b.decode("utf-8", "replace").replace("\r", "")
+        return text(out), text(err), capped, where
+
+    def wait_output(self, c, pid, needle, timeout=20):
+        deadline = time.time() + timeout
+        while needle not in self.streamed(c, pid)[0]:
+            if time.time() > deadline:
+                self.fail("no %r in the output of %s: %r" % (needle, pid, self.streamed(c, pid)))
+            time.sleep(0.05)
+
+    def wait_gone(self, timeout=5):
+        deadline = time.time() + timeout
+        while tagged_pids(self.tag) and time.time() < deadline:
+            time.sleep(0.05)
+        return tagged_pids(self.tag)
+
+    def test_streamed_deltas_arrive_before_the_response(self):
+        self.mock([message("unused")])
+        c = self.server()
+        rid = self.exec(c, {
+            "command": ["sh", "-c", "printf one; sleep 0.2; printf two >&2; sleep 0.2; printf three"],
+            "processId": "s1",
+            "streamStdoutStderr": True,
+        })
+        r = self.assertOk(c.response(rid))
+        self.assertEqual(r["exitCode"], 0)
+        # Streamed output is not repeated in the response...
+        self.assertEqual(r["stdout"], "")
+        self.assertEqual(r["stderr"], "")
+        out, err, capped, where = self.streamed(c, "s1")
+        self.assertEqual(out, "onethree")
+        self.assertEqual(without_sandbox_notes(err), "two")
+        self.assertFalse(capped)
+        # ...and all of it came before the response.
+        with c.cond:
+            answered = next(i for i, m in enumerate(c.messages) if m.get("id") == rid and "method" not in m)
+        self.assertTrue(where and max(where) < answered, (where, answered))
+
+    def test_stdin_write_and_close(self):
+        self.mock([message("unused")])
+        c = self.server()
+        rid = self.exec(c, {"command": ["cat"], "processId": "cat", "streamStdin": True})
+        self.assertEqual(self.assertOk(c.request("command/exec/write", {"processId": "cat", "deltaBase64": b64("hello ")})), {})
+        self.assertOk(c.request("command/exec/write", {"processId": "cat", "deltaBase64": b64("world\n"), "closeStdin": True}))
+        r = self.assertOk(c.response(rid))
+        self.assertEqual((r["exitCode"], r["stdout"]), (0, "hello world\n"))
+        # Closed: nothing more goes in (while it is still running, or after).
+        rid = self.exec(c, {
+            "command": ["sh", "-c", "IFS= read line; printf 'out:%s\\n' \"$line\"; sleep 30 # " + self.tag],
+            "processId": "io", "streamStdin": True, "streamStdoutStderr": True,
+        })
+        self.assertOk(c.request("command/exec/write", {"processId": "io", "deltaBase64": b64("ping\n"), "closeStdin": True}))
+        self.wait_output(c, "io", "out:ping\n")
+        e = self.assertError(c.request("command/exec/write", {"processId": "io", "deltaBase64": b64("x")}), -32600)
+        self.assertIn("stdin is already closed", e["message"])
+        self.assertOk(c.request("command/exec/terminate", {"processId": "io"}))
+        self.assertOk(c.response(rid))
+        # Without streamStdin there is no stdin to write to.
+        rid = self.exec(c, {"command": ["sh", "-c", "sleep 30 # " + self.tag], "processId": "no-stdin"})
+        e = self.assertError(c.request("command/exec/write", {"processId": "no-stdin", "deltaBase64": b64("x")}), -32600)
+        self.assertIn("stdin streaming is not enabled", e["message"])
+        self.assertOk(c.request("command/exec/terminate", {"processId": "no-stdin"}))
+        self.assertOk(c.response(rid))
+
+    def test_tty_echo_and_resize(self):
+        self.mock([message("unused")])
+        c = self.server()
+        rid = self.exec(c, {
+            "command": ["sh", "-c", "stty size; [ -t 0 ] && echo is-a-tty; IFS= read line; echo got:$line; stty size"],
+            "processId": "tty",
+            "tty": True,
+            "size": {"rows": 31, "cols": 101},
+        })
+        self.wait_output(c, "tty", "is-a-tty\n")
+        self.assertIn("31 101\n", self.streamed(c, "tty")[0])
+        self.assertEqual(self.assertOk(c.request("command/exec/resize", {"processId": "tty", "size": {"rows": 45, "cols": 132}})), {})
+        self.assertOk(c.request("command/exec/write", {"processId": "tty", "deltaBase64": b64("hi\n")}))
+        r = self.assertOk(c.response(rid))
+        self.assertEqual(r, {"exitCode": 0, "stdout": "", "stderr": ""})
+        out, err, _, _ = self.streamed(c, "tty")
+        # The terminal echoes what is typed; the command sees the new size.
+        self.assertIn("hi\ngot:hi\n45 132\n", out)
+        self.assertEqual(err, "", "a terminal's output is all stdout")
+        # Resizing needs a terminal.
+        rid = self.exec(c, {"command": ["sh", "-c", "sleep 30 # " + self.tag], "processId": "plain"})
+        e = self.assertError(c.request("command/exec/resize", {"processId": "plain", "size": {"rows": 9, "cols": 9}}), -32600)
+        self.assertIn("no terminal", e["message"])
+        self.assertOk(c.request("command/exec/terminate", {"processId": "plain"}))
+        self.assertOk(c.response(rid))
+
+    def timeout_kills_grandchild(self, sandbox):
+        c = self.server()
+        lived = os.path.join(self.repo, "lived")
+        killed = os.path.join(self.repo, "killed")
+        # Control: the backgrounded grandchild, given time before the timeout, does its work:
+        # it runs on its own, and only a kill of the whole tree can stop it.
+        r = self.assertOk(c.request("command/exec", {
+            "command": ["sh", "-c", "(sleep 0.3; touch lived) & sleep 30 # " + self.tag],
+            "cwd": self.repo, "sandboxPolicy": sandbox, "timeoutMs": 1500,
+        }))
+        self.assertEqual(r["exitCode"], 124)
+        self.assertTrue(os.path.exists(lived), "the control grandchild did not run")
+        self.assertEqual(self.wait_gone(), [])
+        started = time.time()
+        r = self.assertOk(c.request("command/exec", {
+            "command": ["sh", "-c", "(sleep 1; touch killed) & sleep 30 # " + self.tag],
+            "cwd": self.repo, "sandboxPolicy": sandbox, "timeoutMs": 300,
+        }))
+        self.assertEqual(r["exitCode"], 124)
+        self.assertLess(time.time() - started, 5)
+        self.assertEqual(self.wait_gone(), [], "processes of the timed-out command survived")
+        time.sleep(1.3)
+        self.assertFalse(os.path.exists(killed), "the backgrounded grandchild outlived the timeout")
+
+    def test_timeout_kills_backgrounded_grandchild_unconfined(self):
+        self.mock([message("unused")])
+        self.timeout_kills_grandchild(self.FULL)
+
+    def test_timeout_kills_backgrounded_grandchild_in_the_sandbox(self):
+        self.mock([message("unused")])
+        self.timeout_kills_grandchild(self.CONFINED)
+
+    def test_terminate(self):
+        self.mock([message("unused")])
+        c = self.server()
+        rid = self.exec(c, {"command": ["sh", "-c", "echo ready; sleep 30 # " + self.tag], "processId": "t", "streamStdoutStderr": True, "disableTimeout": True})
+        self.wait_output(c, "t", "ready")
+        self.assertTrue(tagged_pids(self.tag))
+        self.assertEqual(self.assertOk(c.request("command/exec/terminate", {"processId": "t"})), {})
+        r = self.assertOk(c.response(rid))
+        self.assertNotEqual(r["exitCode"], 0)
+        self.assertEqual(self.wait_gone(), [])
+        e = self.assertError(c.request("command/exec/terminate", {"processId": "t"}), -32600)
+        self.assertEqual(e["message"], 'no active command/exec for process id "t"')
+
+    def test_duplicate_process_id_is_refused(self):
+        self.mock([message("unused")])
+        c = self.server()
+        rid = self.exec(c, {"command": ["sh", "-c", "echo ready; sleep 30 # " + self.tag], "processId": "dup", "streamStdoutStderr": True})
+        self.wait_output(c, "dup", "ready")
+        e = self.assertError(c.request("command/exec", {"command": ["true"], "processId": "dup"}), -32600)
+        self.assertEqual(e["message"], 'duplicate active command/exec process id: "dup"')
+        self.assertOk(c.request("command/exec/terminate", {"processId": "dup"}))
+        self.assertOk(c.response(rid))
+        # Over: the id is free again.
+        r = self.assertOk(c.request("command/exec", {"command": ["echo", "again"], "processId": "dup", "cwd": self.repo}))
+        self.assertEqual(r["stdout"], "again\n")
+
+    def test_output_cap(self):
+        self.mock([message("unused")])
+        c = self.server()
+        r = self.assertOk(c.request("command/exec", {
+            "command": ["sh", "-c", "printf abcdef; printf uvwxyz >&2"],
+            "outputBytesCap": 5, "sandboxPolicy": self.FULL,
+        }))
+        self.assertEqual(r, {"exitCode": 0, "stdout": "abcde", "stderr": "uvwxy"})
+        rid = self.exec(c, {
+            "command": ["sh", "-c", "printf abcdefghij; sleep 0.2; printf more"],
+            "processId": "capped", "streamStdoutStderr": True, "outputBytesCap": 5,
+        }, self.FULL)
+        self.assertOk(c.response(rid))
+        out, _, capped, _ = self.streamed(c, "capped")
+        self.assertEqual(out, "abcde")
+        self.assertTrue(capped)
+        # The default cap is 1 MiB per stream, and a command past it is not held up.
+        r = self.assertOk(c.request("command/exec", {"command": ["sh", "-c", "head -c 1100000 /dev/zero | tr '\\0' a"], "sandboxPolicy": self.FULL}))
+        self.assertEqual((r["exitCode"], len(r["stdout"])), (0, 1 << 20))
+        r = self.assertOk(c.request("command/exec", {"command": ["sh", "-c", "head -c 1100000 /dev/zero | tr '\\0' a"], "sandboxPolicy": self.FULL, "disableOutputCap": True}))
+        self.assertEqual(len(r["stdout"]), 1100000)
+
+    def test_env_set_and_unset(self):
+        self.mock([message("unused")])
+        c = self.server(env={"CMDEXEC_BASE": "server", "CMDEXEC_DROP": "present", "WRIGHT_TEST_SECRET_TOKEN": "sk-server"})
+        script = 'printf "%s|%s|%s|%s|%s" "$CMDEXEC_BASE" "$CMDEXEC_EXTRA" "${CMDEXEC_DROP-unset}" "$MY_API_TOKEN" "$WRIGHT_TEST_SECRET_TOKEN"'
+        r = self.assertOk(c.request("command/exec", {"command": ["sh", "-c", script], "cwd": self.repo, "sandboxPolicy": self.CONFINED}))
+        # Without changes: the policy's environment (the server's secret withheld).
+        self.assertEqual(r["stdout"], "server||present||")
+        r = self.assertOk(c.request("command/exec", {
+            "command": ["sh", "-c", script], "cwd": self.repo, "sandboxPolicy": self.CONFINED,
+            "env": {"CMDEXEC_BASE": "request", "CMDEXEC_EXTRA": "added", "CMDEXEC_DROP": None, "MY_API_TOKEN": "from-client"},
+        }))
+        # Set, added, unset; a value the client sends is its own and passes as given, while
+        # the server's secret stays withheld.
+        self.assertEqual(r["stdout"], "request|added|unset|from-client|")
+        # Loader variables would reach the unconfined sandbox launcher: refused when confined,
+        # passed when not.
+        e = self.assertError(c.request("command/exec", {
+            "command": ["sh", "-c", 'printf "%s" "$LD_LIBRARY_PATH"'], "cwd": self.repo,
+            "sandboxPolicy": self.CONFINED, "env": {"LD_LIBRARY_PATH": "/nonexistent"},
+        }), -32602)
+        self.assertIn("env.LD_LIBRARY_PATH", e["message"])
+        r = self.assertOk(c.request("command/exec", {
+            "command": ["sh", "-c", 'printf "%s" "$LD_LIBRARY_PATH"'], "cwd": self.repo,
+            "sandboxPolicy": self.FULL, "env": {"LD_LIBRARY_PATH": "/nonexistent"},
+        }))
+        self.assertEqual(r["stdout"], "/nonexistent")
+
+    def test_bad_params_are_named(self):
+        self.mock([message("unused")])
+        c = self.server()
+        cases = [
+            ({"command": []}, "`command`"),
+            ({}, "command"),
+            ({"command": "ls"}, "command"),
+            ({"command": ["true"], "timeoutMs": 5, "disableTimeout": True}, "timeoutMs and disableTimeout"),
+            ({"command": ["true"], "timeoutMs": -1}, "timeoutMs must be non-negative"),
+            ({"command": ["true"], "outputBytesCap": 5, "disableOutputCap": True}, "outputBytesCap and disableOutputCap"),
+            ({"command": ["true"], "tty": True}, "processId"),
+            ({"command": ["true"], "streamStdin": True}, "processId"),
+            ({"command": ["true"], "size": {"rows": 5, "cols": 5}}, "`size`"),
+            ({"command": ["true"], "processId": "p", "tty": True, "size": {"rows": 0, "cols": 5}}, "size.rows"),
+            ({"command": ["true"], "env": {"A=B": "x"}}, "`env`"),
+            ({"command": ["true"], "permissionProfile": ":read-only"}, "permissionProfile"),
+            ({"command": ["true"], "sandboxPolicy": {"type": "nope"}}, "sandboxPolicy"),
+            ({"command": ["true"], "sandboxPolicy": {"type": "workspaceWrite", "writableRoots": ["rel"]}}, "writableRoots[0]"),
+            ({"command": ["true"], "cwd": "/definitely/not/here"}, "cwd"),
+        ]
+        for params, needle in cases:
+            e = self.assertError(c.request("command/exec", params), -32602)
+            self.assertIn(needle, e["message"], params)
+        for method, params, needle in [
+            ("command/exec/write", {"processId": "p"}, "deltaBase64 or closeStdin"),
+            ("command/exec/write", {"processId": "p", "deltaBase64": "***"}, "deltaBase64"),
+            ("command/exec/write", {}, "processId"),
+            ("command/exec/resize", {"processId": "p", "size": {"rows": 0, "cols": 1}}, "size.rows"),
+            ("command/exec/resize", {"processId": "p"}, "size"),
+            ("command/exec/terminate", {"processId": 7}, "processId"),
+        ]:
+            e = self.assertError(c.request(method, params), -32602)
+            self.assertIn(needle, e["message"], (method, params))
+        for method, params in [
+            ("command/exec/write", {"processId": "nope", "closeStdin": True}),
+            ("command/exec/resize", {"processId": "nope", "size": {"rows": 1, "cols": 1}}),
+            ("command/exec/terminate", {"processId": "nope"}),
+        ]:
+            e = self.assertError(c.request(method, params), -32600)
+            self.assertEqual(e["message"], 'no active command/exec for process id "nope"')
+        self.assertIn("result", c.request("model/list", {}))
+
+    def test_process_ids_are_per_connection_and_die_with_it(self):
+        self.mock([message("unused")])
+        srv = WsServer(self.home)
+        self.addCleanup(srv.close)
+        ws1 = WsClient(srv.url, srv.token)
+        ws2 = WsClient(srv.url, srv.token)
+        self.addCleanup(ws2.close)
+        self.assertIn("result", ws1.initialize())
+        self.assertIn("result", ws2.initialize())
+        ws1.send_request("command/exec", {
+            "command": ["sh", "-c", "echo ready; sleep 60 # " + self.tag],
+            "cwd": self.repo, "processId": "shared", "streamStdoutStderr": True, "disableTimeout": True,
+        })
+        self.wait_output(ws1, "shared", "ready")
+        # Another connection cannot reach it, nor see its output.
+        e = self.assertError(ws2.request("command/exec/terminate", {"processId": "shared"}), -32600)
+        self.assertEqual(e["message"], 'no active command/exec for process id "shared"')
+        self.assertTrue(tagged_pids(self.tag))
+        self.assertEqual(ws2.find("command/exec/outputDelta"), [])
+        # Its connection goes: it goes.
+        ws1.close()
+        self.assertEqual(self.wait_gone(), [], "the command outlived its connection")
+
+
+# --------------------------------------------------------------------------------------------
 # 11. schema conformance of everything recorded above (runs last: classes load alphabetically)
 # --------------------------------------------------------------------------------------------
 class ZSchemaConformance(AppServerTest):
@@ -1649,6 +1956,13 @@ class ZSchemaConformance(AppServerTest):
         c.request("account/logout")
         c.request("model/list", {})
         c.request("command/exec", {"command": ["echo", "hi"]})
+        c.request("command/exec", {"command": ["sh", "-c", "echo out; echo err >&2"], "processId": "z1",
+                                   "streamStdoutStderr": True, "outputBytesCap": 3})
+        rid = c.send_request("command/exec", {"command": ["cat"], "processId": "z2", "tty": True})
+        c.request("command/exec/resize", {"processId": "z2", "size": {"rows": 10, "cols": 40}})
+        c.request("command/exec/write", {"processId": "z2", "deltaBase64": "aGkK"})
+        c.request("command/exec/terminate", {"processId": "z2"})
+        c.response(rid)
         c.request("thread/name/set", {"threadId": tid, "name": "n"})
         c.request("thread/compact/start", {"threadId": tid})
         watched = os.path.join(self.tmp, "schema-watch")

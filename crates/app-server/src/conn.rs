@@ -93,10 +93,35 @@ impl ConnHandle {
             .map(|m| m.contains(out.method))
             .unwrap_or(false);
         let is_delta = out.method.ends_with("Delta") || out.method.ends_with("/delta");
-        let behind = self.queued.load(Ordering::Relaxed) > MAX_QUEUED_BEFORE_DROPPING_DELTAS;
+        let behind = self.backlog() > MAX_QUEUED_BEFORE_DROPPING_DELTAS;
         if !(muted || (is_delta && behind)) {
             self.send_line(out.line.clone());
         }
+    }
+
+    /// [`ConnHandle::notify`] that is never dropped for the client being behind (only muted by
+    /// its opt-out): for a caller that waits for [`ConnHandle::backlog`] to shrink instead, so
+    /// nothing it streams is lost.
+    pub fn notify_lossless(&self, notification: &ServerNotification) {
+        let out = Outbound::new(notification);
+        let muted = self
+            .opt_out
+            .lock()
+            .map(|m| m.contains(out.method))
+            .unwrap_or(false);
+        if !muted {
+            self.send_line(out.line);
+        }
+    }
+
+    /// Lines queued for this client that its transport has not taken yet.
+    pub fn backlog(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    /// Whether the connection has ended.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
     }
 
     pub fn respond<T: Serialize>(&self, id: &RequestId, result: &T) {

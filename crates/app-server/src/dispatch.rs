@@ -17,7 +17,7 @@ use crate::conn::ConnHandle;
 use crate::rpc::{RpcError, RpcResult};
 use crate::state::State;
 use crate::{account, config_methods as config, models};
-use crate::{command, thread_history as history, thread_methods as threads, turns};
+use crate::{command_exec, thread_history as history, thread_methods as threads, turns};
 use crate::{fs_methods, fs_watch, fuzzy_search};
 
 pub(crate) async fn handle_request(state: &Arc<State>, conn: &ConnHandle, request: JsonRpcRequest) {
@@ -117,15 +117,16 @@ pub(crate) async fn handle_request(state: &Arc<State>, conn: &ConnHandle, reques
                 account::logged_out(state, conn).await;
             }
         }
-        // Can take long: answered from its own task so the connection keeps reading.
-        R::CommandExec(p) => {
-            let state = Arc::clone(state);
-            spawn_reply(
-                conn,
-                id,
-                async move { command::command_exec(&state, p).await },
-            );
-        }
+        // Checked and its process id taken now, in request order; then answered from its own
+        // task when the command ends, so the connection keeps reading (and can write to,
+        // resize or terminate it meanwhile).
+        R::CommandExec(p) => match command_exec::start(state, conn, p) {
+            Ok(running) => spawn_reply(conn, id, running),
+            Err(err) => reply(conn, &id, Err::<(), _>(err)),
+        },
+        R::CommandExecWrite(p) => reply(conn, &id, command_exec::write(state, conn, p)),
+        R::CommandExecTerminate(p) => reply(conn, &id, command_exec::terminate(state, conn, p)),
+        R::CommandExecResize(p) => reply(conn, &id, command_exec::resize(state, conn, p)),
         R::FsReadFile(p) => blocking(conn, id, move || fs_methods::read_file(p)),
         R::FsWriteFile(p) => blocking(conn, id, move || fs_methods::write_file(p)),
         R::FsCreateDirectory(p) => blocking(conn, id, move || fs_methods::create_directory(p)),

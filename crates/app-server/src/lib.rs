@@ -7,7 +7,7 @@
 
 mod account;
 mod approvals;
-mod command;
+mod command_exec;
 mod config_methods;
 mod conn;
 mod dispatch;

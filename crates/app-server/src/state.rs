@@ -28,6 +28,8 @@ pub(crate) struct State {
     /// queued without waiting still lands before any later one.
     writer: std::sync::OnceLock<std::sync::mpsc::Sender<StoreJob>>,
     pub threads: Mutex<HashMap<String, Arc<Loaded>>>,
+    /// Every connection's running `command/exec`.
+    pub command_execs: crate::command_exec::Registry,
     /// `fs/watch` watches and `fuzzyFileSearch` searches, per connection.
     pub files: crate::file_services::FileServices,
 }
@@ -287,6 +289,7 @@ impl State {
             options,
             writer: std::sync::OnceLock::new(),
             threads: Mutex::new(HashMap::new()),
+            command_execs: Default::default(),
             files: Default::default(),
         })
     }
@@ -309,6 +312,7 @@ impl State {
     }
 
     pub fn connection_closed(&self, conn_id: u64) {
+        self.command_execs.connection_closed(conn_id);
         self.files.connection_closed(conn_id);
         let loaded: Vec<Arc<Loaded>> = self
             .threads

@@ -617,6 +617,18 @@ fn notifications() -> Vec<ServerNotification> {
                 end: TextPosition { line: 3, column: 4 },
             }),
         }),
+        ServerNotification::CommandExecOutputDelta(CommandExecOutputDeltaNotification {
+            process_id: "proc-1".into(),
+            stream: CommandExecOutputStream::Stdout,
+            delta_base64: "aGVsbG8K".into(),
+            cap_reached: false,
+        }),
+        ServerNotification::CommandExecOutputDelta(CommandExecOutputDeltaNotification {
+            process_id: "proc-1".into(),
+            stream: CommandExecOutputStream::Stderr,
+            delta_base64: String::new(),
+            cap_reached: true,
+        }),
         ServerNotification::FsChanged(FsChangedNotification {
             watch_id: "w1".into(),
             changed_paths: vec![
@@ -1146,6 +1158,13 @@ fn responses() -> Vec<(String, Value)> {
     ] {
         out.push((format!("v2:{name}"), v(EmptyResponse {})));
     }
+    for name in [
+        "CommandExecWriteResponse",
+        "CommandExecTerminateResponse",
+        "CommandExecResizeResponse",
+    ] {
+        out.push((format!("v2:{name}"), v(CommandExecEmptyResponse {})));
+    }
     for decision in [
         CommandExecutionApprovalDecision::Accept,
         CommandExecutionApprovalDecision::AcceptForSession,
@@ -1349,6 +1368,31 @@ fn client_requests() -> Vec<ClientRequest> {
             size: Some(CommandExecTerminalSize { rows: 24, cols: 80 }),
             ..Default::default()
         }),
+        ClientRequest::CommandExec(CommandExecParams {
+            command: vec!["bash".into(), "-i".into()],
+            process_id: Some("bash-1".into()),
+            tty: Some(true),
+            stream_stdin: Some(true),
+            stream_stdout_stderr: Some(true),
+            output_bytes_cap: Some(32_768),
+            disable_timeout: Some(true),
+            ..Default::default()
+        }),
+        ClientRequest::CommandExecWrite(CommandExecWriteParams {
+            process_id: "bash-1".into(),
+            delta_base64: Some("cHdkCg==".into()),
+            close_stdin: true,
+        }),
+        ClientRequest::CommandExecResize(CommandExecResizeParams {
+            process_id: "bash-1".into(),
+            size: CommandExecTerminalSize {
+                rows: 48,
+                cols: 160,
+            },
+        }),
+        ClientRequest::CommandExecTerminate(CommandExecTerminateParams {
+            process_id: "bash-1".into(),
+        }),
         ClientRequest::FsWatch(FsWatchParams {
             watch_id: "w1".into(),
             path: "/home/user/repo/.git/HEAD".into(),
@@ -1432,6 +1476,7 @@ fn samples_validate_against_codex_schema() {
             ServerNotification::ConfigWarning(_) => "ConfigWarningNotification",
             ServerNotification::AccountUpdated(_) => "AccountUpdatedNotification",
             ServerNotification::AccountLoginCompleted(_) => "AccountLoginCompletedNotification",
+            ServerNotification::CommandExecOutputDelta(_) => "CommandExecOutputDeltaNotification",
             ServerNotification::FsChanged(_) => "FsChangedNotification",
         };
         push(

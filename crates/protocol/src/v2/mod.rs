@@ -16,6 +16,7 @@
 
 mod account;
 mod codex_methods;
+mod command;
 mod common;
 mod config;
 mod fs;
@@ -38,6 +39,7 @@ use serde_json::Value;
 
 pub use account::*;
 pub use codex_methods::{CODEX_EXPERIMENTAL_METHODS, CODEX_STABLE_METHODS};
+pub use command::*;
 pub use common::*;
 pub use config::*;
 pub use fs::*;
@@ -143,6 +145,9 @@ client_requests! {
     AccountLoginStart = "account/login/start" (LoginAccountParams) -> LoginAccountResponse,
     AccountLogout = "account/logout" (NoParams) -> LogoutAccountResponse,
     CommandExec = "command/exec" (CommandExecParams) -> CommandExecResponse,
+    CommandExecWrite = "command/exec/write" (CommandExecWriteParams) -> CommandExecWriteResponse,
+    CommandExecTerminate = "command/exec/terminate" (CommandExecTerminateParams) -> CommandExecTerminateResponse,
+    CommandExecResize = "command/exec/resize" (CommandExecResizeParams) -> CommandExecResizeResponse,
     FsReadFile = "fs/readFile" (FsReadFileParams) -> FsReadFileResponse,
     FsWriteFile = "fs/writeFile" (FsWriteFileParams) -> FsWriteFileResponse,
     FsCreateDirectory = "fs/createDirectory" (FsCreateDirectoryParams) -> FsCreateDirectoryResponse,

@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::account::{AccountLoginCompletedNotification, AccountUpdatedNotification};
+use super::command::CommandExecOutputDeltaNotification;
 use super::fs::FsChangedNotification;
 use super::items::ThreadItem;
 use super::thread::{Thread, ThreadStatus, ThreadTokenUsage, Turn, TurnError};
@@ -263,6 +264,8 @@ pub enum ServerNotification {
     AccountUpdated(AccountUpdatedNotification),
     #[serde(rename = "account/login/completed")]
     AccountLoginCompleted(AccountLoginCompletedNotification),
+    #[serde(rename = "command/exec/outputDelta")]
+    CommandExecOutputDelta(CommandExecOutputDeltaNotification),
     #[serde(rename = "fs/changed")]
     FsChanged(FsChangedNotification),
 }
@@ -293,6 +296,7 @@ impl ServerNotification {
         "configWarning",
         "account/updated",
         "account/login/completed",
+        "command/exec/outputDelta",
         "fs/changed",
     ];
 
@@ -324,6 +328,7 @@ impl ServerNotification {
             ServerNotification::ConfigWarning(_) => "configWarning",
             ServerNotification::AccountUpdated(_) => "account/updated",
             ServerNotification::AccountLoginCompleted(_) => "account/login/completed",
+            ServerNotification::CommandExecOutputDelta(_) => "command/exec/outputDelta",
             ServerNotification::FsChanged(_) => "fs/changed",
         }
     }

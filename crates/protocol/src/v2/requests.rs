@@ -3,8 +3,6 @@
 //! Params are what clients send: unset optional members are omitted when serialized. Responses
 //! are what the server sends: optional members are emitted as `null`, as Codex does.
 
-use std::collections::BTreeMap;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -477,55 +475,4 @@ pub struct TurnSteerParams {
 #[serde(rename_all = "camelCase")]
 pub struct TurnSteerResponse {
     pub turn_id: String,
-}
-
-// ---------------------------------------------------------------------------------------------
-// command/exec
-
-/// Run one command outside any thread (sandboxed per `sandboxPolicy`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CommandExecParams {
-    /// argv.
-    pub command: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cwd: Option<String>,
-    /// Extra environment; a `null` value unsets the variable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub env: Option<BTreeMap<String, Option<String>>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sandbox_policy: Option<SandboxPolicy>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_ms: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub disable_timeout: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output_bytes_cap: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub disable_output_cap: Option<bool>,
-    /// Client-chosen id, needed for `command/exec/write|terminate|resize` and streaming.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub process_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tty: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub size: Option<CommandExecTerminalSize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stream_stdin: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stream_stdout_stderr: Option<bool>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct CommandExecTerminalSize {
-    pub rows: u16,
-    pub cols: u16,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CommandExecResponse {
-    pub exit_code: i32,
-    pub stdout: String,
-    pub stderr: String,
 }
