@@ -49,7 +49,7 @@ pub(crate) enum ToPump {
     Ask(Question),
     /// A notification for the thread's followers; `sent` is told once it is out.
     Notify {
-        notification: ServerNotification,
+        notification: Box<ServerNotification>,
         sent: Option<oneshot::Sender<()>>,
     },
 }

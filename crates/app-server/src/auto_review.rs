@@ -224,7 +224,7 @@ impl Subject {
 async fn announce(pump: &mpsc::UnboundedSender<ToPump>, notification: ServerNotification) {
     let (sent, out) = oneshot::channel();
     let message = ToPump::Notify {
-        notification,
+        notification: Box::new(notification),
         sent: Some(sent),
     };
     if pump.send(message).is_ok() {
@@ -247,7 +247,7 @@ impl Drop for AbortOnDrop {
                 rationale: None,
             };
             let _ = self.pump.send(ToPump::Notify {
-                notification: subject.completed(review),
+                notification: Box::new(subject.completed(review)),
                 sent: None,
             });
         }

@@ -101,7 +101,7 @@ pub(crate) async fn pump_events(
                 match message {
                     ToPump::Ask(question) => ask(&loaded, &owner, question),
                     ToPump::Notify { notification, sent } => {
-                        loaded.broadcast(notification);
+                        loaded.broadcast(*notification);
                         if let Some(sent) = sent {
                             let _ = sent.send(());
                         }
@@ -277,7 +277,7 @@ pub(crate) async fn pump_events(
     // out; questions are dropped unasked, which answers them "cancel".
     while let Ok(message) = questions.try_recv() {
         if let ToPump::Notify { notification, sent } = message {
-            loaded.broadcast(notification);
+            loaded.broadcast(*notification);
             if let Some(sent) = sent {
                 let _ = sent.send(());
             }
