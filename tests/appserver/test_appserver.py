@@ -1097,6 +1097,250 @@ class Delete(AppServerTest):
         self.assertIn("not found", e["message"])
 
 
+# --------------------------------------------------------------------------------------------
+# approvalsReviewer "auto_review": a reviewer model decides instead of the client
+# --------------------------------------------------------------------------------------------
+def verdict(outcome, rationale, risk="low", authorization="high"):
+    return message(json.dumps({"outcome": outcome, "risk_level": risk,
+                               "user_authorization": authorization, "rationale": rationale}))
+
+
+def escalated_touch(name, call_id):
+    """A command that needs approval under on-request: it asks to leave the sandbox to write
+    inside .git (which the sandbox keeps read-only)."""
+    return function_call(
+        "exec_command",
+        {"cmd": "touch .git/%s" % name, "sandbox_permissions": "require_escalated",
+         "justification": "JUSTIFY-%s" % name},
+        call_id,
+    )
+
+
+class AutoReview(AppServerTest):
+    def start(self, c, reviewer="auto_review", policy="on-request"):
+        r = self.assertOk(c.request("thread/start", {
+            "cwd": self.repo, "approvalPolicy": policy, "sandbox": "workspace-write",
+            "approvalsReviewer": reviewer}))
+        return r["thread"]["id"], r
+
+    def reviewed_turn(self, c, tid, text, **extra):
+        """A turn in which the client refuses to be asked anything."""
+        asked = []
+        since = c.mark()
+        turn_id = c.start_turn(tid, text, **extra)
+        t = c.drive(tid, turn_id, since, decide=lambda r: asked.append(r) or "decline", timeout=30)
+        self.assertEqual(asked, [], "the client was asked although the reviewer decides")
+        self.assertEqual(t.approvals(), [])
+        return t
+
+    def reviews(self, t):
+        started = [m["params"] for m in t.of("item/autoApprovalReview/started")]
+        completed = [m["params"] for m in t.of("item/autoApprovalReview/completed")]
+        self.assertEqual(len(started), 1, t.messages)
+        self.assertEqual(len(completed), 1, t.messages)
+        s, d = started[0], completed[0]
+        self.assertEqual(s["threadId"], d["threadId"])
+        self.assertEqual(s["turnId"], t.id)
+        self.assertEqual(s["reviewId"], d["reviewId"])
+        self.assertEqual(s["startedAtMs"], d["startedAtMs"])
+        self.assertGreaterEqual(d["completedAtMs"], d["startedAtMs"])
+        self.assertEqual(s["review"]["status"], "inProgress")
+        self.assertEqual(d["decisionSource"], "agent")
+        self.assertEqual(s["action"], d["action"])
+        return s, d
+
+    def order(self, t, call_id):
+        """Positions of: the item's start, the review's start and end, the item's end."""
+        def at(pred):
+            return next(i for i, m in enumerate(t.messages) if pred(m))
+        item = lambda method: at(lambda m: m["method"] == method and m["params"]["item"].get("id") == call_id)
+        return [
+            item("item/started"),
+            at(lambda m: m["method"] == "item/autoApprovalReview/started"),
+            at(lambda m: m["method"] == "item/autoApprovalReview/completed"),
+            item("item/completed"),
+        ]
+
+    def test_an_allow_verdict_runs_the_command_without_asking_the_client(self):
+        target = os.path.join(self.repo, ".git", "AUTO_OK")
+        m = self.mock([
+            reply(escalated_touch("AUTO_OK", "call_ok")),
+            verdict("allow", "The user asked for the marker."),
+            message("Created it."),
+        ])
+        c = self.server()
+        tid, r = self.start(c)
+        self.assertEqual(r["approvalsReviewer"], "auto_review")
+        self.assertEqual(r["approvalPolicy"], "on-request")
+        t = self.reviewed_turn(c, tid, "USER-TASK: create the AUTO_OK marker in .git")
+        self.assertEqual(t.status, "completed", t.completed)
+        self.assertTrue(os.path.exists(target), "the approved command did not run")
+        done = t.items(type="commandExecution")
+        self.assertEqual(done[0]["status"], "completed", done)
+
+        s, d = self.reviews(t)
+        self.assertEqual(s["targetItemId"], "call_ok")
+        self.assertEqual(s["action"]["type"], "command")
+        self.assertEqual(s["action"]["source"], "shell")
+        self.assertIn("touch .git/AUTO_OK", s["action"]["command"])
+        self.assertEqual(os.path.realpath(s["action"]["cwd"]), os.path.realpath(self.repo))
+        self.assertEqual(d["review"]["status"], "approved")
+        self.assertEqual(d["review"]["riskLevel"], "low")
+        self.assertEqual(d["review"]["userAuthorization"], "high")
+        self.assertEqual(d["review"]["rationale"], "The user asked for the marker.")
+        self.assertEqual(self.order(t, "call_ok"), sorted(self.order(t, "call_ok")))
+
+        # The reviewer's request: its own instructions, no tools, the user's task and the exact
+        # action with the agent's justification.
+        bodies = m.wait_requests(3)
+        review = bodies[1]
+        self.assertIn("approval reviewer", review["instructions"])
+        self.assertEqual(review["tools"], [])
+        self.assertEqual(review["text"]["format"]["type"], "json_schema")
+        for needle in ["USER-TASK: create the AUTO_OK marker", "touch .git/AUTO_OK", "JUSTIFY-AUTO_OK"]:
+            self.assertIn(needle, body_text(review["input"]))
+        # The agent's next request has the command's real output, not a refusal.
+        outputs = [i for i in bodies[2]["input"] if i.get("call_id") == "call_ok" and i["type"] == "function_call_output"]
+        self.assertEqual(len(outputs), 1)
+        self.assertNotIn("declined", json.dumps(outputs[0]).lower())
+        self.assertNotIn("rejected", json.dumps(outputs[0]).lower())
+
+    def test_a_deny_verdict_declines_and_the_model_learns_why(self):
+        # The same command as the test above, which runs when allowed.
+        target = os.path.join(self.repo, ".git", "AUTO_OK")
+        m = self.mock([
+            reply(escalated_touch("AUTO_OK", "call_no")),
+            verdict("deny", "REVIEWER-SAYS-NO-31: writes into .git", risk="high", authorization="low"),
+            message("Understood."),
+        ])
+        c = self.server()
+        tid, _ = self.start(c)
+        t = self.reviewed_turn(c, tid, "create the marker")
+        self.assertEqual(t.status, "completed", t.completed)
+        self.assertFalse(os.path.exists(target), "a denied command ran")
+        done = t.items(type="commandExecution")
+        self.assertEqual(done[0]["status"], "declined", done)
+        _, d = self.reviews(t)
+        self.assertEqual(d["review"]["status"], "denied")
+        self.assertEqual(d["review"]["riskLevel"], "high")
+        self.assertEqual(d["review"]["userAuthorization"], "low")
+        self.assertIn("REVIEWER-SAYS-NO-31", d["review"]["rationale"])
+        self.assertEqual(self.order(t, "call_no"), sorted(self.order(t, "call_no")))
+        bodies = m.wait_requests(3)
+        outputs = [i for i in bodies[2]["input"] if i.get("call_id") == "call_no" and i["type"] == "function_call_output"]
+        self.assertEqual(len(outputs), 1)
+        self.assertIn("REVIEWER-SAYS-NO-31", json.dumps(outputs[0]))
+        self.assertIn("Understood.", t.agent_text())
+
+    def test_an_unreadable_verdict_or_a_failed_review_is_a_denial(self):
+        target = os.path.join(self.repo, ".git", "AUTO_OK")
+        m = self.mock([
+            reply(escalated_touch("AUTO_OK", "call_g")),
+            message("Sure, looks fine to me!"),
+            message("Noted."),
+            reply(escalated_touch("AUTO_OK", "call_e")),
+            {"kind": "http_error", "status": 500},
+            message("Noted again."),
+        ])
+        c = self.server()
+        tid, _ = self.start(c)
+        for call_id, why in [("call_g", "unreadable"), ("call_e", "error")]:
+            t = self.reviewed_turn(c, tid, "create the marker")
+            self.assertEqual(t.status, "completed", t.completed)
+            self.assertFalse(os.path.exists(target), "a command ran without an allow verdict")
+            self.assertEqual(t.items(type="commandExecution")[0]["status"], "declined")
+            _, d = self.reviews(t)
+            self.assertEqual(d["targetItemId"], call_id)
+            self.assertEqual(d["review"]["status"], "denied")
+            self.assertIn(why, d["review"]["rationale"])
+        bodies = m.wait_requests(6)
+        self.assertIn("could not complete", body_text(bodies[2]["input"]))
+
+    def test_an_interrupt_aborts_the_review(self):
+        target = os.path.join(self.repo, ".git", "AUTO_OK")
+        self.mock([
+            reply(escalated_touch("AUTO_OK", "call_i")),
+            delay(8000, verdict("allow", "too late")),
+        ])
+        c = self.server()
+        tid, _ = self.start(c)
+        since = c.mark()
+        turn_id = c.start_turn(tid, "create the marker")
+        c.wait_method("item/autoApprovalReview/started", 15, since)
+        self.assertOk(c.request("turn/interrupt", {"threadId": tid, "turnId": turn_id}))
+        t = c.drive(tid, turn_id, since, timeout=10)
+        self.assertEqual(t.status, "interrupted")
+        _, d = self.reviews(t)
+        self.assertEqual(d["review"]["status"], "aborted")
+        self.assertEqual(t.approvals(), [])
+        time.sleep(0.5)
+        self.assertFalse(os.path.exists(target))
+
+    def test_a_patch_outside_the_writable_roots(self):
+        target = os.path.join(self.repo, ".git", "AUTO_PATCH.txt")
+        patch = "*** Begin Patch\n*** Add File: %s\n+reviewed\n*** End Patch\n" % target
+        self.mock([reply(patch_call(patch, "call_p")), verdict("allow", "requested"), message("Patched.")])
+        c = self.server()
+        tid, _ = self.start(c)
+        t = self.reviewed_turn(c, tid, "write the file")
+        self.assertEqual(t.status, "completed", t.completed)
+        with open(target) as f:
+            self.assertEqual(f.read(), "reviewed\n")
+        s, d = self.reviews(t)
+        self.assertEqual(s["targetItemId"], "call_p")
+        self.assertEqual(s["action"]["type"], "applyPatch")
+        self.assertEqual([os.path.realpath(p) for p in s["action"]["files"]], [os.path.realpath(target)])
+        self.assertEqual(d["review"]["status"], "approved")
+
+    def test_reviewer_per_thread_and_per_turn(self):
+        m = self.mock([
+            reply(escalated_touch("ONE", "call_1")), verdict("allow", "ok"), message("one"),
+            reply(escalated_touch("TWO", "call_2")), message("two"),
+        ])
+        c = self.server()
+        # guardian_subagent is Codex's old name for auto_review.
+        tid, r = self.start(c, reviewer="guardian_subagent")
+        self.assertEqual(r["approvalsReviewer"], "auto_review")
+        # The default is the user; a turn can switch (for itself and the turns after it).
+        user_tid, r = self.start(c, reviewer="user")
+        self.assertEqual(r["approvalsReviewer"], "user")
+        t = self.reviewed_turn(c, user_tid, "one", approvalsReviewer="auto_review")
+        self.assertEqual(len(t.of("item/autoApprovalReview/completed")), 1)
+        self.assertTrue(os.path.exists(os.path.join(self.repo, ".git", "ONE")))
+        r = self.assertOk(c.request("thread/resume", {"threadId": user_tid}))
+        self.assertEqual(r["approvalsReviewer"], "auto_review")
+        # Back to the user: the client is asked, no review.
+        since = c.mark()
+        turn_id = c.start_turn(user_tid, "two", approvalsReviewer="user")
+        t = c.drive(user_tid, turn_id, since, decide=lambda r: "decline")
+        self.assertEqual(len(t.approvals()), 1)
+        self.assertEqual(t.of("item/autoApprovalReview/started"), [])
+        self.assertEqual(len(m.wait_requests(5)), 5)
+        e = self.assertError(c.request("thread/start", {"cwd": self.repo, "approvalsReviewer": "robot"}), -32602)
+        self.assertIn("approvalsReviewer", e["message"])
+
+    def test_untrusted_still_asks_the_client(self):
+        # As in Codex, only on-request approvals go to the reviewer.
+        self.mock([reply(exec_call("python3 -c 'print(5)'", "call_u")), message("ok")])
+        c = self.server()
+        tid, _ = self.start(c, policy="untrusted")
+        t = c.run_turn(tid, "run it", decide=lambda r: "accept")
+        self.assertEqual(len(t.approvals()), 1)
+        self.assertEqual(t.of("item/autoApprovalReview/started"), [])
+
+    def test_the_reviewer_survives_a_restart(self):
+        self.mock([message("first")])
+        c = self.server()
+        tid, _ = self.start(c)
+        self.assertEqual(c.run_turn(tid, "hello").status, "completed")
+        c.close()
+        c2 = self.server()
+        r = self.assertOk(c2.request("thread/resume", {"threadId": tid}))
+        self.assertEqual(r["approvalsReviewer"], "auto_review")
+        r = self.assertOk(c2.request("thread/fork", {"threadId": tid, "approvalsReviewer": "user"}))
+        self.assertEqual(r["approvalsReviewer"], "user")
+
+
 class FsMethods(AppServerTest):
     def test_files_round_trip(self):
         import base64

@@ -52,7 +52,6 @@ PINNED_SDK = "0.163.0"
 # TEMPORARY: tests marked @unittest.expectedFailure because wright fails the SDK there today.
 # Remove the mark (and the entry) when the server is fixed; an unexpected success fails the run.
 KNOWN_WRIGHT_GAPS = {
-    "Start.test_default_thread_start": "thread/start approvalsReviewer=auto_review refused (-32602)",
 }
 TEST_TIMEOUT = int(os.environ.get("PYCLIENT_TEST_TIMEOUT", "60"))
 
@@ -202,7 +201,6 @@ class Start(SdkTest):
         self.assertTrue(codex.models().data, "model/list returned no model")
         self.assertWireTyped()
 
-    @unittest.expectedFailure  # TEMPORARY: wright bug (see KNOWN_WRIGHT_GAPS)
     def test_default_thread_start(self):
         """`codex.thread_start()` with the SDK's defaults (approval_mode=auto_review sends
         approvalPolicy "on-request" + approvalsReviewer "auto_review") and a turn on it."""
@@ -212,6 +210,29 @@ class Start(SdkTest):
         result = thread.run("hello")
         self.assertEqual(result.status, TurnStatus.completed)
         self.assertEqual(result.final_response, "default settings work")
+        self.assertWireTyped()
+
+    def test_default_auto_review_decides_approvals(self):
+        """Under the SDK's default auto_review, a command that needs approval is decided by a
+        reviewer model (the next model request) and the SDK types the review notifications."""
+        target = os.path.join(self.repo, ".git", "SDK_AUTO")
+        escalated = {"type": "function_call", "name": "exec_command", "call_id": "call_sdk",
+                     "arguments": json.dumps({"cmd": "touch .git/SDK_AUTO",
+                                              "sandbox_permissions": "require_escalated",
+                                              "justification": "the user asked"})}
+        verdict = json.dumps({"outcome": "allow", "risk_level": "low",
+                              "user_authorization": "high", "rationale": "requested"})
+        m = self.mock([reply(escalated), message(verdict), message("marker made")])
+        codex = self.codex()
+        thread = codex.thread_start(cwd=self.repo, sandbox=Sandbox.workspace_write)
+        result = thread.run("create the SDK_AUTO marker in .git")
+        self.assertEqual(result.status, TurnStatus.completed)
+        self.assertEqual(result.final_response, "marker made")
+        self.assertTrue(os.path.exists(target), "the reviewed command did not run")
+        done = self.notifications("item/autoApprovalReview/completed")
+        self.assertEqual([d["review"]["status"] for d in done], ["approved"])
+        self.assertEqual(len(self.notifications("item/autoApprovalReview/started")), 1)
+        self.assertIn("approval reviewer", m.wait_requests(3)[1]["instructions"])
         self.assertWireTyped()
 
     def test_account_read(self):

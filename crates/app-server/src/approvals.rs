@@ -44,6 +44,16 @@ pub(crate) struct Question {
     pub sent: oneshot::Sender<(i64, oneshot::Receiver<Result<Value, Value>>)>,
 }
 
+/// What approvals hand to the turn's event pump, to go out after the events emitted before.
+pub(crate) enum ToPump {
+    Ask(Question),
+    /// A notification for the thread's followers; `sent` is told once it is out.
+    Notify {
+        notification: Box<ServerNotification>,
+        sent: Option<oneshot::Sender<()>>,
+    },
+}
+
 pub(crate) fn resolved(thread_id: &str, id: i64) -> ServerNotification {
     ServerNotification::ServerRequestResolved(ServerRequestResolvedNotification {
         thread_id: thread_id.to_string(),
@@ -67,7 +77,7 @@ pub(crate) fn approver(
     loaded: Arc<Loaded>,
     owner: ConnHandle,
     turn_id: String,
-    questions: mpsc::UnboundedSender<Question>,
+    questions: mpsc::UnboundedSender<ToPump>,
 ) -> Approver {
     Arc::new(move |request: ApprovalRequest| {
         let (loaded, owner, turn_id, questions) = (
@@ -122,7 +132,7 @@ pub(crate) fn approver(
                 }),
             };
             let (sent, asked) = oneshot::channel();
-            if questions.send(Question { ask, sent }).is_err() {
+            if questions.send(ToPump::Ask(Question { ask, sent })).is_err() {
                 return ReviewDecision::Cancel;
             }
             let Ok((id, reply)) = asked.await else {

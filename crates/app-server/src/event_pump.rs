@@ -14,7 +14,8 @@ use wright_protocol::v2::{
 };
 use wright_protocol::{Event, ItemDetails};
 
-use crate::approvals::{resolved, status_changed, Question};
+use crate::approvals::{resolved, status_changed, Question, ToPump};
+use crate::auto_review::SharedTranscript;
 use crate::conn::ConnHandle;
 use crate::state::{Loaded, State};
 use crate::wire::{self, now_ms};
@@ -82,7 +83,8 @@ pub(crate) async fn pump_events(
     owner: ConnHandle,
     turn_id: String,
     mut rx: mpsc::UnboundedReceiver<Event>,
-    mut questions: mpsc::UnboundedReceiver<Question>,
+    mut questions: mpsc::UnboundedReceiver<ToPump>,
+    transcript: Option<SharedTranscript>,
 ) -> Option<v2::ThreadItem> {
     let thread_id = loaded.id.clone();
     let mut started_messages: HashSet<String> = HashSet::new();
@@ -95,17 +97,15 @@ pub(crate) async fn pump_events(
                 Some(event) => event,
                 None => break,
             },
-            Some(question) = questions.recv() => {
-                // Dropped by an interrupt while queued: do not ask at all.
-                if question.sent.is_closed() {
-                    continue;
-                }
-                loaded.broadcast(status_changed(&thread_id, wire::active(true)));
-                let ask = question.ask;
-                let (id, reply) = owner.start_request(|id| ask.into_request(id));
-                if let Err((id, _)) = question.sent.send((id, reply)) {
-                    owner.withdraw(id);
-                    loaded.broadcast(resolved(&thread_id, id));
+            Some(message) = questions.recv() => {
+                match message {
+                    ToPump::Ask(question) => ask(&loaded, &owner, question),
+                    ToPump::Notify { notification, sent } => {
+                        loaded.broadcast(*notification);
+                        if let Some(sent) = sent {
+                            let _ = sent.send(());
+                        }
+                    }
                 }
                 continue;
             }
@@ -232,12 +232,22 @@ pub(crate) async fn pump_events(
                 ));
             }
             Event::HistoryAppended(items) => {
+                if let Some(transcript) = &transcript {
+                    if let Ok(mut t) = transcript.lock() {
+                        t.extend(&items);
+                    }
+                }
                 let tid = thread_id.clone();
                 state
                     .persist("append history", move |s| s.append_history(&tid, &items))
                     .await;
             }
             Event::HistoryReplaced(items) => {
+                if let Some(transcript) = &transcript {
+                    if let Ok(mut t) = transcript.lock() {
+                        t.replace(&items);
+                    }
+                }
                 let tid = thread_id.clone();
                 state
                     .persist("replace history", move |s| s.replace_history(&tid, &items))
@@ -263,7 +273,33 @@ pub(crate) async fn pump_events(
             }
         }
     }
+    // What was queued as the engine stopped (a review aborted by an interrupt) still goes
+    // out; questions are dropped unasked, which answers them "cancel".
+    while let Ok(message) = questions.try_recv() {
+        if let ToPump::Notify { notification, sent } = message {
+            loaded.broadcast(*notification);
+            if let Some(sent) = sent {
+                let _ = sent.send(());
+            }
+        }
+    }
     last_message
+}
+
+/// Sends an approval question to the client that started the turn.
+fn ask(loaded: &Loaded, owner: &ConnHandle, question: Question) {
+    // Dropped by an interrupt while queued: do not ask at all.
+    if question.sent.is_closed() {
+        return;
+    }
+    let thread_id = &loaded.id;
+    loaded.broadcast(status_changed(thread_id, wire::active(true)));
+    let ask = question.ask;
+    let (id, reply) = owner.start_request(|id| ask.into_request(id));
+    if let Err((id, _)) = question.sent.send((id, reply)) {
+        owner.withdraw(id);
+        loaded.broadcast(resolved(thread_id, id));
+    }
 }
 
 fn plan_updated(loaded: &Loaded, turn_id: &str, details: &ItemDetails) {

@@ -7,6 +7,7 @@
 
 mod account;
 mod approvals;
+mod auto_review;
 mod command_exec;
 mod config_methods;
 mod conn;

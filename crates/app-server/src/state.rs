@@ -48,6 +48,8 @@ pub(crate) struct Loaded {
     pub steer: SteerHandle,
     pub subscribers: Mutex<Vec<ConnHandle>>,
     pub active: Mutex<Option<ActiveTurn>>,
+    /// Who decides approvals (`approvalsReviewer`): the client, or a reviewer model.
+    pub reviewer: Mutex<ApprovalsReviewer>,
 }
 
 pub(crate) struct ActiveTurn {
@@ -135,6 +137,21 @@ impl Loaded {
         }
     }
 
+    pub fn reviewer(&self) -> ApprovalsReviewer {
+        match self.reviewer.lock() {
+            Ok(r) => *r,
+            Err(poisoned) => *poisoned.into_inner(),
+        }
+    }
+
+    pub fn set_reviewer(&self, reviewer: ApprovalsReviewer) {
+        let reviewer = effective_reviewer(reviewer);
+        match self.reviewer.lock() {
+            Ok(mut r) => *r = reviewer,
+            Err(poisoned) => *poisoned.into_inner() = reviewer,
+        }
+    }
+
     pub fn view(&self, turns: Vec<v2::Turn>) -> v2::Thread {
         wire::thread(&self.info(), self.status(), turns)
     }
@@ -181,19 +198,23 @@ settings_from!(
     v2::ThreadForkParams
 );
 
-/// `approvalsReviewer`: wright asks the user (`"user"`); anything else is refused, not
-/// silently changed.
-pub(crate) fn check_reviewer(reviewer: Option<ApprovalsReviewer>) -> RpcResult<()> {
+/// `approvalsReviewer` as it takes effect: `guardian_subagent` is Codex's legacy name for
+/// `auto_review` (Codex reads both as one).
+pub(crate) fn effective_reviewer(reviewer: ApprovalsReviewer) -> ApprovalsReviewer {
     match reviewer {
-        None | Some(ApprovalsReviewer::User) => Ok(()),
-        Some(other) => Err(RpcError::invalid_params(format!(
-            "`approvalsReviewer`: `{}` is not supported; wright asks the user (\"user\")",
-            serde_json::to_value(other)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default()
-        ))),
+        ApprovalsReviewer::GuardianSubagent => ApprovalsReviewer::AutoReview,
+        other => other,
     }
+}
+
+/// The reviewer a stored thread was left with (`user` for threads stored before there was a
+/// choice).
+pub(crate) fn stored_reviewer(rec: &ThreadRecord) -> ApprovalsReviewer {
+    rec.settings
+        .get("approvals_reviewer")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .map(effective_reviewer)
+        .unwrap_or_default()
 }
 
 pub(crate) fn approval_policy(policy: &AskForApproval) -> RpcResult<ApprovalPolicy> {
@@ -247,10 +268,15 @@ fn toml_literal(value: &Value) -> String {
     to_toml(value).map(|v| v.to_string()).unwrap_or_default()
 }
 
-pub(crate) fn settings_of(config: &Config, git_info: Option<&v2::GitInfo>) -> Value {
+pub(crate) fn settings_of(
+    config: &Config,
+    git_info: Option<&v2::GitInfo>,
+    reviewer: ApprovalsReviewer,
+) -> Value {
     let mut settings = json!({
         "sandbox_mode": config.sandbox_mode.as_str(),
         "approval_policy": config.approval_policy.as_str(),
+        "approvals_reviewer": reviewer,
     });
     if let Some(git) = git_info {
         settings["gitInfo"] = serde_json::to_value(git).unwrap_or(Value::Null);
@@ -520,7 +546,6 @@ impl State {
                 push(key, value);
             }
         }
-        check_reviewer(settings.approvals_reviewer)?;
         if let Some(provider) = &settings.model_provider {
             push("model_provider", &json!(provider));
         }
@@ -559,7 +584,12 @@ impl State {
             .map_err(|e| RpcError::invalid_params(format!("config: {e}")))
     }
 
-    pub fn register(&self, thread: Thread, info: ThreadInfo) -> Arc<Loaded> {
+    pub fn register(
+        &self,
+        thread: Thread,
+        info: ThreadInfo,
+        reviewer: ApprovalsReviewer,
+    ) -> Arc<Loaded> {
         let loaded = Arc::new(Loaded {
             id: info.id.clone(),
             info: Mutex::new(info),
@@ -574,6 +604,7 @@ impl State {
             thread: tokio::sync::Mutex::new(thread),
             subscribers: Mutex::new(Vec::new()),
             active: Mutex::new(None),
+            reviewer: Mutex::new(effective_reviewer(reviewer)),
         });
         if let Ok(mut threads) = self.threads.lock() {
             threads.insert(loaded.id.clone(), Arc::clone(&loaded));

@@ -216,7 +216,7 @@ pub(crate) async fn thread_metadata_update(
                 }
                 _ => {
                     settings = match &loaded {
-                        Some(l) => settings_of(&l.config(), git.as_ref()),
+                        Some(l) => settings_of(&l.config(), git.as_ref(), l.reviewer()),
                         None => serde_json::json!({"gitInfo": git}),
                     }
                 }

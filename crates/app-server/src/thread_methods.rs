@@ -22,7 +22,8 @@ use wright_store::{ListQuery, ThreadRecord};
 use crate::conn::ConnHandle;
 use crate::rpc::{RpcError, RpcResult};
 use crate::state::{
-    ask_for_approval, info_of, settings_of, usage_of, Loaded, State, ThreadSettings,
+    ask_for_approval, effective_reviewer, info_of, settings_of, stored_reviewer, usage_of, Loaded,
+    State, ThreadSettings,
 };
 use crate::wire::{self, now_secs, ThreadInfo, TurnInfo};
 
@@ -41,7 +42,7 @@ fn start_response(
         cwd: config.cwd.display().to_string(),
         instruction_sources,
         approval_policy: ask_for_approval(config.approval_policy),
-        approvals_reviewer: v2::ApprovalsReviewer::User,
+        approvals_reviewer: loaded.reviewer(),
         sandbox: wire::sandbox_policy(config.sandbox_mode, config),
         reasoning_effort: config
             .model_reasoning_effort
@@ -72,6 +73,10 @@ pub(crate) async fn thread_start(
         }
     }
     let config = state.thread_config(&ThreadSettings::from(&p), None).await?;
+    let reviewer = p
+        .approvals_reviewer
+        .map(effective_reviewer)
+        .unwrap_or_default();
     let ephemeral = state.options.ephemeral || p.ephemeral.unwrap_or(false);
     let thread = Thread::new(config.clone()).map_err(|e| RpcError::internal(e.to_string()))?;
     let sources: Vec<String> = thread
@@ -109,7 +114,7 @@ pub(crate) async fn thread_start(
             source: info.source.clone(),
             archived: false,
             forked_from: None,
-            settings: settings_of(&config, None),
+            settings: settings_of(&config, None, reviewer),
             usage: json!({}),
         };
         let history = thread.history().to_vec();
@@ -121,7 +126,7 @@ pub(crate) async fn thread_start(
             s.append_history(&id, &history)
         });
     }
-    let loaded = state.register(thread, info);
+    let loaded = state.register(thread, info, reviewer);
     loaded.subscribe(conn);
     let response = start_response(&loaded, &config, sources, Vec::new());
     conn.notify(&started(&response.thread));
@@ -189,7 +194,10 @@ async fn load_from_store(
     .map_err(|e| RpcError::internal(e.to_string()))?;
     let mut info = info_of(&record);
     info.model = config.model.clone();
-    Ok((state.register(thread, info), config))
+    let reviewer = settings
+        .approvals_reviewer
+        .unwrap_or_else(|| stored_reviewer(&record));
+    Ok((state.register(thread, info, reviewer), config))
 }
 
 pub(crate) async fn thread_resume(
@@ -200,6 +208,14 @@ pub(crate) async fn thread_resume(
     let id = p.thread_id.clone();
     let (loaded, config) = match state.loaded(&id) {
         Some(loaded) => {
+            // A loaded thread keeps its settings (another client may be using it).
+            let asked = p.approvals_reviewer.map(effective_reviewer);
+            if let Some(asked) = asked.filter(|r| *r != loaded.reviewer()) {
+                tracing::warn!(
+                    "thread/resume: thread {id} is already loaded; `approvalsReviewer` {asked:?} ignored (it stays {:?}; turn/start can change it)",
+                    loaded.reviewer()
+                );
+            }
             let config = loaded.config();
             (loaded, config)
         }

@@ -11,18 +11,19 @@ use tokio_util::sync::CancellationToken;
 use wright_core::config::SandboxMode;
 use wright_core::{ImageInput, TurnInput, TurnOutcome, TurnOverrides};
 use wright_protocol::v2::{
-    self, EmptyResponse, ReviewStartParams, ReviewStartResponse, ReviewTarget, SandboxPolicy,
-    ServerNotification, ThreadIdParams, TurnCompletedNotification, TurnInterruptParams,
-    TurnItemsView, TurnStartParams, TurnStartResponse, TurnStartedNotification, TurnStatus,
-    TurnSteerParams, TurnSteerResponse, UserInput,
+    self, ApprovalsReviewer, EmptyResponse, ReviewStartParams, ReviewStartResponse, ReviewTarget,
+    SandboxPolicy, ServerNotification, ThreadIdParams, TurnCompletedNotification,
+    TurnInterruptParams, TurnItemsView, TurnStartParams, TurnStartResponse,
+    TurnStartedNotification, TurnStatus, TurnSteerParams, TurnSteerResponse, UserInput,
 };
 use wright_store::TurnRecord;
 
 use crate::approvals::{approver, status_changed};
+use crate::auto_review::{self, AutoReview, SharedTranscript};
 use crate::conn::ConnHandle;
 use crate::event_pump::{announce_whole_item, item_completed, item_started, pump_events};
 use crate::rpc::{RpcError, RpcResult};
-use crate::state::{approval_policy, check_reviewer, settings_of, ActiveTurn, Loaded, State};
+use crate::state::{approval_policy, settings_of, ActiveTurn, Loaded, State};
 use crate::wire::{self, now_secs, TurnInfo};
 
 /// Largest local image a turn may attach.
@@ -145,7 +146,6 @@ fn local_image(i: usize, path: &str) -> RpcResult<ImageInput> {
 }
 
 fn turn_overrides(p: &TurnStartParams) -> RpcResult<TurnOverrides> {
-    check_reviewer(p.approvals_reviewer)?;
     let (sandbox_mode, network_access) = match &p.sandbox_policy {
         None => (None, None),
         Some(SandboxPolicy::ReadOnly { .. }) => (Some(SandboxMode::ReadOnly), Some(false)),
@@ -228,6 +228,7 @@ pub(crate) async fn turn_start(
     let extras = TurnExtras {
         user_item: Some(user_item),
         review: None,
+        reviewer: p.approvals_reviewer,
     };
     let turn = start_turn(state, conn, loaded, input, extras)?;
     Ok(TurnStartResponse { turn })
@@ -255,6 +256,8 @@ pub(crate) struct TurnExtras {
     /// A review: `enteredReviewMode` with this description first, `exitedReviewMode` with the
     /// findings last.
     pub review: Option<String>,
+    /// Who decides approvals from this turn on (`turn/start` `approvalsReviewer`).
+    pub reviewer: Option<ApprovalsReviewer>,
 }
 
 /// Starts a turn on an idle thread and answers with it (`inProgress`, no items yet).
@@ -282,6 +285,10 @@ pub(crate) fn start_turn(
             cancel: cancel.clone(),
             steer: loaded.steer.clone(),
         });
+    }
+    // Set once the turn is sure to start: it is this turn's and the next ones'.
+    if let Some(reviewer) = extras.reviewer {
+        loaded.set_reviewer(reviewer);
     }
     loaded.subscribe(conn);
     let info = TurnInfo {
@@ -384,7 +391,9 @@ async fn run_turn(
     extras: TurnExtras,
     cancel: CancellationToken,
 ) {
-    let TurnExtras { user_item, review } = extras;
+    let TurnExtras {
+        user_item, review, ..
+    } = extras;
     let thread_id = loaded.id.clone();
     let clock = Instant::now();
     let mut info = TurnInfo {
@@ -446,6 +455,9 @@ async fn run_turn(
 
     let (tx, rx) = mpsc::unbounded_channel();
     let (questions_tx, questions) = mpsc::unbounded_channel();
+    // Decided before the turn runs, for the whole turn.
+    let transcript: Option<SharedTranscript> =
+        auto_review::applies(&loaded, &input).then(SharedTranscript::default);
     let pump = tokio::spawn({
         let events = pump_events(
             Arc::clone(&state),
@@ -454,6 +466,7 @@ async fn run_turn(
             turn_id.clone(),
             rx,
             questions,
+            transcript.clone(),
         );
         async move {
             prologue.await;
@@ -469,12 +482,16 @@ async fn run_turn(
                 s.set_turn_history_start(&tid, &uid, start)
             });
         }
-        thread.set_approver(Some(approver(
-            Arc::clone(&loaded),
-            owner,
-            turn_id.clone(),
-            questions_tx,
-        )));
+        let approver = match transcript {
+            Some(transcript) => auto_review::approver(
+                thread_id.clone(),
+                turn_id.clone(),
+                AutoReview::new(&thread, &input, transcript),
+                questions_tx,
+            ),
+            None => approver(Arc::clone(&loaded), owner, turn_id.clone(), questions_tx),
+        };
+        thread.set_approver(Some(approver));
         // A panic in the engine must not leave the thread "active" forever or a client
         // waiting for a turn/completed that never comes.
         let outcome = match std::panic::AssertUnwindSafe(thread.run_turn(input, &tx, cancel))
@@ -494,7 +511,7 @@ async fn run_turn(
         (
             outcome,
             thread.usage(),
-            settings_of(thread.config(), git.as_ref()),
+            settings_of(thread.config(), git.as_ref(), loaded.reviewer()),
         )
     };
     drop(tx);
@@ -606,8 +623,8 @@ pub(crate) async fn review_start(
         ..Default::default()
     };
     let extras = TurnExtras {
-        user_item: None,
         review: Some(description),
+        ..Default::default()
     };
     let turn = start_turn(state, conn, loaded, input, extras)?;
     Ok(ReviewStartResponse {

@@ -29,13 +29,16 @@ pub enum ApprovalRequest {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReviewDecision {
     Accept,
     /// Accept, and do not ask again this session for the same command (or for patches).
     AcceptForSession,
     /// Do not run it; the model is told and the turn goes on.
     Decline,
+    /// Do not run it; the model is told this instead of "the user declined" (an automatic
+    /// reviewer's reasons), and the turn goes on.
+    DeclineWithReason(String),
     /// Do not run it and stop the turn.
     Cancel,
 }

@@ -6,6 +6,7 @@
 
 pub mod approval;
 pub mod auth;
+pub mod auto_review;
 pub mod catalog;
 mod compact;
 pub mod config;

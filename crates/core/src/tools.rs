@@ -241,33 +241,34 @@ impl ToolContext {
         (argv, cwd)
     }
 
-    /// Asks the user (when a client can be asked) and says whether to go ahead. A
-    /// "for the session" answer is remembered through `remember`; a `cancel` answer also stops
-    /// the turn.
+    /// Asks the user (when a client can be asked) and says whether to go ahead: `Err` is a
+    /// no, with the reason to give the model when the decider gave one. A "for the session"
+    /// answer is remembered through `remember`; a `cancel` answer also stops the turn.
     async fn approved(
         &self,
         request: ApprovalRequest,
         cancel: &CancellationToken,
         remember: impl FnOnce(),
-    ) -> bool {
+    ) -> Result<(), Option<String>> {
         // Nobody to ask means no.
         let Some(approver) = &self.settings.approver else {
-            return false;
+            return Err(None);
         };
         let decision = tokio::select! {
             decision = approver(request) => decision,
             _ = cancel.cancelled() => ReviewDecision::Cancel,
         };
         match decision {
-            ReviewDecision::Accept => true,
+            ReviewDecision::Accept => Ok(()),
             ReviewDecision::AcceptForSession => {
                 remember();
-                true
+                Ok(())
             }
-            ReviewDecision::Decline => false,
+            ReviewDecision::Decline => Err(None),
+            ReviewDecision::DeclineWithReason(reason) => Err(Some(reason)),
             ReviewDecision::Cancel => {
                 self.settings.turn_cancel.cancel();
-                false
+                Err(None)
             }
         }
     }
@@ -329,7 +330,7 @@ impl ToolContext {
                     session.allow_prefix(key);
                 }
             };
-            if !self.approved(request, cancel, remember).await {
+            if let Err(reason) = self.approved(request, cancel, remember).await {
                 self.emit(Event::ItemCompleted(command_item(
                     id,
                     &argv,
@@ -339,7 +340,7 @@ impl ToolContext {
                     CommandStatus::Declined,
                     None,
                 )));
-                return "The user declined to run this command.".into();
+                return reason.unwrap_or_else(|| "The user declined to run this command.".into());
             }
             if call.escalate {
                 sandboxed = false;
@@ -402,7 +403,7 @@ impl ToolContext {
                         .into(),
                 ),
             };
-            if self.approved(request_again, cancel, || {}).await {
+            if self.approved(request_again, cancel, || {}).await.is_ok() {
                 let unconfined = ExecRequest {
                     argv: argv.clone(),
                     ..request.clone()
@@ -536,12 +537,12 @@ impl ToolContext {
                 changes: changes.clone(),
                 reason,
             };
-            if !self
+            if let Err(reason) = self
                 .approved(request, cancel, || session.allow_patches())
                 .await
             {
                 self.emit(Event::ItemCompleted(item(PatchStatus::Declined)));
-                return "patch rejected by user".into();
+                return reason.unwrap_or_else(|| "patch rejected by user".into());
             }
         }
         // Inside the roots, the patch is written from inside the sandbox, where the kernel

@@ -699,6 +699,74 @@ fn notifications() -> Vec<ServerNotification> {
             range: None,
         },
     ));
+    out.extend(auto_review_notifications());
+    out
+}
+
+fn auto_review_notifications() -> Vec<ServerNotification> {
+    let actions = [
+        GuardianApprovalReviewAction::Command {
+            source: GuardianCommandSource::Shell,
+            command: "/bin/bash -lc 'touch .git/x'".into(),
+            cwd: "/repo".into(),
+        },
+        GuardianApprovalReviewAction::ApplyPatch {
+            cwd: "/repo".into(),
+            files: vec!["/outside/a.txt".into()],
+        },
+    ];
+    let mut out = Vec::new();
+    for action in actions {
+        out.push(ServerNotification::ItemGuardianApprovalReviewStarted(
+            ItemGuardianApprovalReviewStartedNotification {
+                thread_id: THREAD_ID.into(),
+                turn_id: TURN_ID.into(),
+                review_id: "review_1".into(),
+                started_at_ms: 1_795_585_747_000,
+                target_item_id: Some("call_1".into()),
+                review: GuardianApprovalReview {
+                    status: GuardianApprovalReviewStatus::InProgress,
+                    risk_level: None,
+                    user_authorization: None,
+                    rationale: None,
+                },
+                action: action.clone(),
+            },
+        ));
+        for (status, risk, auth) in [
+            (
+                GuardianApprovalReviewStatus::Approved,
+                Some(GuardianRiskLevel::Low),
+                Some(GuardianUserAuthorization::High),
+            ),
+            (
+                GuardianApprovalReviewStatus::Denied,
+                Some(GuardianRiskLevel::Critical),
+                Some(GuardianUserAuthorization::Unknown),
+            ),
+            (GuardianApprovalReviewStatus::TimedOut, None, None),
+            (GuardianApprovalReviewStatus::Aborted, None, None),
+        ] {
+            out.push(ServerNotification::ItemGuardianApprovalReviewCompleted(
+                ItemGuardianApprovalReviewCompletedNotification {
+                    thread_id: THREAD_ID.into(),
+                    turn_id: TURN_ID.into(),
+                    review_id: "review_1".into(),
+                    started_at_ms: 1_795_585_747_000,
+                    completed_at_ms: 1_795_585_748_000,
+                    target_item_id: Some("call_1".into()),
+                    decision_source: AutoReviewDecisionSource::Agent,
+                    review: GuardianApprovalReview {
+                        status,
+                        risk_level: risk,
+                        user_authorization: auth,
+                        rationale: Some("why".into()),
+                    },
+                    action: action.clone(),
+                },
+            ));
+        }
+    }
     out
 }
 
@@ -1472,6 +1540,12 @@ fn samples_validate_against_codex_schema() {
                 "ReasoningSummaryTextDeltaNotification"
             }
             ServerNotification::ReasoningTextDelta(_) => "ReasoningTextDeltaNotification",
+            ServerNotification::ItemGuardianApprovalReviewStarted(_) => {
+                "ItemGuardianApprovalReviewStartedNotification"
+            }
+            ServerNotification::ItemGuardianApprovalReviewCompleted(_) => {
+                "ItemGuardianApprovalReviewCompletedNotification"
+            }
             ServerNotification::ServerRequestResolved(_) => "ServerRequestResolvedNotification",
             ServerNotification::ConfigWarning(_) => "ConfigWarningNotification",
             ServerNotification::AccountUpdated(_) => "AccountUpdatedNotification",

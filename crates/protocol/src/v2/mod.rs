@@ -15,6 +15,7 @@
 //! `thread/search` ([`ThreadSearchParams`]) follows Codex's experimental method.
 
 mod account;
+mod auto_review;
 mod codex_methods;
 mod command;
 mod common;
@@ -38,6 +39,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use account::*;
+pub use auto_review::*;
 pub use codex_methods::{CODEX_EXPERIMENTAL_METHODS, CODEX_STABLE_METHODS};
 pub use command::*;
 pub use common::*;

@@ -4,6 +4,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::account::{AccountLoginCompletedNotification, AccountUpdatedNotification};
+use super::auto_review::{
+    ItemGuardianApprovalReviewCompletedNotification, ItemGuardianApprovalReviewStartedNotification,
+};
 use super::command::CommandExecOutputDeltaNotification;
 use super::fs::FsChangedNotification;
 use super::items::ThreadItem;
@@ -256,6 +259,10 @@ pub enum ServerNotification {
     ReasoningSummaryTextDelta(ReasoningSummaryTextDeltaNotification),
     #[serde(rename = "item/reasoning/textDelta")]
     ReasoningTextDelta(ReasoningTextDeltaNotification),
+    #[serde(rename = "item/autoApprovalReview/started")]
+    ItemGuardianApprovalReviewStarted(ItemGuardianApprovalReviewStartedNotification),
+    #[serde(rename = "item/autoApprovalReview/completed")]
+    ItemGuardianApprovalReviewCompleted(ItemGuardianApprovalReviewCompletedNotification),
     #[serde(rename = "serverRequest/resolved")]
     ServerRequestResolved(ServerRequestResolvedNotification),
     #[serde(rename = "configWarning")]
@@ -292,6 +299,8 @@ impl ServerNotification {
         "item/commandExecution/outputDelta",
         "item/reasoning/summaryTextDelta",
         "item/reasoning/textDelta",
+        "item/autoApprovalReview/started",
+        "item/autoApprovalReview/completed",
         "serverRequest/resolved",
         "configWarning",
         "account/updated",
@@ -324,6 +333,12 @@ impl ServerNotification {
             }
             ServerNotification::ReasoningSummaryTextDelta(_) => "item/reasoning/summaryTextDelta",
             ServerNotification::ReasoningTextDelta(_) => "item/reasoning/textDelta",
+            ServerNotification::ItemGuardianApprovalReviewStarted(_) => {
+                "item/autoApprovalReview/started"
+            }
+            ServerNotification::ItemGuardianApprovalReviewCompleted(_) => {
+                "item/autoApprovalReview/completed"
+            }
             ServerNotification::ServerRequestResolved(_) => "serverRequest/resolved",
             ServerNotification::ConfigWarning(_) => "configWarning",
             ServerNotification::AccountUpdated(_) => "account/updated",
