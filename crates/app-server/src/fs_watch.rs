@@ -89,7 +89,11 @@ pub(crate) async fn fs_unwatch(
 ) -> Result<FsUnwatchResponse, RpcError> {
     let watches = state.files.watches.clone();
     let conn_id = conn.id;
-    blocking(move || watches.remove(conn_id, &params.watch_id)).await?;
+    blocking(move || {
+        watches.remove(conn_id, &params.watch_id);
+        Ok(())
+    })
+    .await?;
     Ok(FsUnwatchResponse {})
 }
 
@@ -289,16 +293,11 @@ impl Watches {
         )))
     }
 
-    fn remove(&self, conn_id: u64, watch_id: &str) -> Result<(), RpcError> {
+    /// Whether the watch existed. As in Codex, unwatching an unknown id is not an error: the
+    /// client's intent (no more `fs/changed` for it) holds either way.
+    fn remove(&self, conn_id: u64, watch_id: &str) -> bool {
         let key = (conn_id, watch_id.to_string());
-        let mut reg = self.shared.lock();
-        if reg.drop_watch(&key) {
-            Ok(())
-        } else {
-            Err(RpcError::invalid_request(format!(
-                "unknown watchId: {watch_id}"
-            )))
-        }
+        self.shared.lock().drop_watch(&key)
     }
 
     /// Drops every watch of a closed connection (on the blocking pool when there is a
