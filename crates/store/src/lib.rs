@@ -40,6 +40,8 @@ use rusqlite::types::{Type, Value as SqlValue};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, TransactionBehavior};
 use serde_json::Value;
 
+mod history;
+mod search;
 #[cfg(test)]
 mod tests;
 
@@ -467,7 +469,7 @@ impl Store {
             .and_then(Value::as_str)
             .ok_or_else(|| StoreError::InvalidItem("missing string \"type\"".into()))?;
         let body = serde_json::to_string(item)?;
-        let text = searchable_text(item);
+        let text = search::searchable_text(item);
 
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -566,132 +568,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Appends model-facing history items. One transaction.
-    /// [`StoreError::NotFound`] if no such thread.
-    pub fn append_history(&self, thread_id: &str, items: &[Value]) -> Result<()> {
-        let bodies = items
-            .iter()
-            .map(serde_json::to_string)
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        ensure_thread(&tx, thread_id)?;
-        let next: i64 = tx.query_row(
-            "SELECT COALESCE(MAX(seq), 0) + 1 FROM history WHERE thread_id = ?1",
-            [thread_id],
-            |r| r.get(0),
-        )?;
-        insert_history(&tx, thread_id, next, &bodies)?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Replaces the whole model-facing history (compaction). One transaction.
-    /// [`StoreError::NotFound`] if no such thread.
-    pub fn replace_history(&self, thread_id: &str, items: &[Value]) -> Result<()> {
-        let bodies = items
-            .iter()
-            .map(serde_json::to_string)
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        ensure_thread(&tx, thread_id)?;
-        tx.execute("DELETE FROM history WHERE thread_id = ?1", [thread_id])?;
-        insert_history(&tx, thread_id, 1, &bodies)?;
-        // Earlier turns' starting points are gone with the old history.
-        tx.execute(
-            "UPDATE turns SET history_len = NULL WHERE thread_id = ?1",
-            [thread_id],
-        )?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Records how long the model-facing history was when `turn_id` began (creating the turn
-    /// row if it is not stored yet). [`StoreError::NotFound`] if no such thread.
-    pub fn set_turn_history_start(&self, thread_id: &str, turn_id: &str, len: usize) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        ensure_thread(&tx, thread_id)?;
-        tx.execute(
-            "INSERT INTO turns (thread_id, id, seq, status)
-             VALUES (?1, ?2,
-                     (SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE thread_id = ?1), ?3)
-             ON CONFLICT (thread_id, id) DO NOTHING",
-            params![thread_id, turn_id, IMPLICIT_TURN_STATUS],
-        )?;
-        tx.execute(
-            "UPDATE turns SET history_len = ?3 WHERE thread_id = ?1 AND id = ?2",
-            params![thread_id, turn_id, len as i64],
-        )?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Takes the thread back to before `turn_id`: that turn and every later one, their items
-    /// and the model-facing history they added are deleted. Returns the history's new length.
-    /// [`StoreError::CannotRevert`] for a turn it does not have or whose starting point a
-    /// compaction rewrote. One transaction.
-    pub fn revert(&self, thread_id: &str, turn_id: &str) -> Result<usize> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        ensure_thread(&tx, thread_id)?;
-        let found: Option<(i64, Option<i64>)> = tx
-            .query_row(
-                "SELECT seq, history_len FROM turns WHERE thread_id = ?1 AND id = ?2",
-                params![thread_id, turn_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        let (seq, len) = match found {
-            None => {
-                return Err(StoreError::CannotRevert(format!(
-                    "thread {thread_id} has no turn {turn_id}"
-                )))
-            }
-            Some((_, None)) => {
-                return Err(StoreError::CannotRevert(format!(
-                    "the history before turn {turn_id} was compacted (or predates this version); it can no longer be restored"
-                )))
-            }
-            Some((seq, Some(len))) => (seq, len),
-        };
-        tx.execute(
-            "DELETE FROM items WHERE thread_id = ?1 AND turn_id IN
-                 (SELECT id FROM turns WHERE thread_id = ?1 AND seq >= ?2)",
-            params![thread_id, seq],
-        )?;
-        tx.execute(
-            "DELETE FROM turns WHERE thread_id = ?1 AND seq >= ?2",
-            params![thread_id, seq],
-        )?;
-        tx.execute(
-            "DELETE FROM history WHERE thread_id = ?1 AND seq > ?2",
-            params![thread_id, len],
-        )?;
-        tx.commit()?;
-        Ok(len as usize)
-    }
-
-    /// The model-facing history in order. [`StoreError::NotFound`] if no such thread.
-    pub fn history(&self, thread_id: &str) -> Result<Vec<Value>> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        ensure_thread(&tx, thread_id)?;
-        let mut out = Vec::new();
-        {
-            let mut stmt =
-                tx.prepare("SELECT body FROM history WHERE thread_id = ?1 ORDER BY seq")?;
-            let mut rows = stmt.query([thread_id])?;
-            while let Some(r) = rows.next()? {
-                let body: String = r.get(0)?;
-                out.push(serde_json::from_str(&body)?);
-            }
-        }
-        tx.commit()?;
-        Ok(out)
-    }
-
     /// Inserts `new` (id, timestamps and `forked_from` chosen by the caller) with copies of
     /// `src_id`'s turns, items (same seqs and item ids, re-indexed for search) and history.
     /// The copies are independent of the source. One transaction.
@@ -732,41 +608,6 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(())
-    }
-
-    /// Full-text search over the indexed item text, best first.
-    ///
-    /// `query` is plain user input, never FTS5 syntax: it is split on whitespace and every
-    /// term is quoted, so the hit must contain all terms (as words, case- and
-    /// diacritic-insensitive). Any input is safe; input without terms gives no hits.
-    /// `limit`: 0 = [`DEFAULT_SEARCH_LIMIT`], capped at [`MAX_SEARCH_LIMIT`].
-    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
-        let Some(fts_query) = fts_query(query) else {
-            return Ok(Vec::new());
-        };
-        let limit = match limit {
-            0 => DEFAULT_SEARCH_LIMIT,
-            n => n.min(MAX_SEARCH_LIMIT),
-        };
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT i.thread_id, i.item_id, snippet(items_fts, 0, '', '', '…', 16), items_fts.rank
-             FROM items_fts JOIN items AS i ON i.pk = items_fts.rowid
-             WHERE items_fts MATCH ?1
-             ORDER BY items_fts.rank
-             LIMIT ?2",
-        )?;
-        let hits = stmt
-            .query_map(params![fts_query, limit as i64], |r| {
-                Ok(SearchHit {
-                    thread_id: r.get(0)?,
-                    item_id: Some(r.get(1)?),
-                    snippet: r.get(2)?,
-                    rank: -r.get::<_, f64>(3)?,
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(hits)
     }
 
     /// Deletes threads (with their turns, items, history and search index rows) that match
@@ -867,20 +708,6 @@ fn insert_thread_row(conn: &Connection, t: &ThreadRecord) -> Result<()> {
     Ok(())
 }
 
-fn insert_history(
-    conn: &Connection,
-    thread_id: &str,
-    first_seq: i64,
-    bodies: &[String],
-) -> Result<()> {
-    let mut stmt =
-        conn.prepare_cached("INSERT INTO history (thread_id, seq, body) VALUES (?1, ?2, ?3)")?;
-    for (i, body) in bodies.iter().enumerate() {
-        stmt.execute(params![thread_id, first_seq + i as i64, body])?;
-    }
-    Ok(())
-}
-
 fn thread_from_row(r: &Row<'_>) -> rusqlite::Result<ThreadRecord> {
     Ok(ThreadRecord {
         id: r.get(0)?,
@@ -917,85 +744,4 @@ fn decode_cursor(cursor: &str) -> Result<(i64, String)> {
         .parse()
         .map_err(|_| StoreError::InvalidCursor(cursor.to_string()))?;
     Ok((ts, id.to_string()))
-}
-
-/// Turns user input into an FTS5 query that cannot be a syntax error: each whitespace
-/// separated term becomes a quoted string (inner quotes doubled); terms are ANDed.
-/// Terms without any letter or digit are dropped (the tokenizer would reduce them to
-/// nothing). `None` when no term is left.
-fn fts_query(input: &str) -> Option<String> {
-    let terms: Vec<String> = input
-        // Control characters (NUL in particular, which ends FTS5's query parsing) separate
-        // terms like whitespace does.
-        .split(|c: char| c.is_whitespace() || c.is_control())
-        .filter(|t| t.chars().any(char::is_alphanumeric))
-        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-        .collect();
-    (!terms.is_empty()).then(|| terms.join(" "))
-}
-
-/// The text indexed for search, by item type; `None` for types that are not indexed.
-fn searchable_text(item: &Value) -> Option<String> {
-    let str_of = |key: &str| item.get(key).and_then(Value::as_str);
-    let text = match item.get("type").and_then(Value::as_str)? {
-        "userMessage" => item
-            .get("content")
-            .and_then(Value::as_array)
-            .map(|parts| {
-                parts
-                    .iter()
-                    .filter_map(|p| p.get("text").and_then(Value::as_str))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-            .unwrap_or_default(),
-        "agentMessage" | "plan" => str_of("text").unwrap_or_default().to_string(),
-        "commandExecution" => {
-            let command = match item.get("command") {
-                Some(Value::String(s)) => s.clone(),
-                Some(Value::Array(parts)) => parts
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                _ => String::new(),
-            };
-            let output = truncate_utf8(
-                str_of("aggregatedOutput").unwrap_or_default(),
-                MAX_INDEXED_OUTPUT_BYTES,
-            );
-            if output.is_empty() {
-                command
-            } else {
-                format!("{command}\n{output}")
-            }
-        }
-        "reasoning" => item
-            .get("summary")
-            .and_then(Value::as_array)
-            .map(|parts| {
-                parts
-                    .iter()
-                    .filter_map(|p| match p {
-                        Value::String(s) => Some(s.as_str()),
-                        other => other.get("text").and_then(Value::as_str),
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-            .unwrap_or_default(),
-        _ => return None,
-    };
-    (!text.trim().is_empty()).then_some(text)
-}
-
-fn truncate_utf8(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }

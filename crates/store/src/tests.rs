@@ -3,6 +3,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+use super::search::{fts_query, searchable_text};
 use super::*;
 
 fn thread(id: &str, updated_at: i64) -> ThreadRecord {
