@@ -9,8 +9,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 use wright_protocol::jsonrpc::{
-    self, JsonRpcMessage, MessageParseError, RequestId, INTERNAL_ERROR, INVALID_REQUEST,
-    PARSE_ERROR,
+    self, JsonRpcErrorObject, JsonRpcMessage, JsonRpcResponse, MessageParseError, RequestId,
+    INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR,
 };
 use wright_protocol::v2::{ServerNotification, ServerRequest};
 
@@ -70,8 +70,10 @@ impl ConnHandle {
         }
     }
 
-    fn send(&self, value: Value) {
-        self.send_line(value.to_string());
+    fn send_message<T: Serialize>(&self, message: &T) {
+        if let Ok(line) = serde_json::to_string(message) {
+            self.send_line(line);
+        }
     }
 
     fn send_line(&self, line: String) {
@@ -126,7 +128,10 @@ impl ConnHandle {
 
     pub fn respond<T: Serialize>(&self, id: &RequestId, result: &T) {
         match serde_json::to_value(result) {
-            Ok(result) => self.send(json!({"id": id, "result": result})),
+            Ok(result) => self.send_message(&JsonRpcResponse {
+                id: id.clone(),
+                result,
+            }),
             Err(err) => self.error(
                 Some(id),
                 INTERNAL_ERROR,
@@ -147,11 +152,20 @@ impl ConnHandle {
         message: impl Into<String>,
         data: Option<Value>,
     ) {
-        let mut error = json!({"code": code, "message": message.into()});
-        if let Some(data) = data {
-            error["data"] = data;
+        // JSON-RPC answers a request whose id could not be read with `"id": null`.
+        #[derive(Serialize)]
+        struct ErrorReply<'a> {
+            id: Option<&'a RequestId>,
+            error: JsonRpcErrorObject,
         }
-        self.send(json!({"id": id, "error": error}));
+        self.send_message(&ErrorReply {
+            id,
+            error: JsonRpcErrorObject {
+                code,
+                message: message.into(),
+                data,
+            },
+        });
     }
 
     /// Sends a server→client request built for the id this connection gives it. Returns the
