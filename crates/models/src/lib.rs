@@ -8,12 +8,13 @@
 mod chat;
 mod error;
 mod list;
+mod local;
 mod provider;
 mod responses;
 mod retry;
 mod sse;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -21,6 +22,7 @@ use tokio::sync::mpsc;
 pub use wright_protocol::TokenUsage;
 
 pub use error::{ApiError, StreamError};
+pub use local::{register_local_engine, LocalEngine, LocalEngineFactory};
 pub use provider::{Provider, WireApi};
 pub use retry::backoff;
 
@@ -65,6 +67,13 @@ pub struct ResponseStream {
 }
 
 impl ResponseStream {
+    /// A stream fed by a backend of its own (the embedded model): it sends events on `tx` and
+    /// stops generating once the receiver is gone (the turn was interrupted).
+    pub fn channel(capacity: usize) -> (mpsc::Sender<Result<ResponseEvent, StreamError>>, Self) {
+        let (tx, rx) = mpsc::channel(capacity);
+        (tx, ResponseStream { rx })
+    }
+
     pub async fn next(&mut self) -> Option<Result<ResponseEvent, StreamError>> {
         self.rx.recv().await
     }
@@ -84,6 +93,8 @@ pub struct RetryNotice {
 pub struct ModelClient {
     provider: Arc<Provider>,
     http: reqwest::Client,
+    /// The embedded model, loaded on first use when the provider is `WireApi::Local`.
+    local: Arc<OnceLock<Arc<dyn LocalEngine>>>,
 }
 
 impl ModelClient {
@@ -95,6 +106,7 @@ impl ModelClient {
         Ok(Self {
             provider: Arc::new(provider),
             http,
+            local: Arc::default(),
         })
     }
 
@@ -109,12 +121,26 @@ impl ModelClient {
         prompt: &Prompt,
         mut on_retry: impl FnMut(RetryNotice),
     ) -> Result<ResponseStream, ApiError> {
+        if self.provider.wire_api == WireApi::Local {
+            let engine = match self.local.get() {
+                Some(engine) => Arc::clone(engine),
+                None => {
+                    // Loading reads the whole model: off the async workers.
+                    let path = std::path::PathBuf::from(&self.provider.base_url);
+                    let engine = tokio::task::spawn_blocking(move || local::load(&path))
+                        .await
+                        .map_err(|e| ApiError::fatal(format!("loading the local model: {e}")))??;
+                    Arc::clone(self.local.get_or_init(|| engine))
+                }
+            };
+            return engine.stream(prompt);
+        }
         let (url, body) = match self.provider.wire_api {
             WireApi::Responses => (
                 self.provider.url("responses"),
                 responses::request_body(prompt),
             ),
-            WireApi::Chat => (
+            WireApi::Chat | WireApi::Local => (
                 self.provider.url("chat/completions"),
                 chat::request_body(prompt),
             ),
@@ -149,7 +175,7 @@ impl ModelClient {
         let idle = self.provider.stream_idle_timeout;
         match self.provider.wire_api {
             WireApi::Responses => tokio::spawn(responses::pump(response, tx, idle)),
-            WireApi::Chat => tokio::spawn(chat::pump(response, tx, idle)),
+            WireApi::Chat | WireApi::Local => tokio::spawn(chat::pump(response, tx, idle)),
         };
         Ok(ResponseStream { rx })
     }

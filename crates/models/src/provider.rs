@@ -1,11 +1,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// Which HTTP API a provider speaks.
+/// Which API a provider speaks: one of OpenAI's over HTTP, or none at all for the model that
+/// runs inside wright (`Local`; `base_url` is then the GGUF file's path).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WireApi {
     Responses,
     Chat,
+    Local,
 }
 
 /// A model provider: where to send requests and how. Mirrors Codex's `model_providers.<id>`.
