@@ -92,7 +92,11 @@ impl fmt::Display for BenchFigures {
 /// tokens and takes one more conversation step. Blocking (minutes at most): call it from a
 /// thread that may block.
 pub fn bench(path: &Path) -> Result<BenchFigures, ApiError> {
-    let config = EngineConfig::default();
+    bench_with(path, EngineConfig::default())
+}
+
+/// [`bench`] with a configuration of its own.
+pub fn bench_with(path: &Path, config: EngineConfig) -> Result<BenchFigures, ApiError> {
     let threads = config
         .n_threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
@@ -111,7 +115,9 @@ pub fn bench(path: &Path) -> Result<BenchFigures, ApiError> {
         ..GenOptions::default()
     };
     let (reply, first) = run(&engine, &prompt, options)?;
-    prompt.input.push(json!({"type": "message", "role": "assistant",
+    prompt
+        .input
+        .push(json!({"type": "message", "role": "assistant",
         "content": [{"type": "output_text", "text": reply}]}));
     prompt.input.push(json!({"type": "message", "role": "user",
         "content": [{"type": "input_text", "text": "Now add type hints everywhere."}]}));
@@ -219,18 +225,16 @@ fn bench_prompt() -> Prompt {
     ];
     for round in 0..3 {
         for (i, (title, body)) in topics.iter().enumerate() {
-            instructions.push_str(&format!(
-                "## {title} ({}.{})\n{body}\n\n",
-                round + 1,
-                i + 1
-            ));
+            instructions.push_str(&format!("## {title} ({}.{})\n{body}\n\n", round + 1, i + 1));
         }
     }
     Prompt {
         model: "local".into(),
         instructions,
-        input: vec![json!({"type": "message", "role": "user", "content": [{"type": "input_text",
-            "text": "Write a Python module with a singly linked list class: insert, delete, search and reverse, each with a docstring, and unit tests for each method."}]})],
+        input: vec![
+            json!({"type": "message", "role": "user", "content": [{"type": "input_text",
+            "text": "Write a Python module with a singly linked list class: insert, delete, search and reverse, each with a docstring, and unit tests for each method."}]}),
+        ],
         tools: Vec::new(),
         parallel_tool_calls: false,
         reasoning: None,

@@ -179,10 +179,7 @@ impl Builder {
             }
             // Required names without declared schemas: any value each.
             let kvs: Vec<String> = required.iter().map(|r| member(r, "value")).collect();
-            return self.fresh(format!(
-                "\"{{\" sp {} sp \"}}\"",
-                kvs.join(" \",\" sp ")
-            ));
+            return self.fresh(format!("\"{{\" sp {} sp \"}}\"", kvs.join(" \",\" sp ")));
         };
         let mut req = Vec::new();
         let mut opt = Vec::new();

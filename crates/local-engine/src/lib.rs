@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use wright_models::{ApiError, LocalEngine, Prompt, ResponseStream};
 
-pub use bench::{bench, BenchFigures};
+pub use bench::{bench, bench_with, BenchFigures};
 
 /// How a model is loaded.
 #[derive(Debug, Clone)]
@@ -37,6 +37,11 @@ pub struct EngineConfig {
     pub n_batch: u32,
     /// Threads for evaluation; `None`: one per available core.
     pub n_threads: Option<usize>,
+    /// Keep the KV cache in 8-bit (`q8_0`) rather than 16-bit: half the memory (192 MB less
+    /// for Qwen2.5-0.5B at 32k tokens), nearly the same output.
+    pub quantized_kv_cache: bool,
+    /// Map the model file rather than read it.
+    pub use_mmap: bool,
 }
 
 impl Default for EngineConfig {
@@ -45,6 +50,8 @@ impl Default for EngineConfig {
             n_ctx: 32_768,
             n_batch: 512,
             n_threads: None,
+            quantized_kv_cache: true,
+            use_mmap: false,
         }
     }
 }
@@ -65,6 +72,9 @@ pub struct GenOptions {
     pub force_tool_call: bool,
     /// Never end at end-of-generation tokens (for measuring generation speed).
     pub ignore_eos: bool,
+    /// Text the reply starts with, as if the model had written it (streamed, and a tool call
+    /// it opens is handled like one the model opened). Ignored with `force_tool_call`.
+    pub prefill: String,
 }
 
 impl Default for GenOptions {
@@ -77,6 +87,7 @@ impl Default for GenOptions {
             seed: 0x5eed,
             force_tool_call: false,
             ignore_eos: false,
+            prefill: String::new(),
         }
     }
 }
@@ -111,9 +122,9 @@ pub struct RequestStats {
     pub prompt_time: Duration,
     /// From the start of the request to the first sampled token.
     pub time_to_first_token: Option<Duration>,
-    /// From the first sampled token to the end.
+    /// From the first sampled token to the last.
     pub generation_time: Duration,
-    /// Sampled tokens (the rate of generation is `sampled_tokens / generation_time`).
+    /// Sampled tokens (generation runs at `(sampled_tokens - 1) / generation_time`).
     pub sampled_tokens: usize,
     /// The stream's receiver went away before the reply ended.
     pub interrupted: bool,
@@ -135,6 +146,8 @@ pub struct Engine {
     info: ModelInfo,
     stats: Arc<Mutex<VecDeque<RequestStats>>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Said once per engine, not on every request.
+    warned_output_schema: std::sync::atomic::AtomicBool,
 }
 
 impl Engine {
@@ -142,13 +155,13 @@ impl Engine {
     /// shares one engine per file across the process.
     pub fn load(path: &Path, config: EngineConfig) -> Result<Engine, ApiError> {
         let stats = Arc::new(Mutex::new(VecDeque::new()));
-        let (jobs, info, thread) =
-            worker::spawn(path.to_path_buf(), config, Arc::clone(&stats))?;
+        let (jobs, info, thread) = worker::spawn(path.to_path_buf(), config, Arc::clone(&stats))?;
         Ok(Engine {
             jobs,
             info,
             stats,
             thread: Some(thread),
+            warned_output_schema: Default::default(),
         })
     }
 
@@ -210,7 +223,11 @@ impl Engine {
 
 impl LocalEngine for Engine {
     fn stream(&self, prompt: &Prompt) -> Result<ResponseStream, ApiError> {
-        if prompt.output_schema.is_some() {
+        if prompt.output_schema.is_some()
+            && !self
+                .warned_output_schema
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
             tracing::warn!(
                 "the local model does not enforce --output-schema; the answer may not follow it"
             );

@@ -38,7 +38,11 @@ fn lock() -> std::sync::MutexGuard<'static, String> {
     LAST_ERRORS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-unsafe extern "C" fn on_log(level: llama_cpp_sys_2::ggml_log_level, text: *const c_char, _: *mut c_void) {
+unsafe extern "C" fn on_log(
+    level: llama_cpp_sys_2::ggml_log_level,
+    text: *const c_char,
+    _: *mut c_void,
+) {
     // A panic must not unwind into C.
     let _ = std::panic::catch_unwind(|| {
         if text.is_null() {

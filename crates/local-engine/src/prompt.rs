@@ -120,7 +120,11 @@ pub(crate) fn tool_decls(tools: &[Value]) -> Vec<ToolDecl> {
                 custom: true,
             }),
             other => {
-                tracing::debug!(kind = other, name, "local model: tool type not supported, left out")
+                tracing::debug!(
+                    kind = other,
+                    name,
+                    "local model: tool type not supported, left out"
+                )
             }
         }
     }
@@ -444,9 +448,9 @@ mod tests {
             vec![],
         );
         let msgs = build_messages(&p, &tools);
-        assert!(msgs[1]
-            .flat()
-            .contains("{\"name\": \"apply_patch\", \"arguments\": {\"input\": \"*** Begin Patch\"}}"));
+        assert!(msgs[1].flat().contains(
+            "{\"name\": \"apply_patch\", \"arguments\": {\"input\": \"*** Begin Patch\"}}"
+        ));
     }
 
     #[test]

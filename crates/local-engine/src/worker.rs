@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
-use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::context::params::{KvCacheType, LlamaContextParams};
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
@@ -67,7 +67,7 @@ pub(crate) fn spawn(
         .stack_size(16 << 20)
         .spawn(move || {
             let loaded = backend().and_then(|backend| {
-                let model = load_model(backend, &path)?;
+                let model = load_model(backend, &path, config.use_mmap)?;
                 Ok((backend, model))
             });
             let (backend, model) = match loaded {
@@ -151,9 +151,12 @@ fn check_file(path: &Path) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn load_model(backend: &LlamaBackend, path: &Path) -> Result<LlamaModel, ApiError> {
+fn load_model(backend: &LlamaBackend, path: &Path, use_mmap: bool) -> Result<LlamaModel, ApiError> {
     log::clear_errors();
-    LlamaModel::load_from_file(backend, path, &LlamaModelParams::default()).map_err(|e| {
+    // Read, not mapped: a mapped file's pages count in the resident size on top of the copies
+    // llama.cpp makes of repacked tensors, and reading a file in the page cache is as fast.
+    let params = LlamaModelParams::default().with_use_mmap(use_mmap);
+    LlamaModel::load_from_file(backend, path, &params).map_err(|e| {
         let why = log::take_errors();
         let why = if why.is_empty() { e.to_string() } else { why };
         ApiError::fatal(format!(
@@ -231,6 +234,15 @@ impl<'m> Session<'m> {
             .with_n_ubatch(n_batch)
             .with_n_threads(threads)
             .with_n_threads_batch(threads);
+        let params = if config.quantized_kv_cache {
+            // A quantized V cache needs flash attention.
+            params
+                .with_type_k(KvCacheType::Q8_0)
+                .with_type_v(KvCacheType::Q8_0)
+                .with_flash_attention_policy(llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_ENABLED)
+        } else {
+            params
+        };
         log::clear_errors();
         let ctx = model.new_context(backend, params).map_err(|e| {
             let why = log::take_errors();
@@ -257,12 +269,14 @@ impl<'m> Session<'m> {
         .into_iter()
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ApiError::fatal(format!("chat template: {e}")))?;
-        model.apply_chat_template(&template, &probe, true).map_err(|e| {
-            ApiError::fatal(format!(
-                "the chat template of {} is not one llama.cpp knows ({e})",
-                path.display()
-            ))
-        })?;
+        model
+            .apply_chat_template(&template, &probe, true)
+            .map_err(|e| {
+                ApiError::fatal(format!(
+                    "the chat template of {} is not one llama.cpp knows ({e})",
+                    path.display()
+                ))
+            })?;
 
         let vocab = model.vocab();
         let mut eog = Vec::new();
@@ -303,10 +317,12 @@ impl<'m> Session<'m> {
         match job {
             Job::Render { prompt, reply } => {
                 let tools = tool_decls(&prompt.tools);
-                let rendered = self.render(&prompt, &tools).map(|(text, tokens)| RenderedPrompt {
-                    text,
-                    tokens: tokens.len(),
-                });
+                let rendered = self
+                    .render(&prompt, &tools)
+                    .map(|(text, tokens)| RenderedPrompt {
+                        text,
+                        tokens: tokens.len(),
+                    });
                 let _ = reply.send(rendered);
             }
             Job::Generate {
@@ -356,7 +372,11 @@ impl<'m> Session<'m> {
 
     /// The rendered prompt (for display) and its tokens. Markup is tokenized with special
     /// tokens, outside text without.
-    fn render(&self, prompt: &Prompt, tools: &[ToolDecl]) -> Result<(String, Vec<LlamaToken>), String> {
+    fn render(
+        &self,
+        prompt: &Prompt,
+        tools: &[ToolDecl],
+    ) -> Result<(String, Vec<LlamaToken>), String> {
         let messages = build_messages(prompt, tools);
         let mut holes: Vec<String> = Vec::new();
         let mut chat = Vec::with_capacity(messages.len());
@@ -483,16 +503,7 @@ impl<'m> Session<'m> {
             .count()
             .min(n - 1);
         if keep < self.cached.len() {
-            let removed = self
-                .ctx
-                .clear_kv_cache_seq(Some(0), Some(keep as u32), None)
-                .unwrap_or(false);
-            if !removed {
-                // Some caches (recurrent, sliding-window) cannot drop a suffix.
-                self.ctx.clear_kv_cache();
-                keep = 0;
-            }
-            self.cached.truncate(keep);
+            keep = self.rewind(keep);
         }
         stats.cached_tokens = keep;
         stats.evaluated_tokens = n - keep;
@@ -508,11 +519,15 @@ impl<'m> Session<'m> {
 
         let mut chain = self.sampler(opts);
         let message_id = format!("msg_{}", next_id());
-        let mut text = TextTracker::default();
+        let mut text = TextTracker::new(tools.iter().map(|t| t.name.clone()).collect());
+        // Where the reply's tokens start in the context, and the free text's tokens.
+        let reply_start = self.cached.len();
+        let mut reply: Vec<LlamaToken> = Vec::new();
         // Set once a tool call opened: the grammar, the constrained bytes, and where the free
         // text ended.
         let mut call: Option<(LlamaSampler, Vec<u8>, usize)> = None;
-        let gbnf = (!tools.is_empty()).then(|| tool_call_grammar(&tools, prompt.parallel_tool_calls));
+        let gbnf =
+            (!tools.is_empty()).then(|| tool_call_grammar(&tools, prompt.parallel_tool_calls));
 
         if opts.force_tool_call {
             let gbnf = gbnf
@@ -524,6 +539,15 @@ impl<'m> Session<'m> {
             call = Some((self.grammar(gbnf)?, Vec::new(), 0));
         }
 
+        // Text the reply starts with, taken as if the model had written it.
+        let mut prefill: VecDeque<LlamaToken> = if call.is_none() {
+            self.model
+                .vocab()
+                .tokenize(opts.prefill.as_bytes(), false, false)
+                .into()
+        } else {
+            VecDeque::new()
+        };
         let mut first_token: Option<Instant> = None;
         let finished = loop {
             if tx.is_closed() {
@@ -532,9 +556,10 @@ impl<'m> Session<'m> {
             if stats.output_tokens >= opts.max_output_tokens as usize {
                 break false;
             }
-            let token = match &mut call {
-                None => chain.sample(&self.ctx, idx),
-                Some((grammar, _, _)) => self.sample_constrained(idx, &mut chain, grammar)?,
+            let token = match (&mut call, prefill.pop_front()) {
+                (None, Some(token)) => token,
+                (None, None) => chain.sample(&self.ctx, idx),
+                (Some((grammar, _, _)), _) => self.sample_constrained(idx, &mut chain, grammar)?,
             };
             let now = Instant::now();
             if first_token.is_none() {
@@ -557,45 +582,41 @@ impl<'m> Session<'m> {
                 }
                 // A chat model that starts another turn header has ended its own.
                 None if vocab.is_control(token) => break true,
-                None => match text.push(&piece) {
-                    Some(trigger) => {
+                None => {
+                    reply.push(token);
+                    if let Some(trigger) = text.push(&piece) {
                         if let Some(delta) = text.take_delta_until(trigger.start) {
                             send_delta(tx, &message_id, delta)?;
                         }
-                        // Continue from exactly "<tool_call>\n", tokenized as the model's
-                        // markup, whatever token boundaries the model chose.
-                        let trigger_end = trigger.start + CALL_OPEN.len();
-                        let forced = if trigger.last_end == trigger_end {
-                            let mut forced = vec![token];
-                            forced.extend(self.tokenize_markup("\n"));
-                            forced
-                        } else {
-                            let before = if trigger.prev_end >= trigger.start {
-                                CALL_OPEN[trigger.prev_end - trigger.start..].to_string()
-                            } else {
-                                format!(
-                                    "{}{CALL_OPEN}",
-                                    String::from_utf8_lossy(
-                                        text.slice(trigger.prev_end, trigger.start)
-                                    )
-                                )
-                            };
-                            self.tokenize_markup(&format!("{before}\n"))
-                        };
-                        stats.output_tokens += forced.len().saturating_sub(1);
+                        // Take back the tokens from the one where the call starts, and go on
+                        // from exactly "<tool_call>\n" as the model's own markup, whatever the
+                        // model wrote to open the call.
+                        let keep = reply_start + trigger.token;
+                        if keep < self.cached.len() && self.rewind(keep) < keep {
+                            // The cache had to be emptied: evaluate again what stays.
+                            let mut redo = tokens.clone();
+                            redo.extend_from_slice(&reply[..trigger.token]);
+                            self.eval(&redo, Some(tx))?;
+                        }
+                        let before =
+                            String::from_utf8_lossy(text.slice(trigger.token_start, trigger.start))
+                                .into_owned();
+                        let mut forced =
+                            self.model.vocab().tokenize(before.as_bytes(), false, false);
+                        forced.extend(self.tokenize_markup(&format!("{CALL_OPEN}\n")));
+                        stats.output_tokens = trigger.token + forced.len();
                         idx = self.eval(&forced, Some(tx))?;
                         let gbnf = gbnf
                             .as_deref()
                             .ok_or("the model opened a tool call but no tool is declared")?;
                         call = Some((self.grammar(gbnf)?, Vec::new(), trigger.start));
-                    }
-                    None => {
+                    } else {
                         if let Some(delta) = text.take_delta() {
                             send_delta(tx, &message_id, delta)?;
                         }
                         idx = self.eval(&[token], Some(tx))?;
                     }
-                },
+                }
             }
         };
 
@@ -645,6 +666,22 @@ impl<'m> Session<'m> {
             }
         }
         Ok(())
+    }
+
+    /// Drops the KV entries from position `keep` on; returns how many tokens are still cached
+    /// (all of them when the cache cannot drop a suffix: recurrent and sliding-window caches).
+    fn rewind(&mut self, keep: usize) -> usize {
+        let removed = self
+            .ctx
+            .clear_kv_cache_seq(Some(0), Some(keep as u32), None)
+            .unwrap_or(false);
+        if removed {
+            self.cached.truncate(keep);
+        } else {
+            self.ctx.clear_kv_cache();
+            self.cached.clear();
+        }
+        self.cached.len()
     }
 
     fn tokenize_markup(&self, s: &str) -> Vec<LlamaToken> {
@@ -708,7 +745,8 @@ impl<'m> Session<'m> {
         all.apply_sampler(chain);
         if let Some(token) = all.selected_token() {
             if !self.control.contains(&token) {
-                let mut one = LlamaTokenDataArray::new(vec![LlamaTokenData::new(token, 1.0, 0.0)], false);
+                let mut one =
+                    LlamaTokenDataArray::new(vec![LlamaTokenData::new(token, 1.0, 0.0)], false);
                 one.apply_sampler(grammar);
                 if one.data.first().is_some_and(|d| d.logit().is_finite()) {
                     return Ok(token);
@@ -729,7 +767,12 @@ impl<'m> Session<'m> {
         }
         all.apply_sampler(chain);
         match all.selected_token() {
-            Some(token) if all.data.iter().any(|d| d.id() == token && d.logit().is_finite()) => {
+            Some(token)
+                if all
+                    .data
+                    .iter()
+                    .any(|d| d.id() == token && d.logit().is_finite()) =>
+            {
                 Ok(token)
             }
             _ => Err(Stop::Fatal(

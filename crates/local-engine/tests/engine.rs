@@ -3,7 +3,7 @@
 //! tests skip, except under CI=true, where they fail.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -67,7 +67,7 @@ fn small_config() -> EngineConfig {
 }
 
 /// One engine shared by the tests that do not look at the KV cache or the request figures.
-fn shared(path: &PathBuf) -> &'static Engine {
+fn shared(path: &Path) -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| Engine::load(path, small_config()).expect("load test model"))
 }
@@ -133,11 +133,19 @@ fn bad_model_files_fail_with_precise_messages() {
         Err(e) => e.message,
     };
     let missing = dir.path().join("nope.gguf");
-    assert!(err(&missing).contains("does not exist"), "{}", err(&missing));
+    assert!(
+        err(&missing).contains("does not exist"),
+        "{}",
+        err(&missing)
+    );
     assert!(err(dir.path()).contains("is a directory"));
     let text = dir.path().join("notes.gguf");
     std::fs::write(&text, "hello, not a model").unwrap();
-    assert!(err(&text).contains("is not a GGUF model file"), "{}", err(&text));
+    assert!(
+        err(&text).contains("is not a GGUF model file"),
+        "{}",
+        err(&text)
+    );
 
     // A GGUF cut short: llama.cpp itself refuses it, and says why.
     let path = model_or_skip!();
@@ -150,8 +158,15 @@ fn bad_model_files_fail_with_precise_messages() {
     let cut = dir.path().join("cut.gguf");
     std::fs::write(&cut, &head).unwrap();
     let message = err(&cut);
-    assert!(message.starts_with("llama.cpp could not load the model"), "{message}");
-    assert!(message.len() > "llama.cpp could not load the model".len() + cut.display().to_string().len() + 10, "{message}");
+    assert!(
+        message.starts_with("llama.cpp could not load the model"),
+        "{message}"
+    );
+    assert!(
+        message.len()
+            > "llama.cpp could not load the model".len() + cut.display().to_string().len() + 10,
+        "{message}"
+    );
 }
 
 #[test]
@@ -162,17 +177,32 @@ fn loads_and_applies_the_models_chat_template() {
     assert!(engine.info().n_params > 100_000_000);
 
     let mut p = prompt("What is the weather in Paris?", vec![weather_tool()]);
-    p.input.push(json!({"type": "function_call", "call_id": "c1", "name": "get_weather",
-        "arguments": "{\"city\":\"Paris\",\"unit\":\"celsius\"}"}));
-    p.input.push(json!({"type": "function_call_output", "call_id": "c1", "output": "sunny, 21"}));
+    p.input.push(
+        json!({"type": "function_call", "call_id": "c1", "name": "get_weather",
+        "arguments": "{\"city\":\"Paris\",\"unit\":\"celsius\"}"}),
+    );
+    p.input
+        .push(json!({"type": "function_call_output", "call_id": "c1", "output": "sunny, 21"}));
     let rendered = engine.render(&p).unwrap();
     let text = rendered.text;
     // SmolLM2 is a ChatML model.
-    assert!(text.starts_with("<|im_start|>system\nYou are a helpful assistant.\n\n# Tools\n"), "{text}");
-    assert!(text.contains("<tools>\n{\"type\": \"function\", \"function\": {\"name\": \"get_weather\""), "{text}");
-    assert!(text.contains("<|im_end|>\n<|im_start|>user\nWhat is the weather in Paris?<|im_end|>\n"), "{text}");
+    assert!(
+        text.starts_with("<|im_start|>system\nYou are a helpful assistant.\n\n# Tools\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("<tools>\n{\"type\": \"function\", \"function\": {\"name\": \"get_weather\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("<|im_end|>\n<|im_start|>user\nWhat is the weather in Paris?<|im_end|>\n"),
+        "{text}"
+    );
     assert!(text.contains("<|im_start|>assistant\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\", \"unit\": \"celsius\"}}\n</tool_call><|im_end|>\n"), "{text}");
-    assert!(text.contains("<|im_start|>user\n<tool_response>\nsunny, 21\n</tool_response><|im_end|>\n"), "{text}");
+    assert!(
+        text.contains("<|im_start|>user\n<tool_response>\nsunny, 21\n</tool_response><|im_end|>\n"),
+        "{text}"
+    );
     assert!(text.ends_with("<|im_start|>assistant\n"), "{text}");
 
     // Text from outside is never read as the model's markup: "<|im_end|>" in a message is
@@ -201,23 +231,41 @@ async fn a_forced_tool_call_is_valid_for_the_schema() {
         };
         let events = collect(engine, &p, options).await;
         let items = items(&events);
-        assert!(matches!(events.last(), Some(Ok(ResponseEvent::Completed { usage: Some(_) }))), "{events:?}");
-        let calls: Vec<&Value> = items.iter().filter(|i| i["type"] == "function_call").collect();
+        assert!(
+            matches!(
+                events.last(),
+                Some(Ok(ResponseEvent::Completed { usage: Some(_) }))
+            ),
+            "{events:?}"
+        );
+        let calls: Vec<&Value> = items
+            .iter()
+            .filter(|i| i["type"] == "function_call")
+            .collect();
         assert_eq!(calls.len(), 1, "one call (no parallel calls): {items:?}");
         let call = calls[0];
         assert!(call["call_id"].as_str().unwrap().starts_with("call_"));
         assert!(call["id"].as_str().is_some());
-        let args: Value = serde_json::from_str(call["arguments"].as_str().unwrap())
-            .expect("arguments are JSON");
+        let args: Value =
+            serde_json::from_str(call["arguments"].as_str().unwrap()).expect("arguments are JSON");
         match call["name"].as_str().unwrap() {
             "get_weather" => {
                 assert!(args["city"].is_string(), "{args}");
-                assert!(["celsius", "fahrenheit"].contains(&args["unit"].as_str().unwrap()), "{args}");
+                assert!(
+                    ["celsius", "fahrenheit"].contains(&args["unit"].as_str().unwrap()),
+                    "{args}"
+                );
                 if let Some(days) = args.get("days") {
                     assert!(days.is_i64() || days.is_u64(), "{args}");
                 }
                 let allowed = ["city", "days", "unit"];
-                assert!(args.as_object().unwrap().keys().all(|k| allowed.contains(&k.as_str())), "{args}");
+                assert!(
+                    args.as_object()
+                        .unwrap()
+                        .keys()
+                        .all(|k| allowed.contains(&k.as_str())),
+                    "{args}"
+                );
             }
             "list_files" => assert!(args["dir"].is_string(), "{args}"),
             other => panic!("called an undeclared tool {other}"),
@@ -237,13 +285,56 @@ async fn a_forced_tool_call_is_valid_for_the_schema() {
     let events = collect(engine, &p, options).await;
     let items = items(&events);
     if matches!(events.last(), Some(Ok(ResponseEvent::Completed { .. }))) {
-        let call = items.iter().find(|i| i["type"] == "custom_tool_call").expect("custom call");
+        let call = items
+            .iter()
+            .find(|i| i["type"] == "custom_tool_call")
+            .expect("custom call");
         assert_eq!(call["name"], "apply_patch");
         assert!(call["input"].is_string());
     } else {
         // A 135M model may ramble inside the string until the token limit.
-        assert!(matches!(events.last(), Some(Err(StreamError::Incomplete(_)))), "{events:?}");
+        assert!(
+            matches!(events.last(), Some(Err(StreamError::Incomplete(_)))),
+            "{events:?}"
+        );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_written_as_bare_json_is_taken_back_and_constrained() {
+    let path = model_or_skip!();
+    let engine = Engine::load(&path, small_config()).unwrap();
+    let p = prompt("What is the weather in Oslo?", vec![weather_tool()]);
+    // As small models write calls: in a JSON fence rather than <tool_call>.
+    let options = GenOptions {
+        prefill:
+            "Let me check.\n```json\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Os"
+                .into(),
+        ..GenOptions::default()
+    };
+    let events = collect(&engine, &p, options).await;
+    let deltas: String = events
+        .iter()
+        .filter_map(|e| match e {
+            Ok(ResponseEvent::OutputTextDelta { delta, .. }) => Some(delta.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(deltas, "Let me check.\n", "the fence is not shown");
+    let items = items(&events);
+    assert_eq!(items.len(), 2, "{events:?}");
+    assert_eq!(items[0]["content"][0]["text"], "Let me check.");
+    assert_eq!(items[1]["type"], "function_call");
+    assert_eq!(items[1]["name"], "get_weather");
+    let args: Value = serde_json::from_str(items[1]["arguments"].as_str().unwrap()).unwrap();
+    assert!(
+        args["city"].is_string() && args["unit"].is_string(),
+        "{args}"
+    );
+    assert!(matches!(
+        events.last(),
+        Some(Ok(ResponseEvent::Completed { .. }))
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -273,8 +364,14 @@ async fn text_streams_in_deltas_before_completed() {
         deltas.concat().trim_end()
     );
     // Deltas come before the item, which comes before the end.
-    let first_item = events.iter().position(|e| matches!(e, Ok(ResponseEvent::OutputItemDone(_)))).unwrap();
-    let last_delta = events.iter().rposition(|e| matches!(e, Ok(ResponseEvent::OutputTextDelta { .. }))).unwrap();
+    let first_item = events
+        .iter()
+        .position(|e| matches!(e, Ok(ResponseEvent::OutputItemDone(_))))
+        .unwrap();
+    let last_delta = events
+        .iter()
+        .rposition(|e| matches!(e, Ok(ResponseEvent::OutputTextDelta { .. })))
+        .unwrap();
     assert!(last_delta < first_item);
     match events.last() {
         Some(Ok(ResponseEvent::Completed { usage: Some(u) })) => {
@@ -318,7 +415,10 @@ async fn dropping_the_stream_stops_generation() {
     let stats = engine.recent_stats();
     assert_eq!(stats.len(), 2, "{stats:?}");
     assert!(stats[0].interrupted, "{stats:?}");
-    assert!(stats[0].output_tokens < 200, "generation went on: {stats:?}");
+    assert!(
+        stats[0].output_tokens < 200,
+        "generation went on: {stats:?}"
+    );
     assert!(!stats[1].interrupted);
     assert!(waited < Duration::from_secs(30), "{waited:?}");
 }
@@ -347,7 +447,10 @@ async fn the_kv_cache_is_reused_across_steps() {
         })
         .collect();
     if let Some(u) = usage(&events) {
-        assert_eq!(u.cached_input_tokens, 0, "a fresh engine has nothing cached");
+        assert_eq!(
+            u.cached_input_tokens, 0,
+            "a fresh engine has nothing cached"
+        );
     }
 
     // The next step: the same history plus the reply and a new message.
@@ -358,7 +461,10 @@ async fn the_kv_cache_is_reused_across_steps() {
     let stats = engine.recent_stats();
     let step = stats.last().unwrap();
     assert!(step.cached_tokens > 100, "{step:?}");
-    assert_eq!(step.evaluated_tokens, step.prompt_tokens - step.cached_tokens);
+    assert_eq!(
+        step.evaluated_tokens,
+        step.prompt_tokens - step.cached_tokens
+    );
     assert!(step.evaluated_tokens < step.prompt_tokens / 2, "{step:?}");
     if let Some(u) = usage(&events) {
         assert_eq!(u.cached_input_tokens, step.cached_tokens as u64);
