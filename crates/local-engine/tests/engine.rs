@@ -59,9 +59,11 @@ macro_rules! model_or_skip {
     };
 }
 
+/// Tests run side by side: one thread each keeps them from fighting over the cores.
 fn small_config() -> EngineConfig {
     EngineConfig {
         n_ctx: 4096,
+        n_threads: Some(1),
         ..EngineConfig::default()
     }
 }
@@ -475,6 +477,32 @@ async fn the_kv_cache_is_reused_across_steps() {
     collect(&engine, &p, options()).await;
     let again = engine.recent_stats().pop().unwrap();
     assert_eq!(again.evaluated_tokens, 1, "{again:?}");
+
+    // A step after a tool call: the call and its output are appended; the whole prompt of the
+    // step before (and the start of the call) comes from the cache.
+    p.input.push(user_msg("What is the weather in Rome?"));
+    let forced = GenOptions {
+        force_tool_call: true,
+        max_output_tokens: 200,
+        ..GenOptions::default()
+    };
+    let events = collect(&engine, &p, forced).await;
+    let before = engine.recent_stats().pop().unwrap();
+    let call = items(&events)
+        .into_iter()
+        .find(|i| i["type"] == "function_call")
+        .expect("a call");
+    p.input.push(call.clone());
+    p.input.push(
+        json!({"type": "function_call_output", "call_id": call["call_id"], "output": "rain, 12"}),
+    );
+    collect(&engine, &p, options()).await;
+    let after = engine.recent_stats().pop().unwrap();
+    assert!(
+        after.cached_tokens > before.prompt_tokens,
+        "{before:?} {after:?}"
+    );
+    assert!(after.evaluated_tokens < 60, "{after:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
