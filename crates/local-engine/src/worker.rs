@@ -577,7 +577,9 @@ impl<'m> Session<'m> {
             match &mut call {
                 Some((grammar, bytes, _)) => {
                     bytes.extend_from_slice(&piece);
-                    grammar.accept(token);
+                    grammar.try_accept(token).map_err(|e| {
+                        format!("the tool-call grammar refused a token it had allowed: {e}")
+                    })?;
                     idx = self.eval(&[token], Some(tx))?;
                 }
                 // A chat model that starts another turn header has ended its own.
