@@ -441,6 +441,8 @@ fn run_pip(
         }
     };
     if !status.success() {
+        // Ctrl-C on a terminal reaches pip too: its failure is then the interrupt's.
+        opts.check_cancel()?;
         let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
         let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
         if stderr.contains("No module named pip") {
