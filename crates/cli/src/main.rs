@@ -3,6 +3,7 @@
 mod app_server;
 mod exec;
 mod human;
+mod local_model;
 mod models_cmd;
 mod notifications;
 mod sandbox_cmd;

@@ -90,7 +90,6 @@ fn pull_cmd(store: ModelStore, name: Option<String>, verify: bool) -> i32 {
 /// Pulls model `name` with the progress bar on stderr, saying what was done there too (for
 /// a run that offers to fetch its model first: stdout is the run's).
 // For `local_model::prepare`, not yet in the module tree of this branch.
-#[allow(dead_code)]
 pub fn pull(name: &str) -> anyhow::Result<()> {
     let store = ModelStore::from_env()?;
     let done = pull_with_bar(store, name, false)?;

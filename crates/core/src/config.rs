@@ -395,7 +395,9 @@ fn resolve(
             .as_deref()
             .is_none_or(local_model::is_local_model);
     // A local model asked for by name runs locally whatever else is configured.
-    let asked_local = asked_model.as_deref().is_some_and(local_model::is_local_model);
+    let asked_local = asked_model
+        .as_deref()
+        .is_some_and(local_model::is_local_model);
     let provider_id = match &t.model_provider {
         Some(id) => id.clone(),
         None if local_by_default || asked_local => local_model::LOCAL_PROVIDER_ID.to_string(),

@@ -1,45 +1,31 @@
-//! The model that runs inside wright: its built-in provider, and when it is the default.
+//! The model that runs inside wright: its built-in provider, and when it is the default. The
+//! models themselves (names, pinned sums, where they live) are `wright_model_store`'s.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use wright_model_store::ModelStore;
 use wright_models::{Provider, WireApi};
 
 /// The id of the built-in provider that runs the model inside wright.
 pub const LOCAL_PROVIDER_ID: &str = "local";
 
 /// The model used when nothing else is configured (`wright models pull` fetches it).
-pub const DEFAULT_LOCAL_MODEL: &str = "qwen2.5-coder-0.5b";
+pub const DEFAULT_LOCAL_MODEL: &str = wright_model_store::DEFAULT_MODEL;
 
-/// Local models wright knows how to fetch.
-pub const LOCAL_MODELS: &[&str] = &["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"];
-
+/// Whether `name` is a model wright can run itself.
 pub fn is_local_model(name: &str) -> bool {
-    LOCAL_MODELS.contains(&name) || name == "smollm2-135m"
+    wright_model_store::find(name).is_some()
 }
 
-/// Where pulled models live: `$WRIGHT_MODELS_DIR`, else `$XDG_DATA_HOME/wright/models`, else
-/// `~/.local/share/wright/models`.
-pub fn models_dir() -> PathBuf {
-    let var = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    if let Some(dir) = var("WRIGHT_MODELS_DIR") {
-        return dir;
-    }
-    if let Some(data) = var("XDG_DATA_HOME") {
-        return data.join("wright").join("models");
-    }
-    var("HOME")
-        .unwrap_or_else(|| PathBuf::from("/"))
-        .join(".local/share/wright/models")
-}
-
-/// The GGUF file of a local model (present or not).
+/// The GGUF file of a local model (present or not). An unusable models directory (a relative
+/// `XDG_DATA_HOME` and no HOME) gives a path that does not exist, and so the "not installed"
+/// message that names it.
 pub fn model_path(name: &str) -> PathBuf {
-    models_dir().join(format!("{name}.gguf"))
+    match ModelStore::from_env() {
+        Ok(store) => store.model_path(name),
+        Err(e) => PathBuf::from(format!("<no models directory: {e}>/{name}.gguf")),
+    }
 }
 
 /// The built-in provider for the embedded model `name`: its `base_url` is the GGUF's path.
@@ -60,11 +46,14 @@ pub fn local_provider(name: &str) -> Provider {
     }
 }
 
-/// The known local models whose file is present, in the catalog's order.
+/// The known local models that are installed (complete), in the registry's order.
 pub fn installed() -> Vec<String> {
-    LOCAL_MODELS
+    let Ok(store) = ModelStore::from_env() else {
+        return Vec::new();
+    };
+    wright_model_store::known_models()
         .iter()
-        .filter(|m| model_path(m).is_file())
-        .map(|m| m.to_string())
+        .filter(|m| store.path(m.name).is_some())
+        .map(|m| m.name.to_string())
         .collect()
 }
