@@ -248,7 +248,12 @@ fn summary(id: &str, entry: &ProviderEntry) -> ModelProviderSummary {
     ModelProviderSummary {
         id: id.to_string(),
         name: p.name.clone(),
-        base_url: displayable(&p.base_url),
+        // The embedded model has no endpoint (its "base URL" is a file path).
+        base_url: if p.wire_api == wright_models::WireApi::Local {
+            None
+        } else {
+            displayable(&p.base_url)
+        },
         can_edit: false,
         settings,
     }
