@@ -1801,7 +1801,10 @@ class ConfigAndModels(AppServerTest):
         self.assertEqual(r["defaultProviderId"], "mock")
         self.assertFalse(r["canChangeDefault"])
         by_id = {p["id"]: p for p in r["data"]}
-        self.assertEqual(sorted(by_id), ["mock", "openai"])
+        # The built-in providers (OpenAI, and the model running inside wright) and the configured one.
+        self.assertEqual(sorted(by_id), ["local", "mock", "openai"])
+        self.assertIsNone(by_id["local"]["baseUrl"])
+        self.assertEqual(by_id["local"]["settings"], {"type": "customGateway", "auth": {"mode": "none"}})
         self.assertEqual(by_id["mock"]["baseUrl"], self.model.url)
         self.assertEqual(by_id["mock"]["settings"], {"type": "customGateway", "auth": {"mode": "none"}})
         self.assertEqual(by_id["openai"]["settings"], {"type": "openai"})

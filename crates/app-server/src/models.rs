@@ -44,7 +44,22 @@ pub(crate) async fn model_list(
     let provider = entry.provider.clone();
     // The configured model is the default of the configured provider only.
     let default = (provider_id == config.provider_id).then(|| config.model.clone());
-    let ids = match listed_models(&provider).await {
+    let listed = if provider.wire_api == wright_models::WireApi::Local {
+        // The embedded engine lists what is installed; nothing to ask over the network.
+        let installed = tokio::task::spawn_blocking(wright_core::local_model::installed)
+            .await
+            .unwrap_or_default();
+        Ok(installed).and_then(|ids: Vec<String>| {
+            if ids.is_empty() {
+                Err("no local model is installed (wright models pull)".to_string())
+            } else {
+                Ok(ids)
+            }
+        })
+    } else {
+        listed_models(&provider).await
+    };
+    let ids = match listed {
         Ok(ids) => ids,
         Err(why) => {
             tracing::info!(
@@ -53,6 +68,19 @@ pub(crate) async fn model_list(
             KNOWN_MODELS.iter().map(|m| m.to_string()).collect()
         }
     };
+    // Installed local models run whatever the provider (a local model name selects the
+    // embedded engine), so they are offered too.
+    let mut ids = ids;
+    if provider.wire_api != wright_models::WireApi::Local {
+        let installed = tokio::task::spawn_blocking(wright_core::local_model::installed)
+            .await
+            .unwrap_or_default();
+        for m in installed {
+            if !ids.contains(&m) {
+                ids.push(m);
+            }
+        }
+    }
     let models = catalog(ids, default.as_deref(), &provider);
     let include_hidden = params.include_hidden.unwrap_or(false);
     let visible: Vec<Model> = models
@@ -94,7 +122,13 @@ fn catalog(ids: Vec<String>, default: Option<&str>, provider: &Provider) -> Vec<
 }
 
 fn model(id: &str, is_default: bool, provider: &Provider) -> Model {
-    let info = model_info(id, provider.wire_api);
+    let local = wright_core::local_model::is_local_model(id);
+    let wire = if local {
+        wright_models::WireApi::Local
+    } else {
+        provider.wire_api
+    };
+    let info = model_info(id, wire);
     let (supported, default_effort) = match info.default_effort {
         Some(default) if info.reasoning => (
             [
@@ -120,12 +154,20 @@ fn model(id: &str, is_default: bool, provider: &Provider) -> Model {
         upgrade_info: None,
         availability_nux: None,
         display_name: id.to_string(),
-        description: format!("{id} via {}", provider.name),
+        description: if local {
+            format!("{id}, running inside wright on this machine")
+        } else {
+            format!("{id} via {}", provider.name)
+        },
         model_specialty: None,
         hidden: !is_default && not_for_chat(id),
         supported_reasoning_efforts: supported,
         default_reasoning_effort: ReasoningEffort::new(default_effort),
-        input_modalities: vec![InputModality::Text, InputModality::Image],
+        input_modalities: if local {
+            vec![InputModality::Text]
+        } else {
+            vec![InputModality::Text, InputModality::Image]
+        },
         supports_personality: false,
         multi_agent_version: None,
         additional_speed_tiers: Vec::new(),
@@ -206,7 +248,12 @@ fn summary(id: &str, entry: &ProviderEntry) -> ModelProviderSummary {
     ModelProviderSummary {
         id: id.to_string(),
         name: p.name.clone(),
-        base_url: displayable(&p.base_url),
+        // The embedded model has no endpoint (its "base URL" is a file path).
+        base_url: if p.wire_api == wright_models::WireApi::Local {
+            None
+        } else {
+            displayable(&p.base_url)
+        },
         can_edit: false,
         settings,
     }

@@ -108,6 +108,7 @@ fn run(args: AppServerArgs) -> anyhow::Result<()> {
     for warning in &config.warnings {
         eprintln!("warning: {warning}");
     }
+    crate::local_model::announce_for_server(&config);
     let wright_home = config.wright_home.clone();
     let options = ServerOptions {
         overrides,

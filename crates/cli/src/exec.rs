@@ -187,6 +187,7 @@ async fn run(mut args: ExecArgs) -> anyhow::Result<i32> {
     for warning in &config.warnings {
         eprintln!("warning: {warning}");
     }
+    crate::local_model::prepare(&config, true)?;
     let _ = (&args.thread_source, &args.cyber_access_program);
 
     let output_schema: Option<Value> = match &args.output_schema {

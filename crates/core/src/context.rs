@@ -9,11 +9,19 @@ use crate::config::{ApprovalPolicy, Config, SandboxMode};
 /// wright's own base instructions, sent as the Responses `instructions`.
 pub const BASE_INSTRUCTIONS: &str = include_str!("../prompt.md");
 
+/// The instructions for small models running inside wright: short, and about their two tools.
+pub const LOCAL_INSTRUCTIONS: &str = include_str!("../prompt_local.md");
+
 pub fn base_instructions(config: &Config) -> String {
+    let default = if config.provider.wire_api == wright_models::WireApi::Local {
+        LOCAL_INSTRUCTIONS
+    } else {
+        BASE_INSTRUCTIONS
+    };
     config
         .base_instructions
         .clone()
-        .unwrap_or_else(|| BASE_INSTRUCTIONS.to_string())
+        .unwrap_or_else(|| default.to_string())
 }
 
 /// A message item in Responses format.

@@ -1,6 +1,8 @@
-//! The engine with a real model: SmolLM2-135M-Instruct (98 MB, from PyPI; see
-//! scripts/fetch-test-model). Set `WRIGHT_TEST_GGUF` to use another file. Without the model the
-//! tests skip, except under CI=true, where they fail.
+//! The engine with a real model: SmolLM2-135M-Instruct (98 MB, from PyPI). It is looked for at
+//! `WRIGHT_TEST_GGUF`, then in wright's model store (`wright models pull smollm2-135m`:
+//! `$WRIGHT_MODELS_DIR`, else `$XDG_DATA_HOME/wright/models`, else
+//! `~/.local/share/wright/models`), then where scripts/fetch-test-model puts it. Without the
+//! model the tests skip, except under CI=true, where they fail.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,21 +13,29 @@ use serde_json::{json, Value};
 use wright_local_engine::{Engine, EngineConfig, GenOptions};
 use wright_models::{ModelClient, Prompt, Provider, ResponseEvent, StreamError, WireApi};
 
-const MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
-
-/// Where scripts/fetch-test-model puts the model.
-fn cache_path() -> PathBuf {
-    let base = std::env::var_os("XDG_CACHE_HOME")
+fn env_dir(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from(".cache"));
-    base.join("wright/test-models").join(MODEL_FILE)
+}
+
+/// Where the model may be, in order.
+fn candidates() -> Vec<PathBuf> {
+    let home = env_dir("HOME");
+    let store = env_dir("WRIGHT_MODELS_DIR").or_else(|| {
+        env_dir("XDG_DATA_HOME")
+            .map(|d| d.join("wright/models"))
+            .or_else(|| home.as_ref().map(|h| h.join(".local/share/wright/models")))
+    });
+    let cache = env_dir("XDG_CACHE_HOME").or_else(|| home.as_ref().map(|h| h.join(".cache")));
+    let mut out = Vec::new();
+    out.extend(store.map(|d| d.join("smollm2-135m.gguf")));
+    out.extend(cache.map(|d| d.join("wright/test-models/SmolLM2-135M-Instruct.Q4_1.gguf")));
+    out
 }
 
 fn test_model() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("WRIGHT_TEST_GGUF").filter(|v| !v.is_empty()) {
-        let p = PathBuf::from(p);
+    if let Some(p) = env_dir("WRIGHT_TEST_GGUF") {
         assert!(
             p.is_file(),
             "WRIGHT_TEST_GGUF={} is not a file",
@@ -33,19 +43,22 @@ fn test_model() -> Option<PathBuf> {
         );
         return Some(p);
     }
-    let p = cache_path();
-    if p.is_file() {
-        return Some(p);
+    let candidates = candidates();
+    if let Some(p) = candidates.iter().find(|p| p.is_file()) {
+        return Some(p.clone());
     }
+    let looked: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!(
-            "the test model is missing at {}: run scripts/fetch-test-model",
-            p.display()
+            "the test model is missing (looked at {}): run `wright models pull smollm2-135m` \
+             or scripts/fetch-test-model, or set WRIGHT_TEST_GGUF",
+            looked.join(", ")
         );
     }
     eprintln!(
-        "skipping: no test model at {} (run scripts/fetch-test-model or set WRIGHT_TEST_GGUF)",
-        p.display()
+        "skipping: no test model (looked at {}; run scripts/fetch-test-model or set \
+         WRIGHT_TEST_GGUF)",
+        looked.join(", ")
     );
     None
 }

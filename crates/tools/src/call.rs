@@ -176,8 +176,39 @@ pub fn parse(name: &str, payload: Payload<'_>) -> Result<ToolCall, CallError> {
             }
         },
         "update_plan" => Ok(ToolCall::UpdatePlan(args(payload)?)),
+        "write_file" => {
+            let a: WriteFileArgs = args(payload)?;
+            Ok(ToolCall::ApplyPatch {
+                input: whole_file_patch(&a.path, &a.content)?,
+                workdir: None,
+            })
+        }
         other => Err(CallError::UnknownTool(other.to_string())),
     }
+}
+
+#[derive(Deserialize)]
+struct WriteFileArgs {
+    path: String,
+    content: String,
+}
+
+/// `write_file` as the patch that adds the file with this content (an Add replaces a file
+/// that exists), so it gets the patch's approval, sandboxed write and `fileChange` item.
+fn whole_file_patch(path: &str, content: &str) -> Result<String, CallError> {
+    if path.trim().is_empty() || path.contains('\n') || path.contains('\r') {
+        return Err(CallError::Invalid(
+            "write_file: `path` must be one non-empty line".into(),
+        ));
+    }
+    let mut patch = format!("*** Begin Patch\n*** Add File: {path}\n");
+    for line in content.lines() {
+        patch.push('+');
+        patch.push_str(line);
+        patch.push('\n');
+    }
+    patch.push_str("*** End Patch\n");
+    Ok(patch)
 }
 
 fn tokens(v: Option<f64>) -> Option<usize> {
@@ -247,6 +278,50 @@ fn patch_script(script: &str) -> Option<(Option<String>, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_file_is_a_patch_that_replaces_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.py"), "old\n").unwrap();
+        let call = parse(
+            "write_file",
+            Payload::Function(r#"{"path":"a.py","content":"print(1)\nprint(2)\n"}"#),
+        )
+        .unwrap();
+        let ToolCall::ApplyPatch { input, workdir } = call else {
+            panic!("{call:?}")
+        };
+        assert_eq!(workdir, None);
+        crate::apply_patch::apply_patch(&input, dir.path()).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("a.py")).unwrap(),
+            "print(1)\nprint(2)\n"
+        );
+        // A new file in a new directory, content without a final newline.
+        let call = parse(
+            "write_file",
+            Payload::Function(r#"{"path":"pkg/b.txt","content":"x"}"#),
+        )
+        .unwrap();
+        let ToolCall::ApplyPatch { input, .. } = call else {
+            panic!()
+        };
+        crate::apply_patch::apply_patch(&input, dir.path()).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("pkg/b.txt")).unwrap(),
+            "x\n"
+        );
+        for bad in [
+            r#"{"path":"","content":"x"}"#,
+            r#"{"path":"a\nb","content":"x"}"#,
+            r#"{"path":"a"}"#,
+        ] {
+            assert!(
+                parse("write_file", Payload::Function(bad)).is_err(),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn exec_command() {

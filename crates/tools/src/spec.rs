@@ -11,6 +11,10 @@ pub enum ToolStyle {
     /// Everything as JSON functions (Chat Completions, and models without freeform tools):
     /// `shell` with an argv and `apply_patch` with `{"input": patch}`.
     Function,
+    /// Small local models: two tools with few, plain arguments (`shell` with one command
+    /// string, `write_file` with a path and the whole content), described in a line each.
+    /// Patches and argv arrays are where such models break down.
+    Compact,
 }
 
 /// Codex's apply_patch grammar, declared verbatim so models trained on it feel at home.
@@ -88,7 +92,7 @@ fn apply_patch(style: ToolStyle) -> Value {
             "description": "Use the `apply_patch` tool to edit files. This is a FREEFORM tool, so do not wrap the patch in JSON.",
             "format": {"type": "grammar", "syntax": "lark", "definition": APPLY_PATCH_GRAMMAR}
         }),
-        ToolStyle::Function => json!({
+        ToolStyle::Function | ToolStyle::Compact => json!({
             "type": "function",
             "name": "apply_patch",
             "description": PATCH_HELP,
@@ -132,13 +136,48 @@ fn update_plan() -> Value {
     })
 }
 
+fn compact_shell() -> Value {
+    json!({
+        "type": "function",
+        "name": "shell",
+        "description": "Run a shell command in the repository. Returns the exit code and output.",
+        "strict": true,
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "command": {"type": "string", "description": "The command, e.g. python3 test.py"}
+            },
+            "required": ["command"],
+            "additionalProperties": false
+        }
+    })
+}
+
+fn write_file() -> Value {
+    json!({
+        "type": "function",
+        "name": "write_file",
+        "description": "Create or overwrite a file with the given content.",
+        "strict": true,
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "path": {"type": "string", "description": "Path relative to the repository."},
+                "content": {"type": "string", "description": "The whole new content of the file."}
+            },
+            "required": ["path", "content"],
+            "additionalProperties": false
+        }
+    })
+}
+
 /// The declarations, in a fixed order.
 pub fn tool_specs(style: ToolStyle) -> Vec<Value> {
-    let shell = match style {
-        ToolStyle::Freeform => exec_command(),
-        ToolStyle::Function => shell(),
-    };
-    vec![shell, update_plan(), apply_patch(style)]
+    match style {
+        ToolStyle::Freeform => vec![exec_command(), update_plan(), apply_patch(style)],
+        ToolStyle::Function => vec![shell(), update_plan(), apply_patch(style)],
+        ToolStyle::Compact => vec![compact_shell(), write_file()],
+    }
 }
 
 #[cfg(test)]
@@ -167,5 +206,6 @@ mod tests {
             names(ToolStyle::Function),
             ["shell", "update_plan", "apply_patch"]
         );
+        assert_eq!(names(ToolStyle::Compact), ["shell", "write_file"]);
     }
 }

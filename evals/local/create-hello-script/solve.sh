@@ -1,0 +1,2 @@
+#!/usr/bin/env bash
+printf 'print("Hello, world!")\n' > hello.py

@@ -1,0 +1,6 @@
+def share(total, people):
+    return total / people
+
+
+guests = []
+print(share(120, len(guests)))

@@ -1,0 +1,2 @@
+#!/usr/bin/env bash
+echo "mystery(4) returns 6." > "$WRIGHT_FINAL"

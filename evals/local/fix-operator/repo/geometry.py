@@ -1,0 +1,3 @@
+def area(width, height):
+    """Area of a width x height rectangle."""
+    return width + height

@@ -1,0 +1,3 @@
+from users import get_usr
+
+print("logged in as", get_usr(1))

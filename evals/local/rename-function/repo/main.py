@@ -1,0 +1,3 @@
+from util import calc
+
+print(calc(2, 3))

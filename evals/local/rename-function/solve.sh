@@ -1,0 +1,2 @@
+#!/usr/bin/env bash
+sed -i 's/\bcalc\b/add_numbers/g' util.py main.py

@@ -1,0 +1,3 @@
+def shout(text):
+    """text in capitals."""
+    return text.upper()

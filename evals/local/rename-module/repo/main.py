@@ -1,0 +1,3 @@
+from helpers import shout
+
+print(shout("hello"))
