@@ -34,6 +34,9 @@ pub fn message(role: &str, texts: &[String]) -> Value {
 }
 
 pub fn permissions_text(config: &Config) -> String {
+    if config.provider.wire_api == wright_models::WireApi::Local {
+        return local_permissions_text(config);
+    }
     let sandbox = match config.sandbox_mode {
         SandboxMode::ReadOnly => "`sandbox_mode` is `read-only`: The sandbox only permits reading files. Network access is restricted.".to_string(),
         SandboxMode::WorkspaceWrite => format!(
@@ -61,6 +64,22 @@ pub fn permissions_text(config: &Config) -> String {
     }
     text.push_str("</permissions instructions>");
     text
+}
+
+/// Small models get one plain sentence: the Codex wording (escalation parameters their tools
+/// do not have) makes them echo markup instead of acting.
+fn local_permissions_text(config: &Config) -> String {
+    let writes = match config.sandbox_mode {
+        SandboxMode::ReadOnly => "Commands can read files but not change them.",
+        SandboxMode::WorkspaceWrite => "Commands can change files only inside the repository.",
+        SandboxMode::DangerFullAccess => "Commands run without restrictions.",
+    };
+    let network = if config.network_access || config.sandbox_mode == SandboxMode::DangerFullAccess {
+        ""
+    } else {
+        " There is no network."
+    };
+    format!("<permissions instructions>{writes}{network}</permissions instructions>")
 }
 
 pub fn environment_context(config: &Config, shell: &str, date: &str) -> String {

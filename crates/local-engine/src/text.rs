@@ -119,6 +119,10 @@ impl TextTracker {
         String::from_utf8_lossy(&self.bytes[..end.min(self.bytes.len())]).into_owned()
     }
 
+    pub fn tools(&self) -> &[String] {
+        &self.tools
+    }
+
     pub fn len(&self) -> usize {
         self.bytes.len()
     }
@@ -185,6 +189,22 @@ fn match_open(s: &[u8]) -> Match {
 /// Longer "names" are not tool names.
 const MAX_NAME: usize = 64;
 
+/// The declared tool a bare-JSON call opening (`{"name": "shell"`, as [`match_json`] spotted
+/// it) names, so that the constrained call goes on with the tool the model chose. `None` for a
+/// `<tool_call>` opening or a name that is not a declared tool.
+pub(crate) fn called_tool<'t>(opening: &[u8], tools: &'t [String]) -> Option<&'t str> {
+    let at = opening.windows(6).position(|w| w == b"\"name\"")? + 6;
+    let rest = &opening[at..];
+    let colon = rest.iter().position(|&b| !b.is_ascii_whitespace())?;
+    let rest = rest.get(colon..)?.strip_prefix(b":")?;
+    let quote = rest.iter().position(|&b| !b.is_ascii_whitespace())?;
+    let rest = rest.get(quote..)?.strip_prefix(b"\"")?;
+    tools
+        .iter()
+        .find(|tool| rest.starts_with(&[tool.as_bytes(), b"\""].concat()))
+        .map(String::as_str)
+}
+
 fn match_json(s: &[u8], tools: &[String]) -> Match {
     let mut c = Cursor { s, i: 0 };
     let body = |c: &mut Cursor| -> Result<(), Match> {
@@ -246,6 +266,25 @@ fn utf8_complete_len(bytes: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn called_tool_names_the_declared_tool_of_a_bare_opening() {
+        let tools = vec!["shell".to_string(), "write_file".to_string()];
+        assert_eq!(
+            called_tool(b"{\"name\":  \"write_file\"", &tools),
+            Some("write_file")
+        );
+        assert_eq!(
+            called_tool(b"```json\n{ \"name\" : \"shell\"", &tools),
+            Some("shell")
+        );
+        assert_eq!(
+            called_tool(b"{\"name\": \"report.py\", \"arguments\"", &tools),
+            None
+        );
+        assert_eq!(called_tool(b"<tool_call>", &tools), None);
+        assert_eq!(called_tool(b"{\"name\": \"shell_x\"", &tools), None);
+    }
 
     fn tracker() -> TextTracker {
         TextTracker::new(vec!["shell".into(), "apply_patch".into()])

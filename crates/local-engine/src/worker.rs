@@ -24,7 +24,10 @@ use wright_models::{ApiError, Prompt, ResponseEvent, StreamError, TokenUsage};
 
 use crate::grammar::{parse_calls, tool_call_grammar};
 use crate::prompt::{build_messages, tool_decls, Segment, ToolDecl, CALL_OPEN};
-use crate::text::TextTracker;
+use crate::text::{called_tool, TextTracker};
+use sampling::{is_looping, MAX_CALL_RESTARTS};
+
+mod sampling;
 use crate::{
     log, next_id, EngineConfig, GenOptions, ModelInfo, RenderedPrompt, RequestStats, KEEP_STATS,
 };
@@ -480,7 +483,7 @@ impl<'m> Session<'m> {
     ) -> Result<(), Stop> {
         let started = Instant::now();
         let tools = tool_decls(&prompt.tools);
-        let (_, tokens) = self.render(prompt, &tools)?;
+        let (rendered, tokens) = self.render(prompt, &tools)?;
         let n = tokens.len();
         stats.prompt_tokens = n;
         if n == 0 {
@@ -526,8 +529,9 @@ impl<'m> Session<'m> {
         // Set once a tool call opened: the grammar, the constrained bytes, and where the free
         // text ended.
         let mut call: Option<(LlamaSampler, Vec<u8>, usize)> = None;
-        let gbnf =
-            (!tools.is_empty()).then(|| tool_call_grammar(&tools, prompt.parallel_tool_calls));
+        // One call per reply, whatever `parallel_tool_calls` allows: given the choice, small
+        // models repeat the same call over and over until the output limit.
+        let gbnf = (!tools.is_empty()).then(|| tool_call_grammar(&tools, false));
 
         if opts.force_tool_call {
             let gbnf = gbnf
@@ -538,6 +542,8 @@ impl<'m> Session<'m> {
             idx = self.eval(&forced, None)?;
             call = Some((self.grammar(gbnf)?, Vec::new(), 0));
         }
+        let mut call_start = self.cached.len();
+        let mut call_output_tokens = stats.output_tokens;
 
         // Text the reply starts with, taken as if the model had written it.
         let mut prefill: VecDeque<LlamaToken> = if call.is_none() {
@@ -548,6 +554,10 @@ impl<'m> Session<'m> {
         } else {
             VecDeque::new()
         };
+        // Where the open call's JSON starts in the context, its tokens so far, and how many
+        // times it was started again after the model fell into a loop.
+        let mut call_tokens: Vec<LlamaToken> = Vec::new();
+        let mut restarts = 0u32;
         let mut first_token: Option<Instant> = None;
         let finished = loop {
             if tx.is_closed() {
@@ -556,10 +566,19 @@ impl<'m> Session<'m> {
             if stats.output_tokens >= opts.max_output_tokens as usize {
                 break false;
             }
+            // `sample` tells the chain (its repetition penalty) what it chose; the other two
+            // must say so themselves.
             let token = match (&mut call, prefill.pop_front()) {
-                (None, Some(token)) => token,
+                (None, Some(token)) => {
+                    chain.accept(token);
+                    token
+                }
                 (None, None) => chain.sample(&self.ctx, idx),
-                (Some((grammar, _, _)), _) => self.sample_constrained(idx, &mut chain, grammar)?,
+                (Some((grammar, _, _)), _) => {
+                    let token = self.sample_constrained(idx, &mut chain, grammar)?;
+                    chain.accept(token);
+                    token
+                }
             };
             let now = Instant::now();
             if first_token.is_none() {
@@ -581,9 +600,39 @@ impl<'m> Session<'m> {
                         format!("the tool-call grammar refused a token it had allowed: {e}")
                     })?;
                     idx = self.eval(&[token], Some(tx))?;
+                    call_tokens.push(token);
+                    if is_looping(&call_tokens) {
+                        // Small models fall into cycles inside long arguments ("0.0\n0.0\n…")
+                        // and would fill the output limit. Sample the call again from its
+                        // start, with another seed and more randomness; give up after a few.
+                        if restarts == MAX_CALL_RESTARTS {
+                            break false;
+                        }
+                        restarts += 1;
+                        tracing::debug!(
+                            restarts,
+                            "local model: a tool call fell into a loop; sampling it again"
+                        );
+                        let before = self.cached[call_start - 1];
+                        if self.rewind(call_start - 1) < call_start - 1 {
+                            return Err(Stop::Fatal(
+                                "the local model's cache cannot drop a looping tool call".into(),
+                            ));
+                        }
+                        idx = self.eval(&[before], Some(tx))?;
+                        bytes.clear();
+                        call_tokens.clear();
+                        stats.output_tokens = call_output_tokens;
+                        *grammar = self.grammar(gbnf.as_deref().unwrap_or_default())?;
+                        let mut retry = opts.clone();
+                        retry.seed = opts.seed.wrapping_add(restarts);
+                        retry.temperature = opts.temperature.max(0.2) + 0.3 * restarts as f32;
+                        chain = self.sampler(&retry);
+                    }
                 }
                 // A chat model that starts another turn header has ended its own.
                 None if vocab.is_control(token) => break true,
+                None if is_looping(&reply) => break true,
                 None => {
                     reply.push(token);
                     if let Some(trigger) = text.push(&piece) {
@@ -608,10 +657,28 @@ impl<'m> Session<'m> {
                         forced.extend(self.tokenize_markup(&format!("{CALL_OPEN}\n")));
                         stats.output_tokens = trigger.token + forced.len();
                         idx = self.eval(&forced, Some(tx))?;
+                        call_start = self.cached.len();
+                        call_output_tokens = stats.output_tokens;
                         let gbnf = gbnf
                             .as_deref()
                             .ok_or("the model opened a tool call but no tool is declared")?;
-                        call = Some((self.grammar(gbnf)?, Vec::new(), trigger.start));
+                        let mut grammar = self.grammar(gbnf)?;
+                        let mut bytes = Vec::new();
+                        // A bare opening already named the tool: keep that choice rather than
+                        // let the model choose again in the new context.
+                        let opening = text.slice(trigger.start, text.len()).to_vec();
+                        if let Some(tool) = called_tool(&opening, text.tools()) {
+                            let named = format!("{{\"name\": \"{tool}\"");
+                            let named = self.model.vocab().tokenize(named.as_bytes(), false, false);
+                            if let Some(last) =
+                                self.feed_call(&named, &mut grammar, &mut chain, &mut bytes, tx)?
+                            {
+                                idx = last;
+                                call_tokens.extend_from_slice(&named);
+                                stats.output_tokens += named.len();
+                            }
+                        }
+                        call = Some((grammar, bytes, trigger.start));
                     } else {
                         if let Some(delta) = text.take_delta() {
                             send_delta(tx, &message_id, delta)?;
@@ -636,6 +703,14 @@ impl<'m> Session<'m> {
             ),
         };
         let message = message.trim_end();
+        // For diagnosing a model's behaviour: `RUST_LOG=wright_local_engine=trace`.
+        tracing::trace!(
+            prompt = %rendered,
+            reply = %text.text_until(text.len()),
+            call = ?calls,
+            finished,
+            "local model reply"
+        );
         let mut events = Vec::new();
         if !message.trim().is_empty() {
             events.push(ResponseEvent::OutputItemDone(json!({
@@ -698,89 +773,6 @@ impl<'m> Session<'m> {
                 log::take_errors()
             ))
         })
-    }
-
-    fn sampler(&self, opts: &GenOptions) -> LlamaSampler {
-        let mut chain = Vec::new();
-        if opts.ignore_eos {
-            let biases: Vec<LlamaLogitBias> = self
-                .eog
-                .iter()
-                .chain(&self.control)
-                .map(|&t| LlamaLogitBias::new(t, f32::NEG_INFINITY))
-                .collect();
-            chain.push(LlamaSampler::logit_bias(self.model.n_vocab(), &biases));
-        }
-        if opts.temperature <= 0.0 {
-            chain.push(LlamaSampler::greedy());
-        } else {
-            chain.push(LlamaSampler::top_k(opts.top_k.max(1)));
-            chain.push(LlamaSampler::top_p(opts.top_p.clamp(0.01, 1.0), 1));
-            chain.push(LlamaSampler::temp(opts.temperature));
-            chain.push(LlamaSampler::dist(opts.seed));
-        }
-        LlamaSampler::chain_simple(chain)
-    }
-
-    /// Samples under the grammar. The usual choice is tried first and only checked against the
-    /// grammar (cheap); only when the grammar rejects it is the whole vocabulary filtered (as
-    /// llama.cpp's own sampler does). The chosen token is always one the grammar accepts, so
-    /// accepting it cannot fail inside llama.cpp.
-    fn sample_constrained(
-        &self,
-        idx: i32,
-        chain: &mut LlamaSampler,
-        grammar: &mut LlamaSampler,
-    ) -> Result<LlamaToken, Stop> {
-        let logits = self.ctx.get_logits_ith(idx);
-        let candidates = || {
-            LlamaTokenDataArray::new(
-                logits
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &l)| LlamaTokenData::new(LlamaToken::new(i as i32), l, 0.0))
-                    .collect(),
-                false,
-            )
-        };
-        let mut all = candidates();
-        all.apply_sampler(chain);
-        if let Some(token) = all.selected_token() {
-            if !self.control.contains(&token) {
-                let mut one =
-                    LlamaTokenDataArray::new(vec![LlamaTokenData::new(token, 1.0, 0.0)], false);
-                one.apply_sampler(grammar);
-                if one.data.first().is_some_and(|d| d.logit().is_finite()) {
-                    return Ok(token);
-                }
-            }
-        }
-        let mut all = candidates();
-        for &t in &self.control {
-            if let Some(d) = all.data.get_mut(t.0 as usize) {
-                d.set_logit(f32::NEG_INFINITY);
-            }
-        }
-        all.apply_sampler(grammar);
-        if !all.data.iter().any(|d| d.logit().is_finite()) {
-            return Err(Stop::Fatal(
-                "the tool-call grammar admits no token of this model".into(),
-            ));
-        }
-        all.apply_sampler(chain);
-        match all.selected_token() {
-            Some(token)
-                if all
-                    .data
-                    .iter()
-                    .any(|d| d.id() == token && d.logit().is_finite()) =>
-            {
-                Ok(token)
-            }
-            _ => Err(Stop::Fatal(
-                "sampling under the tool-call grammar chose no token".into(),
-            )),
-        }
     }
 }
 
