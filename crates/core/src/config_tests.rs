@@ -163,6 +163,40 @@ fn writable_roots_and_network() {
 }
 
 #[test]
+fn small_local_models_get_short_instructions_and_permissions() {
+    let local = load(
+        "model_provider = \"local\"\nsandbox_mode = \"workspace-write\"",
+        cli(&[]),
+    )
+    .unwrap();
+    let text = crate::context::permissions_text(&local);
+    assert_eq!(
+        text,
+        "<permissions instructions>Commands can change files only inside the repository. \
+         There is no network.</permissions instructions>"
+    );
+    assert_eq!(
+        crate::context::base_instructions(&local),
+        crate::context::LOCAL_INSTRUCTIONS
+    );
+    // The same settings on an API model: Codex's wording and instructions.
+    let api = load(
+        "model_provider = \"openai\"\nsandbox_mode = \"workspace-write\"",
+        cli(&[]),
+    )
+    .unwrap();
+    let text = crate::context::permissions_text(&api);
+    assert!(
+        text.contains("`sandbox_mode` is `workspace-write`"),
+        "{text}"
+    );
+    assert_eq!(
+        crate::context::base_instructions(&api),
+        crate::context::BASE_INSTRUCTIONS
+    );
+}
+
+#[test]
 fn a_new_cwd_moves_its_writable_root() {
     let mut o = cli(&["sandbox_workspace_write.writable_roots=[\"/data\"]"]);
     o.cwd = Some(PathBuf::from("/repo"));

@@ -82,6 +82,9 @@ pub struct GenOptions {
     pub force_tool_call: bool,
     /// Never end at end-of-generation tokens (for measuring generation speed).
     pub ignore_eos: bool,
+    /// The model may not write the `<tool_call>` tag (a bare-JSON call still counts), and the
+    /// reply cannot be empty: the last try after the model kept repeating its previous call.
+    pub ban_call_tag: bool,
     /// Text the reply starts with, as if the model had written it (streamed, and a tool call
     /// it opens is handled like one the model opened). Ignored with `force_tool_call`.
     pub prefill: String,
@@ -101,6 +104,7 @@ impl Default for GenOptions {
             seed: 0x5eed,
             force_tool_call: false,
             ignore_eos: false,
+            ban_call_tag: false,
             prefill: String::new(),
         }
     }

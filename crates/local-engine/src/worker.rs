@@ -339,7 +339,7 @@ impl<'m> Session<'m> {
                 }
                 let mut stats = RequestStats::default();
                 let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    self.generate(&prompt, &options, &tx, &mut stats)
+                    self.generate(&prompt, &options, &tx, &mut stats, 0)
                 }));
                 let failure = match run {
                     Ok(Ok(())) => None,
@@ -480,6 +480,8 @@ impl<'m> Session<'m> {
         opts: &GenOptions,
         tx: &Tx,
         stats: &mut RequestStats,
+        // How many replies to this prompt were sampled before and refused.
+        attempt: u32,
     ) -> Result<(), Stop> {
         let started = Instant::now();
         let tools = tool_decls(&prompt.tools);
@@ -523,6 +525,13 @@ impl<'m> Session<'m> {
         let mut chain = self.sampler(opts);
         let message_id = format!("msg_{}", next_id());
         let mut text = TextTracker::new(tools.iter().map(|t| t.name.clone()).collect());
+        // A last try may not end before its first token.
+        let mut first_chain = opts.ban_call_tag.then(|| {
+            self.sampler(&GenOptions {
+                ignore_eos: true,
+                ..opts.clone()
+            })
+        });
         // Where the reply's tokens start in the context, and the free text's tokens.
         let reply_start = self.cached.len();
         let mut reply: Vec<LlamaToken> = Vec::new();
@@ -573,7 +582,14 @@ impl<'m> Session<'m> {
                     chain.accept(token);
                     token
                 }
-                (None, None) => chain.sample(&self.ctx, idx),
+                (None, None) => match first_chain.take() {
+                    Some(mut first) => {
+                        let token = first.sample(&self.ctx, idx);
+                        chain.accept(token);
+                        token
+                    }
+                    None => chain.sample(&self.ctx, idx),
+                },
                 (Some((grammar, _, _)), _) => {
                     let token = self.sample_constrained(idx, &mut chain, grammar)?;
                     chain.accept(token);
@@ -730,6 +746,31 @@ impl<'m> Session<'m> {
         if let Some(calls) = calls {
             let parsed = parse_calls(&calls)
                 .map_err(|e| format!("the local model's tool call was malformed: {e}"))?;
+            if attempt <= MAX_CALL_RESTARTS && repeats_last_call(prompt, &parsed) {
+                // Small models ask again for exactly what they just got, step after step. Sample
+                // the reply again, warmer; at last without the call tag they keep reaching for
+                // (they then write another call as bare JSON, or answer). A call that still
+                // repeats goes out as it is.
+                let again = if attempt < MAX_CALL_RESTARTS {
+                    GenOptions {
+                        seed: opts.seed.wrapping_add(attempt + 1),
+                        temperature: opts.temperature.max(0.2) + 0.4 * (attempt + 1) as f32,
+                        ..opts.clone()
+                    }
+                } else {
+                    GenOptions {
+                        ban_call_tag: true,
+                        force_tool_call: false,
+                        prefill: String::new(),
+                        ..opts.clone()
+                    }
+                };
+                tracing::debug!(
+                    attempt,
+                    "local model: the call repeats the previous one; sampling again"
+                );
+                return self.generate(prompt, &again, tx, stats, attempt + 1);
+            }
             for c in parsed {
                 events.push(ResponseEvent::OutputItemDone(call_item(&tools, c)));
             }
@@ -774,6 +815,38 @@ impl<'m> Session<'m> {
             ))
         })
     }
+}
+
+/// Whether `calls` is one call identical (same tool, same arguments) to the last call in the
+/// history, whose output is the last thing the model saw.
+fn repeats_last_call(prompt: &Prompt, calls: &[crate::grammar::ParsedCall]) -> bool {
+    let [call] = calls else { return false };
+    let mut items = prompt.input.iter().rev();
+    let output = items.next();
+    let last = items.next();
+    let kind = |item: Option<&Value>| {
+        item.and_then(|i| i.get("type"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    if !kind(output).ends_with("_call_output") {
+        return false;
+    }
+    let Some(last) = last.filter(|_| kind(last).ends_with("_call")) else {
+        return false;
+    };
+    if last.get("name").and_then(Value::as_str) != Some(call.name.as_str()) {
+        return false;
+    }
+    let arguments = match last.get("arguments").or_else(|| last.get("input")) {
+        Some(Value::String(s)) => {
+            serde_json::from_str::<Value>(s).unwrap_or(Value::String(s.clone()))
+        }
+        Some(other) => other.clone(),
+        None => return false,
+    };
+    arguments == call.arguments
 }
 
 fn send_delta(tx: &Tx, item_id: &str, delta: String) -> Result<(), Stop> {

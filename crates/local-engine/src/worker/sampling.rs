@@ -36,11 +36,19 @@ impl Session<'_> {
 
     pub(super) fn sampler(&self, opts: &GenOptions) -> LlamaSampler {
         let mut chain = Vec::new();
+        let mut banned: Vec<LlamaToken> = Vec::new();
         if opts.ignore_eos {
-            let biases: Vec<LlamaLogitBias> = self
-                .eog
+            banned.extend(self.eog.iter().chain(&self.control));
+        }
+        if opts.ban_call_tag {
+            // The opening tag, when the model has a token for it.
+            if let [open] = self.tokenize_markup(CALL_OPEN)[..] {
+                banned.push(open);
+            }
+        }
+        if !banned.is_empty() {
+            let biases: Vec<LlamaLogitBias> = banned
                 .iter()
-                .chain(&self.control)
                 .map(|&t| LlamaLogitBias::new(t, f32::NEG_INFINITY))
                 .collect();
             chain.push(LlamaSampler::logit_bias(self.model.n_vocab(), &biases));
