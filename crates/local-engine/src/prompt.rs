@@ -345,9 +345,85 @@ fn last_was_tool_result(m: &ChatMessage) -> bool {
     matches!(m.content.last(), Some(Segment::Markup(s)) if s.ends_with("</tool_response>"))
 }
 
+/// Whether `calls` is one call identical (same tool, same arguments) to the last call in the
+/// history, whose output is the last thing the model saw.
+pub(crate) fn repeats_last_call(prompt: &Prompt, calls: &[crate::grammar::ParsedCall]) -> bool {
+    let [call] = calls else { return false };
+    let mut items = prompt.input.iter().rev();
+    let output = items.next();
+    let last = items.next();
+    let kind = |item: Option<&Value>| {
+        item.and_then(|i| i.get("type"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    if !kind(output).ends_with("_call_output") {
+        return false;
+    }
+    let Some(last) = last.filter(|_| kind(last).ends_with("_call")) else {
+        return false;
+    };
+    if last.get("name").and_then(Value::as_str) != Some(call.name.as_str()) {
+        return false;
+    }
+    let arguments = match last.get("arguments").or_else(|| last.get("input")) {
+        Some(Value::String(s)) => {
+            serde_json::from_str::<Value>(s).unwrap_or(Value::String(s.clone()))
+        }
+        Some(other) => other.clone(),
+        None => return false,
+    };
+    arguments == call.arguments
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_call_repeats_the_last_one_only_when_tool_and_arguments_match() {
+        use crate::grammar::ParsedCall;
+        let prompt = |input: Vec<Value>| Prompt {
+            model: "local".into(),
+            instructions: String::new(),
+            input,
+            tools: Vec::new(),
+            parallel_tool_calls: false,
+            reasoning: None,
+            output_schema: None,
+            prompt_cache_key: String::new(),
+        };
+        let call = |name: &str, args: Value| ParsedCall {
+            name: name.into(),
+            arguments: args,
+        };
+        let ran = prompt(vec![
+            json!({"type": "message", "role": "user", "content": "run it"}),
+            json!({"type": "function_call", "call_id": "c1", "name": "shell",
+                   "arguments": "{\"command\": \"python3 a.py\"}"}),
+            json!({"type": "function_call_output", "call_id": "c1", "output": "1"}),
+        ]);
+        let same = call("shell", json!({"command": "python3 a.py"}));
+        assert!(repeats_last_call(&ran, std::slice::from_ref(&same)));
+        assert!(!repeats_last_call(
+            &ran,
+            &[call("shell", json!({"command": "cat a.py"}))]
+        ));
+        assert!(!repeats_last_call(
+            &ran,
+            &[call("write_file", json!({"command": "python3 a.py"}))]
+        ));
+        // Two calls at once are not a repeat of one.
+        assert!(!repeats_last_call(&ran, &[same.clone(), same.clone()]));
+        // After a user message the same call is a new request.
+        let mut asked = ran.input.clone();
+        asked.push(json!({"type": "message", "role": "user", "content": "again"}));
+        assert!(!repeats_last_call(
+            &prompt(asked),
+            std::slice::from_ref(&same)
+        ));
+    }
 
     fn prompt(input: Vec<Value>, tools: Vec<Value>) -> Prompt {
         Prompt {

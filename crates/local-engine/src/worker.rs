@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 use wright_models::{ApiError, Prompt, ResponseEvent, StreamError, TokenUsage};
 
 use crate::grammar::{parse_calls, tool_call_grammar};
-use crate::prompt::{build_messages, tool_decls, Segment, ToolDecl, CALL_OPEN};
+use crate::prompt::{build_messages, repeats_last_call, tool_decls, Segment, ToolDecl, CALL_OPEN};
 use crate::text::{called_tool, TextTracker};
 use sampling::{is_looping, MAX_CALL_RESTARTS};
 
@@ -815,38 +815,6 @@ impl<'m> Session<'m> {
             ))
         })
     }
-}
-
-/// Whether `calls` is one call identical (same tool, same arguments) to the last call in the
-/// history, whose output is the last thing the model saw.
-fn repeats_last_call(prompt: &Prompt, calls: &[crate::grammar::ParsedCall]) -> bool {
-    let [call] = calls else { return false };
-    let mut items = prompt.input.iter().rev();
-    let output = items.next();
-    let last = items.next();
-    let kind = |item: Option<&Value>| {
-        item.and_then(|i| i.get("type"))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    if !kind(output).ends_with("_call_output") {
-        return false;
-    }
-    let Some(last) = last.filter(|_| kind(last).ends_with("_call")) else {
-        return false;
-    };
-    if last.get("name").and_then(Value::as_str) != Some(call.name.as_str()) {
-        return false;
-    }
-    let arguments = match last.get("arguments").or_else(|| last.get("input")) {
-        Some(Value::String(s)) => {
-            serde_json::from_str::<Value>(s).unwrap_or(Value::String(s.clone()))
-        }
-        Some(other) => other.clone(),
-        None => return false,
-    };
-    arguments == call.arguments
 }
 
 fn send_delta(tx: &Tx, item_id: &str, delta: String) -> Result<(), Stop> {
