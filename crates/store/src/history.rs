@@ -129,7 +129,7 @@ fn encode(items: &[Value]) -> Result<Vec<String>> {
         .collect::<std::result::Result<Vec<_>, _>>()?)
 }
 
-pub(crate) fn insert_history(
+fn insert_history(
     conn: &Connection,
     thread_id: &str,
     first_seq: i64,
