@@ -10,17 +10,16 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use wright_protocol::v2::{
     CommandExecutionOutputDeltaNotification, CommandExecutionSource, CommandExecutionStatus,
-    ServerNotification, ThreadShellCommandParams, ThreadShellCommandResponse,
-    TurnCompletedNotification, TurnItemsView, TurnStartedNotification, TurnStatus,
+    ServerNotification, ThreadShellCommandParams, ThreadShellCommandResponse, TurnItemsView,
+    TurnStartedNotification, TurnStatus,
 };
-use wright_store::TurnRecord;
 use wright_tools::shell::{self, ExecRequest};
 
 use crate::approvals::status_changed;
 use crate::conn::ConnHandle;
 use crate::event_pump::{item_completed, item_started};
 use crate::rpc::{RpcError, RpcResult};
-use crate::state::{ActiveTurn, Loaded, State};
+use crate::state::{Loaded, State};
 use crate::wire::{self, now_secs, CommandItem, TurnInfo};
 
 /// Codex's default: one hour.
@@ -41,25 +40,11 @@ pub(crate) async fn thread_shell_command(
         return Err(RpcError::invalid_params("`timeoutMs` must not be negative"));
     }
     let loaded = state.loaded_or_err(&p.thread_id)?;
-    let turn_id = uuid::Uuid::now_v7().to_string();
-    let cancel = CancellationToken::new();
-    {
-        let mut active = loaded
-            .active
-            .lock()
-            .map_err(|_| RpcError::internal("thread state poisoned"))?;
-        if let Some(running) = active.as_ref() {
-            return Err(RpcError::invalid_request(format!(
-                "turn {} is running on this thread: wait for it or interrupt it before running a shell command",
-                running.id
-            )));
-        }
-        *active = Some(ActiveTurn {
-            id: turn_id.clone(),
-            cancel: cancel.clone(),
-            steer: loaded.steer.clone(),
-        });
-    }
+    let (turn_id, cancel) = loaded.claim_turn(|running| {
+        format!(
+            "turn {running} is running on this thread: wait for it or interrupt it before running a shell command"
+        )
+    })?;
     loaded.subscribe(conn);
     tokio::spawn(run(
         Arc::clone(state),
@@ -70,18 +55,6 @@ pub(crate) async fn thread_shell_command(
         cancel,
     ));
     Ok(ThreadShellCommandResponse {})
-}
-
-fn record(thread_id: &str, info: &TurnInfo) -> TurnRecord {
-    TurnRecord {
-        thread_id: thread_id.to_string(),
-        id: info.id.clone(),
-        status: info.status_name().to_string(),
-        error: info.error.clone(),
-        started_at: info.started_at,
-        completed_at: info.completed_at,
-        duration_ms: info.duration_ms,
-    }
 }
 
 /// What the model is told the user ran (Codex's `<user_shell_command>` fragment).
@@ -118,7 +91,7 @@ async fn run(
         completed_at: None,
         duration_ms: None,
     };
-    let first = record(&thread_id, &info);
+    let first = info.record(&thread_id);
     state
         .persist("save turn", move |s| s.upsert_turn(&first))
         .await;
@@ -241,17 +214,9 @@ async fn run(
     info.status = turn_status;
     info.completed_at = Some(now_secs());
     info.duration_ms = Some(duration.as_millis() as i64);
-    let last = record(&thread_id, &info);
+    let last = info.record(&thread_id);
     state
         .persist("finish turn", move |s| s.upsert_turn(&last))
         .await;
-    let mut active = loaded.active.lock().unwrap_or_else(|p| p.into_inner());
-    *active = None;
-    loaded.broadcast(status_changed(&thread_id, wire::idle()));
-    loaded.broadcast(ServerNotification::TurnCompleted(
-        TurnCompletedNotification {
-            thread_id: thread_id.clone(),
-            turn: wire::turn(&info, vec![done], TurnItemsView::Summary),
-        },
-    ));
+    loaded.end_turn(&info, vec![done]);
 }

@@ -130,6 +130,43 @@ impl Loaded {
         }
     }
 
+    /// Makes a new turn the running one and returns its id and cancel token; refused with
+    /// `busy(running turn id)` while another runs.
+    pub fn claim_turn(
+        &self,
+        busy: impl FnOnce(&str) -> String,
+    ) -> RpcResult<(String, CancellationToken)> {
+        let mut active = self
+            .active
+            .lock()
+            .map_err(|_| RpcError::internal("thread state poisoned"))?;
+        if let Some(running) = active.as_ref() {
+            return Err(RpcError::invalid_request(busy(&running.id)));
+        }
+        let turn_id = uuid::Uuid::now_v7().to_string();
+        let cancel = CancellationToken::new();
+        *active = Some(ActiveTurn {
+            id: turn_id.clone(),
+            cancel: cancel.clone(),
+            steer: self.steer.clone(),
+        });
+        Ok((turn_id, cancel))
+    }
+
+    /// Clears the running turn and announces its end. Done under the lock, so a next turn's
+    /// `turn/started` cannot come before this turn's `turn/completed`.
+    pub fn end_turn(&self, info: &wire::TurnInfo, items: Vec<v2::ThreadItem>) {
+        let mut active = self.active.lock().unwrap_or_else(|p| p.into_inner());
+        *active = None;
+        self.broadcast(crate::approvals::status_changed(&self.id, wire::idle()));
+        self.broadcast(ServerNotification::TurnCompleted(
+            v2::TurnCompletedNotification {
+                thread_id: self.id.clone(),
+                turn: wire::turn(info, items, v2::TurnItemsView::Summary),
+            },
+        ));
+    }
+
     pub fn status(&self) -> ThreadStatus {
         match self.active.lock().map(|a| a.is_some()) {
             Ok(true) => wire::active(false),

@@ -206,6 +206,9 @@ pub(crate) async fn thread_resume(
     p: ThreadResumeParams,
 ) -> RpcResult<ThreadResumeResponse> {
     let id = p.thread_id.clone();
+    let exclude_turns = p.exclude_turns.unwrap_or(false);
+    // Read once: they both decide whether there is anything to resume and are the answer.
+    let mut stored: Option<Vec<v2::Turn>> = None;
     let (loaded, config) = match state.loaded(&id) {
         Some(loaded) => {
             // A loaded thread keeps its settings (another client may be using it).
@@ -225,22 +228,19 @@ pub(crate) async fn thread_resume(
             let no_rollout =
                 || RpcError::invalid_request(format!("no rollout found for thread id {id}"));
             let record = state.record(&id).await.map_err(|_| no_rollout())?;
-            let key = id.clone();
-            let has_turns = state
-                .persist("count turns", move |s| s.turns(&key).map(|t| !t.is_empty()))
-                .await
-                .unwrap_or(false);
-            if !has_turns {
+            let turns = stored_turns(state, &id).await;
+            if turns.is_empty() {
                 return Err(no_rollout());
             }
+            stored = Some(turns);
             load_from_store(state, record, &ThreadSettings::from(&p)).await?
         }
     };
     loaded.subscribe(conn);
-    let turns = if p.exclude_turns.unwrap_or(false) {
-        Vec::new()
-    } else {
-        stored_turns(state, &id).await
+    let turns = match (exclude_turns, stored) {
+        (true, _) => Vec::new(),
+        (false, Some(turns)) => turns,
+        (false, None) => stored_turns(state, &id).await,
     };
     let r = start_response(&loaded, &config, loaded.instruction_sources.clone(), turns);
     Ok(ThreadResumeResponse {

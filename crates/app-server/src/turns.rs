@@ -12,18 +12,17 @@ use wright_core::config::SandboxMode;
 use wright_core::{ImageInput, TurnInput, TurnOutcome, TurnOverrides};
 use wright_protocol::v2::{
     self, ApprovalsReviewer, EmptyResponse, ReviewStartParams, ReviewStartResponse, ReviewTarget,
-    SandboxPolicy, ServerNotification, ThreadIdParams, TurnCompletedNotification,
-    TurnInterruptParams, TurnItemsView, TurnStartParams, TurnStartResponse,
-    TurnStartedNotification, TurnStatus, TurnSteerParams, TurnSteerResponse, UserInput,
+    SandboxPolicy, ServerNotification, ThreadIdParams, TurnInterruptParams, TurnItemsView,
+    TurnStartParams, TurnStartResponse, TurnStartedNotification, TurnStatus, TurnSteerParams,
+    TurnSteerResponse, UserInput,
 };
-use wright_store::TurnRecord;
 
 use crate::approvals::{approver, status_changed};
 use crate::auto_review::{self, AutoReview, SharedTranscript};
 use crate::conn::ConnHandle;
 use crate::event_pump::{announce_whole_item, item_completed, item_started, pump_events};
 use crate::rpc::{RpcError, RpcResult};
-use crate::state::{approval_policy, settings_of, ActiveTurn, Loaded, State};
+use crate::state::{approval_policy, settings_of, Loaded, State};
 use crate::wire::{self, now_secs, TurnInfo};
 
 /// Largest local image a turn may attach.
@@ -268,24 +267,11 @@ pub(crate) fn start_turn(
     input: TurnInput,
     extras: TurnExtras,
 ) -> RpcResult<v2::Turn> {
-    let turn_id = uuid::Uuid::now_v7().to_string();
-    let cancel = CancellationToken::new();
-    {
-        let Ok(mut active) = loaded.active.lock() else {
-            return Err(RpcError::internal("thread state poisoned"));
-        };
-        if let Some(running) = active.as_ref() {
-            return Err(RpcError::invalid_request(format!(
-                "turn {} is still running on this thread: steer it (turn/steer) or interrupt it (turn/interrupt) first",
-                running.id
-            )));
-        }
-        *active = Some(ActiveTurn {
-            id: turn_id.clone(),
-            cancel: cancel.clone(),
-            steer: loaded.steer.clone(),
-        });
-    }
+    let (turn_id, cancel) = loaded.claim_turn(|running| {
+        format!(
+            "turn {running} is still running on this thread: steer it (turn/steer) or interrupt it (turn/interrupt) first"
+        )
+    })?;
     // Set once the turn is sure to start: it is this turn's and the next ones'.
     if let Some(reviewer) = extras.reviewer {
         loaded.set_reviewer(reviewer);
@@ -370,18 +356,6 @@ pub(crate) async fn turn_steer(
     Ok(TurnSteerResponse { turn_id })
 }
 
-fn record(thread_id: &str, info: &TurnInfo) -> TurnRecord {
-    TurnRecord {
-        thread_id: thread_id.to_string(),
-        id: info.id.clone(),
-        status: info.status_name().to_string(),
-        error: info.error.clone(),
-        started_at: info.started_at,
-        completed_at: info.completed_at,
-        duration_ms: info.duration_ms,
-    }
-}
-
 async fn run_turn(
     state: Arc<State>,
     loaded: Arc<Loaded>,
@@ -407,7 +381,7 @@ async fn run_turn(
     // The turn's start is saved and announced by the event pump, first, while the engine
     // already sends the model its request: the request does not wait for the disk.
     let prologue = {
-        let first = record(&thread_id, &info);
+        let first = info.record(&thread_id);
         let (state, loaded) = (Arc::clone(&state), Arc::clone(&loaded));
         let (thread_id, turn_id) = (thread_id.clone(), turn_id.clone());
         let started = ServerNotification::TurnStarted(TurnStartedNotification {
@@ -537,7 +511,7 @@ async fn run_turn(
     };
     info.status = status;
     info.error = error;
-    let last = record(&thread_id, &info);
+    let last = info.record(&thread_id);
     let tid = thread_id.clone();
     let usage_json = serde_json::to_value(usage).unwrap_or(serde_json::Value::Null);
     state
@@ -549,16 +523,7 @@ async fn run_turn(
     loaded.update_info(|i| i.updated_at = now_secs());
     // Cleared and announced under the lock, so a next turn's `turn/started` cannot come
     // before this turn's `turn/completed`.
-    let mut active = loaded.active.lock().unwrap_or_else(|p| p.into_inner());
-    *active = None;
-    loaded.broadcast(status_changed(&thread_id, wire::idle()));
-    let items: Vec<v2::ThreadItem> = last_message.into_iter().collect();
-    loaded.broadcast(ServerNotification::TurnCompleted(
-        TurnCompletedNotification {
-            thread_id: thread_id.clone(),
-            turn: wire::turn(&info, items, TurnItemsView::Summary),
-        },
-    ));
+    loaded.end_turn(&info, last_message.into_iter().collect());
 }
 
 /// What the reviewer is asked, per target (Codex's `/review` prompts).

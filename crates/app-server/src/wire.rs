@@ -120,6 +120,21 @@ impl TurnInfo {
     }
 }
 
+impl TurnInfo {
+    /// The turn as the store keeps it.
+    pub fn record(&self, thread_id: &str) -> wright_store::TurnRecord {
+        wright_store::TurnRecord {
+            thread_id: thread_id.to_string(),
+            id: self.id.clone(),
+            status: self.status_name().to_string(),
+            error: self.error.clone(),
+            started_at: self.started_at,
+            completed_at: self.completed_at,
+            duration_ms: self.duration_ms,
+        }
+    }
+}
+
 pub fn turn(t: &TurnInfo, items: Vec<v2::ThreadItem>, items_view: TurnItemsView) -> Turn {
     Turn {
         id: t.id.clone(),

@@ -4,16 +4,13 @@
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::Value;
 
-use crate::{ensure_thread, Result, Store, StoreError, IMPLICIT_TURN_STATUS};
+use crate::{ensure_thread, ensure_turn, Result, Store, StoreError};
 
 impl Store {
     /// Appends model-facing history items. One transaction.
     /// [`StoreError::NotFound`] if no such thread.
     pub fn append_history(&self, thread_id: &str, items: &[Value]) -> Result<()> {
-        let bodies = items
-            .iter()
-            .map(serde_json::to_string)
-            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let bodies = encode(items)?;
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         ensure_thread(&tx, thread_id)?;
@@ -30,10 +27,7 @@ impl Store {
     /// Replaces the whole model-facing history (compaction). One transaction.
     /// [`StoreError::NotFound`] if no such thread.
     pub fn replace_history(&self, thread_id: &str, items: &[Value]) -> Result<()> {
-        let bodies = items
-            .iter()
-            .map(serde_json::to_string)
-            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let bodies = encode(items)?;
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         ensure_thread(&tx, thread_id)?;
@@ -54,13 +48,7 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         ensure_thread(&tx, thread_id)?;
-        tx.execute(
-            "INSERT INTO turns (thread_id, id, seq, status)
-             VALUES (?1, ?2,
-                     (SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE thread_id = ?1), ?3)
-             ON CONFLICT (thread_id, id) DO NOTHING",
-            params![thread_id, turn_id, IMPLICIT_TURN_STATUS],
-        )?;
+        ensure_turn(&tx, thread_id, turn_id)?;
         tx.execute(
             "UPDATE turns SET history_len = ?3 WHERE thread_id = ?1 AND id = ?2",
             params![thread_id, turn_id, len as i64],
@@ -134,7 +122,14 @@ impl Store {
     }
 }
 
-pub(crate) fn insert_history(
+fn encode(items: &[Value]) -> Result<Vec<String>> {
+    Ok(items
+        .iter()
+        .map(serde_json::to_string)
+        .collect::<std::result::Result<Vec<_>, _>>()?)
+}
+
+fn insert_history(
     conn: &Connection,
     thread_id: &str,
     first_seq: i64,

@@ -474,13 +474,7 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         ensure_thread(&tx, thread_id)?;
-        tx.execute(
-            "INSERT INTO turns (thread_id, id, seq, status)
-             VALUES (?1, ?2,
-                     (SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE thread_id = ?1), ?3)
-             ON CONFLICT (thread_id, id) DO NOTHING",
-            params![thread_id, turn_id, IMPLICIT_TURN_STATUS],
-        )?;
+        ensure_turn(&tx, thread_id, turn_id)?;
         let existing: Option<(i64, i64)> = tx
             .query_row(
                 "SELECT pk, seq FROM items WHERE thread_id = ?1 AND item_id = ?2",
@@ -672,6 +666,19 @@ fn found(changed: usize, id: &str) -> Result<()> {
     } else {
         Ok(())
     }
+}
+
+/// Stores the turn with [`IMPLICIT_TURN_STATUS`] after the thread's others, unless it is
+/// stored already.
+fn ensure_turn(conn: &Connection, thread_id: &str, turn_id: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO turns (thread_id, id, seq, status)
+         VALUES (?1, ?2,
+                 (SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE thread_id = ?1), ?3)
+         ON CONFLICT (thread_id, id) DO NOTHING",
+        params![thread_id, turn_id, IMPLICIT_TURN_STATUS],
+    )?;
+    Ok(())
 }
 
 fn ensure_thread(conn: &Connection, id: &str) -> Result<()> {

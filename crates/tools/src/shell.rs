@@ -90,6 +90,22 @@ fn quote(arg: &str) -> String {
     out
 }
 
+/// In a child between fork and exec: marks every descriptor above 2 close-on-exec, so the
+/// command inherits nothing but stdin, stdout and stderr. Close-on-exec rather than closed:
+/// the sealed sandbox launcher is executed through its descriptor (`/proc/self/fd/N`), which
+/// must still be open during exec. Async-signal-safe (one system call).
+pub fn keep_only_stdio() {
+    // SAFETY: close_range only changes descriptor flags; a kernel without it returns ENOSYS.
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        );
+    }
+}
+
 /// Runs the command to completion, to its timeout, or until `cancel` fires.
 pub async fn run(req: &ExecRequest, cancel: &CancellationToken) -> Result<ExecOutput, ExecError> {
     run_streaming(req, cancel, &|_| {}).await
@@ -132,12 +148,7 @@ pub async fn run_streaming(
     // SAFETY: the closure only makes one async-signal-safe system call.
     unsafe {
         cmd.pre_exec(|| {
-            libc::syscall(
-                libc::SYS_close_range,
-                3u32,
-                u32::MAX,
-                libc::CLOSE_RANGE_CLOEXEC,
-            );
+            keep_only_stdio();
             Ok(())
         });
     }

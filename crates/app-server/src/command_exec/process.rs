@@ -122,14 +122,7 @@ fn new_session(cmd: &mut Command, tty: bool) {
             if tty && libc::ioctl(0, libc::TIOCSCTTY as _, 0) == -1 {
                 return Err(io::Error::last_os_error());
             }
-            // Close-on-exec, not closed: the sealed sandbox launcher is executed through its
-            // descriptor (`/proc/self/fd/N`), which must still be open during exec.
-            libc::syscall(
-                libc::SYS_close_range,
-                3u32,
-                u32::MAX,
-                libc::CLOSE_RANGE_CLOEXEC,
-            );
+            wright_tools::shell::keep_only_stdio();
             Ok(())
         });
     }
