@@ -746,11 +746,26 @@ impl<'m> Session<'m> {
         if let Some(calls) = calls {
             let parsed = parse_calls(&calls)
                 .map_err(|e| format!("the local model's tool call was malformed: {e}"))?;
-            if attempt <= MAX_CALL_RESTARTS && repeats_last_call(prompt, &parsed) {
-                // Small models ask again for exactly what they just got, step after step. Sample
-                // the reply again, warmer; at last without the call tag they keep reaching for
-                // (they then write another call as bare JSON, or answer). A call that still
-                // repeats goes out as it is.
+            if repeats_last_call(prompt, &parsed) {
+                // Small models ask again for exactly what they just got, step after step, and
+                // the turn would never end. Sample the reply again, warmer; at last without the
+                // call tag they keep reaching for (they then write another call as bare JSON,
+                // or answer). A call that still repeats is dropped, which ends the turn.
+                if attempt > MAX_CALL_RESTARTS {
+                    tracing::warn!(
+                        "the local model keeps repeating its last call ({}); the turn ends here",
+                        parsed.first().map(|c| c.name.as_str()).unwrap_or_default()
+                    );
+                    events.push(ResponseEvent::Completed {
+                        usage: Some(usage(stats)),
+                    });
+                    for event in events {
+                        if tx.blocking_send(Ok(event)).is_err() {
+                            return Err(Stop::Interrupted);
+                        }
+                    }
+                    return Ok(());
+                }
                 let again = if attempt < MAX_CALL_RESTARTS {
                     GenOptions {
                         seed: opts.seed.wrapping_add(attempt + 1),
