@@ -118,7 +118,11 @@ def server_env(home, env=None):
     # of whoever runs the suite (pyenv init, ...) must not slow them down or hang them.
     user_home = os.path.join(os.path.dirname(os.path.abspath(home)), "user-home")
     os.makedirs(user_home, exist_ok=True)
-    full_env.update({"WRIGHT_HOME": home, "SHELL": "/bin/bash", "HOME": user_home})
+    # An empty models dir: `model/list` offers installed local models, and the machine's own
+    # (CI caches the test models) must not change what the tests see.
+    models = os.path.join(os.path.dirname(os.path.abspath(home)), "models")
+    full_env.update({"WRIGHT_HOME": home, "SHELL": "/bin/bash", "HOME": user_home,
+                     "WRIGHT_MODELS_DIR": models})
     full_env.pop("OPENAI_API_KEY", None)
     full_env.update(env or {})
     return full_env

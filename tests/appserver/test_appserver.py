@@ -1735,6 +1735,22 @@ class ConfigAndModels(AppServerTest):
         w = c.wait_method("configWarning", since=since)
         self.assertIn("reloadUserConfig", w["params"]["summary"])
 
+    def test_model_list_offers_installed_local_models(self):
+        # Files of the registry's size stand in for pulled models (the store checks sums when
+        # pulling, and the size when listing).
+        models = os.path.join(os.path.dirname(os.path.abspath(self.home)), "models")
+        os.makedirs(models, exist_ok=True)
+        c = self.server()
+        ids = [m["id"] for m in c.call("model/list", {})["data"]]
+        self.assertEqual(ids, ["mock-a", "mock-b"])
+        for name, size in [("qwen2.5-coder-0.5b", 491_400_064), ("smollm2-135m", 98_362_432)]:
+            with open(os.path.join(models, name + ".gguf"), "wb") as f:
+                f.truncate(size)
+        r = c.call("model/list", {})
+        # After the provider's models; the test-only SmolLM2 is not offered.
+        self.assertEqual([m["id"] for m in r["data"]], ["mock-a", "mock-b", "qwen2.5-coder-0.5b"])
+        self.assertFalse(r["data"][2]["isDefault"])
+
     def test_model_list_from_the_provider(self):
         c = self.server()
         r = c.call("model/list", {})

@@ -46,14 +46,15 @@ pub fn local_provider(name: &str) -> Provider {
     }
 }
 
-/// The known local models that are installed (complete), in the registry's order.
+/// The known local models that are installed (complete), in the registry's order; test-only
+/// (hidden) models are not offered.
 pub fn installed() -> Vec<String> {
     let Ok(store) = ModelStore::from_env() else {
         return Vec::new();
     };
     wright_model_store::known_models()
         .iter()
-        .filter(|m| store.path(m.name).is_some())
+        .filter(|m| !m.hidden && store.path(m.name).is_some())
         .map(|m| m.name.to_string())
         .collect()
 }
