@@ -1,11 +1,10 @@
 //! The model that runs inside wright: its built-in provider, and when it is the default. The
 //! models themselves (names, pinned sums, where they live) are `wright_model_store`'s.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use wright_model_store::ModelStore;
-use wright_models::{Provider, WireApi};
+use wright_models::Provider;
 
 /// The id of the built-in provider that runs the model inside wright.
 pub const LOCAL_PROVIDER_ID: &str = "local";
@@ -30,20 +29,7 @@ pub fn model_path(name: &str) -> PathBuf {
 
 /// The built-in provider for the embedded model `name`: its `base_url` is the GGUF's path.
 pub fn local_provider(name: &str) -> Provider {
-    Provider {
-        name: "wright (embedded)".into(),
-        base_url: model_path(name).display().to_string(),
-        wire_api: WireApi::Local,
-        env_key: None,
-        api_key: None,
-        query_params: BTreeMap::new(),
-        http_headers: BTreeMap::new(),
-        env_http_headers: BTreeMap::new(),
-        // Nothing to retry over: a local failure is not transient.
-        request_max_retries: 0,
-        stream_max_retries: 0,
-        stream_idle_timeout: Provider::DEFAULT_STREAM_IDLE_TIMEOUT,
-    }
+    Provider::local("wright (embedded)", &model_path(name))
 }
 
 /// The known local models that are installed (complete), in the registry's order; test-only

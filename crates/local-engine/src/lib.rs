@@ -125,6 +125,16 @@ impl GenOptions {
         self
     }
 
+    /// The options for sampling again after a reply was refused (the `n`th time): another
+    /// seed, and `step` more temperature per time, from at least 0.2.
+    pub(crate) fn warmer(&self, n: u32, step: f32) -> GenOptions {
+        GenOptions {
+            seed: self.seed.wrapping_add(n),
+            temperature: self.temperature.max(0.2) + step * n as f32,
+            ..self.clone()
+        }
+    }
+
     fn set(&mut self, pair: &str) -> Result<(), String> {
         let (key, value) = pair.split_once('=').ok_or("expected key=value")?;
         fn num<T: std::str::FromStr>(v: &str) -> Result<T, String> {

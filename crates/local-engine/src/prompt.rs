@@ -255,7 +255,7 @@ pub(crate) fn build_messages(prompt: &Prompt, tools: &[ToolDecl]) -> Vec<ChatMes
     system.text(&prompt.instructions);
     let mut items = prompt.input.iter().peekable();
     while let Some(item) = items.peek() {
-        let is_leading_system = item.get("type").and_then(Value::as_str) == Some("message")
+        let is_leading_system = item_type(item) == "message"
             && matches!(
                 item.get("role").and_then(Value::as_str),
                 Some("developer" | "system")
@@ -280,7 +280,7 @@ pub(crate) fn build_messages(prompt: &Prompt, tools: &[ToolDecl]) -> Vec<ChatMes
     }
 
     for item in items {
-        let kind = item.get("type").and_then(Value::as_str).unwrap_or_default();
+        let kind = item_type(item);
         match kind {
             "message" => {
                 let role = match item.get("role").and_then(Value::as_str) {
@@ -294,16 +294,7 @@ pub(crate) fn build_messages(prompt: &Prompt, tools: &[ToolDecl]) -> Vec<ChatMes
             }
             "function_call" | "custom_tool_call" => {
                 let name = item.get("name").and_then(Value::as_str).unwrap_or_default();
-                let arguments = if kind == "custom_tool_call" {
-                    json!({"input": item.get("input").and_then(Value::as_str).unwrap_or_default()})
-                } else {
-                    let raw = item
-                        .get("arguments")
-                        .and_then(Value::as_str)
-                        .unwrap_or("{}");
-                    // Arguments a model wrote are shown back as they were, parsed or not.
-                    serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()))
-                };
+                let arguments = call_arguments(item);
                 // Parallel calls, and calls after the assistant's text, share one turn.
                 let continues = messages.last().is_some_and(|m: &ChatMessage| {
                     m.role == "assistant" && !last_was_tool_result(m)
@@ -345,36 +336,37 @@ fn last_was_tool_result(m: &ChatMessage) -> bool {
     matches!(m.content.last(), Some(Segment::Markup(s)) if s.ends_with("</tool_response>"))
 }
 
+/// A call item's arguments as the model sees them: a custom tool's text as `{"input": ...}`,
+/// a function's JSON parsed (or, when it does not parse, shown back as the string it was).
+fn call_arguments(item: &Value) -> Value {
+    if item_type(item) == "custom_tool_call" {
+        return json!({"input": item.get("input").and_then(Value::as_str).unwrap_or_default()});
+    }
+    let raw = item
+        .get("arguments")
+        .and_then(Value::as_str)
+        .unwrap_or("{}");
+    serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()))
+}
+
+fn item_type(item: &Value) -> &str {
+    item.get("type").and_then(Value::as_str).unwrap_or_default()
+}
+
 /// Whether `calls` is one call identical (same tool, same arguments) to the last call in the
 /// history, whose output is the last thing the model saw.
 pub(crate) fn repeats_last_call(prompt: &Prompt, calls: &[crate::grammar::ParsedCall]) -> bool {
     let [call] = calls else { return false };
-    let mut items = prompt.input.iter().rev();
-    let output = items.next();
-    let last = items.next();
-    let kind = |item: Option<&Value>| {
-        item.and_then(|i| i.get("type"))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    if !kind(output).ends_with("_call_output") {
-        return false;
-    }
-    let Some(last) = last.filter(|_| kind(last).ends_with("_call")) else {
-        return false;
-    };
-    if last.get("name").and_then(Value::as_str) != Some(call.name.as_str()) {
-        return false;
-    }
-    let arguments = match last.get("arguments").or_else(|| last.get("input")) {
-        Some(Value::String(s)) => {
-            serde_json::from_str::<Value>(s).unwrap_or(Value::String(s.clone()))
+    match prompt.input.as_slice() {
+        [.., last, output]
+            if item_type(output).ends_with("_call_output")
+                && item_type(last).ends_with("_call") =>
+        {
+            last.get("name").and_then(Value::as_str) == Some(call.name.as_str())
+                && call_arguments(last) == call.arguments
         }
-        Some(other) => other.clone(),
-        None => return false,
-    };
-    arguments == call.arguments
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -416,6 +408,14 @@ mod tests {
         ));
         // Two calls at once are not a repeat of one.
         assert!(!repeats_last_call(&ran, &[same.clone(), same.clone()]));
+        // A freeform tool's text compares as its `input`.
+        let patched = prompt(vec![
+            json!({"type": "custom_tool_call", "call_id": "c2", "name": "apply_patch",
+                   "input": "*** Begin Patch"}),
+            json!({"type": "custom_tool_call_output", "call_id": "c2", "output": "done"}),
+        ]);
+        let patch = call("apply_patch", json!({"input": "*** Begin Patch"}));
+        assert!(repeats_last_call(&patched, &[patch]));
         // After a user message the same call is a new request.
         let mut asked = ran.input.clone();
         asked.push(json!({"type": "message", "role": "user", "content": "again"}));

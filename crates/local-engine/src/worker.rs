@@ -551,8 +551,13 @@ impl<'m> Session<'m> {
             idx = self.eval(&forced, None)?;
             call = Some((self.grammar(gbnf)?, Vec::new(), 0));
         }
+        // Where the open call's JSON starts in the context and the output count there, the
+        // call's tokens so far, and how many times it was started again after the model fell
+        // into a loop.
         let mut call_start = self.cached.len();
         let mut call_output_tokens = stats.output_tokens;
+        let mut call_tokens: Vec<LlamaToken> = Vec::new();
+        let mut restarts = 0u32;
 
         // Text the reply starts with, taken as if the model had written it.
         let mut prefill: VecDeque<LlamaToken> = if call.is_none() {
@@ -563,10 +568,6 @@ impl<'m> Session<'m> {
         } else {
             VecDeque::new()
         };
-        // Where the open call's JSON starts in the context, its tokens so far, and how many
-        // times it was started again after the model fell into a loop.
-        let mut call_tokens: Vec<LlamaToken> = Vec::new();
-        let mut restarts = 0u32;
         let mut first_token: Option<Instant> = None;
         let finished = loop {
             if tx.is_closed() {
@@ -640,10 +641,7 @@ impl<'m> Session<'m> {
                         call_tokens.clear();
                         stats.output_tokens = call_output_tokens;
                         *grammar = self.grammar(gbnf.as_deref().unwrap_or_default())?;
-                        let mut retry = opts.clone();
-                        retry.seed = opts.seed.wrapping_add(restarts);
-                        retry.temperature = opts.temperature.max(0.2) + 0.3 * restarts as f32;
-                        chain = self.sampler(&retry);
+                        chain = self.sampler(&opts.warmer(restarts, 0.3));
                     }
                 }
                 // A chat model that starts another turn header has ended its own.
@@ -744,47 +742,36 @@ impl<'m> Session<'m> {
             return Ok(());
         }
         if let Some(calls) = calls {
-            let parsed = parse_calls(&calls)
+            let mut parsed = parse_calls(&calls)
                 .map_err(|e| format!("the local model's tool call was malformed: {e}"))?;
+            // Small models ask again for exactly what they just got, step after step, and the
+            // turn would never end. Sample the reply again, warmer; at last without the call
+            // tag they keep reaching for (they then write another call as bare JSON, or
+            // answer). A call that still repeats is dropped, which ends the turn.
             if repeats_last_call(prompt, &parsed) {
-                // Small models ask again for exactly what they just got, step after step, and
-                // the turn would never end. Sample the reply again, warmer; at last without the
-                // call tag they keep reaching for (they then write another call as bare JSON,
-                // or answer). A call that still repeats is dropped, which ends the turn.
                 if attempt > MAX_CALL_RESTARTS {
                     tracing::warn!(
                         "the local model keeps repeating its last call ({}); the turn ends here",
                         parsed.first().map(|c| c.name.as_str()).unwrap_or_default()
                     );
-                    events.push(ResponseEvent::Completed {
-                        usage: Some(usage(stats)),
-                    });
-                    for event in events {
-                        if tx.blocking_send(Ok(event)).is_err() {
-                            return Err(Stop::Interrupted);
-                        }
-                    }
-                    return Ok(());
-                }
-                let again = if attempt < MAX_CALL_RESTARTS {
-                    GenOptions {
-                        seed: opts.seed.wrapping_add(attempt + 1),
-                        temperature: opts.temperature.max(0.2) + 0.4 * (attempt + 1) as f32,
-                        ..opts.clone()
-                    }
+                    parsed.clear();
                 } else {
-                    GenOptions {
-                        ban_call_tag: true,
-                        force_tool_call: false,
-                        prefill: String::new(),
-                        ..opts.clone()
-                    }
-                };
-                tracing::debug!(
-                    attempt,
-                    "local model: the call repeats the previous one; sampling again"
-                );
-                return self.generate(prompt, &again, tx, stats, attempt + 1);
+                    let again = if attempt < MAX_CALL_RESTARTS {
+                        opts.warmer(attempt + 1, 0.4)
+                    } else {
+                        GenOptions {
+                            ban_call_tag: true,
+                            force_tool_call: false,
+                            prefill: String::new(),
+                            ..opts.clone()
+                        }
+                    };
+                    tracing::debug!(
+                        attempt,
+                        "local model: the call repeats the previous one; sampling again"
+                    );
+                    return self.generate(prompt, &again, tx, stats, attempt + 1);
+                }
             }
             for c in parsed {
                 events.push(ResponseEvent::OutputItemDone(call_item(&tools, c)));

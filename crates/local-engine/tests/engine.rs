@@ -4,14 +4,13 @@
 //! `~/.local/share/wright/models`), then where scripts/fetch-test-model puts it. Without the
 //! model the tests skip, except under CI=true, where they fail.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use wright_local_engine::{Engine, EngineConfig, GenOptions};
-use wright_models::{ModelClient, Prompt, Provider, ResponseEvent, StreamError, WireApi};
+use wright_models::{ModelClient, Prompt, Provider, ResponseEvent, StreamError};
 
 fn env_dir(name: &str) -> Option<PathBuf> {
     std::env::var_os(name)
@@ -537,17 +536,8 @@ async fn the_registered_engine_serves_a_local_provider() {
     let path = model_or_skip!();
     wright_local_engine::register();
     let provider = Provider {
-        name: "local".into(),
-        base_url: path.display().to_string(),
-        wire_api: WireApi::Local,
-        env_key: None,
-        api_key: None,
-        query_params: BTreeMap::new(),
-        http_headers: BTreeMap::new(),
-        env_http_headers: BTreeMap::new(),
-        request_max_retries: 0,
-        stream_max_retries: 0,
         stream_idle_timeout: Duration::from_secs(60),
+        ..Provider::local("local", &path)
     };
     let client = ModelClient::new(provider).unwrap();
     let mut stream = client

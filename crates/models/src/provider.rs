@@ -35,6 +35,24 @@ impl Provider {
     pub const DEFAULT_STREAM_MAX_RETRIES: u32 = 5;
     pub const DEFAULT_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
+    /// A provider for the embedded engine ([`WireApi::Local`]): its `base_url` is the GGUF
+    /// file's path. Nothing to retry over: a local failure is not transient.
+    pub fn local(name: &str, gguf: &std::path::Path) -> Provider {
+        Provider {
+            name: name.into(),
+            base_url: gguf.display().to_string(),
+            wire_api: WireApi::Local,
+            env_key: None,
+            api_key: None,
+            query_params: BTreeMap::new(),
+            http_headers: BTreeMap::new(),
+            env_http_headers: BTreeMap::new(),
+            request_max_retries: 0,
+            stream_max_retries: 0,
+            stream_idle_timeout: Self::DEFAULT_STREAM_IDLE_TIMEOUT,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         let mut url = format!("{}/{path}", self.base_url.trim_end_matches('/'));
         let mut sep = '?';
