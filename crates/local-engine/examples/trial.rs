@@ -43,6 +43,7 @@ async fn main() {
         options.seed = options.seed.wrapping_add(run);
         options.max_output_tokens = options.max_output_tokens.min(300);
         options.force_tool_call = std::env::var_os("TRIAL_FORCE").is_some();
+        options.prefill = std::env::var("TRIAL_PREFILL").unwrap_or_default();
         let mut stream = match engine.stream_with(&prompt, options) {
             Ok(s) => s,
             Err(e) => {

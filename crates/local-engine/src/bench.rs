@@ -19,6 +19,9 @@ pub struct BenchFigures {
     pub name: Option<String>,
     pub n_ctx: u32,
     pub threads: usize,
+    /// The CPU features llama.cpp was built to use (`AVX2 FMA ...`): prompt speed depends on
+    /// them, and a build for a portable baseline leaves this CPU's wider vectors unused.
+    pub cpu_features: String,
     /// The first load in this process (the file may or may not be in the page cache yet).
     pub load_first: Duration,
     /// A second load of the same file, now in the page cache: what a user waits for normally.
@@ -53,6 +56,7 @@ impl fmt::Display for BenchFigures {
             "context           {} tokens, {} threads",
             self.n_ctx, self.threads
         )?;
+        writeln!(f, "cpu features      {}", self.cpu_features)?;
         writeln!(
             f,
             "load              {:.0} ms warm ({:.0} ms first)",
@@ -134,6 +138,7 @@ pub fn bench_with(path: &Path, config: EngineConfig) -> Result<BenchFigures, Api
         name: engine.info().name.clone(),
         n_ctx: engine.info().n_ctx,
         threads,
+        cpu_features: cpu_features(),
         load_first,
         load_warm,
         prompt_tokens: first.prompt_tokens,
@@ -201,6 +206,29 @@ fn block_on<F: Future>(future: F) -> F::Output {
 }
 
 /// `VmHWM` of this process (Linux).
+/// The features llama.cpp reports as used (`AVX2 = 1` in its system info), space-separated.
+fn cpu_features() -> String {
+    // SAFETY: llama.cpp returns a pointer to a static, NUL-terminated string.
+    let info = unsafe { std::ffi::CStr::from_ptr(llama_cpp_sys_2::llama_print_system_info()) }
+        .to_string_lossy()
+        .into_owned();
+    let features: Vec<&str> = info
+        .split('|')
+        .filter_map(|part| {
+            let (name, value) = part.split_once('=')?;
+            // The first entry carries the backend's name: `CPU : SSE3 = 1`.
+            let name = name.rsplit(':').next().unwrap_or(name).trim();
+            (value.trim() == "1").then_some(name)
+        })
+        .filter(|name| !name.is_empty())
+        .collect();
+    if features.is_empty() {
+        "none reported".into()
+    } else {
+        features.join(" ")
+    }
+}
+
 fn peak_rss() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;

@@ -19,6 +19,7 @@
 //! weights read rather than mapped, one thread per core, prompt batches of 512 tokens.
 
 mod bench;
+mod examples;
 mod grammar;
 mod log;
 mod prompt;
@@ -48,6 +49,9 @@ pub struct EngineConfig {
     pub quantized_kv_cache: bool,
     /// Map the model file rather than read it.
     pub use_mmap: bool,
+    /// Keep the KV state of the prompt's fixed start (system prompt, tools, worked examples)
+    /// here, so that a new process loads it instead of evaluating it; `None`: no disk cache.
+    pub prefix_cache_dir: Option<PathBuf>,
 }
 
 impl Default for EngineConfig {
@@ -58,6 +62,7 @@ impl Default for EngineConfig {
             n_threads: None,
             quantized_kv_cache: true,
             use_mmap: false,
+            prefix_cache_dir: None,
         }
     }
 }
@@ -329,7 +334,11 @@ fn shared_engine(path: &Path) -> Result<Arc<dyn LocalEngine>, ApiError> {
     if let Some(engine) = engines.get(&key) {
         return Ok(Arc::clone(engine) as Arc<dyn LocalEngine>);
     }
-    let engine = Arc::new(Engine::load(&key, EngineConfig::default())?);
+    let config = EngineConfig {
+        prefix_cache_dir: worker::default_prefix_cache_dir(),
+        ..EngineConfig::default()
+    };
+    let engine = Arc::new(Engine::load(&key, config)?);
     engines.insert(key, Arc::clone(&engine));
     Ok(engine)
 }

@@ -250,11 +250,24 @@ fn push_call(msg: &mut ChatMessage, name: &str, arguments: &Value) {
 /// where they are (as `system` turns) so that the rendered prefix of earlier turns never changes
 /// and the engine's KV cache keeps matching it.
 pub(crate) fn build_messages(prompt: &Prompt, tools: &[ToolDecl]) -> Vec<ChatMessage> {
+    let (mut messages, rest) = fixed_start(prompt, tools);
+    push_items(&mut messages, rest);
+    messages
+}
+
+/// The messages every request with these instructions and tools starts with (the system
+/// prompt, holding the leading developer messages and the tool declarations, then the worked
+/// examples for small models), and the input items after them. The engine keeps the KV state
+/// of this start on disk.
+pub(crate) fn fixed_start<'p>(
+    prompt: &'p Prompt,
+    tools: &[ToolDecl],
+) -> (Vec<ChatMessage>, &'p [Value]) {
     let mut messages = Vec::new();
     let mut system = ChatMessage::new("system");
     system.text(&prompt.instructions);
-    let mut items = prompt.input.iter().peekable();
-    while let Some(item) = items.peek() {
+    let mut rest = prompt.input.as_slice();
+    while let [item, after @ ..] = rest {
         let is_leading_system = item_type(item) == "message"
             && matches!(
                 item.get("role").and_then(Value::as_str),
@@ -270,7 +283,7 @@ pub(crate) fn build_messages(prompt: &Prompt, tools: &[ToolDecl]) -> Vec<ChatMes
             }
             system.text(&text);
         }
-        items.next();
+        rest = after;
     }
     if !tools.is_empty() {
         system.markup(tools_block(tools));
@@ -279,6 +292,11 @@ pub(crate) fn build_messages(prompt: &Prompt, tools: &[ToolDecl]) -> Vec<ChatMes
         messages.push(system);
     }
 
+    push_items(&mut messages, &crate::examples::worked_examples(tools));
+    (messages, rest)
+}
+
+fn push_items(messages: &mut Vec<ChatMessage>, items: &[Value]) {
     for item in items {
         let kind = item_type(item);
         match kind {
@@ -329,7 +347,6 @@ pub(crate) fn build_messages(prompt: &Prompt, tools: &[ToolDecl]) -> Vec<ChatMes
             other => tracing::debug!(kind = other, "local model: history item left out"),
         }
     }
-    messages
 }
 
 fn last_was_tool_result(m: &ChatMessage) -> bool {
@@ -527,6 +544,44 @@ mod tests {
         assert!(msgs[1].flat().contains(
             "{\"name\": \"apply_patch\", \"arguments\": {\"input\": \"*** Begin Patch\"}}"
         ));
+    }
+
+    #[test]
+    fn the_fixed_start_is_the_system_prompt_then_the_worked_examples() {
+        let tools = vec![
+            json!({"type": "function", "name": "shell", "parameters": {"type": "object",
+                "properties": {"command": {"type": "string"}}, "required": ["command"]}}),
+            json!({"type": "function", "name": "write_file", "parameters": {"type": "object",
+                "properties": {"path": {"type": "string"}, "content": {"type": "string"}},
+                "required": ["path", "content"]}}),
+        ];
+        let input = vec![
+            json!({"type": "message", "role": "developer",
+                "content": [{"type": "input_text", "text": "Sandbox rules."}]}),
+            json!({"type": "message", "role": "user",
+                "content": [{"type": "input_text", "text": "The task."}]}),
+        ];
+        let p = prompt(input, tools);
+        let decls = tool_decls(&p.tools);
+        let (fixed, rest) = fixed_start(&p, &decls);
+        // The developer message joins the system prompt; the user's task is not fixed.
+        assert_eq!(rest, &p.input[1..]);
+        assert_eq!(fixed[0].role, "system");
+        assert!(fixed[0].flat().contains("Sandbox rules."));
+        let roles: Vec<&str> = fixed[1..].iter().map(|m| m.role).collect();
+        assert_eq!(roles.first(), Some(&"user"));
+        assert_eq!(roles.last(), Some(&"assistant"));
+        assert!(roles.len() >= 4, "{roles:?}");
+        // The whole prompt is the fixed start, then the rest.
+        let all = build_messages(&p, &decls);
+        assert_eq!(all[..fixed.len()], fixed[..]);
+        assert_eq!(all.len(), fixed.len() + 1);
+        assert!(all[fixed.len()].flat().contains("The task."));
+
+        // Other tools: no examples, the fixed start is the system prompt alone.
+        let other = prompt(p.input.clone(), vec![shell_tool()]);
+        let (fixed, _) = fixed_start(&other, &tool_decls(&other.tools));
+        assert_eq!(fixed.len(), 1);
     }
 
     #[test]

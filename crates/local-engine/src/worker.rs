@@ -23,14 +23,20 @@ use tokio::sync::mpsc;
 use wright_models::{ApiError, Prompt, ResponseEvent, StreamError, TokenUsage};
 
 use crate::grammar::{parse_calls, tool_call_grammar};
-use crate::prompt::{build_messages, repeats_last_call, tool_decls, Segment, ToolDecl, CALL_OPEN};
+use crate::prompt::{
+    build_messages, repeats_last_call, tool_decls, ChatMessage, Segment, ToolDecl, CALL_OPEN,
+};
 use crate::text::{called_tool, TextTracker};
 use sampling::{is_looping, MAX_CALL_RESTARTS};
 
+mod prefix_cache;
 mod sampling;
+
 use crate::{
     log, next_id, EngineConfig, GenOptions, ModelInfo, RenderedPrompt, RequestStats, KEEP_STATS,
 };
+pub(crate) use prefix_cache::default_dir as default_prefix_cache_dir;
+use prefix_cache::PrefixCache;
 
 pub(crate) type Tx = mpsc::Sender<Result<ResponseEvent, StreamError>>;
 
@@ -210,6 +216,8 @@ struct Session<'m> {
     bos: Option<LlamaToken>,
     info: ModelInfo,
     stats: Stats,
+    /// Where the KV state of the prompt's fixed start is kept between processes.
+    prefix_cache: Option<PrefixCache>,
 }
 
 impl<'m> Session<'m> {
@@ -313,6 +321,10 @@ impl<'m> Session<'m> {
             bos,
             info,
             stats,
+            prefix_cache: config
+                .prefix_cache_dir
+                .as_deref()
+                .and_then(|dir| PrefixCache::new(dir, path, config, n_ctx)),
         })
     }
 
@@ -380,10 +392,19 @@ impl<'m> Session<'m> {
         prompt: &Prompt,
         tools: &[ToolDecl],
     ) -> Result<(String, Vec<LlamaToken>), String> {
-        let messages = build_messages(prompt, tools);
+        self.tokenize_chat(&build_messages(prompt, tools), true)
+    }
+
+    /// `messages` through the model's chat template, then tokenized; `add_assistant` opens the
+    /// assistant's turn at the end.
+    fn tokenize_chat(
+        &self,
+        messages: &[ChatMessage],
+        add_assistant: bool,
+    ) -> Result<(String, Vec<LlamaToken>), String> {
         let mut holes: Vec<String> = Vec::new();
         let mut chat = Vec::with_capacity(messages.len());
-        for m in &messages {
+        for m in messages {
             let mut content = String::new();
             for segment in &m.content {
                 match segment {
@@ -403,7 +424,7 @@ impl<'m> Session<'m> {
         }
         let rendered = self
             .model
-            .apply_chat_template(&self.template, &chat, true)
+            .apply_chat_template(&self.template, &chat, add_assistant)
             .map_err(|e| format!("llama.cpp could not apply the chat template: {e}"))?;
 
         let vocab = self.model.vocab();
@@ -510,8 +531,14 @@ impl<'m> Session<'m> {
         if keep < self.cached.len() {
             keep = self.rewind(keep);
         }
-        stats.cached_tokens = keep;
-        stats.evaluated_tokens = n - keep;
+        let mut loaded = keep;
+        if keep == 0 {
+            let (restored, from_disk) = self.restore_fixed_start(prompt, &tools, &tokens, tx)?;
+            keep = restored;
+            loaded = if from_disk { restored } else { 0 };
+        }
+        stats.cached_tokens = loaded;
+        stats.evaluated_tokens = n - loaded;
         let mut idx = self.eval(&tokens[keep..], Some(tx))?;
         stats.prompt_time = started.elapsed();
 

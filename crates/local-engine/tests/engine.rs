@@ -567,3 +567,85 @@ async fn the_registered_engine_serves_a_local_provider() {
     };
     assert!(err.message.contains("does not exist"), "{}", err.message);
 }
+
+/// The small-model tools, with which the engine adds its worked examples to the fixed start.
+fn small_model_tools() -> Vec<Value> {
+    vec![
+        json!({"type": "function", "name": "shell", "description": "Run a shell command.",
+            "parameters": {"type": "object", "properties": {"command": {"type": "string"}},
+            "required": ["command"], "additionalProperties": false}}),
+        json!({"type": "function", "name": "write_file", "description": "Write a file.",
+            "parameters": {"type": "object", "properties": {"path": {"type": "string"},
+            "content": {"type": "string"}}, "required": ["path", "content"],
+            "additionalProperties": false}}),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_prompts_fixed_start_is_kept_on_disk_for_the_next_process() {
+    let path = model_or_skip!();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("local-kv");
+    let config = || EngineConfig {
+        prefix_cache_dir: Some(cache.clone()),
+        ..small_config()
+    };
+    let p = prompt("List the files here.", small_model_tools());
+    let options = || GenOptions {
+        max_output_tokens: 24,
+        ..GenOptions::default()
+    };
+    let text = |events: &[Result<ResponseEvent, StreamError>]| -> String {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Ok(ResponseEvent::OutputTextDelta { delta, .. }) => Some(delta.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let kv_files = || -> Vec<PathBuf> {
+        std::fs::read_dir(&cache)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default()
+    };
+
+    // The first process evaluates everything and saves the fixed start.
+    let first = Engine::load(&path, config()).unwrap();
+    let reply = text(&collect(&first, &p, options()).await);
+    let stats = first.recent_stats().pop().unwrap();
+    first.close();
+    assert_eq!(stats.cached_tokens, 0, "{stats:?}");
+    assert_eq!(stats.evaluated_tokens, stats.prompt_tokens, "{stats:?}");
+    let files = kv_files();
+    assert_eq!(files.len(), 1, "one saved state: {files:?}");
+    assert!(files[0].extension().is_some_and(|e| e == "kv"), "{files:?}");
+
+    // The next one loads it: the system prompt, the tools and the worked examples (hundreds of
+    // tokens) are not evaluated again, and the reply is the same.
+    let second = Engine::load(&path, config()).unwrap();
+    let again = text(&collect(&second, &p, options()).await);
+    let loaded = second.recent_stats().pop().unwrap();
+    second.close();
+    assert!(loaded.cached_tokens > 300, "{loaded:?}");
+    assert_eq!(
+        loaded.evaluated_tokens,
+        loaded.prompt_tokens - loaded.cached_tokens
+    );
+    assert_eq!(again, reply, "the loaded state is the evaluated one");
+
+    // A damaged file is ignored (everything is evaluated, the reply is unchanged) and replaced.
+    std::fs::write(&files[0], b"not a llama.cpp state").unwrap();
+    let third = Engine::load(&path, config()).unwrap();
+    let repaired = text(&collect(&third, &p, options()).await);
+    let stats = third.recent_stats().pop().unwrap();
+    third.close();
+    assert_eq!(stats.cached_tokens, 0, "{stats:?}");
+    assert_eq!(repaired, reply);
+    assert!(std::fs::metadata(&files[0]).unwrap().len() > 100_000);
+
+    // Without a cache directory nothing is saved or loaded.
+    let plain = Engine::load(&path, small_config()).unwrap();
+    collect(&plain, &p, options()).await;
+    assert_eq!(plain.recent_stats().pop().unwrap().cached_tokens, 0);
+}
