@@ -60,8 +60,10 @@ pub(crate) fn worked_examples(tools: &[ToolDecl]) -> Vec<Value> {
         json!({"command": "python3 count.py"}),
         &ran(0, "1\n2\n3\n"),
     );
+    // The answers quote what the last run printed: a model that copies their shape has to
+    // have run something to fill it in.
     items.push(answer(
-        "I created count.py and ran it. It printed 1, 2 and 3, one per line.",
+        "count.py is written. python3 count.py printed:\n1\n2\n3",
     ));
 
     items.push(user(
@@ -90,7 +92,8 @@ pub(crate) fn worked_examples(tools: &[ToolDecl]) -> Vec<Value> {
         ),
     );
     items.push(answer(
-        "double(x) returned x + 2; it now returns x * 2, and the test passes.",
+        "double(x) in calc.py added 2 instead of doubling; it now returns x * 2. \
+         python3 -m unittest -q printed: Ran 1 test, OK.",
     ));
     items
 }

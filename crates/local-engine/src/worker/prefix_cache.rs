@@ -94,6 +94,11 @@ impl Session<'_> {
         let Some(path) = self.prefix_cache.as_ref().map(|c| c.file_for(&fixed)) else {
             return Ok((0, false));
         };
+        // A state in a directory others can write to may be theirs: not loaded, not saved.
+        if let Err(e) = path.parent().map_or(Ok(()), make_private_dir) {
+            warn_once(&path, &e.to_string());
+            return Ok((0, false));
+        }
         if self.load_state(&path, &fixed) {
             return Ok((fixed.len(), true));
         }
@@ -156,27 +161,43 @@ impl Session<'_> {
             }
             Err(e) => {
                 let _ = std::fs::remove_file(&tmp);
-                static WARNED: std::sync::atomic::AtomicBool =
-                    std::sync::atomic::AtomicBool::new(false);
-                if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                    tracing::warn!(
-                        "could not save the local model's prompt cache in {}: {e}; each run \
-                         evaluates the prompt's start again",
-                        dir.display()
-                    );
-                }
+                warn_once(path, &e);
             }
         }
     }
 }
 
-/// The directory, made readable by the user alone when created here.
+/// Says once per process that the disk cache is not used, and why.
+fn warn_once(path: &Path, why: &str) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        let dir = path.parent().unwrap_or(path);
+        tracing::warn!(
+            "cannot keep the local model's prompt cache in {}: {why}; each run evaluates the \
+             prompt's start again",
+            dir.display()
+        );
+    }
+}
+
+/// The directory, made readable by the user alone when created here. One that another user
+/// could write to is refused: llama.cpp opens the temporary file by name, and a symlink planted
+/// there would have it overwrite some other file of this user's.
 fn make_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt as _;
+    use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
-        .create(dir)
+        .create(dir)?;
+    let meta = std::fs::symlink_metadata(dir)?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if !meta.is_dir() || meta.uid() != me || meta.mode() & 0o022 != 0 {
+        return Err(std::io::Error::other(
+            "it is not a directory of this user's that only they can write to",
+        ));
+    }
+    Ok(())
 }
 
 /// Keeps the [`KEEP`] most recently used states, and removes temporary files a killed process
@@ -262,6 +283,24 @@ mod tests {
         want.extend([".fresh.kv.2.tmp".to_string(), "other.txt".to_string()]);
         want.sort();
         assert_eq!(left, want);
+    }
+
+    #[test]
+    fn a_directory_others_can_write_to_is_refused() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let base = tempfile::tempdir().unwrap();
+        let dir = base.path().join("kv");
+        make_private_dir(&dir).unwrap();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(make_private_dir(&dir).is_err());
+        // A symlink to a private directory is refused too: it may be swapped.
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let link = base.path().join("link");
+        std::os::unix::fs::symlink(&dir, &link).unwrap();
+        assert!(make_private_dir(&link).is_err());
+        assert!(make_private_dir(&dir).is_ok());
     }
 
     #[test]
