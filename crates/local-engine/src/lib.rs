@@ -23,6 +23,7 @@ mod examples;
 mod grammar;
 mod log;
 mod prompt;
+mod steering;
 mod text;
 mod worker;
 
@@ -302,53 +303,9 @@ impl LocalEngine for Engine {
             );
         }
         let mut options = GenOptions::default().with_env_overrides();
-        options.force_tool_call = opens_task(prompt) || follows_unchecked_write(prompt);
+        options.force_tool_call = steering::reply_must_call(prompt);
         self.stream_with(prompt, options)
     }
-}
-
-/// Whether this request answers a user message (the first step of a turn) with tools to call.
-/// Small models asked to do something often answer in prose, pasting the code they would
-/// write; a coding agent's first step is always to look or act, so the engine starts that reply
-/// inside a tool call. Later steps (after a tool result) may answer freely.
-fn opens_task(prompt: &Prompt) -> bool {
-    !prompt.tools.is_empty()
-        && prompt.input.last().is_some_and(|item| {
-            item.get("type").and_then(serde_json::Value::as_str) == Some("message")
-                && item.get("role").and_then(serde_json::Value::as_str) == Some("user")
-        })
-}
-
-/// Whether the step before wrote a file with `write_file` and a `shell` tool could check it.
-/// Small models (the 1.5B too) write a script and then report what it "printed" without
-/// running it; a change is checked before it is reported, so the reply after a write is a
-/// call. Capped per turn, so a model that only ever writes still gets to answer.
-fn follows_unchecked_write(prompt: &Prompt) -> bool {
-    use serde_json::Value;
-    const MAX_CALLS_IN_TURN: usize = 12;
-    fn kind(item: &Value) -> &str {
-        item.get("type").and_then(Value::as_str).unwrap_or_default()
-    }
-    let has_shell = prompt
-        .tools
-        .iter()
-        .any(|t| t.get("name").and_then(Value::as_str) == Some("shell"));
-    let turn_start = prompt
-        .input
-        .iter()
-        .rposition(|item| {
-            kind(item) == "message" && item.get("role").and_then(Value::as_str) == Some("user")
-        })
-        .map_or(0, |i| i + 1);
-    let turn = &prompt.input[turn_start..];
-    let calls = turn.iter().filter(|i| kind(i) == "function_call").count();
-    let last_call = turn.iter().rev().find(|i| kind(i) == "function_call");
-    has_shell
-        && calls < MAX_CALLS_IN_TURN
-        && turn
-            .last()
-            .is_some_and(|i| kind(i) == "function_call_output")
-        && last_call.is_some_and(|c| c.get("name").and_then(Value::as_str) == Some("write_file"))
 }
 
 /// Makes this engine the one `wright_models` uses for providers with `wire_api = "local"`.
@@ -389,74 +346,4 @@ pub(crate) fn next_id() -> u64 {
             .unwrap_or(0)
     });
     base + NEXT.fetch_add(1, Ordering::Relaxed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::{json, Value};
-
-    fn prompt(input: Vec<Value>, tools: &[&str]) -> Prompt {
-        Prompt {
-            model: "local".into(),
-            instructions: String::new(),
-            input,
-            tools: tools
-                .iter()
-                .map(|n| json!({"type": "function", "name": n, "parameters": {}}))
-                .collect(),
-            parallel_tool_calls: false,
-            reasoning: None,
-            output_schema: None,
-            prompt_cache_key: "t".into(),
-        }
-    }
-
-    fn user(text: &str) -> Value {
-        json!({"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]})
-    }
-
-    fn call(name: &str, id: &str) -> [Value; 2] {
-        [
-            json!({"type": "function_call", "name": name, "call_id": id, "arguments": "{}"}),
-            json!({"type": "function_call_output", "call_id": id, "output": "ok"}),
-        ]
-    }
-
-    #[test]
-    fn the_step_after_a_write_is_a_call_until_something_ran() {
-        let tools = ["shell", "write_file"];
-        let [w, wo] = call("write_file", "a");
-        let [s, so] = call("shell", "b");
-        // Just wrote: check it.
-        let p = prompt(vec![user("make x.py"), w.clone(), wo.clone()], &tools);
-        assert!(follows_unchecked_write(&p));
-        // Ran something after the write: free to answer.
-        let p = prompt(
-            vec![
-                user("make x.py"),
-                w.clone(),
-                wo.clone(),
-                s.clone(),
-                so.clone(),
-            ],
-            &tools,
-        );
-        assert!(!follows_unchecked_write(&p));
-        // No shell to check with, or a write in an earlier turn: no constraint.
-        let p = prompt(
-            vec![user("make x.py"), w.clone(), wo.clone()],
-            &["write_file"],
-        );
-        assert!(!follows_unchecked_write(&p));
-        let p = prompt(vec![user("a"), w.clone(), wo.clone(), user("b")], &tools);
-        assert!(!follows_unchecked_write(&p));
-        // A turn of many calls may end however the model likes.
-        let mut input = vec![user("make x.py")];
-        for i in 0..12 {
-            let [c, o] = call("write_file", &i.to_string());
-            input.extend([c, o]);
-        }
-        assert!(!follows_unchecked_write(&prompt(input, &tools)));
-    }
 }
