@@ -33,6 +33,10 @@ pub struct BenchFigures {
     pub time_to_first_token: Duration,
     pub generated_tokens: usize,
     pub generation_tokens_per_s: f64,
+    /// Of each generated token's time, the part spent in llama.cpp's decode; the rest is
+    /// sampling and the engine's own work.
+    pub decode_per_token: Duration,
+    pub overhead_per_token: Duration,
     /// The next step of the conversation (the reply and a new user message appended): tokens
     /// evaluated, and the time to its first token, with the KV cache reused.
     pub step_evaluated_tokens: usize,
@@ -75,8 +79,11 @@ impl fmt::Display for BenchFigures {
         )?;
         writeln!(
             f,
-            "generation        {:.1} tok/s ({} tokens)",
-            self.generation_tokens_per_s, self.generated_tokens
+            "generation        {:.1} tok/s ({} tokens; per token {:.1} ms decode, {:.1} ms sampling)",
+            self.generation_tokens_per_s,
+            self.generated_tokens,
+            ms(self.decode_per_token),
+            ms(self.overhead_per_token)
         )?;
         writeln!(
             f,
@@ -133,6 +140,7 @@ pub fn bench_with(path: &Path, config: EngineConfig) -> Result<BenchFigures, Api
 
     let secs = |d: Duration| d.as_secs_f64().max(1e-9);
     let decode_steps = first.sampled_tokens.saturating_sub(1);
+    let per_step = |d: Duration| d / decode_steps.max(1) as u32;
     Ok(BenchFigures {
         model: path.to_path_buf(),
         name: engine.info().name.clone(),
@@ -146,6 +154,12 @@ pub fn bench_with(path: &Path, config: EngineConfig) -> Result<BenchFigures, Api
         time_to_first_token: first.time_to_first_token.unwrap_or_default(),
         generated_tokens: first.sampled_tokens,
         generation_tokens_per_s: decode_steps as f64 / secs(first.generation_time),
+        decode_per_token: per_step(first.generation_decode_time),
+        overhead_per_token: per_step(
+            first
+                .generation_time
+                .saturating_sub(first.generation_decode_time),
+        ),
         step_evaluated_tokens: step.evaluated_tokens,
         step_cached_tokens: step.cached_tokens,
         step_time_to_first_token: step.time_to_first_token.unwrap_or_default(),

@@ -196,6 +196,9 @@ pub struct RequestStats {
     pub generation_time: Duration,
     /// Sampled tokens (generation runs at `(sampled_tokens - 1) / generation_time`).
     pub sampled_tokens: usize,
+    /// Of `generation_time`, the part spent inside llama.cpp evaluating tokens (the rest is
+    /// sampling and our own work).
+    pub generation_decode_time: Duration,
     /// The stream's receiver went away before the reply ended.
     pub interrupted: bool,
 }

@@ -5,7 +5,7 @@ use std::io::Read as _;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use llama_cpp_2::context::params::{KvCacheType, LlamaContextParams};
 use llama_cpp_2::context::LlamaContext;
@@ -218,6 +218,8 @@ struct Session<'m> {
     stats: Stats,
     /// Where the KV state of the prompt's fixed start is kept between processes.
     prefix_cache: Option<PrefixCache>,
+    /// Time spent inside llama.cpp's decode since the current request's first token.
+    decode_time: Duration,
 }
 
 impl<'m> Session<'m> {
@@ -325,6 +327,7 @@ impl<'m> Session<'m> {
                 .prefix_cache_dir
                 .as_deref()
                 .and_then(|dir| PrefixCache::new(dir, path, config, n_ctx)),
+            decode_time: Duration::ZERO,
         })
     }
 
@@ -350,6 +353,7 @@ impl<'m> Session<'m> {
                     return;
                 }
                 let mut stats = RequestStats::default();
+                self.decode_time = Duration::ZERO;
                 let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     self.generate(&prompt, &options, &tx, &mut stats, 0)
                 }));
@@ -375,6 +379,7 @@ impl<'m> Session<'m> {
                 if let Some(err) = failure {
                     let _ = tx.blocking_send(Err(err));
                 }
+                stats.generation_decode_time = self.decode_time;
                 tracing::debug!(?stats, "local model request done");
                 let mut kept = self.stats.lock().unwrap_or_else(|e| e.into_inner());
                 if kept.len() >= KEEP_STATS {
@@ -480,7 +485,10 @@ impl<'m> Session<'m> {
                     .map_err(|e| format!("llama.cpp batch: {e}"))?;
             }
             log::clear_errors();
-            if let Err(e) = self.ctx.decode(&mut self.batch) {
+            let decoding = Instant::now();
+            let decoded = self.ctx.decode(&mut self.batch);
+            self.decode_time += decoding.elapsed();
+            if let Err(e) = decoded {
                 // What the failed batch left in the cache is unknown.
                 self.ctx.clear_kv_cache();
                 self.cached.clear();
@@ -627,6 +635,7 @@ impl<'m> Session<'m> {
             let now = Instant::now();
             if first_token.is_none() {
                 first_token = Some(now);
+                self.decode_time = Duration::ZERO;
                 stats.time_to_first_token = Some(now - started);
             }
             stats.sampled_tokens += 1;
