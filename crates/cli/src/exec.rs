@@ -111,7 +111,7 @@ enum ExecCommand {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-enum SandboxArg {
+pub(crate) enum SandboxArg {
     ReadOnly,
     WorkspaceWrite,
     DangerFullAccess,
@@ -158,17 +158,7 @@ async fn run(mut args: ExecArgs) -> anyhow::Result<i32> {
     if !args.skip_git_repo_check && !inside_git_repo(&cwd) {
         bail!("Not inside a trusted directory and --skip-git-repo-check was not specified.");
     }
-    let sandbox_mode = if args.bypass {
-        Some(SandboxMode::DangerFullAccess)
-    } else if args.full_auto {
-        Some(SandboxMode::WorkspaceWrite)
-    } else {
-        args.sandbox.map(|s| match s {
-            SandboxArg::ReadOnly => SandboxMode::ReadOnly,
-            SandboxArg::WorkspaceWrite => SandboxMode::WorkspaceWrite,
-            SandboxArg::DangerFullAccess => SandboxMode::DangerFullAccess,
-        })
-    };
+    let sandbox_mode = sandbox_mode(args.sandbox, args.full_auto, args.bypass);
     let overrides = CliOverrides {
         model: args.model.take(),
         profile: args.profile.take(),
@@ -406,6 +396,25 @@ async fn run(mut args: ExecArgs) -> anyhow::Result<i32> {
         "interrupted" if signal_code != 0 => signal_code,
         _ => 1,
     })
+}
+
+/// The sandbox the flags ask for (`--yolo` over `--full-auto` over `--sandbox`).
+pub(crate) fn sandbox_mode(
+    sandbox: Option<SandboxArg>,
+    full_auto: bool,
+    bypass: bool,
+) -> Option<SandboxMode> {
+    if bypass {
+        Some(SandboxMode::DangerFullAccess)
+    } else if full_auto {
+        Some(SandboxMode::WorkspaceWrite)
+    } else {
+        sandbox.map(|s| match s {
+            SandboxArg::ReadOnly => SandboxMode::ReadOnly,
+            SandboxArg::WorkspaceWrite => SandboxMode::WorkspaceWrite,
+            SandboxArg::DangerFullAccess => SandboxMode::DangerFullAccess,
+        })
+    }
 }
 
 enum Resume {

@@ -7,6 +7,7 @@ mod local_model;
 mod models_cmd;
 mod notifications;
 mod sandbox_cmd;
+mod tui_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -16,9 +17,13 @@ use clap::{Parser, Subcommand};
     version,
     about = "A coding agent: point it at a repository and a task."
 )]
+#[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// With no subcommand: the terminal UI.
+    #[command(flatten)]
+    tui: tui_cmd::TuiArgs,
 }
 
 #[derive(Subcommand)]
@@ -28,7 +33,8 @@ enum Command {
     Exec(Box<exec::ExecArgs>),
     /// Serve the App Server protocol (JSON-RPC) on stdio or WebSocket.
     AppServer(app_server::AppServerArgs),
-    /// Continue an earlier thread with a new prompt (same as `wright exec resume`).
+    /// Reopen an earlier thread: a picker, `--last`, or an id. With a prompt and no terminal,
+    /// it continues the thread as `wright exec resume` does.
     Resume(ResumeArgs),
     /// Run a command confined (`--check`: what this machine can enforce).
     Sandbox(sandbox_cmd::SandboxArgs),
@@ -110,7 +116,24 @@ struct ResumeArgs {
     config: Vec<String>,
 }
 
+/// Parses `wright exec ...` arguments.
+pub(crate) fn exec_args(argv: Vec<std::ffi::OsString>) -> Result<exec::ExecArgs, clap::Error> {
+    match Cli::try_parse_from(argv)?.command {
+        Some(Command::Exec(args)) => Ok(*args),
+        _ => Err(clap::Error::new(clap::error::ErrorKind::InvalidSubcommand)),
+    }
+}
+
 impl ResumeArgs {
+    /// Whether this resume opens the terminal UI: a terminal on both ends, no prompt, no JSON.
+    fn interactive(&self) -> bool {
+        use std::io::IsTerminal;
+        self.prompt.is_none()
+            && !self.json
+            && std::io::stdin().is_terminal()
+            && std::io::stdout().is_terminal()
+    }
+
     /// The same request in `wright exec ... resume ...` form.
     fn into_exec(self) -> Result<exec::ExecArgs, clap::Error> {
         let mut argv: Vec<std::ffi::OsString> = vec!["wright".into(), "exec".into()];
@@ -134,10 +157,7 @@ impl ResumeArgs {
         }
         argv.extend(self.id.into_iter().map(Into::into));
         argv.extend(self.prompt.into_iter().map(Into::into));
-        match Cli::try_parse_from(argv)?.command {
-            Some(Command::Exec(args)) => Ok(*args),
-            _ => Err(clap::Error::new(clap::error::ErrorKind::InvalidSubcommand)),
-        }
+        exec_args(argv)
     }
 }
 
@@ -240,15 +260,24 @@ fn main() {
         Some(Command::Models(args)) => models_cmd::main(args),
         Some(Command::ApplyPatch) => apply_patch_main(),
         Some(Command::Bench(args)) => bench_main(args),
+        Some(Command::Resume(args)) if args.interactive() => {
+            let open = match (args.id, args.last) {
+                (Some(id), _) => tui_cmd::Open::Resume(id),
+                (None, true) => tui_cmd::Open::Last,
+                (None, false) => tui_cmd::Open::Pick,
+            };
+            let tui = tui_cmd::TuiArgs {
+                cd: args.cd,
+                config: args.config,
+                ..Default::default()
+            };
+            tui_cmd::main(tui, open)
+        }
         Some(Command::Resume(args)) => match args.into_exec() {
             Ok(args) => exec::main(args),
             Err(err) => err.exit(),
         },
-        None => {
-            use clap::CommandFactory;
-            let _ = Cli::command().print_help();
-            2
-        }
+        None => tui_cmd::main(cli.tui, tui_cmd::Open::New),
     };
     std::process::exit(code);
 }

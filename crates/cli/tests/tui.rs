@@ -1,0 +1,226 @@
+//! The terminal UI end to end: the real binary in a tmux pane against the mock model, read back
+//! with capture-pane as a person would see it.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::Env;
+use serde_json::json;
+use wright_mock_model::{OutputItem, Step};
+
+/// A tmux server of the test's own, killed when the test ends.
+struct Pane {
+    socket: String,
+}
+
+impl Pane {
+    /// Runs `wright ARGS` in a 100x30 pane; when it exits the pane prints its status and the
+    /// terminal's modes, then waits.
+    fn start(env: &Env, name: &str, args: &str) -> Option<Pane> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            assert!(
+                std::env::var("CI").is_err(),
+                "tmux is missing: the TUI end-to-end tests cannot run"
+            );
+            eprintln!("skipping: tmux is not installed");
+            return None;
+        }
+        let socket = format!("wright-tui-{name}-{}", std::process::id());
+        let script = format!(
+            "cd '{repo}' && env WRIGHT_HOME='{home}' HOME='{home}' SHELL=/bin/bash TERM=xterm-256color \
+             '{bin}' {args}; echo EXIT=$?; stty -a; sleep 120",
+            repo = env.repo().display(),
+            home = env.home.path().display(),
+            bin = env!("CARGO_BIN_EXE_wright"),
+        );
+        let status = Command::new("tmux")
+            .args([
+                "-L",
+                &socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                "100",
+                "-y",
+                "30",
+            ])
+            .args(["sh", "-c", &script])
+            .env_remove("TMUX")
+            .status()
+            .expect("tmux runs");
+        assert!(status.success(), "tmux could not start a session");
+        Some(Pane { socket })
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-S", "-200"])
+            .output()
+            .expect("capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let status = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys"])
+            .args(keys)
+            .status()
+            .expect("send-keys");
+        assert!(status.success());
+    }
+
+    /// Types `text` literally, then presses Enter.
+    fn type_line(&self, text: &str) {
+        self.keys(&["-l", text]);
+        self.keys(&["Enter"]);
+    }
+
+    /// Waits until the screen shows `what`; fails with the screen otherwise.
+    async fn wait_for(&self, what: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.screen();
+            if screen.contains(what) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("the screen never showed {what:?}:\n{screen}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// After wright exits: it said 0 and left the terminal in its normal (cooked, echoing)
+    /// mode.
+    async fn assert_clean_exit(&self) {
+        let screen = self.wait_for("EXIT=").await;
+        assert!(screen.contains("EXIT=0"), "{screen}");
+        let modes = screen.split("EXIT=").nth(1).unwrap_or_default();
+        let words: Vec<&str> = modes.split_whitespace().collect();
+        for mode in ["icanon", "echo", "isig"] {
+            assert!(
+                words.contains(&mode),
+                "the terminal was left without {mode}:\n{modes}"
+            );
+        }
+    }
+}
+
+impl Drop for Pane {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+fn shell(command: &str) -> Step {
+    Step::calls(vec![OutputItem::function(
+        "shell",
+        json!({"command": ["bash", "-lc", command], "justification": "to see what it prints"}),
+    )])
+}
+
+#[tokio::test]
+async fn a_prompt_an_approved_command_its_output_and_the_answer() {
+    let env = Env::new(vec![
+        // Not a known-safe command, so `untrusted` asks.
+        shell("python3 -c 'print(\"from-the-\" + \"command\")'"),
+        Step::message("All done: the command printed **from-the-command**."),
+    ])
+    .await;
+    let Some(pane) = Pane::start(&env, "approve", "-a untrusted") else {
+        return;
+    };
+    pane.wait_for("Ask wright to do something").await;
+    pane.type_line("run the command");
+    let screen = pane.wait_for("Run this command?").await;
+    assert!(screen.contains("$ python3 -c"), "{screen}");
+    assert!(screen.contains("why to see what it prints"), "{screen}");
+    // Before the answer, nothing ran.
+    assert!(!screen.contains("Ran python3"), "{screen}");
+    pane.keys(&["y"]);
+    let screen = pane
+        .wait_for("All done: the command printed from-the-command.")
+        .await;
+    assert!(screen.contains("Ran python3 -c"), "{screen}");
+    assert!(screen.contains("└ from-the-command"), "{screen}");
+    assert!(screen.contains("› run the command"), "{screen}");
+    // The model saw the command's output.
+    let bodies = env.bodies();
+    assert!(
+        bodies
+            .last()
+            .is_some_and(|b| b.to_string().contains("from-the-command")),
+        "the second request lacks the output"
+    );
+    pane.type_line("/quit");
+    pane.assert_clean_exit().await;
+}
+
+#[tokio::test]
+async fn esc_interrupts_a_long_command() {
+    let env = Env::new(vec![shell("sleep 30"), Step::message("not reached")]).await;
+    let Some(pane) = Pane::start(&env, "interrupt", "-a never --full-auto") else {
+        return;
+    };
+    pane.wait_for("Ask wright to do something").await;
+    pane.type_line("wait a while");
+    pane.wait_for("Running sleep 30").await;
+    let started = Instant::now();
+    pane.keys(&["Escape"]);
+    let screen = pane.wait_for("Interrupted").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the interrupt waited for the command"
+    );
+    assert!(!screen.contains("not reached"), "{screen}");
+    pane.type_line("/quit");
+    pane.assert_clean_exit().await;
+}
+
+#[tokio::test]
+async fn resume_picks_a_thread_and_shows_its_transcript() {
+    let env = Env::new(vec![Step::message("Noted: banana.")]).await;
+    env.exec(&["remember the word banana"]).await.assert_ok();
+    let Some(pane) = Pane::start(&env, "resume", "resume") else {
+        return;
+    };
+    let screen = pane.wait_for("Resume a thread").await;
+    assert!(screen.contains("remember the word banana"), "{screen}");
+    pane.keys(&["Enter"]);
+    let screen = pane.wait_for("Resumed thread").await;
+    assert!(screen.contains("› remember the word banana"), "{screen}");
+    assert!(screen.contains("Noted: banana."), "{screen}");
+    pane.type_line("/quit");
+    pane.assert_clean_exit().await;
+}
+
+#[tokio::test]
+async fn without_a_terminal_a_prompt_runs_as_exec() {
+    let env = Env::new(vec![Step::message("plain answer")]).await;
+    // Plain `wright PROMPT` (`env.command` would start `wright exec`); async, because the mock
+    // model answers on this test's runtime.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_wright"))
+        .arg("say something")
+        .current_dir(env.repo())
+        .env("WRIGHT_HOME", env.home.path())
+        .env("HOME", env.home.path())
+        .env_remove("OPENAI_API_KEY")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .expect("wright runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("plain answer"), "{stdout}");
+    assert!(
+        stderr.contains("not a terminal, so running as `wright exec`"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,293 @@
+//! Snapshots of the screens, at 80x24 and 120x40, drawn from protocol messages as the server
+//! sends them.
+
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use crate::app::{App, StartOptions};
+use crate::rpc::{parse, RpcSender};
+use crate::theme::Theme;
+use crate::ui;
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+
+/// An app whose thread is open, and what it sent.
+fn app() -> (App, mpsc::UnboundedReceiver<String>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let mut app = App::new(RpcSender::new(tx), Theme::plain(), StartOptions::default());
+    app.connect();
+    feed(&mut app, json!({"id": 1, "result": {}}));
+    feed(
+        &mut app,
+        json!({"id": 2, "result": {
+            "thread": {"id": "thr_1", "sessionId": "s", "forkedFromId": null, "parentThreadId": null,
+                "preview": "", "ephemeral": false, "modelProvider": "mock", "createdAt": 0, "updatedAt": 0,
+                "status": {"type": "idle"}, "path": null, "cwd": "/work/repo", "cliVersion": "0",
+                "source": "cli", "agentNickname": null, "agentRole": null, "gitInfo": null,
+                "name": null, "turns": []},
+            "model": "gpt-5.5", "modelProvider": "mock", "serviceTier": null, "cwd": "/work/repo",
+            "instructionSources": [], "approvalPolicy": "on-request", "approvalsReviewer": "user",
+            "sandbox": {"type": "workspaceWrite", "writableRoots": [], "networkAccess": false,
+                "excludeTmpdirEnvVar": false, "excludeSlashTmp": false},
+            "reasoningEffort": null}}),
+    );
+    assert_eq!(
+        app.thread_id.as_deref(),
+        Some("thr_1"),
+        "the thread did not open"
+    );
+    (app, rx)
+}
+
+fn feed(app: &mut App, message: Value) {
+    match parse(&message.to_string()) {
+        Ok(m) => app.incoming(m),
+        Err(e) => panic!("fixture message rejected: {e}"),
+    }
+}
+
+fn note(method: &str, params: Value) -> Value {
+    json!({"method": method, "params": params})
+}
+
+fn turn_started(app: &mut App) {
+    feed(
+        app,
+        note(
+            "turn/started",
+            json!({"threadId": "thr_1", "turn": {"id": "turn_1",
+        "items": [], "status": "inProgress", "error": null, "startedAt": null, "completedAt": null}}),
+        ),
+    );
+}
+
+fn command_item(status: &str, output: Option<&str>) -> Value {
+    json!({"type": "commandExecution", "id": "cmd_1", "command": "/bin/bash -lc 'pytest -q'",
+        "cwd": "/work/repo", "processId": null, "status": status, "commandActions": [],
+        "aggregatedOutput": output, "exitCode": if status == "failed" { json!(1) } else { Value::Null },
+        "durationMs": if status == "inProgress" { Value::Null } else { json!(1234) }})
+}
+
+/// The live area drawn at each size, one after the other.
+fn screens(app: &App) -> String {
+    let mut out = String::new();
+    for (w, h) in SIZES {
+        let mut term = Terminal::new(TestBackend::new(w, h)).expect("test backend");
+        term.draw(|f| ui::draw_live(f, app, 3)).expect("draw");
+        out.push_str(&format!("--- {w}x{h}\n{}\n", term.backend()));
+    }
+    out
+}
+
+/// Finished cells as they go into the scrollback, at each width.
+fn scrollback(app: &App) -> String {
+    let mut out = String::new();
+    for (w, _) in SIZES {
+        out.push_str(&format!("--- {w} columns\n"));
+        for cell in &app.transcript {
+            for line in cell.lines(w, &app.theme, false) {
+                out.push_str(&line.to_string());
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn idle_composer_and_status_line() {
+    let (app, _rx) = app();
+    insta::assert_snapshot!(screens(&app));
+}
+
+#[test]
+fn a_running_command_streams_its_output() {
+    let (mut app, _rx) = app();
+    turn_started(&mut app);
+    feed(
+        &mut app,
+        note(
+            "item/started",
+            json!({"threadId": "thr_1", "turnId": "turn_1",
+        "startedAtMs": 0, "item": command_item("inProgress", None)}),
+        ),
+    );
+    for i in 1..=12 {
+        feed(
+            &mut app,
+            note(
+                "item/commandExecution/outputDelta",
+                json!({"threadId": "thr_1",
+            "turnId": "turn_1", "itemId": "cmd_1", "delta": format!("test_{i} passed\n")}),
+            ),
+        );
+    }
+    insta::assert_snapshot!(screens(&app));
+}
+
+#[test]
+fn an_approval_prompt_shows_command_cwd_and_reason() {
+    let (mut app, mut rx) = app();
+    turn_started(&mut app);
+    feed(
+        &mut app,
+        note(
+            "item/started",
+            json!({"threadId": "thr_1", "turnId": "turn_1",
+        "startedAtMs": 0, "item": command_item("inProgress", None)}),
+        ),
+    );
+    feed(
+        &mut app,
+        json!({"id": 0, "method": "item/commandExecution/requestApproval",
+        "params": {"threadId": "thr_1", "turnId": "turn_1", "itemId": "cmd_1", "startedAtMs": 0,
+            "environmentId": null, "reason": "run the tests after the fix",
+            "command": "/bin/bash -lc 'pytest -q'", "cwd": "/work/repo"}}),
+    );
+    insta::assert_snapshot!(screens(&app));
+    // `a` answers "yes for this session" to the server.
+    while rx.try_recv().is_ok() {}
+    let key = crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Char('a'),
+        crossterm::event::KeyModifiers::NONE,
+    );
+    assert!(app.key(key));
+    let sent: Value = serde_json::from_str(&rx.try_recv().expect("an answer")).expect("json");
+    assert_eq!(
+        sent,
+        json!({"id": 0, "result": {"decision": "acceptForSession"}})
+    );
+    assert!(app.approval.is_none());
+}
+
+#[test]
+fn the_slash_popup_lists_matching_commands() {
+    let (mut app, _rx) = app();
+    app.composer.set_text("/");
+    insta::assert_snapshot!(screens(&app));
+}
+
+#[test]
+fn finished_items_go_to_the_scrollback_folded() {
+    let (mut app, _rx) = app();
+    turn_started(&mut app);
+    feed(
+        &mut app,
+        note(
+            "item/completed",
+            json!({"threadId": "thr_1", "turnId": "turn_1",
+        "completedAtMs": 0, "item": {"type": "userMessage", "id": "u1", "clientId": null,
+        "content": [{"type": "text", "text": "make the tests pass", "text_elements": []}]}}),
+        ),
+    );
+    let output: String = (1..=30).map(|i| format!("line {i}\n")).collect();
+    feed(
+        &mut app,
+        note(
+            "item/completed",
+            json!({"threadId": "thr_1", "turnId": "turn_1",
+        "completedAtMs": 0, "item": command_item("failed", Some(&output))}),
+        ),
+    );
+    feed(
+        &mut app,
+        note(
+            "item/completed",
+            json!({"threadId": "thr_1", "turnId": "turn_1",
+        "completedAtMs": 0, "item": {"type": "fileChange", "id": "p1", "status": "completed",
+        "changes": [{"path": "calc.py", "kind": {"type": "update", "move_path": null},
+            "diff": "@@ -1,2 +1,2 @@\n def sub(a, b):\n-    return b - a\n+    return a - b\n"}]}}),
+        ),
+    );
+    feed(
+        &mut app,
+        note(
+            "turn/plan/updated",
+            json!({"threadId": "thr_1", "turnId": "turn_1",
+        "explanation": null, "plan": [{"step": "Read calc.py", "status": "completed"},
+        {"step": "Fix sub", "status": "inProgress"}, {"step": "Run the tests", "status": "pending"}]}),
+        ),
+    );
+    feed(
+        &mut app,
+        note(
+            "item/completed",
+            json!({"threadId": "thr_1", "turnId": "turn_1",
+        "completedAtMs": 0, "item": {"type": "reasoning", "id": "r1",
+        "summary": ["Checking the sign of sub"], "content": []}}),
+        ),
+    );
+    feed(
+        &mut app,
+        note(
+            "item/completed",
+            json!({"threadId": "thr_1", "turnId": "turn_1",
+        "completedAtMs": 0, "item": {"type": "agentMessage", "id": "m1",
+        "text": "Fixed `sub` in **calc.py**; the tests pass."}}),
+        ),
+    );
+    insta::assert_snapshot!(scrollback(&app));
+}
+
+#[test]
+fn the_transcript_view_unfolds_everything_and_scrolls() {
+    let (mut app, _rx) = app();
+    let output: String = (1..=30).map(|i| format!("line {i}\n")).collect();
+    feed(
+        &mut app,
+        note(
+            "item/completed",
+            json!({"threadId": "thr_1", "turnId": "turn_1",
+        "completedAtMs": 0, "item": command_item("completed", Some(&output))}),
+        ),
+    );
+    let mut cache = ui::TranscriptCache::default();
+    let mut term = Terminal::new(TestBackend::new(80, 24)).expect("test backend");
+    let mut offset = 0;
+    term.draw(|f| ui::draw_overlay(f, &app, &mut cache, &mut offset))
+        .expect("draw");
+    let bottom = term.backend().to_string();
+    assert!(
+        bottom.contains("line 30") && !bottom.contains("line 5 "),
+        "{bottom}"
+    );
+    // Scrolled far up: clamped at the top, which shows the command.
+    offset = 10_000;
+    term.draw(|f| ui::draw_overlay(f, &app, &mut cache, &mut offset))
+        .expect("draw");
+    let top = term.backend().to_string();
+    assert!(
+        top.contains("Ran pytest -q") && top.contains("line 1 "),
+        "{top}"
+    );
+    assert_eq!(
+        offset,
+        32 - 22,
+        "offset clamps to the transcript's height (header, 30 lines, a blank)"
+    );
+}
+
+#[test]
+fn other_threads_news_is_not_shown() {
+    let (mut app, _rx) = app();
+    feed(
+        &mut app,
+        note(
+            "item/completed",
+            json!({"threadId": "thr_other", "turnId": "t",
+        "completedAtMs": 0, "item": {"type": "agentMessage", "id": "m9", "text": "not yours"}}),
+        ),
+    );
+    assert!(app.transcript.is_empty());
+    feed(
+        &mut app,
+        note(
+            "item/completed",
+            json!({"threadId": "thr_1", "turnId": "t",
+        "completedAtMs": 0, "item": {"type": "agentMessage", "id": "m9", "text": "yours"}}),
+        ),
+    );
+    assert_eq!(app.transcript.len(), 1);
+}
