@@ -1,6 +1,7 @@
 //! The `wright` binary: parse the command line, then hand over to the subcommand.
 
 mod app_server;
+mod connect;
 mod exec;
 mod human;
 mod local_model;
@@ -114,6 +115,12 @@ struct ResumeArgs {
     skip_git_repo_check: bool,
     #[arg(short = 'c', long = "config", value_name = "key=value")]
     config: Vec<String>,
+    /// Attach to a running `wright app-server` (unix://PATH or ws://HOST:PORT).
+    #[arg(long, value_name = "URL")]
+    connect: Option<String>,
+    /// File holding the ws:// server's capability token.
+    #[arg(long, value_name = "PATH", requires = "connect")]
+    token_file: Option<std::path::PathBuf>,
 }
 
 /// Parses `wright exec ...` arguments.
@@ -128,6 +135,10 @@ impl ResumeArgs {
     /// Whether this resume opens the terminal UI: a terminal on both ends, no prompt, no JSON.
     fn interactive(&self) -> bool {
         use std::io::IsTerminal;
+        if self.connect.is_some() {
+            // Only the UI attaches; it says so itself when there is no terminal.
+            return true;
+        }
         self.prompt.is_none()
             && !self.json
             && std::io::stdin().is_terminal()
@@ -267,8 +278,11 @@ fn main() {
                 (None, false) => tui_cmd::Open::Pick,
             };
             let tui = tui_cmd::TuiArgs {
+                prompt: args.prompt,
                 cd: args.cd,
                 config: args.config,
+                connect: args.connect,
+                token_file: args.token_file,
                 ..Default::default()
             };
             tui_cmd::main(tui, open)

@@ -37,6 +37,13 @@ pub struct TuiArgs {
     /// Config profile to use.
     #[arg(short = 'p', long)]
     pub profile: Option<String>,
+    /// Attach to a running `wright app-server`: unix://PATH or ws://HOST:PORT (its token from
+    /// $WRIGHT_APP_SERVER_TOKEN or --token-file).
+    #[arg(long, value_name = "URL")]
+    pub connect: Option<String>,
+    /// File holding the ws:// server's capability token (see `app-server --ws-token-file`).
+    #[arg(long, value_name = "PATH", requires = "connect")]
+    pub token_file: Option<PathBuf>,
 }
 
 /// Which thread the TUI opens.
@@ -77,6 +84,10 @@ pub fn main(args: TuiArgs, open: Open) -> i32 {
 
 /// No terminal to draw on: a prompt runs as `wright exec` would, and says so.
 fn not_a_terminal(args: TuiArgs, open: Open) -> i32 {
+    if args.connect.is_some() {
+        eprintln!("Error: --connect attaches the interactive UI, which needs a terminal");
+        return 2;
+    }
     let Some(prompt) = args.prompt else {
         eprintln!(
             "Error: wright's interactive UI needs a terminal; to run a task without one, give a prompt or use `wright exec PROMPT`"
@@ -124,6 +135,38 @@ async fn run(args: TuiArgs, open: Open) -> anyhow::Result<i32> {
             .with_context(|| format!("cannot use --cd {}", dir.display()))?,
         None => std::env::current_dir().context("cannot read the current directory")?,
     };
+    let approval = args
+        .approval
+        .clone()
+        .or_else(|| args.full_auto.then(|| "on-request".to_string()));
+    let start = wright_tui::StartOptions {
+        prompt: args.prompt.clone(),
+        resume: match open {
+            Open::Resume(id) => wright_tui::Resume::Id(id),
+            Open::Last => wright_tui::Resume::Last,
+            Open::Pick => wright_tui::Resume::Pick,
+            Open::New => wright_tui::Resume::No,
+        },
+        cwd: Some(cwd.display().to_string()),
+        approval_policy: approval,
+    };
+    if let Some(url) = &args.connect {
+        // The server has its own config; only the thread's settings travel with the requests.
+        for (flag, set) in [
+            ("--model", args.model.is_some()),
+            ("--sandbox", args.sandbox.is_some()),
+            ("--config", !args.config.is_empty()),
+            ("--profile", args.profile.is_some()),
+        ] {
+            if set {
+                eprintln!(
+                    "warning: {flag} is ignored with --connect (the server's config applies)"
+                );
+            }
+        }
+        let lines = crate::connect::connect(url, args.token_file.as_deref()).await?;
+        return Ok(wright_tui::run(lines, start).await?);
+    }
     let overrides = CliOverrides {
         model: args.model.clone(),
         profile: args.profile.clone(),
@@ -148,21 +191,6 @@ async fn run(args: TuiArgs, open: Open) -> anyhow::Result<i32> {
         max_threads: config.max_threads,
     });
     let lines = bridge(server.connect());
-    let approval = args
-        .approval
-        .clone()
-        .or_else(|| args.full_auto.then(|| "on-request".to_string()));
-    let start = wright_tui::StartOptions {
-        prompt: args.prompt.clone(),
-        resume: match open {
-            Open::Resume(id) => wright_tui::Resume::Id(id),
-            Open::Last => wright_tui::Resume::Last,
-            Open::Pick => wright_tui::Resume::Pick,
-            Open::New => wright_tui::Resume::No,
-        },
-        cwd: Some(cwd.display().to_string()),
-        approval_policy: approval,
-    };
     Ok(wright_tui::run(lines, start).await?)
 }
 

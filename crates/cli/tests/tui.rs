@@ -19,6 +19,11 @@ impl Pane {
     /// Runs `wright ARGS` in a 100x30 pane; when it exits the pane prints its status and the
     /// terminal's modes, then waits.
     fn start(env: &Env, name: &str, args: &str) -> Option<Pane> {
+        Self::start_with(env, name, "", args)
+    }
+
+    /// [`Pane::start`] with `VAR=value ...` added to wright's environment.
+    fn start_with(env: &Env, name: &str, vars: &str, args: &str) -> Option<Pane> {
         if Command::new("tmux").arg("-V").output().is_err() {
             assert!(
                 std::env::var("CI").is_err(),
@@ -29,7 +34,7 @@ impl Pane {
         }
         let socket = format!("wright-tui-{name}-{}", std::process::id());
         let script = format!(
-            "cd '{repo}' && env WRIGHT_HOME='{home}' HOME='{home}' SHELL=/bin/bash TERM=xterm-256color \
+            "cd '{repo}' && env WRIGHT_HOME='{home}' HOME='{home}' SHELL=/bin/bash TERM=xterm-256color {vars} \
              '{bin}' {args}; echo EXIT=$?; stty -a; sleep 120",
             repo = env.repo().display(),
             home = env.home.path().display(),
@@ -97,7 +102,9 @@ impl Pane {
     /// After wright exits: it said 0 and left the terminal in its normal (cooked, echoing)
     /// mode.
     async fn assert_clean_exit(&self) {
-        let screen = self.wait_for("EXIT=").await;
+        self.wait_for("EXIT=").await;
+        // `stty -a` prints its local modes (the line with echoctl) last.
+        let screen = self.wait_for("echoctl").await;
         assert!(screen.contains("EXIT=0"), "{screen}");
         let modes = screen.split("EXIT=").nth(1).unwrap_or_default();
         let words: Vec<&str> = modes.split_whitespace().collect();
@@ -223,4 +230,104 @@ async fn without_a_terminal_a_prompt_runs_as_exec() {
         stderr.contains("not a terminal, so running as `wright exec`"),
         "{stderr}"
     );
+}
+
+/// `wright app-server --listen URL` in the test's home, and the address it listens on.
+async fn app_server(env: &Env, listen: &str, extra: &[&str]) -> (tokio::process::Child, String) {
+    use tokio::io::AsyncBufReadExt;
+    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_wright"))
+        .args(["app-server", "--listen", listen])
+        .args(extra)
+        .current_dir(env.repo())
+        .env("WRIGHT_HOME", env.home.path())
+        .env("HOME", env.home.path())
+        .env("SHELL", "/bin/bash")
+        .env_remove("OPENAI_API_KEY")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("app-server starts");
+    let stderr = server.stderr.take().expect("stderr");
+    let mut lines = tokio::io::BufReader::new(stderr).lines();
+    let url = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(url) = line.strip_prefix("wright app-server listening on ") {
+                return url.to_string();
+            }
+        }
+        String::new()
+    })
+    .await
+    .expect("the app-server said where it listens");
+    // Keep reading, so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (server, url)
+}
+
+#[tokio::test]
+async fn two_terminals_attached_to_one_server_see_each_others_turns() {
+    let env = Env::new(vec![
+        Step::message("answer one"),
+        Step::message("answer two"),
+    ])
+    .await;
+    let sock = env.home.path().join("ctl").join("app.sock");
+    let (_server, url) = app_server(&env, &format!("unix://{}", sock.display()), &[]).await;
+    let Some(first) = Pane::start(&env, "connect-a", &format!("--connect {url}")) else {
+        return;
+    };
+    first.wait_for("Ask wright to do something").await;
+    first.type_line("first question");
+    first.wait_for("answer one").await;
+
+    // A second terminal picks the same thread on the same server.
+    let Some(second) = Pane::start(&env, "connect-b", &format!("resume --connect {url}")) else {
+        return;
+    };
+    let screen = second.wait_for("Resume a thread").await;
+    assert!(screen.contains("first question"), "{screen}");
+    second.keys(&["Enter"]);
+    let screen = second.wait_for("Resumed thread").await;
+    assert!(screen.contains("answer one"), "{screen}");
+    second.type_line("second question");
+    second.wait_for("answer two").await;
+    // The first terminal saw the second one's turn as it happened.
+    let screen = first.wait_for("answer two").await;
+    assert!(screen.contains("› second question"), "{screen}");
+    first.type_line("/quit");
+    first.assert_clean_exit().await;
+    second.type_line("/quit");
+    second.assert_clean_exit().await;
+}
+
+#[tokio::test]
+async fn a_websocket_server_needs_its_token() {
+    let env = Env::new(vec![Step::message("hello over ws")]).await;
+    let token_file = env.home.path().join("token");
+    let token_arg = token_file.display().to_string();
+    let (_server, url) =
+        app_server(&env, "ws://127.0.0.1:0", &["--ws-token-file", &token_arg]).await;
+    // Without the token the server refuses, and wright says what is missing.
+    let Some(refused) = Pane::start(&env, "ws-refused", &format!("--connect {url}")) else {
+        return;
+    };
+    let screen = refused.wait_for("EXIT=").await;
+    assert!(screen.contains("needs its token"), "{screen}");
+    assert!(screen.contains("EXIT=1"), "{screen}");
+    // With it (from the file, or the environment), the session works.
+    let token = std::fs::read_to_string(&token_file).expect("token file");
+    let Some(pane) = Pane::start_with(
+        &env,
+        "ws-token",
+        &format!("WRIGHT_APP_SERVER_TOKEN={}", token.trim()),
+        &format!("--connect {url}"),
+    ) else {
+        return;
+    };
+    pane.wait_for("Ask wright to do something").await;
+    pane.type_line("say hello");
+    pane.wait_for("hello over ws").await;
+    pane.type_line("/quit");
+    pane.assert_clean_exit().await;
 }

@@ -365,6 +365,18 @@ impl App {
                 }
             }
         }
+        // A thread another client is driving: its running turn is this view's too (Esc stops
+        // it, and its live items arrive from now on).
+        let running = value
+            .pointer("/thread/turns")
+            .and_then(Value::as_array)
+            .and_then(|turns| turns.last())
+            .filter(|t| t.get("status").and_then(Value::as_str) == Some("inProgress"))
+            .and_then(|t| t.get("id").and_then(Value::as_str));
+        if let Some(turn) = running {
+            self.turn_id = Some(turn.to_string());
+            self.turn_started = Some(Instant::now());
+        }
         if matches!(self.start.resume, Resume::Id(_)) {
             self.notice(
                 Level::Info,
@@ -622,8 +634,11 @@ impl App {
                 }
             }
             ServerNotification::AgentMessageDelta(d) => {
-                if let Some(Cell::Agent { text }) = self.active_cell(&d.item_id) {
-                    text.push_str(&d.delta);
+                match self.active_cell(&d.item_id) {
+                    Some(Cell::Agent { text }) => text.push_str(&d.delta),
+                    Some(_) => {}
+                    // Joined mid-message (attached to a running turn): show it from here.
+                    None => self.active.push((d.item_id, Cell::Agent { text: d.delta })),
                 }
             }
             ServerNotification::ReasoningSummaryTextDelta(d) => {
