@@ -37,6 +37,15 @@ pub struct TuiArgs {
     /// Config profile to use.
     #[arg(short = 'p', long)]
     pub profile: Option<String>,
+    /// Attach image files to the first message.
+    #[arg(
+        short = 'i',
+        long = "image",
+        value_name = "FILE",
+        value_delimiter = ',',
+        requires = "prompt"
+    )]
+    pub images: Vec<PathBuf>,
     /// Attach to a running `wright app-server`: unix://PATH or ws://HOST:PORT (its token from
     /// $WRIGHT_APP_SERVER_TOKEN or --token-file).
     #[arg(long, value_name = "URL")]
@@ -117,6 +126,9 @@ fn not_a_terminal(args: TuiArgs, open: Open) -> i32 {
     for c in args.config {
         argv.extend(["-c".into(), c.into()]);
     }
+    for image in args.images {
+        argv.extend(["--image".into(), image.into()]);
+    }
     match open {
         Open::Resume(id) => argv.extend(["resume".into(), id.into()]),
         Open::Last => argv.extend(["resume".into(), "--last".into()]),
@@ -149,6 +161,11 @@ async fn run(args: TuiArgs, open: Open) -> anyhow::Result<i32> {
         },
         cwd: Some(cwd.display().to_string()),
         approval_policy: approval,
+        images: args
+            .images
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
     };
     if let Some(url) = &args.connect {
         // The server has its own config; only the thread's settings travel with the requests.

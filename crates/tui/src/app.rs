@@ -29,6 +29,8 @@ pub struct StartOptions {
     pub cwd: Option<String>,
     /// `approvalPolicy` for the thread (the config's when `None`).
     pub approval_policy: Option<String>,
+    /// Images to attach to the first prompt.
+    pub images: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -51,6 +53,8 @@ enum Pending {
     TurnStart,
     Steer(String),
     ModelList,
+    /// `fuzzyFileSearch` for this `@` query.
+    FileSearch(String),
     /// `thread/list` for `--last` (true) or the picker (false).
     ThreadList(bool),
     /// Requests whose answer only matters if it is an error.
@@ -157,7 +161,20 @@ pub struct App {
     pub hint: Option<String>,
     /// Settings chosen in the TUI (`model`, `approvalPolicy`), sent with each turn.
     overrides: serde_json::Map<String, Value>,
+    /// Files matching the `@mention` being typed, best first, and the highlighted one.
+    pub files: Vec<String>,
+    pub file_selected: usize,
+    /// The `@` query last searched for.
+    searched: Option<String>,
+    /// Attached images: the placeholder in the composer and the file.
+    images: Vec<(String, String)>,
 }
+
+/// Files a pasted path attaches as an image.
+const IMAGE_EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "gif", "webp"];
+
+/// How many `@` matches the popup offers.
+const FILE_MATCHES: usize = 8;
 
 impl App {
     pub fn new(rpc: RpcSender, theme: Theme, start: StartOptions) -> App {
@@ -182,6 +199,10 @@ impl App {
             quit: false,
             hint: None,
             overrides: serde_json::Map::new(),
+            files: Vec::new(),
+            file_selected: 0,
+            searched: None,
+            images: Vec::new(),
         }
     }
 
@@ -244,6 +265,7 @@ impl App {
                     Pending::Steer(_) => "steering the turn",
                     Pending::ModelList => "listing models",
                     Pending::ThreadList(_) => "listing threads",
+                    Pending::FileSearch(_) => "searching files",
                     Pending::Other(what) => what,
                 };
                 if let Pending::Steer(text) = pending {
@@ -263,6 +285,20 @@ impl App {
             Pending::ThreadOpen => self.thread_opened(&value),
             Pending::ModelList => self.show_models(&value),
             Pending::ThreadList(last) => self.show_threads(&value, last),
+            Pending::FileSearch(query) => {
+                // Only the answer to what is typed now counts.
+                if self.composer.mention().map(|(_, q)| q) == Some(query.as_str()) {
+                    self.files = value
+                        .get("files")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|f| f.get("path").and_then(Value::as_str).map(String::from))
+                        .take(FILE_MATCHES)
+                        .collect();
+                    self.file_selected = 0;
+                }
+            }
             Pending::TurnStart | Pending::Steer(_) | Pending::Other(_) => {}
         }
     }
@@ -383,7 +419,13 @@ impl App {
                 format!("Resumed thread {} ({replayed} items)", opened.thread.id),
             );
         }
-        if let Some(prompt) = self.start.prompt.take() {
+        if let Some(mut prompt) = self.start.prompt.take() {
+            for path in std::mem::take(&mut self.start.images) {
+                match self.attach_image(&path) {
+                    Some(placeholder) => prompt = format!("{prompt} {placeholder}"),
+                    None => self.notice(Level::Error, format!("not an image file: {path}")),
+                }
+            }
             self.send_turn(prompt);
         }
         for text in std::mem::take(&mut self.queued) {
@@ -397,12 +439,48 @@ impl App {
             self.queued.push(text);
             return;
         };
-        let mut params = json!({"threadId": thread,
-            "input": [{"type": "text", "text": text, "text_elements": []}]});
+        let mut params = json!({"threadId": thread, "input": self.input(&text)});
         for (key, value) in &self.overrides {
             params[key] = value.clone();
         }
         self.request("turn/start", params, Pending::TurnStart);
+    }
+
+    /// A message's `input`: its text, and a `localImage` for each image placeholder in it.
+    fn input(&mut self, text: &str) -> Value {
+        let mut text = text.to_string();
+        let mut images = Vec::new();
+        self.images.retain(|(placeholder, path)| {
+            if text.contains(placeholder.as_str()) {
+                text = text.replacen(placeholder.as_str(), "", 1);
+                images.push(json!({"type": "localImage", "path": path}));
+                false
+            } else {
+                true
+            }
+        });
+        let mut input = vec![json!({"type": "text", "text": text.trim(), "text_elements": []})];
+        input.extend(images);
+        Value::Array(input)
+    }
+
+    /// Attaches the image at `path`: a placeholder goes into the composer, the file with the
+    /// message. `None` when `path` is not an image file.
+    pub fn attach_image(&mut self, path: &str) -> Option<String> {
+        let path = std::path::Path::new(path);
+        let is_image = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+        if !is_image || !path.is_file() {
+            return None;
+        }
+        let path = std::path::absolute(path).ok()?;
+        let name = path.file_name()?.to_string_lossy().into_owned();
+        let placeholder = format!("[image {name} #{}]", self.images.len() + 1);
+        self.images
+            .push((placeholder.clone(), path.display().to_string()));
+        Some(placeholder)
     }
 
     /// What the user typed and sent.
@@ -442,7 +520,7 @@ impl App {
         match (&self.thread_id, &self.turn_id) {
             (Some(thread), Some(turn)) => {
                 let params = json!({"threadId": thread, "expectedTurnId": turn,
-                    "input": [{"type": "text", "text": text, "text_elements": []}]});
+                    "input": self.input(&text)});
                 self.request("turn/steer", params, Pending::Steer(text));
             }
             _ => self.send_turn(text),
@@ -802,6 +880,27 @@ impl App {
             self.queued.push(text);
             return true;
         }
+        // The `@` popup: ↑/↓ choose, Tab or Enter put the path in.
+        if self.composer.mention().is_some() && !self.files.is_empty() {
+            match key.code {
+                KeyCode::Up => {
+                    self.file_selected = self.file_selected.saturating_sub(1);
+                    return true;
+                }
+                KeyCode::Down => {
+                    self.file_selected = (self.file_selected + 1).min(self.files.len() - 1);
+                    return true;
+                }
+                KeyCode::Tab | KeyCode::Enter if key.modifiers.is_empty() => {
+                    if let Some(path) = self.files.get(self.file_selected).cloned() {
+                        self.composer.complete_mention(&path);
+                    }
+                    self.files.clear();
+                    return true;
+                }
+                _ => {}
+            }
+        }
         // The slash popup: Tab completes the command name.
         if key.code == KeyCode::Tab && self.composer.text().starts_with('/') {
             if let Some(cmd) = slash::matches(self.composer.text()).first() {
@@ -818,20 +917,62 @@ impl App {
                 }
             }
         }
-        match self.composer.key(key) {
+        let changed = match self.composer.key(key) {
             Outcome::Submit(text) => {
                 self.submit(text);
                 true
             }
             Outcome::Edited => true,
             Outcome::Ignored => false,
+        };
+        if changed {
+            self.search_files();
         }
+        changed
     }
 
-    pub fn paste(&mut self, text: &str) {
-        if self.approval.is_none() && self.overlay.is_none() {
-            self.composer.paste(text);
+    /// Asks the server for files matching the `@mention` being typed (once per query).
+    fn search_files(&mut self) {
+        let query = self.composer.mention().map(|(_, q)| q.to_string());
+        if query == self.searched {
+            return;
         }
+        self.searched = query.clone();
+        self.files.clear();
+        let Some(query) = query.filter(|q| !q.is_empty()) else {
+            return;
+        };
+        let root = if self.status.cwd.is_empty() {
+            self.start.cwd.clone().unwrap_or_default()
+        } else {
+            self.status.cwd.clone()
+        };
+        // One token: a newer query cancels the older search on the server.
+        self.request(
+            "fuzzyFileSearch",
+            json!({"query": query, "roots": [root], "cancellationToken": "tui-mention"}),
+            Pending::FileSearch(query),
+        );
+    }
+
+    /// A paste: a path to an image file (as terminals paste a dropped file, maybe quoted)
+    /// attaches it; anything else is text.
+    pub fn paste(&mut self, text: &str) {
+        if self.approval.is_some() || self.overlay.is_some() {
+            return;
+        }
+        let trimmed = text.trim();
+        let unquoted = trimmed
+            .strip_prefix('\'')
+            .and_then(|t| t.strip_suffix('\''))
+            .unwrap_or(trimmed);
+        if !unquoted.contains('\n') {
+            if let Some(placeholder) = self.attach_image(unquoted) {
+                self.composer.insert(&format!("{placeholder} "));
+                return;
+            }
+        }
+        self.composer.paste(text);
     }
 
     fn interrupt(&mut self) {

@@ -85,6 +85,28 @@ impl Composer {
         }
     }
 
+    /// The `@mention` being typed: where it starts (the `@`) and what follows it, when the
+    /// cursor is at the end of a word that starts with `@`.
+    pub fn mention(&self) -> Option<(usize, &str)> {
+        let before = &self.text[..self.cursor];
+        let start = before.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+        let word = &before[start..];
+        let after_ok = self.text[self.cursor..]
+            .chars()
+            .next()
+            .is_none_or(char::is_whitespace);
+        (word.starts_with('@') && after_ok).then(|| (start, &word[1..]))
+    }
+
+    /// Replaces the `@mention` under the cursor with `text` and a space.
+    pub fn complete_mention(&mut self, text: &str) {
+        if let Some((start, _)) = self.mention() {
+            let replacement = format!("{text} ");
+            self.text.replace_range(start..self.cursor, &replacement);
+            self.cursor = start + replacement.len();
+        }
+    }
+
     /// Remembers a sent message for ↑.
     pub fn remember(&mut self, text: &str) {
         if !text.trim().is_empty() && self.history.last().map(String::as_str) != Some(text) {
@@ -384,6 +406,20 @@ mod tests {
         // A small paste is typed in as it is.
         c.paste("a\r\nb");
         assert_eq!(c.text(), "a\nb");
+    }
+
+    #[test]
+    fn an_at_mention_is_found_and_completed() {
+        let mut c = Composer::default();
+        typed(&mut c, "look at @src/ma");
+        assert_eq!(c.mention(), Some((8, "src/ma")));
+        c.complete_mention("src/main.rs");
+        assert_eq!(c.text(), "look at src/main.rs ");
+        assert_eq!(c.mention(), None);
+        // An e-mail address inside a word is not a mention.
+        c.clear();
+        typed(&mut c, "mail a@b");
+        assert_eq!(c.mention(), None);
     }
 
     #[test]

@@ -291,3 +291,66 @@ fn other_threads_news_is_not_shown() {
     );
     assert_eq!(app.transcript.len(), 1);
 }
+
+#[test]
+fn an_at_mention_searches_files_and_tab_puts_the_path_in() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let (mut app, mut rx) = app();
+    while rx.try_recv().is_ok() {}
+    for c in "see @cal".chars() {
+        app.key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+    // One search per query typed after the `@`, the last for "cal", rooted at the thread's cwd.
+    let sent: Vec<Value> = std::iter::from_fn(|| rx.try_recv().ok())
+        .map(|l| serde_json::from_str(&l).expect("json"))
+        .collect();
+    let queries: Vec<&str> = sent
+        .iter()
+        .filter(|m| m["method"] == "fuzzyFileSearch")
+        .map(|m| m["params"]["query"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(queries, ["c", "ca", "cal"]);
+    let last = sent.last().expect("a search");
+    assert_eq!(last["params"]["roots"], json!(["/work/repo"]));
+    // An answer to an older query is dropped; the current one fills the popup.
+    let answer = |id: &Value, path: &str| {
+        json!({"id": id, "result": {"files": [{"root": "/work/repo", "path": path,
+            "match_type": "file", "file_name": path, "score": 9}]}})
+    };
+    feed(&mut app, answer(&sent[sent.len() - 2]["id"], "old.py"));
+    assert!(app.files.is_empty());
+    feed(&mut app, answer(&last["id"], "src/calc.py"));
+    assert_eq!(app.files, ["src/calc.py"]);
+    insta::assert_snapshot!(screens(&app));
+    app.key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
+    assert_eq!(app.composer.text(), "see src/calc.py ");
+}
+
+#[test]
+fn a_pasted_image_path_is_attached_and_sent_as_a_local_image() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let png = dir.path().join("shot.png");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\n").expect("write");
+    let (mut app, mut rx) = app();
+    for c in "what is this ".chars() {
+        app.key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+    // Terminals paste a dropped file as its quoted path.
+    app.paste(&format!("'{}'", png.display()));
+    assert_eq!(app.composer.text(), "what is this [image shot.png #1] ");
+    // A path to something that is not an image stays text.
+    app.paste(" /etc/hostname");
+    assert!(app.composer.text().ends_with("/etc/hostname"));
+    while rx.try_recv().is_ok() {}
+    app.key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let sent: Value = serde_json::from_str(&rx.try_recv().expect("turn/start")).expect("json");
+    assert_eq!(sent["method"], "turn/start");
+    assert_eq!(
+        sent["params"]["input"],
+        json!([
+            {"type": "text", "text": "what is this   /etc/hostname", "text_elements": []},
+            {"type": "localImage", "path": png.display().to_string()}
+        ])
+    );
+}

@@ -179,6 +179,21 @@ fn popup_lines(app: &App, width: u16) -> Vec<Line<'static>> {
         }
         return lines;
     }
+    if app.composer.mention().is_some() && !app.files.is_empty() {
+        for (i, path) in app.files.iter().enumerate() {
+            let style = if i == app.file_selected {
+                t.selected()
+            } else {
+                Default::default()
+            };
+            let mark = if i == app.file_selected { "› " } else { "  " };
+            lines.push(truncate(
+                Line::from(Span::styled(format!("{mark}{path}"), style)),
+                w,
+            ));
+        }
+        return lines;
+    }
     let text = app.composer.text();
     if text.starts_with('/') {
         for cmd in slash::matches(text) {
