@@ -5,6 +5,7 @@
 mod app;
 mod cells;
 mod composer;
+mod highlight;
 mod markdown;
 mod rpc;
 mod run;

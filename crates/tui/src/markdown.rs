@@ -5,6 +5,7 @@ use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, T
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
+use crate::highlight::Highlighter;
 use crate::theme::Theme;
 use crate::wrap::wrap_line;
 
@@ -19,6 +20,7 @@ pub fn render(text: &str, width: usize, theme: &Theme) -> Vec<Line<'static>> {
         lists: Vec::new(),
         prefix: Vec::new(),
         in_code: false,
+        code: None,
         link: None,
     };
     for event in Parser::new_ext(text, Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES) {
@@ -44,6 +46,8 @@ struct Renderer<'t> {
     /// What each line starts with inside quotes and list items.
     prefix: Vec<Span<'static>>,
     in_code: bool,
+    /// The open code block's highlighter, when its language is known.
+    code: Option<Highlighter>,
     link: Option<String>,
 }
 
@@ -120,6 +124,7 @@ impl Renderer<'_> {
                             self.line.push(Span::styled(lang.to_string(), t.dim()));
                             self.flush();
                         }
+                        self.code = Highlighter::new(lang, *t);
                     }
                     self.in_code = true;
                 }
@@ -177,6 +182,7 @@ impl Renderer<'_> {
                 }
                 TagEnd::CodeBlock => {
                     self.in_code = false;
+                    self.code = None;
                     self.blank();
                 }
                 TagEnd::List(_) => {
@@ -218,7 +224,10 @@ impl Renderer<'_> {
                             }
                         }
                         if !line.is_empty() {
-                            self.line.push(Span::styled(line.to_string(), t.code()));
+                            match self.code.as_mut() {
+                                Some(h) => self.line.extend(h.line(line)),
+                                None => self.line.push(Span::styled(line.to_string(), t.code())),
+                            }
                         }
                     }
                 } else {

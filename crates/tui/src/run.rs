@@ -53,6 +53,7 @@ pub fn restore() {
 pub async fn run(lines: Lines, start: StartOptions) -> Result<i32, TuiError> {
     let Lines { tx, mut rx } = lines;
     let mut app = App::new(RpcSender::new(tx), Theme::from_env(), start);
+    crate::highlight::warm_up();
 
     terminal::enable_raw_mode().map_err(TuiError::Terminal)?;
     let previous = std::panic::take_hook();

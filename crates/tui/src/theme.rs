@@ -22,6 +22,16 @@ impl Theme {
         Theme { color: false }
     }
 
+    #[cfg(test)]
+    pub fn colored() -> Theme {
+        Theme { color: true }
+    }
+
+    /// `color` as a foreground, or nothing under `NO_COLOR`.
+    pub fn color(&self, color: Color) -> Style {
+        self.fg(color)
+    }
+
     fn fg(&self, color: Color) -> Style {
         if self.color {
             Style::default().fg(color)
