@@ -50,6 +50,8 @@ pub enum Resume {
 enum Pending {
     Initialize,
     ThreadOpen,
+    /// `thread/fork`: the new thread's history is what is on screen already.
+    Fork,
     TurnStart,
     Steer(String),
     ModelList,
@@ -130,6 +132,8 @@ pub enum PickerAction {
     Model,
     Approvals,
     Resume,
+    /// Reasoning effort for the model just chosen.
+    Effort,
 }
 
 pub struct App {
@@ -168,6 +172,8 @@ pub struct App {
     searched: Option<String>,
     /// Attached images: the placeholder in the composer and the file.
     images: Vec<(String, String)>,
+    /// From `model/list`: each model's reasoning efforts (name, description).
+    efforts: HashMap<String, Vec<(String, String)>>,
 }
 
 /// Files a pasted path attaches as an image.
@@ -203,6 +209,7 @@ impl App {
             file_selected: 0,
             searched: None,
             images: Vec::new(),
+            efforts: HashMap::new(),
         }
     }
 
@@ -261,6 +268,7 @@ impl App {
                 let what = match &pending {
                     Pending::Initialize => "initialize",
                     Pending::ThreadOpen => "opening the thread",
+                    Pending::Fork => "forking the thread",
                     Pending::TurnStart => "starting the turn",
                     Pending::Steer(_) => "steering the turn",
                     Pending::ModelList => "listing models",
@@ -282,7 +290,12 @@ impl App {
                 self.rpc.notify("initialized");
                 self.open_thread();
             }
-            Pending::ThreadOpen => self.thread_opened(&value),
+            Pending::ThreadOpen => self.thread_opened(&value, true),
+            Pending::Fork => {
+                self.thread_opened(&value, false);
+                let id = self.thread_id.clone().unwrap_or_default();
+                self.notice(Level::Info, format!("Forked: this is thread {id} now"));
+            }
             Pending::ModelList => self.show_models(&value),
             Pending::ThreadList(last) => self.show_threads(&value, last),
             Pending::FileSearch(query) => {
@@ -369,7 +382,8 @@ impl App {
         });
     }
 
-    fn thread_opened(&mut self, value: &Value) {
+    /// A thread is open; `replay` shows its earlier items.
+    fn thread_opened(&mut self, value: &Value, replay: bool) {
         let Ok(opened) = serde_json::from_value::<ThreadStartResponse>(value.clone()) else {
             self.notice(
                 Level::Error,
@@ -384,7 +398,11 @@ impl App {
         self.status.approval = enum_name(&opened.approval_policy);
         // A resumed thread shows what was said before.
         let mut replayed = 0;
-        if let Some(turns) = value.pointer("/thread/turns").and_then(Value::as_array) {
+        let turns = value
+            .pointer("/thread/turns")
+            .and_then(Value::as_array)
+            .filter(|_| replay);
+        if let Some(turns) = turns {
             for turn in turns {
                 for item in turn
                     .get("items")
@@ -605,11 +623,7 @@ impl App {
                 Pending::Other("starting the review"),
             ),
             Slash::Fork => {
-                self.request(
-                    "thread/fork",
-                    json!({"threadId": thread}),
-                    Pending::ThreadOpen,
-                );
+                self.request("thread/fork", json!({"threadId": thread}), Pending::Fork);
             }
             Slash::Init => self.send_turn(slash::INIT_PROMPT.to_string()),
         }
@@ -638,6 +652,21 @@ impl App {
                     .get("description")
                     .and_then(Value::as_str)
                     .unwrap_or_default();
+                let efforts: Vec<(String, String)> = m
+                    .get("supportedReasoningEfforts")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|e| {
+                        let name = e.get("reasoningEffort").and_then(Value::as_str)?;
+                        let about = e
+                            .get("description")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default();
+                        Some((name.to_string(), about.to_string()))
+                    })
+                    .collect();
+                self.efforts.insert(id.to_string(), efforts);
                 (id.to_string(), about.to_string())
             })
             .collect();
@@ -1068,7 +1097,23 @@ impl App {
                 let action = picker.action;
                 self.picker = None;
                 match action {
-                    PickerAction::Model => self.set_model(&choice),
+                    PickerAction::Model => {
+                        self.set_model(&choice);
+                        let efforts = self.efforts.get(&choice).cloned().unwrap_or_default();
+                        if !efforts.is_empty() {
+                            self.picker = Some(Picker {
+                                title: format!("Reasoning effort for {choice}"),
+                                items: efforts,
+                                selected: 0,
+                                filter: String::new(),
+                                action: PickerAction::Effort,
+                            });
+                        }
+                    }
+                    PickerAction::Effort => {
+                        self.overrides.insert("effort".into(), json!(choice));
+                        self.notice(Level::Info, format!("Reasoning effort set to {choice}"));
+                    }
                     PickerAction::Approvals => {
                         self.status.approval = choice.clone();
                         self.overrides

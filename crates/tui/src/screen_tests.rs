@@ -354,3 +354,129 @@ fn a_pasted_image_path_is_attached_and_sent_as_a_local_image() {
         ])
     );
 }
+
+fn press(app: &mut App, code: crossterm::event::KeyCode) {
+    app.key(crossterm::event::KeyEvent::new(
+        code,
+        crossterm::event::KeyModifiers::NONE,
+    ));
+}
+
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, crossterm::event::KeyCode::Char(c));
+    }
+}
+
+/// The requests the app sent since the last call.
+fn sent(rx: &mut mpsc::UnboundedReceiver<String>) -> Vec<Value> {
+    std::iter::from_fn(|| rx.try_recv().ok())
+        .map(|l| serde_json::from_str(&l).expect("json"))
+        .collect()
+}
+
+#[test]
+fn model_then_effort_pickers_set_the_next_turn() {
+    use crossterm::event::KeyCode;
+    let (mut app, mut rx) = app();
+    sent(&mut rx);
+    typed(&mut app, "/model");
+    press(&mut app, KeyCode::Enter);
+    let list = sent(&mut rx);
+    assert_eq!(list[0]["method"], "model/list");
+    let effort = |e: &str| json!({"reasoningEffort": e, "description": format!("{e} effort")});
+    feed(
+        &mut app,
+        json!({"id": list[0]["id"], "result": {"nextCursor": null, "data": [
+            {"model": "gpt-5.5", "description": "the default", "hidden": false,
+             "supportedReasoningEfforts": [effort("low"), effort("high")]},
+            {"model": "qwen2.5-coder-1.5b", "description": "local, 1.1 GB", "hidden": false,
+             "supportedReasoningEfforts": []},
+            {"model": "secret", "description": "", "hidden": true, "supportedReasoningEfforts": []}
+        ]}}),
+    );
+    insta::assert_snapshot!("model_picker", screens(&app));
+    press(&mut app, KeyCode::Enter);
+    insta::assert_snapshot!("effort_picker", screens(&app));
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    assert!(app.picker.is_none());
+    typed(&mut app, "go");
+    press(&mut app, KeyCode::Enter);
+    let turn = sent(&mut rx)
+        .into_iter()
+        .find(|m| m["method"] == "turn/start")
+        .expect("turn");
+    assert_eq!(turn["params"]["model"], "gpt-5.5");
+    assert_eq!(turn["params"]["effort"], "high");
+}
+
+#[test]
+fn the_resume_picker_filters_as_you_type() {
+    use crossterm::event::KeyCode;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let start = StartOptions {
+        resume: crate::app::Resume::Pick,
+        ..Default::default()
+    };
+    let mut app = App::new(RpcSender::new(tx), Theme::plain(), start);
+    app.connect();
+    feed(&mut app, json!({"id": 1, "result": {}}));
+    let list = sent(&mut rx)
+        .into_iter()
+        .find(|m| m["method"] == "thread/list")
+        .expect("list");
+    // An hour ago, so the snapshot does not change with the date.
+    let hour_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+        - 3600;
+    let thread =
+        |id: &str, preview: &str| json!({"id": id, "preview": preview, "updatedAt": hour_ago});
+    feed(
+        &mut app,
+        json!({"id": list["id"], "result": {"nextCursor": null, "backwardsCursor": null,
+        "data": [thread("t3", "fix the flaky test"), thread("t2", "rename the crate"),
+                 thread("t1", "explain the parser")]}}),
+    );
+    insta::assert_snapshot!("resume_picker", screens(&app));
+    typed(&mut app, "ren");
+    insta::assert_snapshot!("resume_picker_filtered", screens(&app));
+    press(&mut app, KeyCode::Enter);
+    let resume = sent(&mut rx)
+        .into_iter()
+        .find(|m| m["method"] == "thread/resume")
+        .expect("resume");
+    assert_eq!(resume["params"]["threadId"], "t2");
+}
+
+#[test]
+fn the_transcript_view_at_both_sizes() {
+    let (mut app, _rx) = app();
+    feed(
+        &mut app,
+        note(
+            "item/completed",
+            json!({"threadId": "thr_1", "turnId": "turn_1",
+        "completedAtMs": 0, "item": command_item("completed", Some("one\ntwo\nthree\n"))}),
+        ),
+    );
+    feed(
+        &mut app,
+        note(
+            "item/completed",
+            json!({"threadId": "thr_1", "turnId": "turn_1",
+        "completedAtMs": 0, "item": {"type": "agentMessage", "id": "m1", "text": "All **three** printed."}}),
+        ),
+    );
+    let mut out = String::new();
+    for (w, h) in SIZES {
+        let mut cache = ui::TranscriptCache::default();
+        let mut offset = 0;
+        let mut term = Terminal::new(TestBackend::new(w, h)).expect("test backend");
+        term.draw(|f| ui::draw_overlay(f, &app, &mut cache, &mut offset))
+            .expect("draw");
+        out.push_str(&format!("--- {w}x{h}\n{}\n", term.backend()));
+    }
+    insta::assert_snapshot!(out);
+}

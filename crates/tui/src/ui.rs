@@ -222,11 +222,19 @@ fn status_line(app: &App, width: u16) -> Line<'static> {
     let t = &app.theme;
     let s = &app.status;
     let cwd = shorten_home(&s.cwd);
+    // Before a thread is open, only what is known.
+    let labelled = |label: &str, value: &str| {
+        if value.is_empty() {
+            String::new()
+        } else {
+            format!("{label} {value}")
+        }
+    };
     let parts = [
         s.model.clone(),
         cwd,
-        format!("sandbox {}", s.sandbox),
-        format!("approvals {}", s.approval),
+        labelled("sandbox", &s.sandbox),
+        labelled("approvals", &s.approval),
         app.usage_line(),
     ];
     let text = parts
