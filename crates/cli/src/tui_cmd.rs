@@ -199,6 +199,15 @@ async fn run(args: TuiArgs, open: Open) -> anyhow::Result<i32> {
         eprintln!("warning: {warning}");
     }
     crate::local_model::prepare(&config, true)?;
+    // Someone is at the terminal to answer, so unless the config or a flag says otherwise
+    // the model may ask (Codex's interactive default); `never` is for runs nobody watches.
+    let mut start = start;
+    if start.approval_policy.is_none() {
+        let layers = wright_core::config_layers::LayerStack::load(&config.wright_home, &overrides)?;
+        if layers.winner(&["approval_policy".to_string()]).is_none() {
+            start.approval_policy = Some("on-request".into());
+        }
+    }
     let server = AppServer::new(ServerOptions {
         overrides,
         wright_home: config.wright_home.clone(),

@@ -331,3 +331,23 @@ async fn a_websocket_server_needs_its_token() {
     pane.type_line("/quit");
     pane.assert_clean_exit().await;
 }
+
+#[tokio::test]
+async fn at_a_terminal_the_model_may_ask_unless_the_config_says_otherwise() {
+    let env = Env::new(vec![]).await;
+    let Some(pane) = Pane::start(&env, "default-approvals", "") else {
+        return;
+    };
+    let screen = pane.wait_for("Ask wright to do something").await;
+    assert!(screen.contains("approvals on-request"), "{screen}");
+    pane.type_line("/quit");
+    pane.assert_clean_exit().await;
+    // The config's own choice stands.
+    let Some(pane) = Pane::start(&env, "config-approvals", "-c approval_policy=never") else {
+        return;
+    };
+    let screen = pane.wait_for("Ask wright to do something").await;
+    assert!(screen.contains("approvals never"), "{screen}");
+    pane.type_line("/quit");
+    pane.assert_clean_exit().await;
+}

@@ -60,10 +60,13 @@ pub fn draw_live(f: &mut Frame, app: &App, tick: usize) {
     if !app.queued.is_empty() {
         for q in &app.queued {
             let first = q.lines().next().unwrap_or_default();
-            live.push(Line::from(vec![
-                Span::styled("  ↳ queued: ", t.dim()),
-                Span::styled(first.to_string(), t.dim()),
-            ]));
+            live.push(truncate(
+                Line::from(vec![
+                    Span::styled("  ↳ queued: ", t.dim()),
+                    Span::styled(first.to_string(), t.dim()),
+                ]),
+                usize::from(top.width),
+            ));
         }
     }
     let keep = usize::from(top.height);
