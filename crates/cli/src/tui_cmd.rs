@@ -166,6 +166,7 @@ async fn run(args: TuiArgs, open: Open) -> anyhow::Result<i32> {
             .iter()
             .map(|p| p.display().to_string())
             .collect(),
+        sandbox_layers: None,
     };
     if let Some(url) = &args.connect {
         // The server has its own config; only the thread's settings travel with the requests.
@@ -202,6 +203,13 @@ async fn run(args: TuiArgs, open: Open) -> anyhow::Result<i32> {
     // Someone is at the terminal to answer, so unless the config or a flag says otherwise
     // the model may ask (Codex's interactive default); `never` is for runs nobody watches.
     let mut start = start;
+    // The probe forks and waits: on a thread of its own, ready by the time /status asks.
+    let layers = std::sync::Arc::new(std::sync::OnceLock::new());
+    let probe = std::sync::Arc::clone(&layers);
+    std::thread::spawn(move || {
+        let _ = probe.set(wright_sandbox::check().report());
+    });
+    start.sandbox_layers = Some(layers);
     if start.approval_policy.is_none() {
         let layers = wright_core::config_layers::LayerStack::load(&config.wright_home, &overrides)?;
         if layers.winner(&["approval_policy".to_string()]).is_none() {

@@ -340,6 +340,11 @@ async fn at_a_terminal_the_model_may_ask_unless_the_config_says_otherwise() {
     };
     let screen = pane.wait_for("Ask wright to do something").await;
     assert!(screen.contains("approvals on-request"), "{screen}");
+    // /status includes what the sandbox on this machine can enforce.
+    pane.type_line("/status");
+    let screen = pane.wait_for("what this machine can enforce").await;
+    assert!(screen.contains("approvals on-request"), "{screen}");
+    assert!(screen.contains("read-only: "), "{screen}");
     pane.type_line("/quit");
     pane.assert_clean_exit().await;
     // The config's own choice stands.

@@ -37,6 +37,9 @@ pub struct StartOptions {
     pub approval_policy: Option<String>,
     /// Images to attach to the first prompt.
     pub images: Vec<String>,
+    /// What this machine's sandbox can enforce (`wright sandbox --check`), filled in the
+    /// background when the server runs in this process; `None` when it runs elsewhere.
+    pub sandbox_layers: Option<std::sync::Arc<std::sync::OnceLock<String>>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

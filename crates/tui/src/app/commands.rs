@@ -159,14 +159,22 @@ impl App {
             Slash::Diff => self.shell_command("git diff --stat && git diff".into()),
             Slash::Status => {
                 let usage = self.usage_line();
+                let layers = match &self.start.sandbox_layers {
+                    Some(report) => report
+                        .get()
+                        .cloned()
+                        .unwrap_or_else(|| "sandbox layers: still being probed".into()),
+                    None => "sandbox layers: the server runs elsewhere; `wright sandbox --check` there says what it enforces".into(),
+                };
                 let text = format!(
-                    "model {}\ncwd {}\nsandbox {}\napprovals {}\nthread {}\n{}",
+                    "model {}\ncwd {}\nsandbox {}\napprovals {}\nthread {}\n{}\n{}",
                     self.status.model,
                     self.status.cwd,
                     self.status.sandbox,
                     self.status.approval,
                     self.thread_id.as_deref().unwrap_or("none"),
-                    usage
+                    usage,
+                    layers.trim_end()
                 );
                 self.notice(Level::Info, text);
             }
