@@ -25,6 +25,12 @@ pub fn wrap_line(
                 '\t' => chars.extend(std::iter::repeat_n((' ', style), 4)),
                 // Control characters would move the cursor: shown as nothing.
                 c if c.is_control() => {}
+                // Characters that reorder or hide text (Trojan Source) are shown for what they
+                // are, so an approval prompt cannot display one command and run another.
+                c if is_invisible_format(c) => {
+                    let shown = format!("⟨U+{:04X}⟩", u32::from(c));
+                    chars.extend(shown.chars().map(|c| (c, style)));
+                }
                 c => chars.push((c, style)),
             }
         }
@@ -75,6 +81,14 @@ pub fn wrap_line(
         }
     }
     out
+}
+
+/// Bidirectional controls and zero-width characters.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x061C | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2069 | 0xFEFF
+    )
 }
 
 /// All of `lines` wrapped.
@@ -140,6 +154,15 @@ mod tests {
         let out = wrap_line(&Line::from("- one two three"), 8, &[Span::raw("  ")]);
         assert_eq!(texts(&out), ["- one", "  two", "  three"]);
         assert_eq!(texts(&wrap_line(&Line::from(""), 10, &[])), [""]);
+    }
+
+    #[test]
+    fn characters_that_reorder_or_hide_text_are_shown() {
+        // "rm -rf ~ #" reversed by RIGHT-TO-LEFT OVERRIDE would read as something else.
+        let out = wrap_line(&Line::from("echo ok\u{202E}~ fr- mr\u{202C}"), 80, &[]);
+        assert_eq!(texts(&out), ["echo ok⟨U+202E⟩~ fr- mr⟨U+202C⟩"]);
+        let out = wrap_line(&Line::from("a\u{200B}b"), 80, &[]);
+        assert_eq!(texts(&out), ["a⟨U+200B⟩b"]);
     }
 
     #[test]
