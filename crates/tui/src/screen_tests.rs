@@ -480,3 +480,43 @@ fn the_transcript_view_at_both_sizes() {
     }
     insta::assert_snapshot!(out);
 }
+
+#[test]
+fn slash_resume_switches_threads_and_leaves_the_old_one() {
+    use crossterm::event::KeyCode;
+    let (mut app, mut rx) = app();
+    sent(&mut rx);
+    typed(&mut app, "/resume");
+    press(&mut app, KeyCode::Enter);
+    let list = sent(&mut rx)
+        .into_iter()
+        .find(|m| m["method"] == "thread/list")
+        .expect("list");
+    feed(
+        &mut app,
+        json!({"id": list["id"], "result": {"nextCursor": null, "backwardsCursor": null,
+        "data": [{"id": "thr_1", "preview": "this one", "updatedAt": 0},
+                 {"id": "thr_0", "preview": "the older one", "updatedAt": 0}]}}),
+    );
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    let methods: Vec<(String, String)> = sent(&mut rx)
+        .iter()
+        .map(|m| {
+            (
+                m["method"].as_str().unwrap_or_default().to_string(),
+                m["params"]["threadId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            ("thread/unsubscribe".to_string(), "thr_1".to_string()),
+            ("thread/resume".to_string(), "thr_0".to_string())
+        ]
+    );
+}

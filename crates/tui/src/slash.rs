@@ -5,6 +5,7 @@ pub enum Slash {
     Model,
     Approvals,
     New,
+    Resume,
     Fork,
     Compact,
     Review,
@@ -15,10 +16,11 @@ pub enum Slash {
 }
 
 /// In the order the popup lists them.
-pub const ALL: [Slash; 10] = [
+pub const ALL: [Slash; 11] = [
     Slash::Model,
     Slash::Approvals,
     Slash::New,
+    Slash::Resume,
     Slash::Fork,
     Slash::Compact,
     Slash::Review,
@@ -34,6 +36,7 @@ impl Slash {
             Slash::Model => "model",
             Slash::Approvals => "approvals",
             Slash::New => "new",
+            Slash::Resume => "resume",
             Slash::Fork => "fork",
             Slash::Compact => "compact",
             Slash::Review => "review",
@@ -49,6 +52,7 @@ impl Slash {
             Slash::Model => "choose the model (or /model NAME)",
             Slash::Approvals => "choose when wright asks before acting",
             Slash::New => "start a new thread",
+            Slash::Resume => "switch to an earlier thread",
             Slash::Fork => "continue in a copy of this thread",
             Slash::Compact => "summarize the conversation to free context",
             Slash::Review => "review the uncommitted changes",
@@ -97,6 +101,7 @@ mod tests {
         assert_eq!(parse("/model gpt-5 "), Some((Slash::Model, "gpt-5".into())));
         assert_eq!(parse("/nope"), None);
         assert_eq!(matches("/n"), vec![Slash::New]);
+        assert_eq!(matches("/re"), vec![Slash::Resume, Slash::Review]);
         assert_eq!(matches("/").len(), ALL.len());
         assert!(matches("/model x").is_empty());
     }

@@ -122,10 +122,24 @@ impl App {
                     );
                     return;
                 }
+                self.leave_thread();
                 self.start.resume = Resume::No;
-                self.thread_id = None;
                 self.notice(Level::Info, "New thread");
                 self.open_thread();
+            }
+            Slash::Resume => {
+                if self.busy() {
+                    self.notice(
+                        Level::Warning,
+                        "a turn is running; press Esc to stop it first",
+                    );
+                    return;
+                }
+                self.request(
+                    "thread/list",
+                    json!({"limit": 200}),
+                    Pending::ThreadList(false),
+                );
             }
             Slash::Model => {
                 if args.is_empty() {
@@ -187,6 +201,17 @@ impl App {
                 self.request("thread/fork", json!({"threadId": thread}), Pending::Fork);
             }
             Slash::Init => self.send_turn(slash::INIT_PROMPT.to_string()),
+        }
+    }
+
+    /// Stops following the open thread (before another is opened in this view).
+    pub(super) fn leave_thread(&mut self) {
+        if let Some(thread) = self.thread_id.take() {
+            self.request(
+                "thread/unsubscribe",
+                json!({"threadId": thread}),
+                Pending::Other("leaving the thread"),
+            );
         }
     }
 

@@ -282,8 +282,11 @@ impl App {
                         );
                     }
                     PickerAction::Resume => {
-                        self.start.resume = Resume::Id(choice);
-                        self.open_thread();
+                        if self.thread_id.as_deref() != Some(choice.as_str()) {
+                            self.leave_thread();
+                            self.start.resume = Resume::Id(choice);
+                            self.open_thread();
+                        }
                     }
                 }
             }
