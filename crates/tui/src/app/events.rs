@@ -2,6 +2,24 @@
 
 use super::*;
 
+/// The most live output kept for a running command (its head and tail are what is shown; the
+/// finished item brings the server's own copy). A command printing without end cannot grow
+/// the UI's memory.
+const LIVE_OUTPUT_MAX: usize = 256 * 1024;
+
+/// Drops the front of `text` so it is at most about `max` bytes, cutting at a line start.
+fn keep_tail(text: &mut String, max: usize) {
+    if text.len() <= max {
+        return;
+    }
+    let mut cut = text.len() - max / 2;
+    while !text.is_char_boundary(cut) {
+        cut += 1;
+    }
+    let cut = text[cut..].find('\n').map_or(cut, |i| cut + i + 1);
+    text.replace_range(..cut, "");
+}
+
 impl App {
     pub(super) fn notification(&mut self, n: ServerNotification) {
         // Another thread's news (a shared server) is not this view's.
@@ -72,6 +90,7 @@ impl App {
             ServerNotification::CommandExecutionOutputDelta(d) => {
                 if let Some(Cell::Command { output, .. }) = self.active_cell(&d.item_id) {
                     output.push_str(&d.delta);
+                    keep_tail(output, LIVE_OUTPUT_MAX);
                 }
             }
             ServerNotification::TurnPlanUpdated(p) => {
@@ -254,4 +273,21 @@ pub fn cell_of(item: &ThreadItem) -> Option<Cell> {
         },
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keep_tail;
+
+    #[test]
+    fn live_output_keeps_its_tail_within_bounds() {
+        let mut out: String = (0..100_000).map(|i| format!("line {i} é\n")).collect();
+        keep_tail(&mut out, 64 * 1024);
+        assert!(out.len() <= 64 * 1024, "{}", out.len());
+        assert!(out.starts_with("line "), "cut mid-line: {:?}", &out[..20]);
+        assert!(out.ends_with("line 99999 é\n"));
+        let mut short = String::from("a\nb\n");
+        keep_tail(&mut short, 64);
+        assert_eq!(short, "a\nb\n");
+    }
 }
