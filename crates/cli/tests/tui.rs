@@ -102,10 +102,15 @@ impl Pane {
     /// After wright exits: it said 0 and left the terminal in its normal (cooked, echoing)
     /// mode.
     async fn assert_clean_exit(&self) {
+        self.assert_exit(0).await;
+    }
+
+    /// wright exited with `code` and left the terminal in its normal mode.
+    async fn assert_exit(&self, code: i32) {
         self.wait_for("EXIT=").await;
         // `stty -a` prints its local modes (the line with echoctl) last.
         let screen = self.wait_for("echoctl").await;
-        assert!(screen.contains("EXIT=0"), "{screen}");
+        assert!(screen.contains(&format!("EXIT={code}")), "{screen}");
         let modes = screen.split("EXIT=").nth(1).unwrap_or_default();
         let words: Vec<&str> = modes.split_whitespace().collect();
         for mode in ["icanon", "echo", "isig"] {
@@ -306,7 +311,7 @@ async fn a_websocket_server_needs_its_token() {
     let env = Env::new(vec![Step::message("hello over ws")]).await;
     let token_file = env.home.path().join("token");
     let token_arg = token_file.display().to_string();
-    let (_server, url) =
+    let (mut server, url) =
         app_server(&env, "ws://127.0.0.1:0", &["--ws-token-file", &token_arg]).await;
     // Without the token the server refuses, and wright says what is missing.
     let Some(refused) = Pane::start(&env, "ws-refused", &format!("--connect {url}")) else {
@@ -328,8 +333,10 @@ async fn a_websocket_server_needs_its_token() {
     pane.wait_for("Ask wright to do something").await;
     pane.type_line("say hello");
     pane.wait_for("hello over ws").await;
-    pane.type_line("/quit");
-    pane.assert_clean_exit().await;
+    // The server going away ends the session with a message and status 1, terminal intact.
+    server.kill().await.expect("kill the app-server");
+    pane.wait_for("the App Server closed the connection").await;
+    pane.assert_exit(1).await;
 }
 
 #[tokio::test]

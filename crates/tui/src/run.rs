@@ -85,6 +85,8 @@ async fn event_loop(
     let mut overlay: Option<Term> = None;
     let mut cache = TranscriptCache::default();
     let mut tick = 0usize;
+    // 1 when the session ended because the server went away rather than by the user's choice.
+    let mut code = 0;
 
     app.connect();
     draw(app, &mut term, &mut overlay, &mut cache, tick)?;
@@ -115,6 +117,7 @@ async fn event_loop(
                 None => {
                     app.notice(Level::Error, "the App Server closed the connection");
                     app.quit = true;
+                    code = 1;
                 }
             },
             _ = tokio::time::sleep(Duration::from_millis(100)), if ticking => tick += 1,
@@ -133,7 +136,7 @@ async fn event_loop(
     let _ = term.clear();
     let top = term.get_frame().area().y;
     let _ = term.set_cursor_position((0, top));
-    Ok(0)
+    Ok(code)
 }
 
 fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::Signal, TuiError> {
