@@ -61,6 +61,23 @@ impl Pane {
         Some(Pane { socket })
     }
 
+    /// Sends `signal` to the wright process in the pane.
+    fn signal(&self, signal: &str) {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "list-panes", "-F", "#{pane_pid}"])
+            .output()
+            .expect("list-panes");
+        let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let status = Command::new("pkill")
+            .args([&format!("-{signal}"), "-P", &shell, "-x", "wright"])
+            .status()
+            .expect("pkill");
+        assert!(
+            status.success(),
+            "no wright process under the pane's shell {shell}"
+        );
+    }
+
     fn screen(&self) -> String {
         let out = Command::new("tmux")
             .args(["-L", &self.socket, "capture-pane", "-p", "-S", "-200"])
@@ -362,4 +379,17 @@ async fn at_a_terminal_the_model_may_ask_unless_the_config_says_otherwise() {
     assert!(screen.contains("approvals never"), "{screen}");
     pane.type_line("/quit");
     pane.assert_clean_exit().await;
+}
+
+#[tokio::test]
+async fn sigterm_and_sighup_put_the_terminal_back() {
+    let env = Env::new(vec![]).await;
+    for (name, signal, code) in [("term", "TERM", 143), ("hup", "HUP", 129)] {
+        let Some(pane) = Pane::start(&env, &format!("signal-{name}"), "") else {
+            return;
+        };
+        pane.wait_for("Ask wright to do something").await;
+        pane.signal(signal);
+        pane.assert_exit(code).await;
+    }
 }

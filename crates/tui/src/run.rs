@@ -121,8 +121,15 @@ async fn event_loop(
                 }
             },
             _ = tokio::time::sleep(Duration::from_millis(100)), if ticking => tick += 1,
-            _ = sigterm.recv() => app.quit = true,
-            _ = sighup.recv() => app.quit = true,
+            // As a shell reports a process those signals end: 128 + the signal's number.
+            _ = sigterm.recv() => {
+                app.quit = true;
+                code = 128 + 15;
+            }
+            _ = sighup.recv() => {
+                app.quit = true;
+                code = 128 + 1;
+            }
         }
         draw(app, &mut term, &mut overlay, &mut cache, tick)?;
         if app.quit {
