@@ -103,10 +103,11 @@ impl Pane {
         }
     }
 
-    /// The pid of the wright process in the pane.
-    fn wright_pid(&self, bin: &str) -> Option<u32> {
-        let out = Command::new("pgrep")
-            .args(["-f", "-n", &format!("^{bin}")])
+    /// The pid of the wright process: the pane's own (the script `exec`s it), not a child
+    /// it forks (the sandbox probe has the same command line).
+    fn wright_pid(&self) -> Option<u32> {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "list-panes", "-F", "#{pane_pid}"])
             .output()
             .ok()?;
         String::from_utf8_lossy(&out.stdout).trim().parse().ok()
@@ -208,9 +209,7 @@ fn run() -> anyhow::Result<bool> {
     }
     let pane = Pane::start(&socket(5), &script)?;
     pane.until("the composer", composer)?;
-    let pid = pane
-        .wright_pid(&bin_s)
-        .context("cannot find the wright process")?;
+    let pid = pane.wright_pid().context("cannot find the wright process")?;
 
     // 2. Keypress to screen.
     let mut keys = Vec::new();
