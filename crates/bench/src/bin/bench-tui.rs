@@ -209,7 +209,9 @@ fn run() -> anyhow::Result<bool> {
     }
     let pane = Pane::start(&socket(5), &script)?;
     pane.until("the composer", composer)?;
-    let pid = pane.wright_pid().context("cannot find the wright process")?;
+    let pid = pane
+        .wright_pid()
+        .context("cannot find the wright process")?;
 
     // 2. Keypress to screen.
     let mut keys = Vec::new();
