@@ -24,10 +24,10 @@ fn app() -> (App, mpsc::UnboundedReceiver<String>) {
         json!({"id": 2, "result": {
             "thread": {"id": "thr_1", "sessionId": "s", "forkedFromId": null, "parentThreadId": null,
                 "preview": "", "ephemeral": false, "modelProvider": "mock", "createdAt": 0, "updatedAt": 0,
-                "status": {"type": "idle"}, "path": null, "cwd": "/work/repo", "cliVersion": "0",
+                "status": {"type": "idle"}, "path": null, "cwd": "/projects/calc", "cliVersion": "0",
                 "source": "cli", "agentNickname": null, "agentRole": null, "gitInfo": null,
                 "name": null, "turns": []},
-            "model": "gpt-5.5", "modelProvider": "mock", "serviceTier": null, "cwd": "/work/repo",
+            "model": "gpt-5.5", "modelProvider": "mock", "serviceTier": null, "cwd": "/projects/calc",
             "instructionSources": [], "approvalPolicy": "on-request", "approvalsReviewer": "user",
             "sandbox": {"type": "workspaceWrite", "writableRoots": [], "networkAccess": false,
                 "excludeTmpdirEnvVar": false, "excludeSlashTmp": false},
@@ -65,7 +65,7 @@ fn turn_started(app: &mut App) {
 
 fn command_item(status: &str, output: Option<&str>) -> Value {
     json!({"type": "commandExecution", "id": "cmd_1", "command": "/bin/bash -lc 'pytest -q'",
-        "cwd": "/work/repo", "processId": null, "status": status, "commandActions": [],
+        "cwd": "/projects/calc", "processId": null, "status": status, "commandActions": [],
         "aggregatedOutput": output, "exitCode": if status == "failed" { json!(1) } else { Value::Null },
         "durationMs": if status == "inProgress" { Value::Null } else { json!(1234) }})
 }
@@ -144,7 +144,7 @@ fn an_approval_prompt_shows_command_cwd_and_reason() {
         json!({"id": 0, "method": "item/commandExecution/requestApproval",
         "params": {"threadId": "thr_1", "turnId": "turn_1", "itemId": "cmd_1", "startedAtMs": 0,
             "environmentId": null, "reason": "run the tests after the fix",
-            "command": "/bin/bash -lc 'pytest -q'", "cwd": "/work/repo"}}),
+            "command": "/bin/bash -lc 'pytest -q'", "cwd": "/projects/calc"}}),
     );
     insta::assert_snapshot!(screens(&app));
     // `a` answers "yes for this session" to the server.
@@ -311,10 +311,10 @@ fn an_at_mention_searches_files_and_tab_puts_the_path_in() {
         .collect();
     assert_eq!(queries, ["c", "ca", "cal"]);
     let last = sent.last().expect("a search");
-    assert_eq!(last["params"]["roots"], json!(["/work/repo"]));
+    assert_eq!(last["params"]["roots"], json!(["/projects/calc"]));
     // An answer to an older query is dropped; the current one fills the popup.
     let answer = |id: &Value, path: &str| {
-        json!({"id": id, "result": {"files": [{"root": "/work/repo", "path": path,
+        json!({"id": id, "result": {"files": [{"root": "/projects/calc", "path": path,
             "match_type": "file", "file_name": path, "score": 9}]}})
     };
     feed(&mut app, answer(&sent[sent.len() - 2]["id"], "old.py"));
