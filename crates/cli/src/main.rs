@@ -172,6 +172,22 @@ impl ResumeArgs {
     }
 }
 
+/// The async runtime the subcommands run on (two workers: the machine has few cores and the
+/// model does the heavy work); `None`, said on stderr, when it cannot start.
+pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            None
+        }
+    }
+}
+
 /// This binary's path. Its sandbox launcher is sealed into memory (see
 /// `wright_sandbox::launcher`) on a thread of its own while wright starts, so neither start-up
 /// nor an async worker waits for the copy; the first command waits if it is not done yet.

@@ -70,16 +70,8 @@ pub fn main(args: TuiArgs, open: Open) -> i32 {
     if !interactive {
         return not_a_terminal(args, open);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return 1;
-        }
+    let Some(runtime) = crate::runtime() else {
+        return 1;
     };
     match runtime.block_on(run(args, open)) {
         Ok(code) => code,

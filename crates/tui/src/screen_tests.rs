@@ -52,6 +52,17 @@ fn note(method: &str, params: Value) -> Value {
     json!({"method": method, "params": params})
 }
 
+/// `item/completed` of `item` in `thread`.
+fn completed(app: &mut App, thread: &str, item: Value) {
+    feed(
+        app,
+        note(
+            "item/completed",
+            json!({"threadId": thread, "turnId": "turn_1", "completedAtMs": 0, "item": item}),
+        ),
+    );
+}
+
 fn turn_started(app: &mut App) {
     feed(
         app,
@@ -173,33 +184,20 @@ fn the_slash_popup_lists_matching_commands() {
 fn finished_items_go_to_the_scrollback_folded() {
     let (mut app, _rx) = app();
     turn_started(&mut app);
-    feed(
+    completed(
         &mut app,
-        note(
-            "item/completed",
-            json!({"threadId": "thr_1", "turnId": "turn_1",
-        "completedAtMs": 0, "item": {"type": "userMessage", "id": "u1", "clientId": null,
-        "content": [{"type": "text", "text": "make the tests pass", "text_elements": []}]}}),
-        ),
+        "thr_1",
+        json!({"type": "userMessage", "id": "u1", "clientId": null,
+        "content": [{"type": "text", "text": "make the tests pass", "text_elements": []}]}),
     );
     let output: String = (1..=30).map(|i| format!("line {i}\n")).collect();
-    feed(
+    completed(&mut app, "thr_1", command_item("failed", Some(&output)));
+    completed(
         &mut app,
-        note(
-            "item/completed",
-            json!({"threadId": "thr_1", "turnId": "turn_1",
-        "completedAtMs": 0, "item": command_item("failed", Some(&output))}),
-        ),
-    );
-    feed(
-        &mut app,
-        note(
-            "item/completed",
-            json!({"threadId": "thr_1", "turnId": "turn_1",
-        "completedAtMs": 0, "item": {"type": "fileChange", "id": "p1", "status": "completed",
+        "thr_1",
+        json!({"type": "fileChange", "id": "p1", "status": "completed",
         "changes": [{"path": "calc.py", "kind": {"type": "update", "move_path": null},
-            "diff": "@@ -1,2 +1,2 @@\n def sub(a, b):\n-    return b - a\n+    return a - b\n"}]}}),
-        ),
+            "diff": "@@ -1,2 +1,2 @@\n def sub(a, b):\n-    return b - a\n+    return a - b\n"}]}),
     );
     feed(
         &mut app,
@@ -210,23 +208,17 @@ fn finished_items_go_to_the_scrollback_folded() {
         {"step": "Fix sub", "status": "inProgress"}, {"step": "Run the tests", "status": "pending"}]}),
         ),
     );
-    feed(
+    completed(
         &mut app,
-        note(
-            "item/completed",
-            json!({"threadId": "thr_1", "turnId": "turn_1",
-        "completedAtMs": 0, "item": {"type": "reasoning", "id": "r1",
-        "summary": ["Checking the sign of sub"], "content": []}}),
-        ),
+        "thr_1",
+        json!({"type": "reasoning", "id": "r1",
+        "summary": ["Checking the sign of sub"], "content": []}),
     );
-    feed(
+    completed(
         &mut app,
-        note(
-            "item/completed",
-            json!({"threadId": "thr_1", "turnId": "turn_1",
-        "completedAtMs": 0, "item": {"type": "agentMessage", "id": "m1",
-        "text": "Fixed `sub` in **calc.py**; the tests pass."}}),
-        ),
+        "thr_1",
+        json!({"type": "agentMessage", "id": "m1",
+        "text": "Fixed `sub` in **calc.py**; the tests pass."}),
     );
     insta::assert_snapshot!(scrollback(&app));
 }
@@ -235,14 +227,7 @@ fn finished_items_go_to_the_scrollback_folded() {
 fn the_transcript_view_unfolds_everything_and_scrolls() {
     let (mut app, _rx) = app();
     let output: String = (1..=30).map(|i| format!("line {i}\n")).collect();
-    feed(
-        &mut app,
-        note(
-            "item/completed",
-            json!({"threadId": "thr_1", "turnId": "turn_1",
-        "completedAtMs": 0, "item": command_item("completed", Some(&output))}),
-        ),
-    );
+    completed(&mut app, "thr_1", command_item("completed", Some(&output)));
     let mut cache = ui::TranscriptCache::default();
     let mut term = Terminal::new(TestBackend::new(80, 24)).expect("test backend");
     let mut offset = 0;
@@ -272,22 +257,16 @@ fn the_transcript_view_unfolds_everything_and_scrolls() {
 #[test]
 fn other_threads_news_is_not_shown() {
     let (mut app, _rx) = app();
-    feed(
+    completed(
         &mut app,
-        note(
-            "item/completed",
-            json!({"threadId": "thr_other", "turnId": "t",
-        "completedAtMs": 0, "item": {"type": "agentMessage", "id": "m9", "text": "not yours"}}),
-        ),
+        "thr_other",
+        json!({"type": "agentMessage", "id": "m9", "text": "not yours"}),
     );
     assert!(app.transcript.is_empty());
-    feed(
+    completed(
         &mut app,
-        note(
-            "item/completed",
-            json!({"threadId": "thr_1", "turnId": "t",
-        "completedAtMs": 0, "item": {"type": "agentMessage", "id": "m9", "text": "yours"}}),
-        ),
+        "thr_1",
+        json!({"type": "agentMessage", "id": "m9", "text": "yours"}),
     );
     assert_eq!(app.transcript.len(), 1);
 }
@@ -453,21 +432,15 @@ fn the_resume_picker_filters_as_you_type() {
 #[test]
 fn the_transcript_view_at_both_sizes() {
     let (mut app, _rx) = app();
-    feed(
+    completed(
         &mut app,
-        note(
-            "item/completed",
-            json!({"threadId": "thr_1", "turnId": "turn_1",
-        "completedAtMs": 0, "item": command_item("completed", Some("one\ntwo\nthree\n"))}),
-        ),
+        "thr_1",
+        command_item("completed", Some("one\ntwo\nthree\n")),
     );
-    feed(
+    completed(
         &mut app,
-        note(
-            "item/completed",
-            json!({"threadId": "thr_1", "turnId": "turn_1",
-        "completedAtMs": 0, "item": {"type": "agentMessage", "id": "m1", "text": "All **three** printed."}}),
-        ),
+        "thr_1",
+        json!({"type": "agentMessage", "id": "m1", "text": "All **three** printed."}),
     );
     let mut out = String::new();
     for (w, h) in SIZES {

@@ -115,11 +115,7 @@ impl App {
         match cmd {
             Slash::Quit => self.quit = true,
             Slash::New => {
-                if self.busy() {
-                    self.notice(
-                        Level::Warning,
-                        "a turn is running; press Esc to stop it first",
-                    );
+                if self.refuse_while_busy() {
                     return;
                 }
                 self.leave_thread();
@@ -128,11 +124,7 @@ impl App {
                 self.open_thread();
             }
             Slash::Resume => {
-                if self.busy() {
-                    self.notice(
-                        Level::Warning,
-                        "a turn is running; press Esc to stop it first",
-                    );
+                if self.refuse_while_busy() {
                     return;
                 }
                 self.request(
@@ -202,6 +194,17 @@ impl App {
             }
             Slash::Init => self.send_turn(slash::INIT_PROMPT.to_string()),
         }
+    }
+
+    /// Whether a turn is running, said to the user: switching threads must wait for it.
+    fn refuse_while_busy(&mut self) -> bool {
+        if self.busy() {
+            self.notice(
+                Level::Warning,
+                "a turn is running; press Esc to stop it first",
+            );
+        }
+        self.busy()
     }
 
     /// Stops following the open thread (before another is opened in this view).
