@@ -153,10 +153,10 @@ pub struct App {
     pub thread_id: Option<String>,
     pub turn_id: Option<String>,
     pub turn_started: Option<Instant>,
-    /// Finished cells not yet written to the terminal's scrollback.
-    pub flushed: Vec<Cell>,
-    /// Every finished cell, for the transcript view.
+    /// Every finished cell, for the scrollback and the transcript view.
     pub transcript: Vec<Cell>,
+    /// How many of them are already written to the terminal's scrollback.
+    pub written: usize,
     /// Cells of items still running, by item id, in the order they started.
     pub active: Vec<(String, Cell)>,
     pub composer: Composer,
@@ -201,7 +201,7 @@ impl App {
             thread_id: None,
             turn_id: None,
             turn_started: None,
-            flushed: Vec::new(),
+            written: 0,
             transcript: Vec::new(),
             active: Vec::new(),
             composer: Composer::default(),
@@ -242,8 +242,7 @@ impl App {
 
     /// Adds a finished cell.
     pub fn push(&mut self, cell: Cell) {
-        self.transcript.push(cell.clone());
-        self.flushed.push(cell);
+        self.transcript.push(cell);
     }
 
     pub fn notice(&mut self, level: Level, text: impl Into<String>) {

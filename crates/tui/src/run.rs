@@ -182,7 +182,7 @@ fn draw(
         return Ok(());
     }
     let width = term.size().map_err(TuiError::Terminal)?.width;
-    for cell in std::mem::take(&mut app.flushed) {
+    for cell in &app.transcript[app.written..] {
         // In pieces, so a cell of any length fits insert_before's u16 height.
         for chunk in cell.lines(width, &app.theme, false).chunks(512) {
             let lines = chunk.to_vec();
@@ -192,6 +192,7 @@ fn draw(
             .map_err(TuiError::Terminal)?;
         }
     }
+    app.written = app.transcript.len();
     term.draw(|f| ui::draw_live(f, app, tick))
         .map_err(TuiError::Terminal)?;
     Ok(())
