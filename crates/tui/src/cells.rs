@@ -45,7 +45,6 @@ pub enum Cell {
     },
     Command {
         command: String,
-        cwd: String,
         output: String,
         exit_code: Option<i32>,
         state: CommandState,

@@ -231,7 +231,6 @@ pub fn cell_of(item: &ThreadItem) -> Option<Cell> {
         }
         ThreadItem::CommandExecution {
             command,
-            cwd,
             status,
             aggregated_output,
             exit_code,
@@ -239,7 +238,6 @@ pub fn cell_of(item: &ThreadItem) -> Option<Cell> {
             ..
         } => Cell::Command {
             command: command.clone(),
-            cwd: cwd.clone(),
             output: aggregated_output.clone().unwrap_or_default(),
             exit_code: *exit_code,
             state: match status {
