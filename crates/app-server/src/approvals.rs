@@ -47,6 +47,8 @@ pub(crate) struct Question {
 /// What approvals hand to the turn's event pump, to go out after the events emitted before.
 pub(crate) enum ToPump {
     Ask(Question),
+    /// A patch's files, for a client that writes them itself.
+    Write(crate::file_writes::Write),
     /// A notification for the thread's followers; `sent` is told once it is out.
     Notify {
         notification: Box<ServerNotification>,

@@ -9,10 +9,10 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 use wright_protocol::jsonrpc::{
-    self, JsonRpcErrorObject, JsonRpcMessage, JsonRpcResponse, MessageParseError, RequestId,
-    INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR,
+    self, JsonRpcErrorObject, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse, MessageParseError,
+    RequestId, INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR,
 };
-use wright_protocol::v2::{ServerNotification, ServerRequest};
+use wright_protocol::v2::{ServerNotification, ServerRequest, WrightServerRequest};
 
 use crate::state::State;
 use crate::wire::now_ms;
@@ -51,6 +51,8 @@ pub(crate) struct ConnHandle {
     pending: Arc<Mutex<Pending>>,
     next_request: Arc<AtomicI64>,
     opt_out: Arc<Mutex<HashSet<String>>>,
+    /// The client declared `wrightFileWrites`: it writes approved patches itself.
+    writes_files: Arc<AtomicBool>,
     closed: Arc<AtomicBool>,
     /// Lines sent but not yet taken by the transport.
     queued: Arc<AtomicUsize>,
@@ -65,6 +67,7 @@ impl ConnHandle {
             pending: Arc::default(),
             next_request: Arc::default(),
             opt_out: Arc::default(),
+            writes_files: Arc::default(),
             closed: Arc::default(),
             queued,
         }
@@ -175,6 +178,26 @@ impl ConnHandle {
         &self,
         build: impl FnOnce(RequestId) -> ServerRequest,
     ) -> (i64, oneshot::Receiver<Result<Value, Value>>) {
+        self.start(|id| build(id).to_jsonrpc())
+    }
+
+    /// [`ConnHandle::start_request`] for a request of a wright extension the client opted in to.
+    pub fn start_extension_request(
+        &self,
+        build: impl FnOnce(RequestId) -> WrightServerRequest,
+    ) -> (i64, oneshot::Receiver<Result<Value, Value>>) {
+        self.start(|id| build(id).to_jsonrpc())
+    }
+
+    /// Whether the client declared at `initialize` that it writes approved patches itself.
+    pub fn writes_files(&self) -> bool {
+        self.writes_files.load(Ordering::SeqCst)
+    }
+
+    fn start(
+        &self,
+        build: impl FnOnce(RequestId) -> JsonRpcRequest,
+    ) -> (i64, oneshot::Receiver<Result<Value, Value>>) {
         let id = self.next_request.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         // A gone client cannot answer: the receiver sees "no answer" at once.
@@ -185,7 +208,7 @@ impl ConnHandle {
             pending.insert(id, tx);
         }
         let request = build(RequestId::Integer(id));
-        match serde_json::to_string(&request.to_jsonrpc()) {
+        match serde_json::to_string(&request) {
             Ok(line) => self.send_line(line),
             Err(_) => self.withdraw(id),
         }
@@ -271,6 +294,11 @@ pub(crate) async fn serve(
                                 );
                             }
                         }
+                        let writes_files = params
+                            .pointer("/capabilities/wrightFileWrites")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false);
+                        conn.writes_files.store(writes_files, Ordering::SeqCst);
                         conn.respond(&request.id, &state.initialize_result(&params));
                     }
                     continue;

@@ -100,6 +100,7 @@ pub(crate) async fn pump_events(
             Some(message) = questions.recv() => {
                 match message {
                     ToPump::Ask(question) => ask(&loaded, &owner, question),
+                    ToPump::Write(write) => crate::file_writes::send(&owner, write),
                     ToPump::Notify { notification, sent } => {
                         loaded.broadcast(*notification);
                         if let Some(sent) = sent {

@@ -14,6 +14,7 @@ mod conn;
 mod dispatch;
 mod event_pump;
 mod file_services;
+mod file_writes;
 mod fs_methods;
 mod fs_watch;
 mod fuzzy_search;

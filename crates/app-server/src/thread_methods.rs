@@ -357,6 +357,7 @@ pub(crate) async fn thread_list(
         model_providers: p.model_providers.unwrap_or_default(),
         search: p.search_term,
         sources: source_filter(p.source_kinds.as_deref().unwrap_or_default()),
+        with_turns: true,
     };
     let Some(page) = state
         .persist("list threads", move |s| s.list_threads(&query))

@@ -104,8 +104,9 @@ pub async fn serve_ws(
     }
 }
 
-/// One WebSocket client until it leaves: text frames in, one message each; lines out.
-async fn serve_ws_connection<S>(server: &AppServer, ws: tokio_tungstenite::WebSocketStream<S>)
+/// One WebSocket client until it leaves: text frames in, one message each; lines out. The
+/// caller has authenticated the client (see [`crate::ws_auth`]).
+pub async fn serve_ws_connection<S>(server: &AppServer, ws: tokio_tungstenite::WebSocketStream<S>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {

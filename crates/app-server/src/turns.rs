@@ -21,6 +21,7 @@ use crate::approvals::{approver, status_changed};
 use crate::auto_review::{self, AutoReview, SharedTranscript};
 use crate::conn::ConnHandle;
 use crate::event_pump::{announce_whole_item, item_completed, item_started, pump_events};
+use crate::file_writes;
 use crate::rpc::{RpcError, RpcResult};
 use crate::state::{approval_policy, settings_of, Loaded, State};
 use crate::wire::{self, now_secs, TurnInfo};
@@ -461,11 +462,21 @@ async fn run_turn(
                 thread_id.clone(),
                 turn_id.clone(),
                 AutoReview::new(&thread, &input, transcript),
-                questions_tx,
+                questions_tx.clone(),
             ),
-            None => approver(Arc::clone(&loaded), owner, turn_id.clone(), questions_tx),
+            None => approver(
+                Arc::clone(&loaded),
+                owner.clone(),
+                turn_id.clone(),
+                questions_tx.clone(),
+            ),
         };
         thread.set_approver(Some(approver));
+        // Only a client that opted in (`wrightFileWrites`) writes the turn's patches itself.
+        let writer = owner
+            .writes_files()
+            .then(|| file_writes::writer(thread_id.clone(), turn_id.clone(), owner, questions_tx));
+        thread.set_file_writer(writer);
         // A panic in the engine must not leave the thread "active" forever or a client
         // waiting for a turn/completed that never comes.
         let outcome = match std::panic::AssertUnwindSafe(thread.run_turn(input, &tx, cancel))
@@ -478,6 +489,7 @@ async fn run_turn(
             },
         };
         thread.set_approver(None);
+        thread.set_file_writer(None);
         if let Ok(mut config) = loaded.config.lock() {
             *config = thread.config().clone();
         }

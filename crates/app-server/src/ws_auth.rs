@@ -64,7 +64,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// `localhost`, `127.x.y.z`, `::1` (with or without a port and brackets).
-fn is_loopback_host(host: &str) -> bool {
+pub fn is_loopback_host(host: &str) -> bool {
     let host = host.trim();
     if let Ok(ip) = host.parse::<std::net::IpAddr>() {
         return ip.is_loopback();

@@ -98,26 +98,8 @@ fn run(args: AppServerArgs) -> anyhow::Result<()> {
         }
         None => {}
     }
-    let overrides = CliOverrides {
-        config: args.config,
-        sandbox_exe: crate::sealed_sandbox_exe(),
-        ..Default::default()
-    };
-    // A bad config.toml is reported now, not on the first thread/start.
-    let config = Config::load(&overrides)?;
-    for warning in &config.warnings {
-        eprintln!("warning: {warning}");
-    }
-    crate::local_model::announce_for_server(&config);
-    let wright_home = config.wright_home.clone();
-    let options = ServerOptions {
-        overrides,
-        wright_home: config.wright_home.clone(),
-        ephemeral: args.ephemeral,
-        source: "vscode".into(),
-        thread_retention_days: config.thread_retention_days,
-        max_threads: config.max_threads,
-    };
+    let options = server_options(args.config, args.ephemeral)?;
+    let wright_home = options.wright_home.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -174,8 +156,34 @@ fn run(args: AppServerArgs) -> anyhow::Result<()> {
     })
 }
 
+/// The App Server's options from `-c` overrides: config.toml is read (and its warnings shown)
+/// now, so a bad one is reported at start, not on the first thread/start.
+pub(crate) fn server_options(
+    config: Vec<String>,
+    ephemeral: bool,
+) -> anyhow::Result<ServerOptions> {
+    let overrides = CliOverrides {
+        config,
+        sandbox_exe: crate::sealed_sandbox_exe(),
+        ..Default::default()
+    };
+    let config = Config::load(&overrides)?;
+    for warning in &config.warnings {
+        eprintln!("warning: {warning}");
+    }
+    crate::local_model::announce_for_server(&config);
+    Ok(ServerOptions {
+        overrides,
+        wright_home: config.wright_home.clone(),
+        ephemeral,
+        source: "vscode".into(),
+        thread_retention_days: config.thread_retention_days,
+        max_threads: config.max_threads,
+    })
+}
+
 /// Writes `token` to `path`, readable by this user only.
-fn write_private(path: &std::path::Path, token: &str) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &std::path::Path, token: &str) -> anyhow::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let mut file = std::fs::OpenOptions::new()

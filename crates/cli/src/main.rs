@@ -1,5 +1,6 @@
 //! The `wright` binary: parse the command line, then hand over to the subcommand.
 
+mod acp_cmd;
 mod app_server;
 mod connect;
 mod exec;
@@ -8,6 +9,7 @@ mod local_model;
 mod models_cmd;
 mod notifications;
 mod sandbox_cmd;
+mod serve_cmd;
 mod tui_cmd;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +36,10 @@ enum Command {
     Exec(Box<exec::ExecArgs>),
     /// Serve the App Server protocol (JSON-RPC) on stdio or WebSocket.
     AppServer(app_server::AppServerArgs),
+    /// The web UI and the App Server on 127.0.0.1, behind a per-launch token.
+    Serve(serve_cmd::ServeArgs),
+    /// Speak the Agent Client Protocol on stdio, for editors (Zed, JetBrains, Neovim, Emacs).
+    Acp(acp_cmd::AcpArgs),
     /// Reopen an earlier thread: a picker, `--last`, or an id. With a prompt and no terminal,
     /// it continues the thread as `wright exec resume` does.
     Resume(ResumeArgs),
@@ -283,6 +289,8 @@ fn main() {
     let code = match cli.command {
         Some(Command::Exec(args)) => exec::main(*args),
         Some(Command::AppServer(args)) => app_server::main(args),
+        Some(Command::Serve(args)) => serve_cmd::main(args),
+        Some(Command::Acp(args)) => acp_cmd::main(args),
         Some(Command::Sandbox(args)) => sandbox_cmd::main(args),
         Some(Command::Models(args)) => models_cmd::main(args),
         Some(Command::ApplyPatch) => apply_patch_main(),

@@ -42,6 +42,30 @@ fn generates_json_schema_and_typescript() {
     }
 }
 
+/// The web UI's protocol types are the generator's output, never edited by hand: a change to
+/// the protocol must regenerate them (`npm run gen` in web/).
+#[test]
+fn the_web_uis_types_are_generated_from_this_protocol() {
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_wright"))
+        .args(["app-server", "generate-ts", "--out"])
+        .arg(out.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let generated =
+        std::fs::read_to_string(out.path().join("wright_app_server_protocol.ts")).unwrap();
+    let committed = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../web/src/generated/wright_app_server_protocol.ts"
+    );
+    let committed = std::fs::read_to_string(committed).unwrap();
+    assert!(
+        generated == committed,
+        "web/src/generated/wright_app_server_protocol.ts is stale: run `npm run gen` in web/"
+    );
+}
+
 #[test]
 fn stdio_answers_garbage_and_keeps_serving() {
     let home = tempfile::tempdir().unwrap();

@@ -15,6 +15,7 @@ pub mod config_layers;
 pub mod context;
 pub mod env_policy;
 pub mod exec_policy;
+pub mod file_writes;
 pub mod local_model;
 pub mod project_doc;
 pub mod sandbox;

@@ -180,6 +180,13 @@ impl SandboxLaunch {
     }
 }
 
+/// The path [`SandboxLaunch::patch_violations`] checks for `path`: the nearest existing
+/// ancestor canonicalised, the rest appended. A write handed to someone else goes here, so
+/// that what is written is what was checked.
+pub fn real_path(path: &Path) -> PathBuf {
+    resolve(path)
+}
+
 /// The real path: the nearest existing ancestor canonicalised, the rest appended.
 fn resolve(path: &Path) -> PathBuf {
     if let Ok(real) = std::fs::canonicalize(path) {

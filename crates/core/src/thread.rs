@@ -22,6 +22,7 @@ use crate::catalog::model_info;
 use crate::compact::{self, estimate_tokens};
 use crate::config::{ApprovalPolicy, Config, SandboxMode};
 use crate::context;
+use crate::file_writes::FileWriter;
 use crate::project_doc::{self, ProjectDocs};
 use crate::tools::{Dispatch, ToolContext, ToolSettings};
 
@@ -97,6 +98,7 @@ pub struct Thread {
     shell: String,
     project_docs: ProjectDocs,
     approver: Option<Approver>,
+    file_writer: Option<FileWriter>,
     session_approvals: Arc<SessionApprovals>,
     /// The session's first confined command announces missing sandbox layers; later ones not.
     sandbox_announced: Arc<std::sync::atomic::AtomicBool>,
@@ -221,6 +223,7 @@ impl Thread {
             shell,
             project_docs,
             approver: None,
+            file_writer: None,
             session_approvals: Arc::new(SessionApprovals::default()),
             sandbox_announced: Arc::default(),
             steer: SteerHandle::default(),
@@ -232,6 +235,12 @@ impl Thread {
     /// Who is asked when the approval policy requires it. Without one, calls go ahead.
     pub fn set_approver(&mut self, approver: Option<Approver>) {
         self.approver = approver;
+    }
+
+    /// Who writes the files of a patch once the engine has checked and approved it. Without
+    /// one (every Codex client), the engine commits patches itself, confined by the sandbox.
+    pub fn set_file_writer(&mut self, writer: Option<FileWriter>) {
+        self.file_writer = writer;
     }
 
     pub fn steer_handle(&self) -> SteerHandle {
@@ -322,6 +331,7 @@ impl Thread {
                     output_token_limit: self.config.tool_output_token_limit,
                     approval_policy: self.config.approval_policy,
                     approver: self.approver.clone(),
+                    file_writer: self.file_writer.clone(),
                     session: Arc::clone(&self.session_approvals),
                     turn_cancel: cancel.clone(),
                     env: Arc::new(self.config.shell_environment_policy.apply(std::env::vars())),

@@ -11,6 +11,7 @@ use crate::approval::{
 };
 use crate::config::ApprovalPolicy;
 use crate::exec_policy::ExecPolicy;
+use crate::file_writes::{self, FileWriter};
 use crate::sandbox::SandboxLaunch;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -133,6 +134,9 @@ pub(crate) struct ToolSettings {
     pub output_token_limit: usize,
     pub approval_policy: ApprovalPolicy,
     pub approver: Option<Approver>,
+    /// Writes approved patches through the client instead of the engine (see
+    /// [`crate::file_writes`]).
+    pub file_writer: Option<FileWriter>,
     pub session: Arc<SessionApprovals>,
     /// The turn's own token: a `cancel` decision stops the whole turn.
     pub turn_cancel: CancellationToken,
@@ -545,22 +549,23 @@ impl ToolContext {
                 return reason.unwrap_or_else(|| "patch rejected by user".into());
             }
         }
-        // Inside the roots, the patch is written from inside the sandbox, where the kernel
-        // confines every write; outside them the user approved an unconfined write.
-        let confined = if outside.is_empty() {
-            self.settings
-                .sandbox
-                .commit_patch(&input_text, &patch_cwd)
-                .await
-        } else {
-            None
-        };
-        let committed = match confined {
-            Some(result) => result,
-            None => match tokio::task::spawn_blocking(move || plan.commit()).await {
-                Ok(r) => r.map_err(|e| e.to_string()),
-                Err(join) => Err(join.to_string()),
-            },
+        // A client that writes files itself (an editor) gets the contents checked above instead;
+        // a patch that deletes or moves a file, which such a client cannot express, is
+        // committed here as for any other client.
+        let delegated = (self.settings.file_writer.clone())
+            .and_then(|writer| Some((writer, file_writes::request(id, &contents)?)));
+        let committed = match delegated {
+            Some((writer, request)) => {
+                let summary = file_writes::summary(&contents);
+                tokio::select! {
+                    written = writer(request) => written.map(|()| summary),
+                    _ = cancel.cancelled() => Err("interrupted before the editor wrote the files".into()),
+                }
+            }
+            None => {
+                self.commit(plan, &input_text, &patch_cwd, outside.is_empty())
+                    .await
+            }
         };
         let (status, text) = match committed {
             Ok(summary) => (
@@ -583,6 +588,30 @@ impl ToolContext {
             }
         }
         text
+    }
+
+    /// The engine's own commit. Inside the roots, the patch is written from inside the
+    /// sandbox, where the kernel confines every write; outside them the user approved an
+    /// unconfined write.
+    async fn commit(
+        &self,
+        plan: apply_patch::PatchPlan,
+        input: &str,
+        cwd: &Path,
+        inside_roots: bool,
+    ) -> Result<String, String> {
+        let confined = if inside_roots {
+            self.settings.sandbox.commit_patch(input, cwd).await
+        } else {
+            None
+        };
+        match confined {
+            Some(result) => result,
+            None => match tokio::task::spawn_blocking(move || plan.commit()).await {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(join) => Err(join.to_string()),
+            },
+        }
     }
 
     fn update_plan(&self, args: PlanArgs) -> String {
@@ -739,6 +768,10 @@ fn unified_diff(before: &str, after: &str, path: &str) -> String {
         .header(&format!("a/{path}"), &format!("b/{path}"))
         .to_string()
 }
+
+#[cfg(test)]
+#[path = "file_writes_tests.rs"]
+mod file_writes_tests;
 
 #[cfg(test)]
 mod tests {

@@ -215,6 +215,9 @@ pub struct ListQuery {
     pub search: Option<String>,
     /// Exact match on `source`; empty = any.
     pub sources: Vec<String>,
+    /// Only threads with at least one turn (Codex lists a thread from its first turn on, and
+    /// only such a thread can be resumed once it is no longer loaded).
+    pub with_turns: bool,
 }
 
 /// One page of [`Store::list_threads`].
@@ -379,6 +382,9 @@ impl Store {
             let marks = vec!["?"; q.sources.len()].join(", ");
             sql.push_str(&format!(" AND source IN ({marks})"));
             args.extend(q.sources.iter().cloned().map(SqlValue::Text));
+        }
+        if q.with_turns {
+            sql.push_str(" AND EXISTS (SELECT 1 FROM turns WHERE turns.thread_id = threads.id)");
         }
         sql.push_str(" ORDER BY updated_at DESC, id DESC");
         // The substring filter runs here rather than in SQL so that case folding is Unicode

@@ -229,6 +229,24 @@ fn pagination_stable_when_threads_are_inserted_between_pages() {
 }
 
 #[test]
+fn threads_without_turns_can_be_left_out() {
+    let store = Store::open_in_memory().unwrap();
+    store.insert_thread(&thread("empty", 2)).unwrap();
+    store.insert_thread(&thread("used", 1)).unwrap();
+    store.upsert_turn(&turn("used", "u1", "completed")).unwrap();
+    let ids = |with_turns| -> Vec<String> {
+        let q = ListQuery {
+            with_turns,
+            ..Default::default()
+        };
+        let page = store.list_threads(&q).unwrap();
+        page.threads.into_iter().map(|t| t.id).collect()
+    };
+    assert_eq!(ids(false), ["empty", "used"]);
+    assert_eq!(ids(true), ["used"]);
+}
+
+#[test]
 fn exact_page_boundary_has_no_next_cursor() {
     let store = Store::open_in_memory().unwrap();
     for i in 0..20 {

@@ -46,6 +46,11 @@ pub struct InitializeCapabilities {
     pub request_attestation: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extensions: Option<Map<String, Value>>,
+    /// wright extension (experimental, not in Codex): this client writes the files of approved
+    /// patches itself. The server then sends it `wright/fileChange/write` with each patch's new
+    /// file contents instead of writing them, after its own path and approval checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wright_file_writes: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

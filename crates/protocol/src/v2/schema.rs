@@ -20,8 +20,10 @@ pub fn json_schema_bundle() -> Value {
     generator.subschema_for::<ClientNotification>();
     generator.subschema_for::<ServerNotification>();
     generator.subschema_for::<ServerRequest>();
+    generator.subschema_for::<WrightServerRequest>();
     generator.subschema_for::<CommandExecutionRequestApprovalResponse>();
     generator.subschema_for::<FileChangeRequestApprovalResponse>();
+    generator.subschema_for::<FileChangeWriteResponse>();
     generator.subschema_for::<RequestId>();
     generator.subschema_for::<JsonRpcMessage>();
     generator.subschema_for::<JsonRpcRequest>();

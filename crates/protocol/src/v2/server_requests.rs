@@ -134,6 +134,43 @@ pub struct FileChangeRequestApprovalResponse {
     pub decision: FileChangeApprovalDecision,
 }
 
+/// Params of `wright/fileChange/write`, a wright extension (not in Codex): the new contents of
+/// the files of a patch, for a client that declared `wrightFileWrites` at `initialize` to write
+/// itself (an editor, so the change lands in its buffers and undo history).
+///
+/// The engine sends it only after the patch was verified against the files on disk, every path
+/// was checked against the sandbox's writable roots and any approval was given; it then writes
+/// none of these files itself. Paths are absolute and already resolved through symlinks (the
+/// paths that were checked). A patch that deletes or moves a file is never sent this way: the
+/// engine commits it as it would for any other client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FileChangeWriteParams {
+    pub thread_id: String,
+    pub turn_id: String,
+    /// Id of the `fileChange` item (already announced by `item/started`).
+    pub item_id: String,
+    /// Every file to write, in the patch's order; all of them or, on an error, as many as the
+    /// client managed (the reply says which failed).
+    pub files: Vec<FileWrite>,
+}
+
+/// One file of [`FileChangeWriteParams`]: its whole new text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FileWrite {
+    /// Absolute path, symlinks resolved.
+    pub path: String,
+    /// The complete new content (UTF-8).
+    pub content: String,
+}
+
+/// Reply to `wright/fileChange/write`: every file was written. A client that could not write
+/// one answers with a JSON-RPC error whose message says which file and why; the patch is then
+/// reported as failed to the model with that message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct FileChangeWriteResponse {}
+
 /// Every server→client request wright sends: `{"method": …, "id": …, "params": {…}}`.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -180,5 +217,79 @@ impl ServerRequest {
             method: self.method().to_string(),
             params: value.get("params").cloned(),
         }
+    }
+}
+
+/// Server→client requests of wright's own extensions, kept apart from [`ServerRequest`] so a
+/// Codex client's view of the protocol does not change: each is sent only to a client that
+/// opted in at `initialize`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "method")]
+pub enum WrightServerRequest {
+    /// Sent only to clients that declared `wrightFileWrites`.
+    #[serde(rename = "wright/fileChange/write")]
+    FileChangeWrite {
+        id: RequestId,
+        params: FileChangeWriteParams,
+    },
+}
+
+impl WrightServerRequest {
+    /// All method names, in declaration order.
+    pub const METHODS: &'static [&'static str] = &["wright/fileChange/write"];
+
+    /// The request id the reply will carry.
+    pub fn id(&self) -> &RequestId {
+        match self {
+            WrightServerRequest::FileChangeWrite { id, .. } => id,
+        }
+    }
+
+    /// The wire method name.
+    pub fn method(&self) -> &'static str {
+        match self {
+            WrightServerRequest::FileChangeWrite { .. } => "wright/fileChange/write",
+        }
+    }
+
+    /// The JSON-RPC request to send.
+    pub fn to_jsonrpc(&self) -> JsonRpcRequest {
+        let params = match self {
+            WrightServerRequest::FileChangeWrite { params, .. } => {
+                serde_json::to_value(params).ok()
+            }
+        };
+        JsonRpcRequest {
+            id: self.id().clone(),
+            method: self.method().to_string(),
+            params,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_change_write_round_trips_with_its_method() {
+        let request = WrightServerRequest::FileChangeWrite {
+            id: RequestId::Integer(7),
+            params: FileChangeWriteParams {
+                thread_id: "t".into(),
+                turn_id: "u".into(),
+                item_id: "call_1".into(),
+                files: vec![FileWrite {
+                    path: "/w/a.txt".into(),
+                    content: "new\n".into(),
+                }],
+            },
+        };
+        let wire = serde_json::to_value(request.to_jsonrpc()).unwrap();
+        assert_eq!(wire["method"], "wright/fileChange/write");
+        assert_eq!(wire["params"]["files"][0]["path"], "/w/a.txt");
+        assert_eq!(wire["params"]["itemId"], "call_1");
+        let back: WrightServerRequest = serde_json::from_value(wire).unwrap();
+        assert_eq!(back, request);
     }
 }

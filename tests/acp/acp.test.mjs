@@ -1,0 +1,340 @@
+// Conformance test: the official ACP TypeScript SDK (@agentclientprotocol/sdk) drives
+// `wright acp` as an editor would (Zed, JetBrains, Neovim, Emacs), against the scripted mock
+// model (wright-mock-model).
+//
+// Binaries (build first: `cargo build -p wright-cli -p wright-mock-model`):
+//   WRIGHT_BIN       default <repo>/target/debug/wright
+//   WRIGHT_MOCK_BIN  default <repo>/target/debug/wright-mock-model
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import readline from "node:readline";
+import { Readable, Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+
+import { client, methods, ndJsonStream, PROTOCOL_VERSION } from "@agentclientprotocol/sdk";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO_ROOT = path.resolve(HERE, "..", "..");
+const WRIGHT_BIN = path.resolve(
+  process.env.WRIGHT_BIN || path.join(REPO_ROOT, "target", "debug", "wright"),
+);
+const MOCK_BIN = path.resolve(
+  process.env.WRIGHT_MOCK_BIN || path.join(REPO_ROOT, "target", "debug", "wright-mock-model"),
+);
+const TEST_TIMEOUT_MS = 30_000;
+
+for (const [name, bin] of [
+  ["WRIGHT_BIN", WRIGHT_BIN],
+  ["WRIGHT_MOCK_BIN", MOCK_BIN],
+]) {
+  if (!fs.existsSync(bin)) {
+    throw new Error(
+      `${name}: ${bin} does not exist; run \`cargo build -p wright-cli -p wright-mock-model\` first`,
+    );
+  }
+}
+
+const ok = { timeout: TEST_TIMEOUT_MS };
+
+// ------------------------------------------------------------------------------ fixtures
+
+function tempDir(t, prefix) {
+  // realpath: wright resolves symlinks, so paths it reports are real paths.
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `wright-acp-${prefix}-`)));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function gitRepo(t) {
+  const dir = tempDir(t, "repo");
+  execFileSync("git", ["init", "-q", dir], { stdio: "ignore" });
+  return dir;
+}
+
+/** Starts wright-mock-model with `steps`; returns its base URL and its request log. */
+async function startMock(t, steps) {
+  const dir = tempDir(t, "mock");
+  const script = path.join(dir, "script.json");
+  const log = path.join(dir, "requests.jsonl");
+  fs.writeFileSync(script, JSON.stringify({ steps }));
+  const child = spawn(MOCK_BIN, ["--script", script, "--log", log], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`mock did not start: ${stderr}`)), 5_000);
+    const rl = readline.createInterface({ input: child.stdout });
+    rl.once("line", (line) => {
+      clearTimeout(timer);
+      rl.close();
+      resolve(line.trim());
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`mock exited with ${code} before listening: ${stderr}`));
+    });
+  });
+  // Model turns only: `model/list` also asks the provider for its models.
+  const requests = () =>
+    fs.existsSync(log)
+      ? fs
+          .readFileSync(log, "utf8")
+          .split("\n")
+          .filter(Boolean)
+          .map((line) => JSON.parse(line))
+          .filter((r) => r.path.endsWith("/responses"))
+      : [];
+  return { url, requests };
+}
+
+/** A temp WRIGHT_HOME whose config points at the mock model. */
+function wrightHome(t, mockUrl) {
+  const home = tempDir(t, "home");
+  fs.writeFileSync(
+    path.join(home, "config.toml"),
+    `model_provider = "mock"\n[model_providers.mock]\nname = "mock"\nbase_url = "${mockUrl}"\nwire_api = "responses"\n`,
+  );
+  return home;
+}
+
+/**
+ * Spawns `wright acp` and connects the SDK's client to it. The client records every
+ * session/update, answers permission requests with `permission` (default: allow once) and
+ * records fs/write_text_file calls without writing anything, so a test can tell the editor's
+ * write from the engine's.
+ */
+function startAgent(t, home, repo, { permission, writeTextFile = true } = {}) {
+  const child = spawn(WRIGHT_BIN, ["acp"], {
+    cwd: repo,
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: home,
+      WRIGHT_HOME: home,
+      SHELL: "/bin/bash",
+    },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  });
+  const seen = { updates: [], permissions: [], writes: [], stderr: () => stderr };
+  const app = client({ name: "wright-acp-test" })
+    .onNotification(methods.client.session.update, ({ params }) => {
+      seen.updates.push(params);
+    })
+    .onRequest(methods.client.session.requestPermission, ({ params }) => {
+      seen.permissions.push(params);
+      const choose = permission ?? ((p) => p.options.find((o) => o.kind === "allow_once"));
+      return { outcome: { outcome: "selected", optionId: choose(params).optionId } };
+    })
+    .onRequest(methods.client.fs.writeTextFile, ({ params }) => {
+      seen.writes.push(params);
+      return {};
+    })
+    .onRequest(methods.client.fs.readTextFile, ({ params }) => ({
+      content: fs.readFileSync(params.path, "utf8"),
+    }));
+  const stream = ndJsonStream(Writable.toWeb(child.stdin), Readable.toWeb(child.stdout));
+  const run = (op) =>
+    app.connectWith(stream, async (agent) => {
+      const init = await agent.request(methods.agent.initialize, {
+        protocolVersion: PROTOCOL_VERSION,
+        clientCapabilities: { fs: { readTextFile: true, writeTextFile }, terminal: false },
+        clientInfo: { name: "wright-acp-test", version: "0.0.0" },
+      });
+      return op(agent, init);
+    });
+  return { child, seen, run };
+}
+
+const updatesOf = (seen, kind) => seen.updates.map((u) => u.update).filter((u) => u.sessionUpdate === kind);
+const text = (seen, kind) =>
+  updatesOf(seen, kind)
+    .map((u) => u.content.text)
+    .join("");
+
+const prompt = (agent, sessionId, words) =>
+  agent.request(methods.agent.session.prompt, {
+    sessionId,
+    prompt: [{ type: "text", text: words }],
+  });
+
+// --------------------------------------------------------------------------------- tests
+
+test("a command that needs approval asks the editor, runs, and streams its output", ok, async (t) => {
+  const repo = gitRepo(t);
+  const mock = await startMock(t, [
+    {
+      kind: "reply",
+      items: [
+        {
+          type: "function_call",
+          name: "exec_command",
+          call_id: "call_cmd",
+          arguments: JSON.stringify({
+            cmd: "echo approved-output",
+            sandbox_permissions: "require_escalated",
+            justification: "to show approvals",
+          }),
+        },
+      ],
+    },
+    { kind: "reply", items: [{ type: "message", text: "All done." }] },
+  ]);
+  const home = wrightHome(t, mock.url);
+  const { seen, run } = startAgent(t, home, repo);
+
+  const sessionId = await run(async (agent, init) => {
+    assert.equal(init.protocolVersion, PROTOCOL_VERSION);
+    assert.equal(init.agentCapabilities.loadSession, true);
+    const session = await agent.request(methods.agent.session.new, { cwd: repo, mcpServers: [] });
+    assert.ok(session.sessionId, "a session id");
+    assert.deepEqual(
+      session.modes.availableModes.map((m) => m.id).filter((id) => id !== "as-configured"),
+      ["read-only", "auto", "full-access"],
+    );
+    const model = session.configOptions.find((o) => o.id === "model");
+    assert.equal(model?.category, "model", "the model is offered as a config option");
+
+    const result = await prompt(agent, session.sessionId, "run it");
+    assert.equal(result.stopReason, "end_turn", seen.stderr());
+    return session.sessionId;
+  });
+
+  // The App Server's approval question reached the editor as session/request_permission,
+  // about the command's tool call, with allow once / allow always / reject.
+  assert.equal(seen.permissions.length, 1, "one permission request");
+  const asked = seen.permissions[0];
+  assert.equal(asked.sessionId, sessionId);
+  assert.equal(asked.toolCall.toolCallId, "call_cmd");
+  assert.match(asked.toolCall.title, /to show approvals/);
+  assert.deepEqual(
+    asked.options.map((o) => o.kind),
+    ["allow_once", "allow_always", "reject_once"],
+  );
+
+  // The tool call was announced, then completed with the command's output.
+  const call = updatesOf(seen, "tool_call").find((u) => u.toolCallId === "call_cmd");
+  assert.ok(call, "a tool_call for the command");
+  assert.equal(call.kind, "execute");
+  const done = updatesOf(seen, "tool_call_update").find((u) => u.toolCallId === "call_cmd");
+  assert.ok(done, "a tool_call_update for the command");
+  assert.equal(done.status, "completed");
+  assert.match(JSON.stringify(done.content), /approved-output/);
+  assert.equal(text(seen, "agent_message_chunk"), "All done.");
+
+  // session/load in a fresh agent replays the thread's history before answering.
+  const again = startAgent(t, home, repo);
+  await again.run(async (agent) => {
+    await agent.request(methods.agent.session.load, { sessionId, cwd: repo, mcpServers: [] });
+    assert.match(text(again.seen, "user_message_chunk"), /run it/);
+    assert.equal(text(again.seen, "agent_message_chunk"), "All done.");
+    const replayed = updatesOf(again.seen, "tool_call").find((u) => u.toolCallId === "call_cmd");
+    assert.equal(replayed?.status, "completed");
+  });
+  assert.equal(mock.requests().length, 2);
+});
+
+test("an apply_patch edit is written by the editor, not by the engine", ok, async (t) => {
+  const repo = gitRepo(t);
+  const file = path.join(repo, "hello.txt");
+  fs.writeFileSync(file, "keep\nold line\n");
+  const patch = "*** Begin Patch\n*** Update File: hello.txt\n@@\n keep\n-old line\n+new line\n*** End Patch\n";
+  const mock = await startMock(t, [
+    {
+      kind: "reply",
+      items: [{ type: "custom_tool_call", name: "apply_patch", call_id: "call_patch", input: patch }],
+    },
+    { kind: "reply", items: [{ type: "message", text: "Edited." }] },
+  ]);
+  const home = wrightHome(t, mock.url);
+  const { seen, run } = startAgent(t, home, repo);
+
+  await run(async (agent) => {
+    const session = await agent.request(methods.agent.session.new, { cwd: repo, mcpServers: [] });
+    const result = await prompt(agent, session.sessionId, "edit hello.txt");
+    assert.equal(result.stopReason, "end_turn", seen.stderr());
+  });
+
+  // The editor's fs/write_text_file got the whole new text, at the absolute path.
+  assert.deepEqual(
+    seen.writes.map((w) => ({ path: w.path, content: w.content })),
+    [{ path: file, content: "keep\nnew line\n" }],
+  );
+  // The engine did not write the file itself (this client's handler writes nothing).
+  assert.equal(fs.readFileSync(file, "utf8"), "keep\nold line\n");
+
+  // The edit showed as a tool call with its diff and location, then completed.
+  const call = updatesOf(seen, "tool_call").find((u) => u.toolCallId === "call_patch");
+  assert.equal(call?.kind, "edit");
+  assert.deepEqual(call.locations, [{ path: file }]);
+  const diff = call.content.find((c) => c.type === "diff");
+  assert.equal(diff.path, file);
+  assert.match(diff.newText, /new line/);
+  assert.match(diff.oldText, /old line/);
+  const done = updatesOf(seen, "tool_call_update").find((u) => u.toolCallId === "call_patch");
+  assert.equal(done?.status, "completed");
+
+  // The model heard that the patch applied.
+  const second = mock.requests()[1].body;
+  const output = second.input.find(
+    (i) => i.type === "custom_tool_call_output" && i.call_id === "call_patch",
+  );
+  assert.match(output?.output ?? "", /Success\. Updated the following files:\nM hello\.txt/);
+});
+
+test("session/cancel stops a stalled turn and the prompt ends cancelled", ok, async (t) => {
+  const repo = gitRepo(t);
+  const mock = await startMock(t, [
+    { kind: "delay", ms: 60_000, then: { kind: "reply", items: [{ type: "message", text: "too late" }] } },
+  ]);
+  const home = wrightHome(t, mock.url);
+  const { seen, run } = startAgent(t, home, repo);
+
+  await run(async (agent) => {
+    const session = await agent.request(methods.agent.session.new, { cwd: repo, mcpServers: [] });
+    const pending = prompt(agent, session.sessionId, "take your time");
+    // Cancel once the model request is in flight (the turn is really running).
+    const deadline = Date.now() + 10_000;
+    while (mock.requests().length === 0) {
+      assert.ok(Date.now() < deadline, `the model was never asked: ${seen.stderr()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await agent.notify(methods.agent.session.cancel, { sessionId: session.sessionId });
+    const result = await pending;
+    assert.equal(result.stopReason, "cancelled");
+  });
+  assert.equal(text(seen, "agent_message_chunk"), "", "nothing from the stalled reply");
+});
+
+test("an editor that cannot write files leaves the patch to the engine", ok, async (t) => {
+  const repo = gitRepo(t);
+  const patch = "*** Begin Patch\n*** Add File: added.txt\n+by the engine\n*** End Patch\n";
+  const mock = await startMock(t, [
+    {
+      kind: "reply",
+      items: [{ type: "custom_tool_call", name: "apply_patch", call_id: "call_add", input: patch }],
+    },
+    { kind: "reply", items: [{ type: "message", text: "Added." }] },
+  ]);
+  const home = wrightHome(t, mock.url);
+  const { seen, run } = startAgent(t, home, repo, { writeTextFile: false });
+  await run(async (agent) => {
+    const session = await agent.request(methods.agent.session.new, { cwd: repo, mcpServers: [] });
+    const result = await prompt(agent, session.sessionId, "add a file");
+    assert.equal(result.stopReason, "end_turn", seen.stderr());
+  });
+  assert.deepEqual(seen.writes, [], "no fs/write_text_file without the capability");
+  assert.equal(fs.readFileSync(path.join(repo, "added.txt"), "utf8"), "by the engine\n");
+});

@@ -1,0 +1,294 @@
+// The web UI of `wright serve` in headless Chromium against the mock model: the token, a
+// thread with an approved command, its output and diff, interrupt, resume from the list, and
+// two tabs (and the terminal UI) on one thread.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import {
+  WRIGHT, startWorld, launchBrowser, openPage, tid, snapshot, message, call, patch, delay,
+} from './harness.mjs';
+
+let browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+const T = 15_000;
+
+async function newContext() {
+  return browser.newContext({ viewport: { width: 1280, height: 800 } });
+}
+
+async function send(page, text) {
+  const composer = tid(page, 'composer');
+  await composer.click();
+  await composer.fill(text);
+  await composer.press('Enter');
+}
+
+async function connected(page) {
+  await tid(page, 'composer').waitFor({ state: 'visible', timeout: T });
+  await page.waitForFunction(
+    () => performance.getEntriesByName('wright:interactive').length > 0,
+    null,
+    { timeout: T },
+  );
+}
+
+test('the link opens the UI once; a wrong or missing token is refused', async () => {
+  const world = await startWorld([]);
+  const ctx = await newContext();
+  try {
+    const page = await openPage(ctx, world.url);
+    await connected(page);
+    // The token left the address bar and the history entry.
+    assert.ok(!page.url().includes('token'), page.url());
+    assert.ok(!(await page.evaluate(() => location.hash)).includes('token'));
+    // A reload in the same tab keeps working (the token stays in the tab's session storage).
+    await page.reload();
+    await connected(page);
+    await snapshot(page, 'connected');
+
+    // The same page with a wrong token: the server refuses the socket, the page says so.
+    const other = await newContext();
+    const wrong = await openPage(other, `http://${world.addr}/#token=${'0'.repeat(64)}`);
+    await tid(wrong, 'auth-error').waitFor({ timeout: T });
+    assert.match(await tid(wrong, 'auth-error').innerText(), /refused/i);
+    assert.equal(await tid(wrong, 'composer').count(), 0);
+    // No token at all.
+    const none = await openPage(other, `http://${world.addr}/`);
+    await tid(none, 'auth-error').waitFor({ timeout: T });
+    assert.match(await tid(none, 'auth-error').innerText(), /wright serve/);
+    await snapshot(none, 'no-token');
+    await other.close();
+    assert.deepEqual(page.problems, []);
+  } finally {
+    await ctx.close();
+    world.stop();
+  }
+});
+
+test('a thread: an approved command with its output, a diff, the plan, the answer', async () => {
+  const world = await startWorld(
+    [
+      call('update_plan', { plan: [{ step: 'Write the greeting', status: 'in_progress' }, { step: 'Check it', status: 'pending' }] }, 'plan1'),
+      call('exec_command', { cmd: "printf 'hi from wright\\n' && printf 'made\\n' > made.txt", justification: 'Create made.txt to start' }, 'cmd1'),
+      patch('*** Begin Patch\n*** Add File: hello.txt\n+hello\n+world\n*** End Patch\n', 'patch1'),
+      message('Done: **hello.txt** is written.'),
+    ],
+    'approval_policy = "untrusted"\nsandbox_mode = "workspace-write"',
+  );
+  const ctx = await newContext();
+  try {
+    const page = await openPage(ctx, world.url);
+    await connected(page);
+    await send(page, 'Write a greeting file');
+    await tid(page, 'message-user').filter({ hasText: 'Write a greeting file' }).waitFor({ timeout: T });
+
+    // The command waits for the user: the prompt shows the command, its cwd and the reason.
+    const approval = tid(page, 'approval');
+    await approval.waitFor({ timeout: T });
+    const asked = await approval.innerText();
+    assert.match(asked, /hi from wright/);
+    assert.ok(asked.includes(world.repo), `cwd missing from: ${asked}`);
+    assert.match(asked, /Create made\.txt to start/);
+    assert.ok(!existsSync(join(world.repo, 'made.txt')), 'ran before approval');
+    await snapshot(page, 'approval');
+    await page.keyboard.press('y');
+
+    // The patch asks too (untrusted); approve it with the button this time.
+    await approval.filter({ hasText: 'hello.txt' }).waitFor({ timeout: T });
+    await tid(page, 'approval-approve').click();
+
+    await tid(page, 'message-agent').filter({ hasText: 'hello.txt is written' }).waitFor({ timeout: T });
+    await tid(page, 'turn-status').filter({ hasText: /idle/i }).waitFor({ timeout: T });
+    assert.match(await tid(page, 'command-output').first().innerText(), /hi from wright/);
+    assert.equal(await tid(page, 'command').first().getAttribute('data-status'), 'completed');
+    const change = tid(page, 'file-change').first();
+    const diffText = await change.innerText();
+    assert.match(diffText, /hello\.txt/);
+    assert.match(diffText, /world/);
+    assert.match(await tid(page, 'plan').innerText(), /Write the greeting/);
+    // Markdown from the model is rendered, not shown raw.
+    assert.equal(await tid(page, 'message-agent').last().locator('strong').count(), 1);
+    assert.equal(readFileSync(join(world.repo, 'made.txt'), 'utf8'), 'made\n');
+    assert.equal(readFileSync(join(world.repo, 'hello.txt'), 'utf8'), 'hello\nworld\n');
+
+    // Side by side and unified are both offered.
+    const before = await change.innerHTML();
+    await tid(page, 'diff-mode-toggle').first().click();
+    assert.notEqual(await change.innerHTML(), before);
+    assert.match(await change.innerText(), /world/);
+    await snapshot(page, 'turn-done');
+
+    // Usage reached the status bar.
+    assert.match(await tid(page, 'token-usage').innerText(), /\d/);
+    assert.deepEqual(page.problems, []);
+  } finally {
+    await ctx.close();
+    world.stop();
+  }
+});
+
+test('Escape interrupts a running turn and the thread goes on', async () => {
+  const world = await startWorld([delay(60_000, message('too late')), message('after the interrupt')]);
+  const ctx = await newContext();
+  try {
+    const page = await openPage(ctx, world.url);
+    await connected(page);
+    await send(page, 'Take your time');
+    await tid(page, 'turn-status').filter({ hasText: /running/i }).waitFor({ timeout: T });
+    const started = Date.now();
+    await page.keyboard.press('Escape');
+    await tid(page, 'turn-status').filter({ hasText: /idle|interrupted/i }).waitFor({ timeout: 5_000 });
+    assert.ok(Date.now() - started < 5_000);
+    assert.equal(await tid(page, 'message-agent').filter({ hasText: 'too late' }).count(), 0);
+    await send(page, 'Go on');
+    await tid(page, 'message-agent').filter({ hasText: 'after the interrupt' }).waitFor({ timeout: T });
+    assert.deepEqual(page.problems, []);
+  } finally {
+    await ctx.close();
+    world.stop();
+  }
+});
+
+test('resume a thread from the list in a new tab', async () => {
+  const world = await startWorld([message('the first answer')]);
+  const ctx = await newContext();
+  try {
+    const page = await openPage(ctx, world.url);
+    await connected(page);
+    await send(page, 'Remember this question');
+    await tid(page, 'message-agent').filter({ hasText: 'the first answer' }).waitFor({ timeout: T });
+    await page.close();
+
+    const fresh = await openPage(ctx, world.url);
+    await connected(fresh);
+    const item = tid(fresh, 'thread-item').filter({ hasText: 'Remember this question' });
+    await item.waitFor({ timeout: T });
+    await item.click();
+    await tid(fresh, 'message-user').filter({ hasText: 'Remember this question' }).waitFor({ timeout: T });
+    await tid(fresh, 'message-agent').filter({ hasText: 'the first answer' }).waitFor({ timeout: T });
+    await snapshot(fresh, 'resumed');
+    assert.deepEqual(fresh.problems, []);
+  } finally {
+    await ctx.close();
+    world.stop();
+  }
+});
+
+test('two tabs on one thread both see every turn as it streams', async () => {
+  const world = await startWorld([
+    message('answer one'),
+    delay(300, message('answer two, started in tab A')),
+    message('answer three, started in tab B'),
+  ]);
+  const ctx = await newContext();
+  try {
+    const a = await openPage(ctx, world.url);
+    await connected(a);
+    await send(a, 'first from A');
+    await tid(a, 'message-agent').filter({ hasText: 'answer one' }).waitFor({ timeout: T });
+
+    const b = await openPage(ctx, world.url);
+    await connected(b);
+    await tid(b, 'thread-item').filter({ hasText: 'first from A' }).click({ timeout: T });
+    await tid(b, 'message-agent').filter({ hasText: 'answer one' }).waitFor({ timeout: T });
+
+    await send(a, 'second from A');
+    // B sees A's turn: the user's message, the running state, the answer.
+    await tid(b, 'message-user').filter({ hasText: 'second from A' }).waitFor({ timeout: T });
+    await tid(b, 'message-agent').filter({ hasText: 'answer two, started in tab A' }).waitFor({ timeout: T });
+
+    await send(b, 'third from B');
+    await tid(a, 'message-user').filter({ hasText: 'third from B' }).waitFor({ timeout: T });
+    await tid(a, 'message-agent').filter({ hasText: 'answer three, started in tab B' }).waitFor({ timeout: T });
+    await snapshot(b, 'two-tabs');
+    assert.deepEqual([...a.problems, ...b.problems], []);
+  } finally {
+    await ctx.close();
+    world.stop();
+  }
+});
+
+test('the terminal UI attached with --connect and a tab drive the same thread', async () => {
+  const world = await startWorld([
+    message('answer one'),
+    delay(300, message('answer two, from the browser')),
+    message('answer three, from the terminal'),
+  ]);
+  const ctx = await newContext();
+  const socket = `wright-web-${process.pid}`;
+  const tmux = (...args) => {
+    const r = spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', env: world.env });
+    if (r.status !== 0) throw new Error(`tmux ${args[0]}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const screen = async (text) => {
+    const until = Date.now() + T;
+    let last = '';
+    while (Date.now() < until) {
+      last = tmux('capture-pane', '-p', '-J', '-t', 'tui');
+      if (last.includes(text)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`the terminal never showed ${JSON.stringify(text)}:\n${last}`);
+  };
+  try {
+    const page = await openPage(ctx, world.url);
+    await connected(page);
+    await send(page, 'first from the browser');
+    await tid(page, 'message-agent').filter({ hasText: 'answer one' }).waitFor({ timeout: T });
+    const id = await tid(page, 'thread-item').first().getAttribute('data-thread-id');
+    assert.ok(id, 'thread-item has no data-thread-id');
+
+    tmux('new-session', '-d', '-s', 'tui', '-x', '120', '-y', '40',
+      `${WRIGHT} resume ${id} --connect ws://${world.addr} --token-file ${world.tokenFile}`);
+    await screen('answer one');
+    await send(page, 'second from the browser');
+    await screen('answer two, from the browser');
+
+    tmux('send-keys', '-t', 'tui', '-l', 'third from the terminal');
+    tmux('send-keys', '-t', 'tui', 'Enter');
+    await tid(page, 'message-user').filter({ hasText: 'third from the terminal' }).waitFor({ timeout: T });
+    await tid(page, 'message-agent').filter({ hasText: 'answer three, from the terminal' }).waitFor({ timeout: T });
+    await screen('answer three, from the terminal');
+    assert.deepEqual(page.problems, []);
+  } finally {
+    spawnSync('tmux', ['-L', socket, 'kill-server']);
+    await ctx.close();
+    world.stop();
+  }
+});
+
+test('keyboard only, at phone width', async () => {
+  const world = await startWorld([message('small screens work')]);
+  const ctx = await browser.newContext({ viewport: { width: 375, height: 740 }, hasTouch: true });
+  try {
+    const page = await openPage(ctx, world.url);
+    await connected(page);
+    // Nothing wider than the screen.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
+    // Tab reaches the composer without a mouse, and Enter sends.
+    await page.keyboard.press('Escape');
+    for (let i = 0; i < 40; i++) {
+      if (await page.evaluate(() => document.activeElement?.dataset?.testid === 'composer')) break;
+      await page.keyboard.press('Tab');
+    }
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset?.testid), 'composer');
+    await page.keyboard.type('hello from a phone');
+    await page.keyboard.press('Enter');
+    await tid(page, 'message-agent').filter({ hasText: 'small screens work' }).waitFor({ timeout: T });
+    await snapshot(page, 'phone');
+    assert.deepEqual(page.problems, []);
+  } finally {
+    await ctx.close();
+    world.stop();
+  }
+});
