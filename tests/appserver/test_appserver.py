@@ -1042,6 +1042,69 @@ class LoadedList(AppServerTest):
         self.assertIn("limit", e["message"])
 
 
+class SharedApprovals(AppServerTest):
+    """Every client following a thread is asked; the first answer counts; the others are told
+    (`serverRequest/resolved`, each with its own request id); a client that joins while a
+    question is open is asked too; the question outlives the client that started the turn."""
+
+    def clients(self, n):
+        srv = WsServer(self.home)
+        self.addCleanup(srv.close)
+        out = []
+        for _ in range(n):
+            c = WsClient(srv.url, srv.token)
+            self.addCleanup(c.close)
+            self.assertIn("result", c.initialize())
+            out.append(c)
+        return out
+
+    def approval(self, c, since, timeout=10):
+        return c.wait(lambda m: m.get("method") == "item/commandExecution/requestApproval" and "id" in m, timeout, since)
+
+    def test_a_client_joining_later_is_asked_and_its_answer_counts(self):
+        self.mock([reply(exec_call("python3 -c 'print(\"joined-42\")'", "call_j")), message("done")])
+        a, b = self.clients(2)
+        tid = a.start_thread(self.repo, "untrusted")
+        since_a = a.mark()
+        a.start_turn(tid, "run it")
+        asked_a = self.approval(a, since_a)
+        # b starts following the thread while the question is open: it is asked as well.
+        since_b = b.mark()
+        self.assertOk(b.request("thread/resume", {"threadId": tid}))
+        asked_b = self.approval(b, since_b)
+        self.assertEqual(asked_b["params"]["itemId"], "call_j")
+        b.reply(asked_b, {"decision": "accept"})
+        done = a.wait_method("turn/completed", 15, since_a)
+        self.assertEqual(done["params"]["turn"]["status"], "completed")
+        # a's copy was withdrawn with a's own id; a late answer from a changes nothing.
+        resolved_a = a.wait_method("serverRequest/resolved", 5, since_a)
+        self.assertEqual(resolved_a["params"]["requestId"], asked_a["id"])
+        resolved_b = b.wait_method("serverRequest/resolved", 5, since_b)
+        self.assertEqual(resolved_b["params"]["requestId"], asked_b["id"])
+        a.reply(asked_a, {"decision": "decline"})
+        item = a.wait(lambda m: m.get("method") == "item/completed" and m["params"]["item"].get("type") == "commandExecution", 5, since_a)
+        self.assertEqual(item["params"]["item"]["status"], "completed")
+        self.assertIn("joined-42", item["params"]["item"]["aggregatedOutput"])
+
+    def test_the_question_stays_open_when_the_turns_starter_leaves(self):
+        self.mock([reply(exec_call("python3 -c 'print(\"kept-7\")'", "call_k")), message("still here")])
+        a, b = self.clients(2)
+        tid = a.start_thread(self.repo, "untrusted")
+        self.assertOk(b.request("thread/resume", {"threadId": tid}))
+        since_b = b.mark()
+        a.start_turn(tid, "run it")
+        asked_b = self.approval(b, since_b)
+        a.close()
+        time.sleep(0.5)
+        # Not withdrawn: b can still answer, and the turn goes on.
+        self.assertEqual(b.find("serverRequest/resolved", since_b), [])
+        b.reply(asked_b, {"decision": "accept"})
+        done = b.wait_method("turn/completed", 15, since_b)
+        self.assertEqual(done["params"]["turn"]["status"], "completed")
+        item = b.wait(lambda m: m.get("method") == "item/completed" and m["params"]["item"].get("type") == "commandExecution", 5, since_b)
+        self.assertIn("kept-7", item["params"]["item"]["aggregatedOutput"])
+
+
 class Unsubscribe(AppServerTest):
     def test_unsubscribe_stops_notifications(self):
         self.mock([message("for b only")])

@@ -292,3 +292,37 @@ test('keyboard only, at phone width', async () => {
     world.stop();
   }
 });
+
+test('an approval is put to every tab on the thread; the first answer closes it everywhere', async () => {
+  const world = await startWorld(
+    [
+      // Not a known-safe command, so `untrusted` asks.
+      call('exec_command', { cmd: "python3 -c \"print('approved in tab B')\"", justification: 'Show who answered' }, 'cmd1'),
+      message('ran it'),
+    ],
+    'approval_policy = "untrusted"\nsandbox_mode = "workspace-write"',
+  );
+  const ctx = await newContext();
+  try {
+    const a = await openPage(ctx, world.url);
+    await connected(a);
+    await send(a, 'run something');
+    await tid(a, 'approval').waitFor({ timeout: T });
+    // B opens the thread while the question waits: it is asked too.
+    const b = await openPage(ctx, world.url);
+    await connected(b);
+    await tid(b, 'thread-item').filter({ hasText: 'run something' }).click({ timeout: T });
+    await tid(b, 'approval').waitFor({ timeout: T });
+    assert.match(await tid(b, 'approval').innerText(), /Show who answered/);
+    await b.keyboard.press('y');
+    await tid(a, 'approval').waitFor({ state: 'detached', timeout: T });
+    for (const page of [a, b]) {
+      await tid(page, 'message-agent').filter({ hasText: 'ran it' }).waitFor({ timeout: T });
+      assert.match(await tid(page, 'command-output').first().innerText(), /approved in tab B/);
+    }
+    assert.deepEqual([...a.problems, ...b.problems], []);
+  } finally {
+    await ctx.close();
+    world.stop();
+  }
+});

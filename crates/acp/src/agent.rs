@@ -82,6 +82,12 @@ impl Bridge {
                 wright_protocol::v2::WrightServerRequest::FileChangeWrite { params, .. } => {
                     params.thread_id.as_str()
                 }
+                wright_protocol::v2::WrightServerRequest::FsReadTextFile { params, .. } => {
+                    params.thread_id.as_str()
+                }
+                wright_protocol::v2::WrightServerRequest::CommandRun { params, .. } => {
+                    params.thread_id.as_str()
+                }
             }),
         };
         let session = thread.and_then(|t| self.lock_sessions().get(t).cloned());
@@ -107,10 +113,12 @@ impl Bridge {
         }
     }
 
-    /// `initialize`: connects to the App Server, opting in to file writes when the editor
-    /// can write files.
+    /// `initialize`: connects to the App Server, opting in to file writes, file reads and
+    /// command runs for what the editor offers.
     pub async fn initialize(&self, request: InitializeRequest) -> Result<InitializeResponse> {
         let writes = request.client_capabilities.fs.write_text_file;
+        let reads = request.client_capabilities.fs.read_text_file;
+        let terminals = request.client_capabilities.terminal;
         if let Ok(mut client) = self.client.lock() {
             *client = request.client_capabilities.clone();
         }
@@ -124,6 +132,8 @@ impl Bridge {
                 },
                 capabilities: Some(InitializeCapabilities {
                     wright_file_writes: writes.then_some(true),
+                    wright_file_reads: reads.then_some(true),
+                    wright_command_runs: terminals.then_some(true),
                     ..Default::default()
                 }),
             }))

@@ -7,17 +7,22 @@
 //!
 //! | ACP | App Server |
 //! |---|---|
-//! | `initialize` | `initialize` (opting in to `wrightFileWrites` when the editor writes files) |
+//! | `initialize` | `initialize` (opting in to `wrightFileWrites`, `wrightFileReads`, `wrightCommandRuns` for what the editor offers) |
 //! | `session/new`, `session/load` | `thread/start`, `thread/resume` (history replayed as updates) |
 //! | `session/prompt` | `turn/start`; deltas, items and plans stream as `session/update` |
 //! | `session/cancel` | `turn/interrupt`; the prompt ends `cancelled` |
 //! | `session/request_permission` | `item/commandExecution/requestApproval`, `item/fileChange/requestApproval` |
 //! | `fs/write_text_file` | `wright/fileChange/write` (patches the engine checked and approved) |
+//! | `fs/read_text_file` | `wright/fs/readTextFile` (files a patch changes, paths checked first) |
+//! | `terminal/*` | `wright/command/run` (approved commands, still wrapped in wright's sandbox) |
 //! | `session/set_mode` | approval presets sent with each `turn/start` |
 //! | `session/set_config_option` (`model`) | `model/list`, `model` of `turn/start` |
 //!
-//! Not bridged: `fs/read_text_file` (the engine plans patches against the files on disk) and
-//! `terminal/*` (commands run in wright's own sandbox, which an editor's terminal is not).
+//! A delegated command runs in the editor's terminal as exactly the argv the engine would have
+//! spawned (the sandbox launcher first, unless the mode is `danger-full-access`), through
+//! `/usr/bin/env -i` so that none of the editor's own environment reaches it. A patch the
+//! engine commits itself (one that deletes or moves a file, or when the editor does not write
+//! files) is refused while the editor's text of a file differs from the disk's.
 
 #![warn(missing_docs)]
 
@@ -28,6 +33,7 @@ mod mapping;
 mod modes;
 mod permissions;
 mod session;
+mod terminal;
 
 use std::sync::Arc;
 

@@ -2,25 +2,28 @@
 //! thread's notifications and questions into session updates and client requests, in the
 //! order the App Server sent them.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use agent_client_protocol::v1::schema::{SessionNotification, SessionUpdate, WriteTextFileRequest};
+use agent_client_protocol::v1::schema::{
+    ReadTextFileRequest, SessionNotification, SessionUpdate, Terminal, TerminalId, ToolCallContent,
+    WriteTextFileRequest,
+};
 use agent_client_protocol::v1::ConnectionTo;
 use agent_client_protocol::Client;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use wright_protocol::jsonrpc::{RequestId, INTERNAL_ERROR};
 use wright_protocol::v2::{
     AskForApproval, ClientRequest, CommandExecutionRequestApprovalResponse,
-    FileChangeRequestApprovalResponse, FileChangeWriteParams, FileChangeWriteResponse, Model,
-    SandboxPolicy, ServerNotification, ServerRequest, TurnInterruptParams, TurnInterruptResponse,
-    TurnStatus, WrightServerRequest,
+    FileChangeRequestApprovalResponse, FileChangeWriteParams, FileChangeWriteResponse,
+    FsReadTextFileParams, FsReadTextFileResponse, Model, SandboxPolicy, ServerNotification,
+    ServerRequest, TurnInterruptParams, TurnInterruptResponse, TurnStatus, WrightServerRequest,
 };
 
 use crate::app_client::{AppClient, Incoming};
 use crate::error::{Error, Result};
-use crate::{mapping, modes, permissions};
+use crate::{mapping, modes, permissions, terminal};
 
 /// How a turn ended, for the prompt that started it.
 #[derive(Debug, Clone)]
@@ -58,6 +61,12 @@ pub struct Session {
     events: mpsc::UnboundedSender<Incoming>,
     prompt: Mutex<Option<ActivePrompt>>,
     pub settings: Mutex<Settings>,
+    /// Bumped when the prompt is cancelled or its turn ends: every editor terminal still
+    /// running a command of the session is killed.
+    kills: watch::Sender<u64>,
+    /// The editor terminal each command item ran in, so its finished tool call keeps showing
+    /// the terminal rather than a copy of the output.
+    terminals: Mutex<HashMap<String, TerminalId>>,
 }
 
 impl Session {
@@ -72,6 +81,8 @@ impl Session {
             events,
             prompt: Mutex::new(None),
             settings: Mutex::new(settings),
+            kills: watch::channel(0).0,
+            terminals: Mutex::default(),
         });
         (session, rx)
     }
@@ -116,10 +127,27 @@ impl Session {
     /// `session/cancel`: marks the prompt cancelled and returns the turn to interrupt, when
     /// it is known yet (if not, [`Session::turn_started`] reports the cancel).
     pub fn cancel(&self) -> Option<String> {
+        self.kill_terminals();
         let mut slot = self.lock_prompt();
         let prompt = slot.as_mut()?;
         prompt.cancel_asked = true;
         prompt.turn_id.clone()
+    }
+
+    /// Kills every editor terminal running a command of this session.
+    pub fn kill_terminals(&self) {
+        self.kills.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Records that the command item runs in `terminal`.
+    pub fn show_terminal(&self, item_id: &str, terminal: TerminalId) {
+        let mut terminals = self.terminals.lock().unwrap_or_else(|e| e.into_inner());
+        terminals.insert(item_id.to_string(), terminal);
+    }
+
+    fn take_terminal(&self, item_id: &str) -> Option<TerminalId> {
+        let mut terminals = self.terminals.lock().unwrap_or_else(|e| e.into_inner());
+        terminals.remove(item_id)
     }
 
     fn finish_turn(&self, turn_id: &str, status: TurnStatus, error: Option<String>) {
@@ -199,10 +227,20 @@ pub async fn run(
             Incoming::Request(request) => {
                 in_flight.spawn(ask(Arc::clone(&peers), session.id.clone(), *request));
             }
-            Incoming::Extension(request) => {
-                let WrightServerRequest::FileChangeWrite { id, params } = *request;
-                in_flight.spawn(write(Arc::clone(&peers), session.id.clone(), id, params));
-            }
+            Incoming::Extension(request) => match *request {
+                WrightServerRequest::FileChangeWrite { id, params } => {
+                    in_flight.spawn(write(Arc::clone(&peers), session.id.clone(), id, params));
+                }
+                WrightServerRequest::FsReadTextFile { id, params } => {
+                    in_flight.spawn(read(Arc::clone(&peers), session.id.clone(), id, params));
+                }
+                WrightServerRequest::CommandRun { id, params } => {
+                    // Subscribed now, so a cancel from here on reaches the terminal.
+                    let kill = session.kills.subscribe();
+                    let (peers, session) = (Arc::clone(&peers), Arc::clone(&session));
+                    in_flight.spawn(terminal::run(peers, session, kill, id, params));
+                }
+            },
         }
     }
 }
@@ -252,7 +290,12 @@ fn on_notification(
                     update(mapping::thought_text(summary.join("\n\n")))
                 }
                 _ => {
-                    if let Some(done) = mapping::tool_call_done(&item) {
+                    if let Some(mut done) = mapping::tool_call_done(&item) {
+                        // The editor keeps showing a released terminal: better than a copy.
+                        if let Some(terminal) = session.take_terminal(item.id()) {
+                            done.fields.content =
+                                Some(vec![ToolCallContent::Terminal(Terminal::new(terminal))]);
+                        }
                         update(SessionUpdate::ToolCallUpdate(done));
                     }
                 }
@@ -264,6 +307,8 @@ fn on_notification(
         }
         ServerNotification::TurnCompleted(n) => {
             streamed.clear();
+            // However the turn ended (an interrupt from any client), nothing of it runs on.
+            session.kill_terminals();
             let error = n.turn.error.map(|e| e.message);
             session.finish_turn(&n.turn.id, n.turn.status, error);
         }
@@ -334,6 +379,29 @@ async fn write(
     };
     if let Err(err) = answered {
         tracing::warn!(error = %err, "could not answer a file write");
+    }
+}
+
+/// Reads a file through the editor (`fs/read_text_file`: its buffer, unsaved changes
+/// included) for a patch the engine is planning.
+async fn read(peers: Arc<Peers>, session_id: String, id: RequestId, params: FsReadTextFileParams) {
+    let request = ReadTextFileRequest::new(session_id, params.path);
+    let answered = match peers.client.send_request(request).block_task().await {
+        Ok(read) => {
+            let response = FsReadTextFileResponse {
+                content: read.content,
+            };
+            peers.app.respond(&id, response).await
+        }
+        Err(err) => {
+            peers
+                .app
+                .respond_error(&id, INTERNAL_ERROR, &err.message)
+                .await
+        }
+    };
+    if let Err(err) = answered {
+        tracing::warn!(error = %err, "could not answer a file read");
     }
 }
 

@@ -1,5 +1,7 @@
-//! Approvals: the engine's questions become server→client requests to the client that
-//! started the turn, and the client's answers become the engine's decisions.
+//! Approvals: the engine's questions become server→client requests to every client following
+//! the thread (a tab, a terminal, an editor), and the first answer becomes the engine's
+//! decision. The others are told `serverRequest/resolved`; a client that starts following
+//! the thread while a question is open is asked too.
 
 use std::sync::{Arc, Mutex};
 
@@ -20,6 +22,7 @@ use crate::state::Loaded;
 use crate::wire::{self, now_ms};
 
 /// What is asked.
+#[derive(Clone)]
 pub(crate) enum Ask {
     Command(Box<CommandExecutionRequestApprovalParams>),
     Patch(FileChangeRequestApprovalParams),
@@ -41,14 +44,99 @@ impl Ask {
 /// the events that came before it (the item it is about is announced first).
 pub(crate) struct Question {
     pub ask: Ask,
-    pub sent: oneshot::Sender<(i64, oneshot::Receiver<Result<Value, Value>>)>,
+    pub sent: oneshot::Sender<(Arc<OpenQuestion>, Answer)>,
+}
+
+/// The first client's answer; `Err(_)` when every client that was asked went away.
+pub(crate) type Answer = oneshot::Receiver<Result<Value, Value>>;
+
+/// A question out to the thread's followers until one answers (or it is withdrawn).
+pub(crate) struct OpenQuestion {
+    ask: Ask,
+    answer: Mutex<Option<oneshot::Sender<Result<Value, Value>>>>,
+    /// Who was asked, with the request id each connection gave it.
+    asked: Mutex<Vec<(ConnHandle, i64)>>,
+}
+
+impl OpenQuestion {
+    pub fn new(ask: Ask) -> (Arc<OpenQuestion>, Answer) {
+        let (tx, rx) = oneshot::channel();
+        let open = Arc::new(OpenQuestion {
+            ask,
+            answer: Mutex::new(Some(tx)),
+            asked: Mutex::new(Vec::new()),
+        });
+        (open, rx)
+    }
+
+    /// Nobody could be asked: the engine hears at once that no one will answer.
+    pub fn give_up_if_unasked(&self) {
+        let unasked = self.asked.lock().map(|a| a.is_empty()).unwrap_or(true);
+        if unasked {
+            let _ = self.answer.lock().map(|mut a| a.take());
+        }
+    }
+
+    /// Asks `conn` (once per connection). Its reply answers the question if it is the first;
+    /// when the last connection asked goes away unanswered, the question is dropped.
+    pub fn offer(self: &Arc<Self>, conn: &ConnHandle) {
+        let Ok(mut asked) = self.asked.lock() else {
+            return;
+        };
+        let open = self.answer.lock().map(|a| a.is_some()).unwrap_or(false);
+        if !open || asked.iter().any(|(c, _)| c.id == conn.id) {
+            return;
+        }
+        let ask = self.ask.clone();
+        let (id, reply) = conn.start_request(|id| ask.into_request(id));
+        asked.push((conn.clone(), id));
+        drop(asked);
+        let (question, conn_id) = (Arc::clone(self), conn.id);
+        tokio::spawn(async move {
+            match reply.await {
+                Ok(reply) => {
+                    if let Some(first) = question.answer.lock().ok().and_then(|mut a| a.take()) {
+                        let _ = first.send(reply);
+                    }
+                }
+                // This client left (or the question was withdrawn from it).
+                Err(_) => {
+                    let nobody_left = question
+                        .asked
+                        .lock()
+                        .map(|mut asked| {
+                            asked.retain(|(c, _)| c.id != conn_id);
+                            asked.is_empty()
+                        })
+                        .unwrap_or(true);
+                    if nobody_left {
+                        // Dropping the sender tells the engine nobody can answer.
+                        let _ = question.answer.lock().map(|mut a| a.take());
+                    }
+                }
+            }
+        });
+    }
+
+    /// Withdraws the question from everyone asked, each told with its own request id.
+    pub fn withdraw_all(&self, thread_id: &str) {
+        let asked = self
+            .asked
+            .lock()
+            .map(|mut a| std::mem::take(&mut *a))
+            .unwrap_or_default();
+        for (conn, id) in asked {
+            conn.withdraw(id);
+            conn.notify(&resolved(thread_id, id));
+        }
+    }
 }
 
 /// What approvals hand to the turn's event pump, to go out after the events emitted before.
 pub(crate) enum ToPump {
     Ask(Question),
-    /// A patch's files, for a client that writes them itself.
-    Write(crate::file_writes::Write),
+    /// A file write, a file read or a command run, for a client that does them itself.
+    Delegate(crate::delegated::Outgoing),
     /// A notification for the thread's followers; `sent` is told once it is out.
     Notify {
         notification: Box<ServerNotification>,
@@ -73,21 +161,16 @@ pub(crate) fn status_changed(
     })
 }
 
-/// Asks the client that started the turn. While the question is open the thread is marked
-/// as waiting; if the turn goes away first, the question is withdrawn.
+/// Asks the thread's followers. While the question is open the thread is marked as waiting;
+/// if the turn goes away first, the question is withdrawn.
 pub(crate) fn approver(
     loaded: Arc<Loaded>,
-    owner: ConnHandle,
     turn_id: String,
     questions: mpsc::UnboundedSender<ToPump>,
 ) -> Approver {
     Arc::new(move |request: ApprovalRequest| {
-        let (loaded, owner, turn_id, questions) = (
-            Arc::clone(&loaded),
-            owner.clone(),
-            turn_id.clone(),
-            questions.clone(),
-        );
+        let (loaded, turn_id, questions) =
+            (Arc::clone(&loaded), turn_id.clone(), questions.clone());
         Box::pin(async move {
             let thread_id = loaded.id.clone();
             let started = now_ms();
@@ -137,13 +220,12 @@ pub(crate) fn approver(
             if questions.send(ToPump::Ask(Question { ask, sent })).is_err() {
                 return ReviewDecision::Cancel;
             }
-            let Ok((id, reply)) = asked.await else {
+            let Ok((open, reply)) = asked.await else {
                 return ReviewDecision::Cancel;
             };
             let guard = ResolveGuard {
                 loaded: Arc::clone(&loaded),
-                owner: owner.clone(),
-                id: Mutex::new(Some(id)),
+                open: Mutex::new(Some(open)),
             };
             let reply = reply.await;
             guard.resolve();
@@ -199,18 +281,17 @@ fn decision(reply: &Value) -> ReviewDecision {
 /// question was dropped unanswered.
 struct ResolveGuard {
     loaded: Arc<Loaded>,
-    owner: ConnHandle,
-    id: Mutex<Option<i64>>,
+    open: Mutex<Option<Arc<OpenQuestion>>>,
 }
 
 impl ResolveGuard {
     fn resolve(&self) {
-        let Some(id) = self.id.lock().ok().and_then(|mut slot| slot.take()) else {
+        let Some(open) = self.open.lock().ok().and_then(|mut slot| slot.take()) else {
             return;
         };
-        self.owner.withdraw(id);
+        self.loaded.forget_question(&open);
         let thread_id = &self.loaded.id;
-        self.loaded.broadcast(resolved(thread_id, id));
+        open.withdraw_all(thread_id);
         self.loaded
             .broadcast(status_changed(thread_id, wire::active(false)));
     }

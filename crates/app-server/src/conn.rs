@@ -53,6 +53,10 @@ pub(crate) struct ConnHandle {
     opt_out: Arc<Mutex<HashSet<String>>>,
     /// The client declared `wrightFileWrites`: it writes approved patches itself.
     writes_files: Arc<AtomicBool>,
+    /// The client declared `wrightFileReads`: patches are planned from its text of the files.
+    reads_files: Arc<AtomicBool>,
+    /// The client declared `wrightCommandRuns`: it runs the engine's commands in its terminals.
+    runs_commands: Arc<AtomicBool>,
     closed: Arc<AtomicBool>,
     /// Lines sent but not yet taken by the transport.
     queued: Arc<AtomicUsize>,
@@ -68,6 +72,8 @@ impl ConnHandle {
             next_request: Arc::default(),
             opt_out: Arc::default(),
             writes_files: Arc::default(),
+            reads_files: Arc::default(),
+            runs_commands: Arc::default(),
             closed: Arc::default(),
             queued,
         }
@@ -194,6 +200,16 @@ impl ConnHandle {
         self.writes_files.load(Ordering::SeqCst)
     }
 
+    /// Whether the client declared at `initialize` that it holds the files' current text.
+    pub fn reads_files(&self) -> bool {
+        self.reads_files.load(Ordering::SeqCst)
+    }
+
+    /// Whether the client declared at `initialize` that it runs commands in its terminals.
+    pub fn runs_commands(&self) -> bool {
+        self.runs_commands.load(Ordering::SeqCst)
+    }
+
     fn start(
         &self,
         build: impl FnOnce(RequestId) -> JsonRpcRequest,
@@ -299,6 +315,16 @@ pub(crate) async fn serve(
                             .and_then(Value::as_bool)
                             .unwrap_or(false);
                         conn.writes_files.store(writes_files, Ordering::SeqCst);
+                        let declared = |name: &str| {
+                            params
+                                .pointer(&format!("/capabilities/{name}"))
+                                .and_then(Value::as_bool)
+                                .unwrap_or(false)
+                        };
+                        conn.reads_files
+                            .store(declared("wrightFileReads"), Ordering::SeqCst);
+                        conn.runs_commands
+                            .store(declared("wrightCommandRuns"), Ordering::SeqCst);
                         conn.respond(&request.id, &state.initialize_result(&params));
                     }
                     continue;

@@ -14,7 +14,7 @@ use wright_protocol::v2::{
 };
 use wright_protocol::{Event, ItemDetails};
 
-use crate::approvals::{resolved, status_changed, Question, ToPump};
+use crate::approvals::{status_changed, OpenQuestion, Question, ToPump};
 use crate::auto_review::SharedTranscript;
 use crate::conn::ConnHandle;
 use crate::state::{Loaded, State};
@@ -99,8 +99,8 @@ pub(crate) async fn pump_events(
             },
             Some(message) = questions.recv() => {
                 match message {
-                    ToPump::Ask(question) => ask(&loaded, &owner, question),
-                    ToPump::Write(write) => crate::file_writes::send(&owner, write),
+                    ToPump::Ask(question) => ask(&loaded, question),
+                    ToPump::Delegate(out) => crate::delegated::send(&owner, out),
                     ToPump::Notify { notification, sent } => {
                         loaded.broadcast(*notification);
                         if let Some(sent) = sent {
@@ -288,18 +288,19 @@ pub(crate) async fn pump_events(
 }
 
 /// Sends an approval question to the client that started the turn.
-fn ask(loaded: &Loaded, owner: &ConnHandle, question: Question) {
+fn ask(loaded: &Loaded, question: Question) {
     // Dropped by an interrupt while queued: do not ask at all.
     if question.sent.is_closed() {
         return;
     }
     let thread_id = &loaded.id;
     loaded.broadcast(status_changed(thread_id, wire::active(true)));
-    let ask = question.ask;
-    let (id, reply) = owner.start_request(|id| ask.into_request(id));
-    if let Err((id, _)) = question.sent.send((id, reply)) {
-        owner.withdraw(id);
-        loaded.broadcast(resolved(thread_id, id));
+    let (open, answer) = OpenQuestion::new(question.ask);
+    // Every follower is asked, and so is anyone who starts following before it is answered.
+    loaded.ask_followers(&open);
+    if question.sent.send((Arc::clone(&open), answer)).is_err() {
+        loaded.forget_question(&open);
+        open.withdraw_all(thread_id);
     }
 }
 

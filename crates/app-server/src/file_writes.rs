@@ -4,23 +4,17 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use wright_core::file_writes::{FileWriter, WriteRequest};
-use wright_protocol::v2::{FileChangeWriteParams, FileWrite, WrightServerRequest};
+use wright_protocol::v2::{
+    FileChangeWriteParams, FileChangeWriteResponse, FileWrite, WrightServerRequest,
+};
 
 use crate::approvals::ToPump;
 use crate::conn::ConnHandle;
 
-/// One write request, handed to the turn's event pump so that it goes out after the
-/// `item/started` of the patch it belongs to.
-pub(crate) struct Write {
-    pub params: FileChangeWriteParams,
-    pub sent: oneshot::Sender<(i64, oneshot::Receiver<Result<Value, Value>>)>,
-}
-
 /// The turn's writer: every patch the engine would commit goes to the client that started
-/// the turn.
+/// the turn, after the `item/started` of the patch it belongs to.
 pub(crate) fn writer(
     thread_id: String,
     turn_id: String,
@@ -28,52 +22,19 @@ pub(crate) fn writer(
     pump: mpsc::UnboundedSender<ToPump>,
 ) -> FileWriter {
     Arc::new(move |request: WriteRequest| {
-        let (thread_id, turn_id, owner, pump) = (
-            thread_id.clone(),
-            turn_id.clone(),
-            owner.clone(),
-            pump.clone(),
-        );
+        let (owner, pump) = (owner.clone(), pump.clone());
+        let params = params(thread_id.clone(), turn_id.clone(), request);
         Box::pin(async move {
-            let params = params(thread_id, turn_id, request)?;
-            let (sent, asked) = oneshot::channel();
-            if pump.send(ToPump::Write(Write { params, sent })).is_err() {
-                return Err(GONE.into());
-            }
-            let Ok((id, reply)) = asked.await else {
-                return Err(GONE.into());
-            };
-            // An interrupted turn drops this future: the request is forgotten, not answered.
-            let _withdraw = Withdraw { owner, id };
-            match reply.await {
-                Ok(Ok(_)) => Ok(()),
-                Ok(Err(error)) => Err(format!(
-                    "the editor did not write the files: {}",
-                    error
-                        .get("message")
-                        .and_then(Value::as_str)
-                        .unwrap_or("no reason given")
-                )),
-                Err(_) => Err(GONE.into()),
-            }
+            let params = params?;
+            let build: crate::delegated::Build =
+                Box::new(|id| WrightServerRequest::FileChangeWrite { id, params });
+            // An interrupted turn drops this future: the request is withdrawn, not answered.
+            let _: FileChangeWriteResponse = crate::delegated::ask(owner, pump, build)
+                .await
+                .map_err(|reason| format!("the editor did not write the files: {reason}"))?;
+            Ok(())
         })
     })
-}
-
-const GONE: &str = "the editor disconnected before writing the files; nothing was written";
-
-/// Sends a write request to the client that started the turn.
-pub(crate) fn send(owner: &ConnHandle, write: Write) {
-    // Dropped by an interrupt while queued: do not send it at all.
-    if write.sent.is_closed() {
-        return;
-    }
-    let params = write.params;
-    let (id, reply) =
-        owner.start_extension_request(|id| WrightServerRequest::FileChangeWrite { id, params });
-    if write.sent.send((id, reply)).is_err() {
-        owner.withdraw(id);
-    }
 }
 
 /// The wire params. Paths travel as text, so a path that is not UTF-8 cannot be delegated.
@@ -102,17 +63,6 @@ fn params(
         item_id: request.item_id,
         files,
     })
-}
-
-struct Withdraw {
-    owner: ConnHandle,
-    id: i64,
-}
-
-impl Drop for Withdraw {
-    fn drop(&mut self) {
-        self.owner.withdraw(self.id);
-    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod auto_review;
 mod command_exec;
 mod config_methods;
 mod conn;
+mod delegated;
 mod dispatch;
 mod event_pump;
 mod file_services;

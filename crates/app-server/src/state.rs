@@ -47,6 +47,8 @@ pub(crate) struct Loaded {
     pub instruction_sources: Vec<String>,
     pub steer: SteerHandle,
     pub subscribers: Mutex<Vec<ConnHandle>>,
+    /// Approvals waiting for an answer: a client that starts following is asked too.
+    questions: Mutex<Vec<Arc<crate::approvals::OpenQuestion>>>,
     pub active: Mutex<Option<ActiveTurn>>,
     /// Who decides approvals (`approvalsReviewer`): the client, or a reviewer model.
     pub reviewer: Mutex<ApprovalsReviewer>,
@@ -76,10 +78,43 @@ impl Loaded {
     }
 
     pub fn subscribe(&self, conn: &ConnHandle) {
-        if let Ok(mut subs) = self.subscribers.lock() {
-            if !subs.iter().any(|c| c.id == conn.id) {
+        let added = match self.subscribers.lock() {
+            Ok(mut subs) if !subs.iter().any(|c| c.id == conn.id) => {
                 subs.push(conn.clone());
+                true
             }
+            _ => false,
+        };
+        if added {
+            // Locks are taken one at a time (see `ask_followers`); `offer` asks a connection
+            // at most once, so a question raised meanwhile is not asked twice.
+            let open: Vec<_> = self.questions.lock().map(|q| q.clone()).unwrap_or_default();
+            for question in open {
+                question.offer(conn);
+            }
+        }
+    }
+
+    /// Puts `open` to every follower of the thread, now and as they arrive, until it is
+    /// answered or forgotten.
+    pub(crate) fn ask_followers(&self, open: &Arc<crate::approvals::OpenQuestion>) {
+        if let Ok(mut questions) = self.questions.lock() {
+            questions.push(Arc::clone(open));
+        }
+        let followers: Vec<ConnHandle> = self
+            .subscribers
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default();
+        for conn in &followers {
+            open.offer(conn);
+        }
+        open.give_up_if_unasked();
+    }
+
+    pub(crate) fn forget_question(&self, open: &Arc<crate::approvals::OpenQuestion>) {
+        if let Ok(mut questions) = self.questions.lock() {
+            questions.retain(|q| !Arc::ptr_eq(q, open));
         }
     }
 
@@ -640,6 +675,7 @@ impl State {
             steer: thread.steer_handle(),
             thread: tokio::sync::Mutex::new(thread),
             subscribers: Mutex::new(Vec::new()),
+            questions: Mutex::new(Vec::new()),
             active: Mutex::new(None),
             reviewer: Mutex::new(effective_reviewer(reviewer)),
         });

@@ -20,6 +20,7 @@ use wright_protocol::v2::{
 use crate::approvals::{approver, status_changed};
 use crate::auto_review::{self, AutoReview, SharedTranscript};
 use crate::conn::ConnHandle;
+use crate::delegated;
 use crate::event_pump::{announce_whole_item, item_completed, item_started, pump_events};
 use crate::file_writes;
 use crate::rpc::{RpcError, RpcResult};
@@ -464,19 +465,35 @@ async fn run_turn(
                 AutoReview::new(&thread, &input, transcript),
                 questions_tx.clone(),
             ),
-            None => approver(
-                Arc::clone(&loaded),
-                owner.clone(),
-                turn_id.clone(),
-                questions_tx.clone(),
-            ),
+            None => approver(Arc::clone(&loaded), turn_id.clone(), questions_tx.clone()),
         };
         thread.set_approver(Some(approver));
         // Only a client that opted in (`wrightFileWrites`) writes the turn's patches itself.
-        let writer = owner
-            .writes_files()
-            .then(|| file_writes::writer(thread_id.clone(), turn_id.clone(), owner, questions_tx));
+        let writer = owner.writes_files().then(|| {
+            let (owner, pump) = (owner.clone(), questions_tx.clone());
+            file_writes::writer(thread_id.clone(), turn_id.clone(), owner, pump)
+        });
         thread.set_file_writer(writer);
+        // Likewise for reading the files a patch changes (`wrightFileReads`) and running
+        // commands (`wrightCommandRuns`): the engine still decides and checks everything.
+        let reader = owner.reads_files().then(|| {
+            delegated::reader(
+                thread_id.clone(),
+                turn_id.clone(),
+                owner.clone(),
+                questions_tx.clone(),
+            )
+        });
+        thread.set_file_reader(reader);
+        let runner = owner.runs_commands().then(|| {
+            delegated::runner(
+                thread_id.clone(),
+                turn_id.clone(),
+                owner.clone(),
+                questions_tx.clone(),
+            )
+        });
+        thread.set_command_runner(runner);
         // A panic in the engine must not leave the thread "active" forever or a client
         // waiting for a turn/completed that never comes.
         let outcome = match std::panic::AssertUnwindSafe(thread.run_turn(input, &tx, cancel))
@@ -490,6 +507,8 @@ async fn run_turn(
         };
         thread.set_approver(None);
         thread.set_file_writer(None);
+        thread.set_file_reader(None);
+        thread.set_command_runner(None);
         if let Ok(mut config) = loaded.config.lock() {
             *config = thread.config().clone();
         }

@@ -63,7 +63,7 @@ fn the_official_acp_sdk_drives_wright_acp() {
         "tests/acp/run.sh failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
     );
     // node --test exits 0 when it ran nothing: make sure the suite ran and passed.
-    assert!(stdout.contains("# pass 4"), "{stdout}");
+    assert!(stdout.contains("# pass 8"), "{stdout}");
     assert!(stdout.contains("# fail 0"), "{stdout}");
 }
 

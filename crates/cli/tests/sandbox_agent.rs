@@ -259,6 +259,11 @@ fn patches_racing_a_symlink_swap_stay_inside() {
                     let _ = std::fs::remove_file(ws.join("dir"));
                     let _ = std::fs::rename(ws.join("dir.real"), ws.join("dir"));
                     swaps += 1;
+                    // Leave the real directory in place now and then, so that some patches
+                    // land (on a loaded machine, back-to-back swaps starved every one of them).
+                    if swaps % 2 == 0 {
+                        std::thread::sleep(std::time::Duration::from_millis(2));
+                    }
                 }
             }
             swaps

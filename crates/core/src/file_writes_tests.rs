@@ -25,6 +25,8 @@ fn context(
         approval_policy,
         approver: None,
         file_writer: Some(writer),
+        file_reader: None,
+        command_runner: None,
         session: Arc::default(),
         turn_cancel: CancellationToken::new(),
         env: Arc::default(),

@@ -8,6 +8,7 @@ pub mod approval;
 pub mod auth;
 pub mod auto_review;
 pub mod catalog;
+pub mod command_runs;
 mod compact;
 pub mod config;
 pub mod config_edit;
@@ -15,12 +16,14 @@ pub mod config_layers;
 pub mod context;
 pub mod env_policy;
 pub mod exec_policy;
+pub mod file_reads;
 pub mod file_writes;
 pub mod local_model;
 pub mod project_doc;
 pub mod sandbox;
 mod thread;
 mod tools;
+mod turn_diff;
 
 pub use thread::{
     ImageInput, SteerHandle, Thread, TurnInput, TurnOutcome, TurnOverrides, COMPACT_COMMAND,

@@ -19,9 +19,11 @@ use wright_tools::spec::tool_specs;
 
 use crate::approval::{Approver, SessionApprovals};
 use crate::catalog::model_info;
+use crate::command_runs::CommandRunner;
 use crate::compact::{self, estimate_tokens};
 use crate::config::{ApprovalPolicy, Config, SandboxMode};
 use crate::context;
+use crate::file_reads::FileReader;
 use crate::file_writes::FileWriter;
 use crate::project_doc::{self, ProjectDocs};
 use crate::tools::{Dispatch, ToolContext, ToolSettings};
@@ -99,6 +101,8 @@ pub struct Thread {
     project_docs: ProjectDocs,
     approver: Option<Approver>,
     file_writer: Option<FileWriter>,
+    file_reader: Option<FileReader>,
+    command_runner: Option<CommandRunner>,
     session_approvals: Arc<SessionApprovals>,
     /// The session's first confined command announces missing sandbox layers; later ones not.
     sandbox_announced: Arc<std::sync::atomic::AtomicBool>,
@@ -224,6 +228,8 @@ impl Thread {
             project_docs,
             approver: None,
             file_writer: None,
+            file_reader: None,
+            command_runner: None,
             session_approvals: Arc::new(SessionApprovals::default()),
             sandbox_announced: Arc::default(),
             steer: SteerHandle::default(),
@@ -241,6 +247,18 @@ impl Thread {
     /// one (every Codex client), the engine commits patches itself, confined by the sandbox.
     pub fn set_file_writer(&mut self, writer: Option<FileWriter>) {
         self.file_writer = writer;
+    }
+
+    /// Who holds the current text of the files a patch changes (an editor's buffers). Without
+    /// one, patches are planned against the files on disk.
+    pub fn set_file_reader(&mut self, reader: Option<FileReader>) {
+        self.file_reader = reader;
+    }
+
+    /// Who runs the commands the engine decided on, in a terminal of its own, still through
+    /// the sandbox launcher. Without one, the engine runs them.
+    pub fn set_command_runner(&mut self, runner: Option<CommandRunner>) {
+        self.command_runner = runner;
     }
 
     pub fn steer_handle(&self) -> SteerHandle {
@@ -332,6 +350,8 @@ impl Thread {
                     approval_policy: self.config.approval_policy,
                     approver: self.approver.clone(),
                     file_writer: self.file_writer.clone(),
+                    file_reader: self.file_reader.clone(),
+                    command_runner: self.command_runner.clone(),
                     session: Arc::clone(&self.session_approvals),
                     turn_cancel: cancel.clone(),
                     env: Arc::new(self.config.shell_environment_policy.apply(std::env::vars())),

@@ -9,12 +9,14 @@ use crate::approval::{
     must_ask, ApprovalRequest, Approver, CommandContext, CommandPlan, ReviewDecision,
     SessionApprovals,
 };
+use crate::command_runs::{self, CommandRunner};
 use crate::config::ApprovalPolicy;
 use crate::exec_policy::ExecPolicy;
+use crate::file_reads::{self, FileReader};
 use crate::file_writes::{self, FileWriter};
 use crate::sandbox::SandboxLaunch;
+use crate::turn_diff::{hunks, TurnDiff};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -137,6 +139,11 @@ pub(crate) struct ToolSettings {
     /// Writes approved patches through the client instead of the engine (see
     /// [`crate::file_writes`]).
     pub file_writer: Option<FileWriter>,
+    /// Takes the current text of the files a patch changes from the client (see
+    /// [`crate::file_reads`]).
+    pub file_reader: Option<FileReader>,
+    /// Runs commands in the client's terminals, still confined (see [`crate::command_runs`]).
+    pub command_runner: Option<CommandRunner>,
     pub session: Arc<SessionApprovals>,
     /// The turn's own token: a `cancel` decision stops the whole turn.
     pub turn_cancel: CancellationToken,
@@ -392,7 +399,7 @@ impl ToolContext {
                 delta: String::from_utf8_lossy(chunk).into_owned(),
             })
         };
-        let mut result = shell::run_streaming(&request, cancel, &stream).await;
+        let mut result = self.exec(id, &request, cancel, &stream).await;
         // `on-failure`: a command that failed confined may be run again unconfined, if the user
         // agrees.
         let failed_confined = matches!(&result, Ok(out) if out.exit_code != 0) && sandboxed;
@@ -412,7 +419,7 @@ impl ToolContext {
                     argv: argv.clone(),
                     ..request.clone()
                 };
-                result = shell::run_streaming(&unconfined, cancel, &stream).await;
+                result = self.exec(id, &unconfined, cancel, &stream).await;
             }
         }
         match result {
@@ -468,6 +475,22 @@ impl ToolContext {
         }
     }
 
+    /// Runs a command the engine decided on: in the client's terminal when it runs commands,
+    /// else here. Either way `request.argv` is what executes (the sandbox launcher first when
+    /// confined) with `request.env` as its whole environment.
+    async fn exec(
+        &self,
+        id: &str,
+        request: &ExecRequest,
+        cancel: &CancellationToken,
+        stream: &(dyn Fn(&[u8]) + Sync),
+    ) -> Result<shell::ExecOutput, ExecError> {
+        match &self.settings.command_runner {
+            Some(runner) => command_runs::run(runner, id, request, cancel, stream).await,
+            None => shell::run_streaming(request, cancel, stream).await,
+        }
+    }
+
     async fn run_patch(
         &self,
         id: &str,
@@ -480,11 +503,25 @@ impl ToolContext {
             Some(dir) => resolve(&self.settings.cwd, dir),
             None => self.settings.cwd.clone(),
         };
+        // The client's text of the files, where it holds them (an editor's unsaved buffers).
+        let supplied = match &self.settings.file_reader {
+            Some(reader) => {
+                let sandbox = &self.settings.sandbox;
+                match file_reads::read_for_patch(reader, sandbox, &input, &cwd, cancel).await {
+                    Ok(supplied) => supplied,
+                    Err(err) => return format!("apply_patch verification failed: {err}"),
+                }
+            }
+            None => Default::default(),
+        };
         let input_text = input.clone();
         let patch_cwd = cwd.clone();
+        let from_client = supplied.clone();
         // Reading and writing files is blocking work.
-        let planned =
-            tokio::task::spawn_blocking(move || apply_patch::plan_patch(&input, &cwd)).await;
+        let planned = tokio::task::spawn_blocking(move || {
+            apply_patch::plan_patch_with(&input, &cwd, &from_client)
+        })
+        .await;
         let plan = match planned {
             Ok(Ok(plan)) => plan,
             Ok(Err(err)) => return format!("apply_patch verification failed: {err}"),
@@ -514,6 +551,22 @@ impl ToolContext {
                 status,
             },
         };
+        // A client that writes files itself (an editor) gets the contents checked below instead;
+        // a patch that deletes or moves a file, which such a client cannot express, is
+        // committed here as for any other client.
+        let delegated = (self.settings.file_writer.clone())
+            .and_then(|writer| Some((writer, file_writes::request(id, &contents)?)));
+        // What the engine commits it applies to the disk: not over changes the client has and
+        // the disk does not, which it would silently drop.
+        if delegated.is_none() && !supplied.is_empty() {
+            let unsaved = file_reads::unsaved(&supplied).await;
+            if !unsaved.is_empty() {
+                return format!(
+                    "apply_patch verification failed: {} differ from the editor's unsaved text, and this patch is applied to the disk; save the files first",
+                    unsaved.join(", ")
+                );
+            }
+        }
         let outside = self.settings.sandbox.patch_violations(
             contents
                 .iter()
@@ -549,11 +602,6 @@ impl ToolContext {
                 return reason.unwrap_or_else(|| "patch rejected by user".into());
             }
         }
-        // A client that writes files itself (an editor) gets the contents checked above instead;
-        // a patch that deletes or moves a file, which such a client cannot express, is
-        // committed here as for any other client.
-        let delegated = (self.settings.file_writer.clone())
-            .and_then(|writer| Some((writer, file_writes::request(id, &contents)?)));
         let committed = match delegated {
             Some((writer, request)) => {
                 let summary = file_writes::summary(&contents);
@@ -707,71 +755,13 @@ fn format_command_output(
     }
 }
 
-/// Every file the turn's patches touched: its text before the first patch, and now.
-#[derive(Default)]
-struct TurnDiff {
-    files: BTreeMap<PathBuf, (Option<String>, Option<String>)>,
-}
-
-impl TurnDiff {
-    /// Takes in one committed patch and returns the diff of the whole turn so far.
-    fn record(
-        &mut self,
-        cwd: &Path,
-        contents: Vec<(apply_patch::FileChange, Option<String>, Option<String>)>,
-    ) -> Option<String> {
-        for (change, before, after) in contents {
-            match &change.move_path {
-                Some(dest) => {
-                    self.note(change.path.clone(), before.clone(), None);
-                    self.note(dest.clone(), None, after);
-                }
-                None => self.note(change.path.clone(), before, after),
-            }
-        }
-        let mut out = String::new();
-        for (path, (before, after)) in &self.files {
-            if before == after {
-                continue;
-            }
-            let shown = path.strip_prefix(cwd).unwrap_or(path).display().to_string();
-            out.push_str(&format!("diff --git a/{shown} b/{shown}\n"));
-            out.push_str(&unified_diff(
-                before.as_deref().unwrap_or_default(),
-                after.as_deref().unwrap_or_default(),
-                &shown,
-            ));
-        }
-        (!out.is_empty()).then_some(out)
-    }
-
-    fn note(&mut self, path: PathBuf, before: Option<String>, after: Option<String>) {
-        self.files
-            .entry(path)
-            .and_modify(|(_, now)| *now = after.clone())
-            .or_insert((before, after));
-    }
-}
-
-/// Just the `@@` hunks, as a change's `diff` in App Server items.
-fn hunks(before: &str, after: &str) -> String {
-    similar::TextDiff::from_lines(before, after)
-        .unified_diff()
-        .context_radius(1)
-        .to_string()
-}
-
-fn unified_diff(before: &str, after: &str, path: &str) -> String {
-    similar::TextDiff::from_lines(before, after)
-        .unified_diff()
-        .context_radius(3)
-        .header(&format!("a/{path}"), &format!("b/{path}"))
-        .to_string()
-}
-
 #[cfg(test)]
 #[path = "file_writes_tests.rs"]
 mod file_writes_tests;
+
+#[cfg(test)]
+#[path = "delegation_tests.rs"]
+mod delegation_tests;
 
 #[cfg(test)]
 mod tests {

@@ -209,8 +209,39 @@ impl PatchPlan {
 
 /// Parse + verify against the filesystem (reads files, never writes).
 pub fn plan_patch(text: &str, cwd: &Path) -> Result<PatchPlan, PatchError> {
+    plan_patch_with(text, cwd, &HashMap::new())
+}
+
+/// [`plan_patch`], taking the current text of the files in `supplied` from there instead of
+/// from disk (an editor's buffers, which may hold unsaved changes). Keys are the absolute paths
+/// [`read_paths`] lists; a file the patch updates that is not in the map is read from disk.
+/// Everything else (permissions, what is at a path that is added or moved to) still comes from
+/// the filesystem.
+pub fn plan_patch_with(
+    text: &str,
+    cwd: &Path,
+    supplied: &HashMap<PathBuf, String>,
+) -> Result<PatchPlan, PatchError> {
     let patch = parse_patch(text)?;
-    plan_parsed(&patch, cwd)
+    plan_parsed(&patch, cwd, supplied)
+}
+
+/// The absolute paths (cwd joined, `.`/`..` removed, symlinks not resolved) of the files whose
+/// current text planning `text` depends on: every file it updates, moves or deletes, each once,
+/// in patch order. Files it adds are not listed.
+pub fn read_paths(text: &str, cwd: &Path) -> Result<Vec<PathBuf>, PatchError> {
+    let patch = parse_patch(text)?;
+    let mut out: Vec<PathBuf> = Vec::new();
+    for hunk in &patch.hunks {
+        let path = match hunk {
+            Hunk::Add { .. } => continue,
+            Hunk::Delete { path } | Hunk::Update { path, .. } => absolute(cwd, path),
+        };
+        if !out.contains(&path) {
+            out.push(path);
+        }
+    }
+    Ok(out)
 }
 
 /// plan_patch + commit.
@@ -221,7 +252,11 @@ pub fn apply_patch(text: &str, cwd: &Path) -> Result<(Vec<FileChange>, String), 
     Ok((changes, summary))
 }
 
-fn plan_parsed(patch: &Patch, cwd: &Path) -> Result<PatchPlan, PatchError> {
+fn plan_parsed(
+    patch: &Patch,
+    cwd: &Path,
+    supplied: &HashMap<PathBuf, String>,
+) -> Result<PatchPlan, PatchError> {
     let mut planned: Vec<PlannedChange> = Vec::new();
     // Every absolute path a hunk reads or writes, to the entry that owns it.
     let mut touched: HashMap<PathBuf, usize> = HashMap::new();
@@ -306,7 +341,10 @@ fn plan_parsed(patch: &Patch, cwd: &Path) -> Result<PatchPlan, PatchError> {
 
                 let source = resolve_symlink(&abs);
                 let read_err = |e| PatchError::io("Failed to read file to update", &abs, e);
-                let original = fs::read_to_string(&source).map_err(read_err)?;
+                let original = match supplied.get(&abs) {
+                    Some(text) => text.clone(),
+                    None => fs::read_to_string(&source).map_err(read_err)?,
+                };
                 let perms = fs::metadata(&source).map_err(read_err)?.permissions();
                 let contents = apply_chunks(&original, chunks, &abs)?;
 

@@ -15,6 +15,8 @@ use tokio_util::sync::CancellationToken;
 pub const TIMEOUT_EXIT_CODE: i32 = 124;
 /// How much output is kept in memory: this much of the start and this much of the end.
 const CAPTURE_HALF: usize = 4 * 1024 * 1024;
+/// The most output a command's result keeps (the first and last half of it).
+pub const OUTPUT_CAPTURE_LIMIT: usize = 2 * CAPTURE_HALF;
 /// After the command exits, how long to wait for children that still hold the pipe.
 const DRAIN_GRACE: Duration = Duration::from_millis(100);
 
@@ -48,6 +50,9 @@ pub enum ExecError {
     Cancelled { output: String },
     #[error("reading command output: {0}")]
     Io(#[from] std::io::Error),
+    /// The client that runs commands (an editor's terminal) could not run it.
+    #[error("the editor could not run the command: {0}")]
+    Client(String),
 }
 
 /// The user's login shell, if it exists, else bash, else sh.
@@ -213,10 +218,7 @@ pub async fn run_streaming(
     group.0 = None;
     let mut output = capture.finish();
     let exit_code = if timed_out {
-        output.push_str(&format!(
-            "\ncommand timed out after {} ms",
-            req.timeout.as_millis()
-        ));
+        output.push_str(&timeout_note(req.timeout));
         TIMEOUT_EXIT_CODE
     } else {
         status.map(exit_code_of).unwrap_or(-1)
@@ -227,6 +229,19 @@ pub async fn run_streaming(
         duration: started.elapsed(),
         timed_out,
     })
+}
+
+/// What is appended to the output of a command killed by its timeout.
+pub fn timeout_note(timeout: Duration) -> String {
+    format!("\ncommand timed out after {} ms", timeout.as_millis())
+}
+
+/// `bytes` bounded as a command's captured output is: over [`OUTPUT_CAPTURE_LIMIT`], the middle
+/// is cut with a marker.
+pub fn bound_output(bytes: &[u8]) -> String {
+    let mut capture = Capture::default();
+    capture.push(bytes);
+    capture.finish()
 }
 
 fn exit_code_of(status: std::process::ExitStatus) -> i32 {

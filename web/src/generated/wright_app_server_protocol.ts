@@ -286,6 +286,12 @@ export type CommandAction = {
   command: string;
 };
 
+/** One variable of [`CommandRunParams::env`]. */
+export type CommandEnvVar = {
+  name: string;
+  value: string;
+};
+
 /**
  * The empty result of `command/exec/write`, `command/exec/terminate` and
  * `command/exec/resize`.
@@ -456,6 +462,46 @@ export type CommandExecutionRequestApprovalResponse = {
 export type CommandExecutionSource = "agent" | "userShell" | "unifiedExecStartup" | "unifiedExecInteraction";
 
 export type CommandExecutionStatus = "inProgress" | "completed" | "failed" | "declined";
+
+/**
+ * Params of `wright/command/run`, a wright extension (not in Codex): a command the engine
+ * decided to run, for a client that declared `wrightCommandRuns` at `initialize` to run in a
+ * terminal of its own (an editor, which shows it live).
+ *
+ * Sent only after the engine's approval and policy checks. `argv` is exactly what the engine
+ * would spawn: under a sandbox, the sandbox launcher with its policy wrapping the command, so
+ * the kernel confines it wherever it runs. The command must get `env` and nothing else (no
+ * variable of the client's own environment), and be killed at `timeoutMs`.
+ */
+export type CommandRunParams = {
+  threadId: string;
+  turnId: string;
+  /** Id of the `commandExecution` item (already announced by `item/started`). */
+  itemId: string;
+  /** The program and its arguments, never empty. */
+  argv: Array<string>;
+  /** Absolute working directory. */
+  cwd: string;
+  /** The command's whole environment, in order. */
+  env: Array<CommandEnvVar>;
+  /** Kill the command after this long and answer with `timedOut`. */
+  timeoutMs: number;
+  /** Keep at most this many bytes of output (the end of it). */
+  outputByteLimit: number;
+};
+
+/**
+ * Reply to `wright/command/run`: how the command ended. A client that could not run it answers
+ * with a JSON-RPC error; the command then fails with that message.
+ */
+export type CommandRunResponse = {
+  /** The exit code, or 128 + the signal number for a command killed by a signal. */
+  exitCode: number;
+  /** stdout and stderr as the terminal showed them. */
+  output: string;
+  /** The client killed it at `timeoutMs`. */
+  timedOut?: boolean;
+};
 
 /** Several edits applied together: all or none. */
 export type ConfigBatchWriteParams = {
@@ -777,6 +823,29 @@ export type FsReadFileResponse = {
   dataBase64: string;
 };
 
+/**
+ * Params of `wright/fs/readTextFile`, a wright extension (not in Codex): the current text of a
+ * file a patch updates, deletes or moves, for a client that declared `wrightFileReads` at
+ * `initialize` (an editor, whose buffer may hold changes not yet saved).
+ *
+ * The engine asks only about paths it already checked: absolute, resolved through symlinks
+ * and inside what the sandbox lets the agent write. Files a patch adds are never asked about.
+ */
+export type FsReadTextFileParams = {
+  threadId: string;
+  turnId: string;
+  /** Absolute path, symlinks resolved. */
+  path: string;
+};
+
+/**
+ * Reply to `wright/fs/readTextFile`: the file's whole text as the client sees it. A client that
+ * cannot read it answers with a JSON-RPC error; the patch then fails with that message.
+ */
+export type FsReadTextFileResponse = {
+  content: string;
+};
+
 /** `fs/remove`. */
 export type FsRemoveParams = {
   /** Absolute path to remove. */
@@ -963,6 +1032,20 @@ export type InitializeCapabilities = {
    * file contents instead of writing them, after its own path and approval checks.
    */
   wrightFileWrites?: boolean | null;
+  /**
+   * wright extension (experimental, not in Codex): this client holds the current text of the
+   * files a patch changes (an editor's unsaved buffers). The server then asks it with
+   * `wright/fs/readTextFile` for every file a patch updates, deletes or moves, after checking
+   * the path, instead of reading the disk.
+   */
+  wrightFileReads?: boolean | null;
+  /**
+   * wright extension (experimental, not in Codex): this client runs the model's commands in
+   * terminals of its own. The server then sends it `wright/command/run` with the exact argv
+   * (sandbox launcher included), environment, cwd and timeout it would have used itself,
+   * after its own approval and policy checks.
+   */
+  wrightCommandRuns?: boolean | null;
 };
 
 export type InitializeParams = {
@@ -2281,6 +2364,14 @@ export type WrightServerRequest = {
   method: "wright/fileChange/write";
   id: RequestId;
   params: FileChangeWriteParams;
+} | {
+  method: "wright/fs/readTextFile";
+  id: RequestId;
+  params: FsReadTextFileParams;
+} | {
+  method: "wright/command/run";
+  id: RequestId;
+  params: CommandRunParams;
 };
 
 export type WriteStatus = "ok" | "okOverridden";

@@ -51,6 +51,18 @@ pub struct InitializeCapabilities {
     /// file contents instead of writing them, after its own path and approval checks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wright_file_writes: Option<bool>,
+    /// wright extension (experimental, not in Codex): this client holds the current text of the
+    /// files a patch changes (an editor's unsaved buffers). The server then asks it with
+    /// `wright/fs/readTextFile` for every file a patch updates, deletes or moves, after checking
+    /// the path, instead of reading the disk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wright_file_reads: Option<bool>,
+    /// wright extension (experimental, not in Codex): this client runs the model's commands in
+    /// terminals of its own. The server then sends it `wright/command/run` with the exact argv
+    /// (sandbox launcher included), environment, cwd and timeout it would have used itself,
+    /// after its own approval and policy checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wright_command_runs: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -24,6 +24,8 @@ pub fn json_schema_bundle() -> Value {
     generator.subschema_for::<CommandExecutionRequestApprovalResponse>();
     generator.subschema_for::<FileChangeRequestApprovalResponse>();
     generator.subschema_for::<FileChangeWriteResponse>();
+    generator.subschema_for::<FsReadTextFileResponse>();
+    generator.subschema_for::<CommandRunResponse>();
     generator.subschema_for::<RequestId>();
     generator.subschema_for::<JsonRpcMessage>();
     generator.subschema_for::<JsonRpcRequest>();

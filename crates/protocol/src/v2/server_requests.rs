@@ -171,6 +171,76 @@ pub struct FileWrite {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct FileChangeWriteResponse {}
 
+/// Params of `wright/fs/readTextFile`, a wright extension (not in Codex): the current text of a
+/// file a patch updates, deletes or moves, for a client that declared `wrightFileReads` at
+/// `initialize` (an editor, whose buffer may hold changes not yet saved).
+///
+/// The engine asks only about paths it already checked: absolute, resolved through symlinks
+/// and inside what the sandbox lets the agent write. Files a patch adds are never asked about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FsReadTextFileParams {
+    pub thread_id: String,
+    pub turn_id: String,
+    /// Absolute path, symlinks resolved.
+    pub path: String,
+}
+
+/// Reply to `wright/fs/readTextFile`: the file's whole text as the client sees it. A client that
+/// cannot read it answers with a JSON-RPC error; the patch then fails with that message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FsReadTextFileResponse {
+    pub content: String,
+}
+
+/// Params of `wright/command/run`, a wright extension (not in Codex): a command the engine
+/// decided to run, for a client that declared `wrightCommandRuns` at `initialize` to run in a
+/// terminal of its own (an editor, which shows it live).
+///
+/// Sent only after the engine's approval and policy checks. `argv` is exactly what the engine
+/// would spawn: under a sandbox, the sandbox launcher with its policy wrapping the command, so
+/// the kernel confines it wherever it runs. The command must get `env` and nothing else (no
+/// variable of the client's own environment), and be killed at `timeoutMs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CommandRunParams {
+    pub thread_id: String,
+    pub turn_id: String,
+    /// Id of the `commandExecution` item (already announced by `item/started`).
+    pub item_id: String,
+    /// The program and its arguments, never empty.
+    pub argv: Vec<String>,
+    /// Absolute working directory.
+    pub cwd: String,
+    /// The command's whole environment, in order.
+    pub env: Vec<CommandEnvVar>,
+    /// Kill the command after this long and answer with `timedOut`.
+    pub timeout_ms: u64,
+    /// Keep at most this many bytes of output (the end of it).
+    pub output_byte_limit: u64,
+}
+
+/// One variable of [`CommandRunParams::env`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CommandEnvVar {
+    pub name: String,
+    pub value: String,
+}
+
+/// Reply to `wright/command/run`: how the command ended. A client that could not run it answers
+/// with a JSON-RPC error; the command then fails with that message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CommandRunResponse {
+    /// The exit code, or 128 + the signal number for a command killed by a signal.
+    pub exit_code: i32,
+    /// stdout and stderr as the terminal showed them.
+    pub output: String,
+    /// The client killed it at `timeoutMs`.
+    #[serde(default)]
+    pub timed_out: bool,
+}
+
 /// Every server→client request wright sends: `{"method": …, "id": …, "params": {…}}`.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -232,16 +302,34 @@ pub enum WrightServerRequest {
         id: RequestId,
         params: FileChangeWriteParams,
     },
+    /// Sent only to clients that declared `wrightFileReads`.
+    #[serde(rename = "wright/fs/readTextFile")]
+    FsReadTextFile {
+        id: RequestId,
+        params: FsReadTextFileParams,
+    },
+    /// Sent only to clients that declared `wrightCommandRuns`.
+    #[serde(rename = "wright/command/run")]
+    CommandRun {
+        id: RequestId,
+        params: CommandRunParams,
+    },
 }
 
 impl WrightServerRequest {
     /// All method names, in declaration order.
-    pub const METHODS: &'static [&'static str] = &["wright/fileChange/write"];
+    pub const METHODS: &'static [&'static str] = &[
+        "wright/fileChange/write",
+        "wright/fs/readTextFile",
+        "wright/command/run",
+    ];
 
     /// The request id the reply will carry.
     pub fn id(&self) -> &RequestId {
         match self {
-            WrightServerRequest::FileChangeWrite { id, .. } => id,
+            WrightServerRequest::FileChangeWrite { id, .. }
+            | WrightServerRequest::FsReadTextFile { id, .. }
+            | WrightServerRequest::CommandRun { id, .. } => id,
         }
     }
 
@@ -249,6 +337,8 @@ impl WrightServerRequest {
     pub fn method(&self) -> &'static str {
         match self {
             WrightServerRequest::FileChangeWrite { .. } => "wright/fileChange/write",
+            WrightServerRequest::FsReadTextFile { .. } => "wright/fs/readTextFile",
+            WrightServerRequest::CommandRun { .. } => "wright/command/run",
         }
     }
 
@@ -258,6 +348,8 @@ impl WrightServerRequest {
             WrightServerRequest::FileChangeWrite { params, .. } => {
                 serde_json::to_value(params).ok()
             }
+            WrightServerRequest::FsReadTextFile { params, .. } => serde_json::to_value(params).ok(),
+            WrightServerRequest::CommandRun { params, .. } => serde_json::to_value(params).ok(),
         };
         JsonRpcRequest {
             id: self.id().clone(),
@@ -291,5 +383,52 @@ mod tests {
         assert_eq!(wire["params"]["itemId"], "call_1");
         let back: WrightServerRequest = serde_json::from_value(wire).unwrap();
         assert_eq!(back, request);
+    }
+
+    #[test]
+    fn read_and_run_round_trip_with_their_methods() {
+        let read = WrightServerRequest::FsReadTextFile {
+            id: RequestId::Integer(8),
+            params: FsReadTextFileParams {
+                thread_id: "t".into(),
+                turn_id: "u".into(),
+                path: "/w/a.txt".into(),
+            },
+        };
+        let wire = serde_json::to_value(read.to_jsonrpc()).unwrap();
+        assert_eq!(wire["method"], "wright/fs/readTextFile");
+        assert_eq!(wire["params"]["path"], "/w/a.txt");
+        assert_eq!(
+            serde_json::from_value::<WrightServerRequest>(wire).unwrap(),
+            read
+        );
+
+        let run = WrightServerRequest::CommandRun {
+            id: RequestId::Integer(9),
+            params: CommandRunParams {
+                thread_id: "t".into(),
+                turn_id: "u".into(),
+                item_id: "call_1".into(),
+                argv: vec!["/bin/sh".into(), "-lc".into(), "true".into()],
+                cwd: "/w".into(),
+                env: vec![CommandEnvVar {
+                    name: "PATH".into(),
+                    value: "/bin".into(),
+                }],
+                timeout_ms: 1000,
+                output_byte_limit: 4096,
+            },
+        };
+        let wire = serde_json::to_value(run.to_jsonrpc()).unwrap();
+        assert_eq!(wire["method"], "wright/command/run");
+        assert_eq!(wire["params"]["timeoutMs"], 1000);
+        assert_eq!(wire["params"]["env"][0]["name"], "PATH");
+        assert_eq!(
+            serde_json::from_value::<WrightServerRequest>(wire).unwrap(),
+            run
+        );
+        let reply: CommandRunResponse =
+            serde_json::from_value(serde_json::json!({"exitCode": 3, "output": "x"})).unwrap();
+        assert!(!reply.timed_out);
     }
 }

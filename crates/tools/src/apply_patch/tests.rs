@@ -1,3 +1,4 @@
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -759,5 +760,35 @@ fn add_file_tolerates_blank_lines_without_plus() {
             path: PathBuf::from("a.md"),
             contents: "# A\n\ntext\n".to_string()
         }]
+    );
+}
+
+#[test]
+fn supplied_text_is_patched_instead_of_the_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", "on disk\n");
+    let patch = wrap("*** Update File: a.txt\n@@\n-in buffer\n+patched\n");
+    // The disk does not have the lines the patch replaces: planning from it fails.
+    assert!(plan_patch(&patch, dir.path()).is_err());
+    let supplied = HashMap::from([(dir.path().join("a.txt"), "in buffer\n".to_string())]);
+    let plan = plan_patch_with(&patch, dir.path(), &supplied).unwrap();
+    let contents = plan.contents();
+    assert_eq!(contents[0].1.as_deref(), Some("in buffer\n"));
+    assert_eq!(contents[0].2.as_deref(), Some("patched\n"));
+}
+
+#[test]
+fn read_paths_lists_updates_moves_and_deletes_once_but_not_adds() {
+    let cwd = Path::new("/w");
+    let patch = wrap(
+        "*** Add File: new.txt\n+x\n*** Update File: ./a.txt\n@@\n-a\n+b\n*** Update File: a.txt\n@@\n-b\n+c\n*** Update File: m.txt\n*** Move to: n.txt\n@@\n-m\n+n\n*** Delete File: sub/../gone.txt\n",
+    );
+    assert_eq!(
+        read_paths(&patch, cwd).unwrap(),
+        vec![
+            PathBuf::from("/w/a.txt"),
+            PathBuf::from("/w/m.txt"),
+            PathBuf::from("/w/gone.txt")
+        ]
     );
 }
