@@ -40,13 +40,19 @@ const browser = await launchBrowser();
 try {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const loads = [];
-  for (let i = 0; i < 5; i++) {
-    const page = await openPage(ctx, world.url);
-    await page.waitForFunction(() => performance.getEntriesByName('wright:interactive').length > 0, null, { timeout: 15000 });
-    loads.push(await page.evaluate(() => performance.getEntriesByName('wright:interactive')[0].startTime));
+  for (let i = 0; i < 12; i++) {
+    const page = await ctx.newPage();
+    await page.goto(world.url, { waitUntil: 'commit' });
+    // Nothing is evaluated in the page while it loads: Playwright's injected script would
+    // compete with the page's own work on its main thread.
+    await new Promise((r) => setTimeout(r, 1500));
+    const t = await page.evaluate(() => performance.getEntriesByName('wright:interactive')[0]?.startTime);
+    if (t === undefined) throw new Error('the page never became interactive');
+    // The first two warm Chromium up.
+    if (i >= 2) loads.push(t);
     await page.close();
   }
-  console.log(`page load to interactive: median ${quantile(loads, 0.5).toFixed(0)} ms (runs: ${loads.map((x) => x.toFixed(0)).join(', ')}); target < 300 ms`);
+  console.log(`page load to interactive: median ${quantile(loads, 0.5).toFixed(0)} ms, p90 ${quantile(loads, 0.9).toFixed(0)} ms over ${loads.length} loads (connected, composer usable); target < 300 ms`);
 
   const page = await openPage(ctx, world.url);
   await tid(page, 'composer').waitFor();
