@@ -326,3 +326,87 @@ test('an approval is put to every tab on the thread; the first answer closes it 
     world.stop();
   }
 });
+
+test('thread actions from the list: rename, fork, archive, delete', async () => {
+  const world = await startWorld([message('the original answer')]);
+  const ctx = await newContext();
+  try {
+    const page = await openPage(ctx, world.url);
+    await connected(page);
+    await send(page, 'Original question');
+    await tid(page, 'message-agent').filter({ hasText: 'the original answer' }).waitFor({ timeout: T });
+    const items = tid(page, 'thread-item');
+    const act = async (row, what) => {
+      await row.locator('[data-testid="thread-actions"] summary').click();
+      await row.locator(`[data-testid="${what}"]`).click();
+    };
+
+    await act(items.first(), 'rename');
+    await tid(page, 'rename-input').fill('Renamed thread');
+    await tid(page, 'rename-input').press('Enter');
+    await items.filter({ hasText: 'Renamed thread' }).waitFor({ timeout: T });
+
+    await act(items.first(), 'fork');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="thread-item"]').length === 2, null, { timeout: T });
+
+    // Stored, not just drawn: a fresh tab lists both, the first under its new name.
+    const fresh = await openPage(ctx, world.url);
+    await connected(fresh);
+    await tid(fresh, 'thread-item').filter({ hasText: 'Renamed thread' }).first().waitFor({ timeout: T });
+    assert.equal(await tid(fresh, 'thread-item').count(), 2);
+    await fresh.close();
+
+    const forkId = await items.first().getAttribute('data-thread-id');
+    await act(items.first(), 'archive');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="thread-item"]').length === 1, null, { timeout: T });
+    assert.notEqual(await items.first().getAttribute('data-thread-id'), forkId);
+    await act(items.first(), 'delete');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="thread-item"]').length === 0, null, { timeout: T });
+    const again = await openPage(ctx, world.url);
+    await connected(again);
+    await again.waitForTimeout(500);
+    assert.equal(await tid(again, 'thread-item').count(), 0, 'archived or deleted threads came back');
+    assert.deepEqual(page.problems, []);
+  } finally {
+    await ctx.close();
+    world.stop();
+  }
+});
+
+test('the composer: @ mentions, an attached image, and the pickers reach the model; the file view', async () => {
+  const world = await startWorld([
+    patch('*** Begin Patch\n*** Update File: README.md\n@@\n-A small repository.\n+A small, changed repository.\n*** End Patch\n', 'p1'),
+    message('looked at it'),
+  ]);
+  const ctx = await newContext();
+  try {
+    const page = await openPage(ctx, world.url);
+    await connected(page);
+    await tid(page, 'approval-picker').selectOption('never');
+    await tid(page, 'sandbox-picker').selectOption('workspace-write');
+    const composer = tid(page, 'composer');
+    await composer.click();
+    await page.keyboard.type('Explain @READ');
+    await page.locator('[role="option"]').filter({ hasText: 'README.md' }).first().waitFor({ timeout: T });
+    await page.keyboard.press('Tab');
+    assert.match(await composer.inputValue(), /README\.md/);
+    // A 1x1 PNG, attached with the file picker.
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
+    await page.locator('input[type="file"]').setInputFiles({ name: 'dot.png', mimeType: 'image/png', buffer: png });
+    await composer.press('Enter');
+    await tid(page, 'message-agent').filter({ hasText: 'looked at it' }).waitFor({ timeout: T });
+    const first = JSON.stringify(world.requests().find((r) => r.path.endsWith('/responses'))?.body ?? '');
+    assert.match(first, /Explain @?README\.md/);
+    assert.match(first, /data:image\/png;base64,iVBORw0KGgo/);
+    assert.match(first, /approval_policy[^a-z]*never/);
+    // The file view marks what the turn changed and shows it.
+    if (!(await tid(page, 'file-view').isVisible())) await tid(page, 'file-view-toggle').click();
+    const changed = tid(page, 'changed-files');
+    await changed.filter({ hasText: 'README.md' }).waitFor({ timeout: T });
+    assert.equal(readFileSync(join(world.repo, 'README.md'), 'utf8'), '# demo\n\nA small, changed repository.\n');
+    assert.deepEqual(page.problems, []);
+  } finally {
+    await ctx.close();
+    world.stop();
+  }
+});

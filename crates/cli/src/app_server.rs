@@ -192,7 +192,7 @@ pub(crate) fn write_private(path: &std::path::Path, token: &str) -> anyhow::Resu
         .truncate(true)
         .mode(0o600)
         .open(path)
-        .with_context(|| format!("cannot write the token to {}", path.display()))?;
+        .with_context(|| format!("cannot write {}", path.display()))?;
     // An existing file keeps its mode on open: narrow it before the token goes in.
     file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     file.write_all(token.as_bytes())?;

@@ -85,7 +85,7 @@ fn run(args: ServeArgs) -> anyhow::Result<()> {
             ),
         }
         if args.open {
-            open_browser(&url);
+            open_browser(&options.wright_home, &url);
         }
         let server = AppServer::new(options);
         let web = wright_web::WebOptions {
@@ -97,28 +97,64 @@ fn run(args: ServeArgs) -> anyhow::Result<()> {
     })
 }
 
-/// Hands the link to the desktop's opener; a failure is reported, and the link is printed anyway.
-fn open_browser(url: &str) {
+/// Hands the link to the desktop's opener; a failure is reported, and the link is printed
+/// anyway. The opener gets a file that redirects to the link, not the link itself: a command
+/// line is readable by every user of the machine (`ps`), a file of mode 0600 is not.
+fn open_browser(wright_home: &std::path::Path, url: &str) {
+    let page = match redirect_page(wright_home, url) {
+        Ok(page) => page,
+        Err(e) => {
+            eprintln!(
+                "wright serve: could not open a browser ({e:#}); open the link above yourself"
+            );
+            return;
+        }
+    };
     let opener = if cfg!(target_os = "macos") {
         "open"
     } else {
         "xdg-open"
     };
     let spawned = std::process::Command::new(opener)
-        .arg(url)
+        .arg(&page)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn();
     match spawned {
-        // Reap it in the background so it does not linger as a zombie.
         Ok(mut child) => {
+            // Reap the opener, then give the browser time to read the page before it goes.
             std::thread::spawn(move || {
                 let _ = child.wait();
+                std::thread::sleep(std::time::Duration::from_secs(60));
+                let _ = std::fs::remove_file(&page);
             });
         }
-        Err(e) => eprintln!(
-            "wright serve: could not open a browser ({opener}: {e}); open the link above yourself"
-        ),
+        Err(e) => {
+            let _ = std::fs::remove_file(&page);
+            eprintln!(
+                "wright serve: could not open a browser ({opener}: {e}); open the link above yourself"
+            );
+        }
     }
+}
+
+/// `$WRIGHT_HOME/serve/open-PID.html` (0600): a page that sends the browser on to `url`.
+fn redirect_page(wright_home: &std::path::Path, url: &str) -> anyhow::Result<PathBuf> {
+    let dir = wright_home.join("serve");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let page = dir.join(format!("open-{}.html", std::process::id()));
+    // The link is ours (digits, hex, `:/#=.`): nothing in it needs escaping, but say so loudly
+    // if that ever changes rather than write markup from it.
+    anyhow::ensure!(
+        url.chars()
+            .all(|c| c.is_ascii_alphanumeric() || ":/#=.".contains(c)),
+        "unexpected characters in the link"
+    );
+    let html = format!(
+        "<!doctype html><meta charset=utf-8><meta http-equiv=refresh content=\"0;url={url}\">\
+         <title>wright</title><p><a href=\"{url}\">Open wright</a></p>\n"
+    );
+    crate::app_server::write_private(&page, &html)?;
+    Ok(page)
 }

@@ -261,7 +261,7 @@ fn patches_racing_a_symlink_swap_stay_inside() {
                     swaps += 1;
                     // Leave the real directory in place now and then, so that some patches
                     // land (on a loaded machine, back-to-back swaps starved every one of them).
-                    if swaps % 2 == 0 {
+                    if swaps.is_multiple_of(2) {
                         std::thread::sleep(std::time::Duration::from_millis(2));
                     }
                 }

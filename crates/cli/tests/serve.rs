@@ -241,3 +241,68 @@ async fn a_taken_port_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+/// `--open` hands the desktop's opener a private file that redirects to the link: the token
+/// never appears on a command line, where any user of the machine could read it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_gives_the_browser_a_private_redirect_not_the_token() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new(vec![]).await;
+    let bin = tempfile::tempdir().unwrap();
+    let record = bin.path().join("opened");
+    let opener = bin.path().join("xdg-open");
+    std::fs::write(
+        &opener,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > {0}.argv\ncat \"$1\" > {0}.page\nstat -c %a \"$1\" > {0}.mode\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&opener, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wright"))
+        .args(["serve", "--open"])
+        .current_dir(env.repo())
+        .env("WRIGHT_HOME", env.home.path())
+        .env("HOME", env.home.path())
+        .env("PATH", &path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let url = line.trim().to_string();
+    let token = url.rsplit("#token=").next().unwrap().to_string();
+    let mode = record.with_extension("mode");
+    for _ in 0..100 {
+        if mode.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let argv = std::fs::read_to_string(record.with_extension("argv")).expect("the opener ran");
+    let page = std::fs::read_to_string(record.with_extension("page")).unwrap();
+    assert!(
+        !argv.contains(&token),
+        "the token is on the opener's command line: {argv}"
+    );
+    assert!(argv.trim().ends_with(".html"), "{argv}");
+    assert!(
+        page.contains(&url),
+        "the page does not lead to the link: {page}"
+    );
+    assert_eq!(std::fs::read_to_string(mode).unwrap().trim(), "600");
+}
