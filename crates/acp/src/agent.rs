@@ -162,6 +162,7 @@ impl Bridge {
         request: NewSessionRequest,
         client: ConnectionTo<Client>,
     ) -> Result<NewSessionResponse> {
+        warn_unused_mcp_servers(request.mcp_servers.len());
         let started: ThreadStartResponse = self
             .app
             .request(ClientRequest::ThreadStart(ThreadStartParams {
@@ -188,6 +189,7 @@ impl Bridge {
         request: LoadSessionRequest,
         client: ConnectionTo<Client>,
     ) -> Result<LoadSessionResponse> {
+        warn_unused_mcp_servers(request.mcp_servers.len());
         let id = request.session_id.0.to_string();
         let resumed: ThreadResumeResponse = self
             .app
@@ -374,4 +376,14 @@ pub fn reply<T: agent_client_protocol::JsonRpcResponse>(
     result: Result<T>,
 ) -> std::result::Result<(), agent_client_protocol::Error> {
     responder.respond_with_result(result.map_err(agent_client_protocol::Error::from))
+}
+
+/// The editor's MCP servers are accepted (ACP requires the field) but not started: wright has
+/// no MCP client yet. Said on stderr, which editors keep in the agent's log.
+fn warn_unused_mcp_servers(count: usize) {
+    if count > 0 {
+        tracing::warn!(
+            "wright acp: the {count} MCP server(s) the editor sent are not used (wright has no MCP client yet)"
+        );
+    }
 }
