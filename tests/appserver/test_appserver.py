@@ -1086,6 +1086,24 @@ class SharedApprovals(AppServerTest):
         self.assertEqual(item["params"]["item"]["status"], "completed")
         self.assertIn("joined-42", item["params"]["item"]["aggregatedOutput"])
 
+    def test_a_client_that_cannot_answer_does_not_decide_for_the_others(self):
+        self.mock([reply(exec_call("python3 -c 'print(\"b-decides-9\")'", "call_e")), message("ok")])
+        a, b = self.clients(2)
+        tid = a.start_thread(self.repo, "untrusted")
+        self.assertOk(b.request("thread/resume", {"threadId": tid}))
+        since_a, since_b = a.mark(), b.mark()
+        a.start_turn(tid, "run it")
+        asked_a = self.approval(a, since_a)
+        asked_b = self.approval(b, since_b)
+        # a cannot answer approvals (an error reply); b still can, and b's yes counts.
+        a.send({"id": asked_a["id"], "error": {"code": -32601, "message": "no approvals here"}})
+        time.sleep(0.3)
+        self.assertEqual(b.find("serverRequest/resolved", since_b), [])
+        b.reply(asked_b, {"decision": "accept"})
+        item = b.wait(lambda m: m.get("method") == "item/completed" and m["params"]["item"].get("type") == "commandExecution", 15, since_b)
+        self.assertEqual(item["params"]["item"]["status"], "completed")
+        self.assertIn("b-decides-9", item["params"]["item"]["aggregatedOutput"])
+
     def test_the_question_stays_open_when_the_turns_starter_leaves(self):
         self.mock([reply(exec_call("python3 -c 'print(\"kept-7\")'", "call_k")), message("still here")])
         a, b = self.clients(2)

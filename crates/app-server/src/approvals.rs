@@ -94,28 +94,41 @@ impl OpenQuestion {
         let (question, conn_id) = (Arc::clone(self), conn.id);
         tokio::spawn(async move {
             match reply.await {
-                Ok(reply) => {
-                    if let Some(first) = question.answer.lock().ok().and_then(|mut a| a.take()) {
-                        let _ = first.send(reply);
+                Ok(Ok(answer)) => question.answer_with(Ok(answer)),
+                // A client that cannot answer (an error reply) does not decide for the others:
+                // the error counts only when nobody else is left to ask.
+                Ok(Err(error)) => {
+                    if question.forget(conn_id) {
+                        question.answer_with(Err(error));
                     }
                 }
-                // This client left (or the question was withdrawn from it).
+                // This client left (or the question was withdrawn from it). Dropping the
+                // sender when nobody is left tells the engine no one can answer.
                 Err(_) => {
-                    let nobody_left = question
-                        .asked
-                        .lock()
-                        .map(|mut asked| {
-                            asked.retain(|(c, _)| c.id != conn_id);
-                            asked.is_empty()
-                        })
-                        .unwrap_or(true);
-                    if nobody_left {
-                        // Dropping the sender tells the engine nobody can answer.
+                    if question.forget(conn_id) {
                         let _ = question.answer.lock().map(|mut a| a.take());
                     }
                 }
             }
         });
+    }
+
+    /// The first answer wins; later ones are ignored.
+    fn answer_with(&self, answer: Result<Value, Value>) {
+        if let Some(first) = self.answer.lock().ok().and_then(|mut a| a.take()) {
+            let _ = first.send(answer);
+        }
+    }
+
+    /// Takes `conn_id` off the clients asked; whether none is left.
+    fn forget(&self, conn_id: u64) -> bool {
+        self.asked
+            .lock()
+            .map(|mut asked| {
+                asked.retain(|(c, _)| c.id != conn_id);
+                asked.is_empty()
+            })
+            .unwrap_or(true)
     }
 
     /// Withdraws the question from everyone asked, each told with its own request id.
