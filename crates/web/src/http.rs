@@ -99,7 +99,7 @@ fn handle(mut req: Request<Incoming>, server: &AppServer, security: &WsSecurity)
             "the Host header must name this machine's loopback address\n",
         );
     }
-    if wants_websocket(&req) {
+    if wants_websocket(&req) && req.method() == Method::GET {
         return upgrade(&mut req, server, security);
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
