@@ -186,14 +186,8 @@ fn remove(name: &str) -> anyhow::Result<()> {
         .user()
         .get("mcp_servers")
         .and_then(|servers| servers.as_table());
-    if let Some(servers) = servers.filter(|servers| servers.contains_key(name)) {
-        // The last server takes `mcp_servers` with it: config_edit cannot yet write a table
-        // left empty by a removal (its header would vanish with the last sub-table).
-        let key = match servers.len() {
-            1 => "mcp_servers".to_string(),
-            _ => format!("mcp_servers.{name}"),
-        };
-        write(&home, &key, Json::Null)?;
+    if servers.is_some_and(|servers| servers.contains_key(name)) {
+        write(&home, &format!("mcp_servers.{name}"), Json::Null)?;
         println!("Removed global MCP server '{name}'.");
     } else {
         println!("No MCP server named '{name}' found.");

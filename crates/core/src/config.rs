@@ -466,7 +466,10 @@ fn resolve(
         ("notify", t.notify.is_some()),
         ("tools", t.tools.is_some()),
         ("features", t.features.is_some()),
-        ("mcp_servers", t.mcp_servers.is_some()),
+        (
+            "mcp_servers",
+            t.mcp_servers.as_ref().is_some_and(|m| !m.is_empty()),
+        ),
         ("web_search", t.web_search.is_some()),
         ("hide_agent_reasoning", t.hide_agent_reasoning.is_some()),
         (

@@ -335,6 +335,13 @@ fn sync(
         if let Some(child) = item.as_table_like_mut() {
             sync(child, child_inline, rest, new, old);
         }
+        // A table that only existed as the parent of `[a.b]` headers is not written once its
+        // last child is removed; the edit leaves it empty, so it gets a header of its own.
+        if let Some(t) = item.as_table_mut() {
+            if new.is_none() && t.is_empty() && t.is_implicit() {
+                t.set_implicit(false);
+            }
+        }
     }
 }
 

@@ -90,6 +90,21 @@ fn an_unchanged_value_keeps_its_exact_text() {
 }
 
 #[test]
+fn removing_the_last_sub_table_keeps_its_parent() {
+    let text = "model = \"a\"\n\n# my tools\n[mcp_servers.docs]\ncommand = \"docs-mcp\"\n";
+    let out = apply_edits(text, &[edit("mcp_servers.docs", Json::Null)]).unwrap();
+    // The parent table stays (empty), so the text says what the edit means.
+    assert!(out.text.contains("[mcp_servers]"), "{}", out.text);
+    assert!(!out.text.contains("docs-mcp"), "{}", out.text);
+    assert!(out.text.starts_with("model = \"a\"\n"), "{}", out.text);
+    let reparsed: toml::Table = out.text.parse().unwrap();
+    assert_eq!(
+        reparsed.get("mcp_servers"),
+        Some(&toml::Value::Table(Default::default()))
+    );
+}
+
+#[test]
 fn upsert_merges_tables_and_replace_replaces_them() {
     let text = "[model_providers.local]\nname = \"Local\" # keep\nbase_url = \"http://a\"\n";
     let merged = apply_edits(
