@@ -2,98 +2,32 @@
 // `wright acp` as an editor would (Zed, JetBrains, Neovim, Emacs), against the scripted mock
 // model (wright-mock-model).
 //
-// Binaries (build first: `cargo build -p wright-cli -p wright-mock-model`):
+// Binaries (build first: `cargo build -p wright-cli -p wright-mock-model`; see tests/common/fixtures.mjs):
 //   WRIGHT_BIN       default <repo>/target/debug/wright
 //   WRIGHT_MOCK_BIN  default <repo>/target/debug/wright-mock-model
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import readline from "node:readline";
 import { Readable, Writable } from "node:stream";
-import { fileURLToPath } from "node:url";
 
 import { client, methods, ndJsonStream, PROTOCOL_VERSION } from "@agentclientprotocol/sdk";
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO_ROOT = path.resolve(HERE, "..", "..");
-const WRIGHT_BIN = path.resolve(
-  process.env.WRIGHT_BIN || path.join(REPO_ROOT, "target", "debug", "wright"),
-);
-const MOCK_BIN = path.resolve(
-  process.env.WRIGHT_MOCK_BIN || path.join(REPO_ROOT, "target", "debug", "wright-mock-model"),
-);
-const TEST_TIMEOUT_MS = 30_000;
+import { WRIGHT_BIN, gitRepo, tempDir, startMock as startSharedMock } from "../common/fixtures.mjs";
 
-for (const [name, bin] of [
-  ["WRIGHT_BIN", WRIGHT_BIN],
-  ["WRIGHT_MOCK_BIN", MOCK_BIN],
-]) {
-  if (!fs.existsSync(bin)) {
-    throw new Error(
-      `${name}: ${bin} does not exist; run \`cargo build -p wright-cli -p wright-mock-model\` first`,
-    );
-  }
-}
+const TEST_TIMEOUT_MS = 30_000;
 
 const ok = { timeout: TEST_TIMEOUT_MS };
 
 // ------------------------------------------------------------------------------ fixtures
 
-function tempDir(t, prefix) {
-  // realpath: wright resolves symlinks, so paths it reports are real paths.
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `wright-acp-${prefix}-`)));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function gitRepo(t) {
-  const dir = tempDir(t, "repo");
-  execFileSync("git", ["init", "-q", dir], { stdio: "ignore" });
-  return dir;
-}
-
-/** Starts wright-mock-model with `steps`; returns its base URL and its request log. */
+/** The mock model (see tests/common/fixtures.mjs); `requests()` keeps model turns only:
+ * `model/list` also asks the provider for its models. */
 async function startMock(t, steps) {
-  const dir = tempDir(t, "mock");
-  const script = path.join(dir, "script.json");
-  const log = path.join(dir, "requests.jsonl");
-  fs.writeFileSync(script, JSON.stringify({ steps }));
-  const child = spawn(MOCK_BIN, ["--script", script, "--log", log], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  });
-  let stderr = "";
-  child.stderr.on("data", (d) => (stderr += d));
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`mock did not start: ${stderr}`)), 5_000);
-    const rl = readline.createInterface({ input: child.stdout });
-    rl.once("line", (line) => {
-      clearTimeout(timer);
-      rl.close();
-      resolve(line.trim());
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`mock exited with ${code} before listening: ${stderr}`));
-    });
-  });
-  // Model turns only: `model/list` also asks the provider for its models.
-  const requests = () =>
-    fs.existsSync(log)
-      ? fs
-          .readFileSync(log, "utf8")
-          .split("\n")
-          .filter(Boolean)
-          .map((line) => JSON.parse(line))
-          .filter((r) => r.path.endsWith("/responses"))
-      : [];
-  return { url, requests };
+  const mock = await startSharedMock(t, steps);
+  return { url: mock.url, requests: () => mock.requests().filter((r) => r.path.endsWith("/responses")) };
 }
 
 /** A temp WRIGHT_HOME whose config points at the mock model. */

@@ -1,103 +1,39 @@
 // Conformance test: the official Codex TypeScript SDK (@openai/codex-sdk) drives `wright exec`
 // exactly as it drives `codex exec`, against the scripted mock model (wright-mock-model).
 //
-// Binaries (build first: `cargo build -p wright-cli -p wright-mock-model`):
+// Binaries (build first: `cargo build -p wright-cli -p wright-mock-model`; see tests/common/fixtures.mjs):
 //   WRIGHT_BIN       default <repo>/target/debug/wright
 //   WRIGHT_MOCK_BIN  default <repo>/target/debug/wright-mock-model
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
-import os from "node:os";
 import path from "node:path";
-import readline from "node:readline";
-import { fileURLToPath } from "node:url";
 
 import { Codex } from "@openai/codex-sdk";
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO_ROOT = path.resolve(HERE, "..", "..");
-const WRIGHT_BIN = path.resolve(
-  process.env.WRIGHT_BIN || path.join(REPO_ROOT, "target", "debug", "wright"),
-);
-const MOCK_BIN = path.resolve(
-  process.env.WRIGHT_MOCK_BIN || path.join(REPO_ROOT, "target", "debug", "wright-mock-model"),
-);
+import {
+  WRIGHT_BIN,
+  gitRepo,
+  tempDir,
+  startMock as startSharedMock,
+} from "../common/fixtures.mjs";
+
 const API_KEY = "test-key";
 const MODEL = "gpt-5.5";
 const TEST_TIMEOUT_MS = 20_000;
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-for (const [name, bin] of [
-  ["WRIGHT_BIN", WRIGHT_BIN],
-  ["WRIGHT_MOCK_BIN", MOCK_BIN],
-]) {
-  if (!fs.existsSync(bin)) {
-    throw new Error(
-      `${name}: ${bin} does not exist; run \`cargo build -p wright-cli -p wright-mock-model\` first`,
-    );
-  }
-}
-
 const ok = { timeout: TEST_TIMEOUT_MS };
 
 // ------------------------------------------------------------------------------ fixtures
 
-function tempDir(t, prefix) {
-  // realpath: wright (like Codex) canonicalises --cd, so absolute paths in events are real paths.
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `wright-sdk-${prefix}-`)));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function gitRepo(t) {
-  const dir = tempDir(t, "repo");
-  execFileSync("git", ["init", "-q", dir], { stdio: "ignore" });
-  return dir;
-}
-
-/**
- * Starts wright-mock-model with `steps` and returns its base URL plus the request log reader.
- * The process is killed when the test ends.
- */
+/** The mock model (see tests/common/fixtures.mjs), its URL checked. */
 async function startMock(t, steps) {
-  const dir = tempDir(t, "mock");
-  const script = path.join(dir, "script.json");
-  const log = path.join(dir, "requests.jsonl");
-  fs.writeFileSync(script, JSON.stringify({ steps }));
-  const child = spawn(MOCK_BIN, ["--script", script, "--log", log], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  });
-  let stderr = "";
-  child.stderr.on("data", (d) => (stderr += d));
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`mock did not start: ${stderr}`)), 5_000);
-    const rl = readline.createInterface({ input: child.stdout });
-    rl.once("line", (line) => {
-      clearTimeout(timer);
-      rl.close();
-      resolve(line.trim());
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`mock exited with ${code} before listening: ${stderr}`));
-    });
-  });
-  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/v1$/);
-  const requests = () =>
-    fs.existsSync(log)
-      ? fs
-          .readFileSync(log, "utf8")
-          .split("\n")
-          .filter(Boolean)
-          .map((line) => JSON.parse(line))
-      : [];
-  return { url, requests };
+  const mock = await startSharedMock(t, steps);
+  assert.match(mock.url, /^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+  return mock;
 }
 
 /**

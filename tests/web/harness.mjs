@@ -1,23 +1,34 @@
 // Shared parts of the browser tests: the mock model, `wright serve`, Chromium, screenshots.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { writeFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
 import { PNG } from 'pngjs';
 import pixelmatch from 'pixelmatch';
+import { REPO_ROOT, WRIGHT_BIN, gitRepo, tempDir, startMock } from '../common/fixtures.mjs';
 
-export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const WRIGHT = process.env.WRIGHT_BIN ?? join(root, 'target/debug/wright');
-const MOCK = process.env.WRIGHT_MOCK_BIN ?? join(root, 'target/debug/wright-mock-model');
+export const root = REPO_ROOT;
+export const WRIGHT = WRIGHT_BIN;
 const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 export const ARTIFACTS = process.env.WRIGHT_WEB_ARTIFACTS ?? join(root, 'target/web-artifacts');
 const BASELINES = join(root, 'tests/web/baseline');
 
-const children = [];
-process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+// What each world must undo (processes, directories): run by `stop()`, or at exit for a
+// world whose test died first.
+const worlds = new Set();
+process.on('exit', () => worlds.forEach((undo) => undo()));
+
+/** A node:test-like scope for the shared fixtures: `after(fn)` until `undo()`. */
+function scope() {
+  const pending = [];
+  const undo = () => {
+    worlds.delete(undo);
+    pending.splice(0).reverse().forEach((fn) => fn());
+  };
+  worlds.add(undo);
+  return { after: (fn) => pending.push(fn), undo };
+}
 
 /** The first stdout line of a child (a URL), or the child's stderr if it dies first. */
 function firstLine(child, what) {
@@ -35,24 +46,17 @@ function firstLine(child, what) {
  * `steps`, and `wright serve` on a free port. `config` adds top-level config.toml lines.
  */
 export async function startWorld(steps, config = '') {
-  const dir = mkdtempSync(join(tmpdir(), 'wright-web-'));
-  const repo = join(dir, 'repo');
+  const world = scope();
+  const dir = tempDir(world, 'web');
+  const repo = gitRepo(world, 'web-repo');
   const home = join(dir, 'home');
-  mkdirSync(repo);
   mkdirSync(home);
-  spawnSync('git', ['init', '-q', repo]);
   writeFileSync(join(repo, 'README.md'), '# demo\n\nA small repository.\n');
-  const script = join(dir, 'script.json');
-  writeFileSync(script, JSON.stringify({ steps }));
-  const mock = spawn(MOCK, ['--script', script, '--log', join(dir, 'requests.jsonl')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(mock);
-  const base = (await firstLine(mock, 'the mock model')).line;
+  const mock = await startMock(world, steps);
   writeFileSync(
     join(home, 'config.toml'),
     `model_provider = "mock"\nmodel = "mock-model"\n${config}\n` +
-      `[model_providers.mock]\nname = "mock"\nbase_url = "${base}"\nwire_api = "responses"\n`,
+      `[model_providers.mock]\nname = "mock"\nbase_url = "${mock.url}"\nwire_api = "responses"\n`,
   );
   const tokenFile = join(dir, 'token');
   const env = { ...process.env, WRIGHT_HOME: home, HOME: home, SHELL: '/bin/bash' };
@@ -62,19 +66,16 @@ export async function startWorld(steps, config = '') {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  children.push(serve);
+  world.after(() => serve.kill('SIGKILL'));
   const { line: url, stderr } = await firstLine(serve, 'wright serve');
   const m = url.match(/^http:\/\/(127\.0\.0\.1:\d+)\/#token=([0-9a-f]{64})$/);
   if (!m) throw new Error(`unexpected link: ${url}`);
   return {
     dir, repo, home, url, addr: m[1], token: m[2], tokenFile, env, serveStderr: stderr,
-    requests: () =>
-      existsSync(join(dir, 'requests.jsonl'))
-        ? readFileSync(join(dir, 'requests.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l))
-        : [],
+    requests: mock.requests,
     stop() {
       serve.kill('SIGTERM');
-      mock.kill('SIGTERM');
+      world.undo();
     },
   };
 }
