@@ -2318,6 +2318,49 @@ class ZSchemaConformance(AppServerTest):
         c.request("fs/unwatch", {"watchId": "sw"})
         c.request("fuzzyFileSearch", {"query": "s", "roots": [self.repo], "cancellationToken": "tok"})
         c.request("nope/nope", {})
+        self.mcp_traffic()
+
+    def mcp_traffic(self):
+        """The MCP methods and notifications, and a model's MCP tool call approved through
+        `item/tool/requestUserInput` (tests/mcp/broken_server.py, a stdlib Python server)."""
+        workdir = os.path.join(self.tmp, "mcp")
+        os.makedirs(workdir)
+        model = Mock([reply(function_call("mcp__ok__ok", {}, "call_mcp")), message("mcp done")], workdir)
+        self.addCleanup(model.close)
+        server = os.path.join(C.ROOT, "tests", "mcp", "broken_server.py")
+        home = os.path.join(workdir, "home")
+        write_config(home, model.url, (
+            "[mcp_servers.ok]\ncommand = \"python3\"\nargs = [%s, \"ok\"]\n"
+            "default_tools_approval_mode = \"prompt\"\n"
+            "[mcp_servers.hang]\ncommand = \"python3\"\nargs = [%s, \"hang-start\"]\n"
+            "startup_timeout_sec = 1\n"
+        ) % (json.dumps(server), json.dumps(server)))
+        c = Client(home)
+        self.addCleanup(c.close)
+        c.initialize()
+        tid = c.start_thread(self.repo, "on-request")
+        c.wait_method("mcpServer/startupStatus/updated", 20, name="ok", status="ready")
+        c.wait_method("mcpServer/startupStatus/updated", 20, name="hang", status="failed")
+        listed = c.call("mcpServerStatus/list", {})
+        self.assertEqual([s["name"] for s in listed["data"]], ["hang", "ok"])
+        c.request("mcpServerStatus/list", {"detail": "toolsAndAuthOnly", "limit": 1})
+        called = c.call("mcpServer/tool/call", {"threadId": tid, "server": "ok", "tool": "ok", "arguments": {}})
+        self.assertEqual(called["content"], [{"type": "text", "text": "fine"}])
+        c.request("mcpServer/tool/call", {"threadId": tid, "server": "nope", "tool": "ok"})
+        c.request("mcpServer/resource/read", {"server": "ok", "uri": "file:///x"})
+        since = c.mark()
+        turn_id = c.start_turn(tid, "call the tool")
+        asked = c.wait(lambda m: m.get("method") == "item/tool/requestUserInput", 20, since)
+        question = asked["params"]["questions"][0]["id"]
+        c.reply(asked, {"answers": {question: {"answers": ["Allow"]}}})
+        done = c.wait_method("turn/completed", 20, since)
+        self.assertEqual(done["params"]["turn"]["id"], turn_id)
+        items = [m["params"]["item"] for m in c.find("item/completed", since)]
+        mcp = [i for i in items if i["type"] == "mcpToolCall"]
+        self.assertEqual(mcp[0]["status"], "completed", mcp)
+        since = c.mark()
+        self.assertEqual(c.call("config/mcpServer/reload"), {})
+        c.wait_method("mcpServer/startupStatus/updated", 20, since, name="ok", status="ready")
 
     def wright_schema_problems(self, record, jsonschema):
         """Every recorded message against wright's own generated schema (what
@@ -2415,6 +2458,7 @@ class ZSchemaConformance(AppServerTest):
             "config/batchWrite": "ConfigWriteResponse",
             "configRequirements/read": "ConfigRequirementsReadResponse",
             "account/logout": "LogoutAccountResponse",
+            "config/mcpServer/reload": "McpServerRefreshResponse",
         })
         # A few result types (fuzzyFileSearch's) are not in the v2 bundle but in their own file.
         response_file = {}

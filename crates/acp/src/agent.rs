@@ -77,6 +77,9 @@ impl Bridge {
                 wright_protocol::v2::ServerRequest::FileChangeRequestApproval {
                     params, ..
                 } => params.thread_id.as_str(),
+                wright_protocol::v2::ServerRequest::ToolRequestUserInput { params, .. } => {
+                    params.thread_id.as_str()
+                }
             }),
             Incoming::Extension(r) => Some(match &**r {
                 wright_protocol::v2::WrightServerRequest::FileChangeWrite { params, .. } => {

@@ -8,7 +8,8 @@ use agent_client_protocol::v1::schema::{
 use serde_json::json;
 use wright_protocol::v2::{
     CommandExecutionApprovalDecision, CommandExecutionRequestApprovalParams,
-    FileChangeApprovalDecision, FileChangeRequestApprovalParams,
+    FileChangeApprovalDecision, FileChangeRequestApprovalParams, ToolRequestUserInputAnswer,
+    ToolRequestUserInputParams, ToolRequestUserInputResponse,
 };
 
 /// Option ids, stable so a client may remember a choice.
@@ -65,6 +66,53 @@ pub fn patch_request(
         ToolCallUpdate::new(params.item_id.clone(), fields),
         options("Always allow edits in this session"),
     )
+}
+
+/// `item/tool/requestUserInput` (an MCP tool call's approval) as `session/request_permission`
+/// about the tool call it names; the question is the title.
+pub fn user_input_request(
+    session_id: &str,
+    params: &ToolRequestUserInputParams,
+) -> RequestPermissionRequest {
+    let title = params
+        .questions
+        .first()
+        .map(|q| q.question.clone())
+        .unwrap_or_default();
+    let fields = ToolCallUpdateFields::new()
+        .status(ToolCallStatus::Pending)
+        .title(title);
+    RequestPermissionRequest::new(
+        session_id.to_string(),
+        ToolCallUpdate::new(params.item_id.clone(), fields),
+        options("Allow this tool in this session"),
+    )
+}
+
+/// The user's choice as the answer to the first question: the label the App Server offers
+/// for it (`Allow`, `Allow for this session`), else `Cancel`.
+pub fn user_input_answer(
+    params: &ToolRequestUserInputParams,
+    outcome: Option<&RequestPermissionOutcome>,
+) -> ToolRequestUserInputResponse {
+    let label = match outcome.map(chosen) {
+        Some(Choice::Once) => "Allow",
+        Some(Choice::Always) => "Allow for this session",
+        _ => "Cancel",
+    };
+    ToolRequestUserInputResponse {
+        answers: params
+            .questions
+            .first()
+            .map(|q| {
+                let answer = ToolRequestUserInputAnswer {
+                    answers: vec![label.to_string()],
+                };
+                (q.id.clone(), answer)
+            })
+            .into_iter()
+            .collect(),
+    }
 }
 
 /// The user's choice for a command. A cancelled request (the prompt was cancelled) stops the

@@ -350,6 +350,16 @@ async fn ask(peers: Arc<Peers>, session_id: String, request: ServerRequest) {
                 .respond(&id, FileChangeRequestApprovalResponse { decision })
                 .await
         }
+        ServerRequest::ToolRequestUserInput { id, params } => {
+            let asked = peers
+                .client
+                .send_request(permissions::user_input_request(&session_id, &params))
+                .block_task()
+                .await;
+            let outcome = asked.ok().map(|response| response.outcome);
+            let answer = permissions::user_input_answer(&params, outcome.as_ref());
+            peers.app.respond(&id, answer).await
+        }
     };
     if let Err(err) = answered {
         tracing::warn!(error = %err, "could not answer an approval");

@@ -14,7 +14,7 @@ use wright_protocol::v2::{
     CommandExecutionRequestApprovalParams, CommandExecutionRequestApprovalResponse,
     FileChangeApprovalDecision, FileChangeRequestApprovalParams, FileChangeRequestApprovalResponse,
     ServerNotification, ServerRequest, ServerRequestResolvedNotification,
-    ThreadStatusChangedNotification,
+    ThreadStatusChangedNotification, ToolRequestUserInputParams,
 };
 
 use crate::conn::ConnHandle;
@@ -26,6 +26,8 @@ use crate::wire::{self, now_ms};
 pub(crate) enum Ask {
     Command(Box<CommandExecutionRequestApprovalParams>),
     Patch(FileChangeRequestApprovalParams),
+    /// Questions with options (`item/tool/requestUserInput`): an MCP tool call's approval.
+    UserInput(ToolRequestUserInputParams),
 }
 
 impl Ask {
@@ -36,6 +38,7 @@ impl Ask {
                 params: *params,
             },
             Ask::Patch(params) => ServerRequest::FileChangeRequestApproval { id, params },
+            Ask::UserInput(params) => ServerRequest::ToolRequestUserInput { id, params },
         }
     }
 }
@@ -187,6 +190,8 @@ pub(crate) fn approver(
         Box::pin(async move {
             let thread_id = loaded.id.clone();
             let started = now_ms();
+            // How the answer reads: a decision, or (for an MCP tool) the label picked.
+            let mut mcp_question = None;
             let ask = match request {
                 ApprovalRequest::Command {
                     item_id,
@@ -228,6 +233,17 @@ pub(crate) fn approver(
                     reason,
                     grant_root: None,
                 }),
+                ApprovalRequest::McpToolCall {
+                    item_id,
+                    server,
+                    tool,
+                    ..
+                } => {
+                    let params =
+                        crate::mcp_approval::question(thread_id, turn_id, item_id, &server, &tool);
+                    mcp_question = params.questions.first().map(|q| q.id.clone());
+                    Ask::UserInput(params)
+                }
             };
             let (sent, asked) = oneshot::channel();
             if questions.send(ToPump::Ask(Question { ask, sent })).is_err() {
@@ -243,7 +259,10 @@ pub(crate) fn approver(
             let reply = reply.await;
             guard.resolve();
             match reply {
-                Ok(Ok(value)) => decision(&value),
+                Ok(Ok(value)) => match &mcp_question {
+                    Some(question_id) => crate::mcp_approval::decision(&value, question_id),
+                    None => decision(&value),
+                },
                 // The client answered with an error: this one command (or patch) fails, the
                 // model is told, and the turn goes on, as in Codex.
                 Ok(Err(_)) => ReviewDecision::Decline,

@@ -148,9 +148,9 @@ pub(crate) fn approver(
 
 fn item_id(request: &ApprovalRequest) -> &str {
     match request {
-        ApprovalRequest::Command { item_id, .. } | ApprovalRequest::Patch { item_id, .. } => {
-            item_id
-        }
+        ApprovalRequest::Command { item_id, .. }
+        | ApprovalRequest::Patch { item_id, .. }
+        | ApprovalRequest::McpToolCall { item_id, .. } => item_id,
     }
 }
 
@@ -168,6 +168,15 @@ fn action_of(request: &ApprovalRequest, cwd: &std::path::Path) -> GuardianApprov
                 .flat_map(|c| std::iter::once(c.path.clone()).chain(c.move_path.clone()))
                 .collect(),
         },
+        ApprovalRequest::McpToolCall { server, tool, .. } => {
+            GuardianApprovalReviewAction::McpToolCall {
+                server: server.clone(),
+                tool_name: tool.clone(),
+                connector_id: None,
+                connector_name: None,
+                tool_title: None,
+            }
+        }
     }
 }
 

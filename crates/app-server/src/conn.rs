@@ -326,6 +326,7 @@ pub(crate) async fn serve(
                         conn.runs_commands
                             .store(declared("wrightCommandRuns"), Ordering::SeqCst);
                         conn.respond(&request.id, &state.initialize_result(&params));
+                        crate::mcp::connection_initialized(&state, &conn);
                     }
                     continue;
                 }

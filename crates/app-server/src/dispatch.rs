@@ -18,7 +18,7 @@ use crate::rpc::{RpcError, RpcResult};
 use crate::state::State;
 use crate::{account, config_methods as config, models};
 use crate::{command_exec, thread_history as history, thread_methods as threads, turns};
-use crate::{fs_methods, fs_watch, fuzzy_search};
+use crate::{fs_methods, fs_watch, fuzzy_search, mcp_methods};
 
 pub(crate) async fn handle_request(state: &Arc<State>, conn: &ConnHandle, request: JsonRpcRequest) {
     let id = request.id;
@@ -143,6 +143,26 @@ pub(crate) async fn handle_request(state: &Arc<State>, conn: &ConnHandle, reques
             Ok(search) => spawn_reply(conn, id, search),
             Err(err) => reply::<()>(conn, &id, Err(err)),
         },
+        // May wait for a server (a listing, a tool call up to its `tool_timeout_sec`): answered
+        // from their own tasks so the connection keeps reading.
+        R::McpServerStatusList(p) => {
+            let state = Arc::clone(state);
+            spawn_reply(conn, id, mcp_methods::status_list(state, p));
+        }
+        R::McpServerToolCall(p) => {
+            let state = Arc::clone(state);
+            spawn_reply(conn, id, mcp_methods::tool_call(state, p));
+        }
+        R::McpServerResourceRead(p) => {
+            let state = Arc::clone(state);
+            spawn_reply(conn, id, mcp_methods::resource_read(state, p));
+        }
+        R::McpServerReload(p) => reply(conn, &id, mcp_methods::reload(state, p).await),
+        // Discovery and client registration talk to the server's authorization server.
+        R::McpServerOauthLogin(p) => {
+            let state = Arc::clone(state);
+            spawn_reply(conn, id, mcp_methods::oauth_login(state, p));
+        }
     }
 }
 

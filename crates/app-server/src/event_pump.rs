@@ -8,9 +8,10 @@ use tokio::sync::mpsc;
 use wright_protocol::v2::{
     self, AgentMessageDeltaNotification, CommandExecutionOutputDeltaNotification,
     ContextCompactedNotification, ErrorNotification, ItemCompletedNotification,
-    ItemStartedNotification, ReasoningSummaryTextDeltaNotification, ServerNotification,
-    ThreadTokenUsage, ThreadTokenUsageUpdatedNotification, TurnDiffUpdatedNotification,
-    TurnPlanStep, TurnPlanStepStatus, TurnPlanUpdatedNotification,
+    ItemStartedNotification, McpToolCallProgressNotification,
+    ReasoningSummaryTextDeltaNotification, ServerNotification, ThreadTokenUsage,
+    ThreadTokenUsageUpdatedNotification, TurnDiffUpdatedNotification, TurnPlanStep,
+    TurnPlanStepStatus, TurnPlanUpdatedNotification,
 };
 use wright_protocol::{Event, ItemDetails};
 
@@ -203,6 +204,16 @@ pub(crate) async fn pump_events(
                         turn_id: turn_id.clone(),
                         item_id,
                         delta,
+                    },
+                ));
+            }
+            Event::McpToolCallProgress { item_id, message } => {
+                loaded.broadcast(ServerNotification::McpToolCallProgress(
+                    McpToolCallProgressNotification {
+                        thread_id: thread_id.clone(),
+                        turn_id: turn_id.clone(),
+                        item_id,
+                        message,
                     },
                 ));
             }

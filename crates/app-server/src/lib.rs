@@ -19,6 +19,9 @@ mod file_writes;
 mod fs_methods;
 mod fs_watch;
 mod fuzzy_search;
+mod mcp;
+mod mcp_approval;
+mod mcp_methods;
 mod models;
 mod paging;
 mod rpc;
@@ -86,14 +89,22 @@ pub struct ServerOptions {
 }
 
 impl AppServer {
+    /// The server's MCP servers start in the background from here (or from the first
+    /// [`AppServer::connect`] when there is no tokio runtime yet); nothing waits for them.
     pub fn new(options: ServerOptions) -> AppServer {
-        AppServer {
-            state: state::State::new(options),
-        }
+        let state = state::State::new(options);
+        mcp::start(&state);
+        AppServer { state }
+    }
+
+    /// Stops the MCP servers now (they also stop when the last handle to the server goes).
+    pub fn shutdown(&self) {
+        self.state.mcp.shutdown();
     }
 
     /// Opens a connection and starts serving it.
     pub fn connect(&self) -> Connection {
+        mcp::start(&self.state);
         let (in_tx, in_rx) = mpsc::channel(256);
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let queued = Arc::new(std::sync::atomic::AtomicUsize::new(0));

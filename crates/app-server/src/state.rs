@@ -32,6 +32,10 @@ pub(crate) struct State {
     pub command_execs: crate::command_exec::Registry,
     /// `fs/watch` watches and `fuzzyFileSearch` searches, per connection.
     pub files: crate::file_services::FileServices,
+    /// The process's MCP servers, shared by every thread.
+    pub mcp: crate::mcp::ServerMcp,
+    /// Every connection past `initialize`, for what concerns them all (MCP server status).
+    connections: Mutex<Vec<ConnHandle>>,
 }
 
 type StoreJob = Box<dyn FnOnce(Option<&Store>) + Send>;
@@ -389,7 +393,32 @@ impl State {
             threads: Mutex::new(HashMap::new()),
             command_execs: Default::default(),
             files: Default::default(),
+            mcp: crate::mcp::ServerMcp::new(),
+            connections: Mutex::new(Vec::new()),
         })
+    }
+
+    /// A connection finished `initialize`: from now on it hears what concerns every client.
+    pub fn connection_initialized(&self, conn: &ConnHandle) {
+        if let Ok(mut conns) = self.connections.lock() {
+            conns.push(conn.clone());
+        }
+    }
+
+    /// Sends a notification to every initialized connection (serialized once).
+    pub fn broadcast_all(&self, notification: &ServerNotification) {
+        let conns: Vec<ConnHandle> = self
+            .connections
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default();
+        if conns.is_empty() {
+            return;
+        }
+        let out = Outbound::new(notification);
+        for conn in conns {
+            conn.deliver(&out);
+        }
     }
 
     pub fn initialize_result(&self, params: &Value) -> InitializeResponse {
@@ -410,6 +439,9 @@ impl State {
     }
 
     pub fn connection_closed(&self, conn_id: u64) {
+        if let Ok(mut conns) = self.connections.lock() {
+            conns.retain(|c| c.id != conn_id);
+        }
         self.command_execs.connection_closed(conn_id);
         self.files.connection_closed(conn_id);
         let loaded: Vec<Arc<Loaded>> = self
@@ -658,10 +690,12 @@ impl State {
 
     pub fn register(
         &self,
-        thread: Thread,
+        mut thread: Thread,
         info: ThreadInfo,
         reviewer: ApprovalsReviewer,
     ) -> Arc<Loaded> {
+        // Every thread (started, resumed or forked) offers the process's MCP servers' tools.
+        thread.set_mcp(Some(self.mcp.manager()));
         let loaded = Arc::new(Loaded {
             id: info.id.clone(),
             info: Mutex::new(info),
@@ -683,5 +717,12 @@ impl State {
             threads.insert(loaded.id.clone(), Arc::clone(&loaded));
         }
         loaded
+    }
+}
+
+impl Drop for State {
+    /// The server is gone: so are its MCP servers (their process groups are killed).
+    fn drop(&mut self) {
+        self.mcp.shutdown();
     }
 }

@@ -8,7 +8,9 @@ use wright_protocol::v2::{
     PatchChangeKind, SandboxPolicy, SessionSource, ThreadActiveFlag, ThreadStatus,
     TokenUsageBreakdown, Turn, TurnError, TurnItemsView, TurnStatus, UserInput,
 };
-use wright_protocol::{ChangeKind, CommandStatus, ItemDetails, PatchStatus, TokenUsage};
+use wright_protocol::{
+    ChangeKind, CommandStatus, ItemDetails, McpToolCallStatus, PatchStatus, TokenUsage,
+};
 
 /// What a client sees of a thread, besides its turns.
 #[derive(Debug, Clone)]
@@ -286,6 +288,41 @@ pub fn item(item: &wright_protocol::ThreadItem) -> Option<v2::ThreadItem> {
                 PatchStatus::Failed => PatchApplyStatus::Failed,
                 PatchStatus::Declined => PatchApplyStatus::Declined,
             },
+            started_at_ms: None,
+            completed_at_ms: None,
+        },
+        ItemDetails::McpToolCall {
+            server,
+            tool,
+            arguments,
+            result,
+            error,
+            status,
+            duration_ms,
+        } => v2::ThreadItem::McpToolCall {
+            id: id.clone(),
+            server: server.clone(),
+            tool: tool.clone(),
+            status: match status {
+                McpToolCallStatus::InProgress => v2::McpToolCallStatus::InProgress,
+                McpToolCallStatus::Completed => v2::McpToolCallStatus::Completed,
+                McpToolCallStatus::Failed => v2::McpToolCallStatus::Failed,
+            },
+            arguments: arguments.clone(),
+            result: result.as_ref().map(|r| v2::McpToolCallResult {
+                content: r.content.clone(),
+                structured_content: r.structured_content.clone(),
+                meta: None,
+            }),
+            error: error.as_ref().map(|e| v2::McpToolCallError {
+                message: e.message.clone(),
+            }),
+            duration_ms: duration_ms.map(|d| d as i64),
+            plugin_id: None,
+            read_only_hint: None,
+            app_context: None,
+            mcp_app_resource_uri: None,
+            mcp_app_ui: None,
             started_at_ms: None,
             completed_at_ms: None,
         },

@@ -14,6 +14,7 @@
 //! overrides which `wright` binary is measured.
 
 mod app_server;
+mod mcp;
 
 use std::fmt::Write as _;
 use std::io::{self, Read};
@@ -31,9 +32,10 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 use wright_mock_model::{MockModel, OutputItem, RecordedRequest, Script, Step};
 
-const USAGE: &str = "usage: bench [--quick]\n\n\
+const USAGE: &str = "usage: bench [--quick] [--mcp]\n\n\
     Measures the release wright binary (target/release/wright, or $WRIGHT_BIN) against the\n\
-    in-process mock model. --quick: 5 startup runs and N = 10, 50 only (CI smoke test).";
+    in-process mock model. --quick: 5 startup runs and N = 10, 50 only (CI smoke test).\n\
+    --mcp: only the MCP section (first request with servers configured; catalogue size).";
 
 const TARGET_FIRST_REQUEST_MS: f64 = 30.0;
 const TARGET_STEP_OVERHEAD_MS: f64 = 5.0;
@@ -184,13 +186,17 @@ struct Options {
     startup_runs: usize,
     step_counts: &'static [usize],
     compacting_counts: &'static [usize],
+    /// Only the MCP section (`--mcp`).
+    mcp_only: bool,
 }
 
 fn parse_args() -> anyhow::Result<Options> {
     let mut quick = false;
+    let mut mcp_only = false;
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "--quick" => quick = true,
+            "--mcp" => mcp_only = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -200,12 +206,14 @@ fn parse_args() -> anyhow::Result<Options> {
     }
     Ok(if quick {
         Options {
+            mcp_only,
             startup_runs: 5,
             step_counts: &[10, 50],
             compacting_counts: &[50],
         }
     } else {
         Options {
+            mcp_only,
             startup_runs: 30,
             step_counts: &[10, 50, 200],
             compacting_counts: &[50, 100, 200],
@@ -227,6 +235,9 @@ fn run_bench() -> anyhow::Result<()> {
     let bench_started = Instant::now();
     let options = parse_args()?;
     let harness = Harness::new(wright_bin()?)?;
+    if options.mcp_only {
+        return mcp_section(&harness, options.startup_runs.min(10));
+    }
     let shell = user_shell();
     println!(
         "wright bench: {} (commands run as `{shell} -lc ...`)\n",
@@ -390,6 +401,8 @@ fn run_bench() -> anyhow::Result<()> {
         );
     }
 
+    mcp_section(&harness, options.startup_runs.min(10))?;
+
     println!(
         "\ntotal bench wall time {:.1} s",
         bench_started.elapsed().as_secs_f64()
@@ -413,6 +426,38 @@ fn run_bench() -> anyhow::Result<()> {
         },
     });
     println!("{summary}");
+    Ok(())
+}
+
+/// Section 7, MCP: servers must cost the first request nothing; a big catalogue goes
+/// behind `tool_search`.
+fn mcp_section(harness: &Harness, runs: usize) -> anyhow::Result<()> {
+    let figures = mcp::measure(&harness.bin, &harness.runtime, runs)?;
+    let (mut none, mut three) = (figures.first_request_none, figures.first_request_three);
+    none.sort_by(f64::total_cmp);
+    three.sort_by(f64::total_cmp);
+    println!("\nMCP ({runs} interleaved runs after 1 warm-up)");
+    println!(
+        "  start -> first model request, no servers            median {:6.2} ms  p90 {:6.2} ms",
+        percentile(&none, 0.5),
+        percentile(&none, 0.9)
+    );
+    println!(
+        "  start -> first model request, 3 servers (1 hangs)   median {:6.2} ms  p90 {:6.2} ms",
+        percentile(&three, 0.5),
+        percentile(&three, 0.9)
+    );
+    println!("  prompt with a 100-tool server ready (budget: a tenth of the context window)");
+    for row in &figures.catalogue {
+        println!(
+            "    window {:>9}: tools {:>7} bytes, request {:>7} bytes, {:>3} MCP tools declared, tool_search {}",
+            row.context_window,
+            row.tools_bytes,
+            row.body_bytes,
+            row.declared,
+            if row.tool_search { "offered" } else { "not needed" }
+        );
+    }
     Ok(())
 }
 

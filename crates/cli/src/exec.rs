@@ -313,6 +313,7 @@ async fn run(mut args: ExecArgs) -> anyhow::Result<i32> {
 
     let mut mapper = NotificationMapper::default();
     let mut last_message: Option<String> = None;
+    let mut mcp_warned = std::collections::HashSet::new();
     let mut signal_code = 0;
     let status = loop {
         let message = tokio::select! {
@@ -334,6 +335,24 @@ async fn run(mut args: ExecArgs) -> anyhow::Result<i32> {
         if message.get("id").is_some() && !method.is_empty() {
             // A server request (an approval): exec never asks, so say no.
             client.reply(&message["id"], json!({"decision": "decline"}));
+            continue;
+        }
+        if method == "mcpServer/startupStatus/updated" {
+            // A server that cannot start is said once; the run goes on without it.
+            let name = params
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let failed = params.get("status").and_then(Value::as_str) == Some("failed");
+            if failed && mcp_warned.insert(name.to_string()) {
+                eprintln!(
+                    "warning: MCP server `{name}` failed to start: {}",
+                    params
+                        .get("error")
+                        .and_then(Value::as_str)
+                        .unwrap_or("no reason given")
+                );
+            }
             continue;
         }
         if method == "configWarning" {

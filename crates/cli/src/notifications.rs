@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 use wright_protocol::{
-    ChangeKind, CommandStatus, Event, FileUpdateChange, ItemDetails, PatchStatus, ThreadItem,
-    TodoItem, TokenUsage,
+    ChangeKind, CommandStatus, Event, FileUpdateChange, ItemDetails, McpToolCallStatus,
+    McpToolError, McpToolResult, PatchStatus, ThreadItem, TodoItem, TokenUsage,
 };
 
 #[derive(Default)]
@@ -89,6 +89,37 @@ pub fn item(v: &Value) -> Option<ThreadItem> {
                 _ => PatchStatus::Failed,
             },
         },
+        "mcpToolCall" => ItemDetails::McpToolCall {
+            server: s(v, "server").to_string(),
+            tool: s(v, "tool").to_string(),
+            arguments: v.get("arguments").cloned().unwrap_or(Value::Null),
+            result: v
+                .get("result")
+                .filter(|r| !r.is_null())
+                .map(|r| McpToolResult {
+                    content: r
+                        .get("content")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default(),
+                    structured_content: r
+                        .get("structuredContent")
+                        .filter(|c| !c.is_null())
+                        .cloned(),
+                }),
+            error: v
+                .get("error")
+                .filter(|e| !e.is_null())
+                .map(|e| McpToolError {
+                    message: s(e, "message").to_string(),
+                }),
+            status: match s(v, "status") {
+                "inProgress" => McpToolCallStatus::InProgress,
+                "completed" => McpToolCallStatus::Completed,
+                _ => McpToolCallStatus::Failed,
+            },
+            duration_ms: v.get("durationMs").and_then(Value::as_u64),
+        },
         _ => return None,
     };
     Some(ThreadItem { id, details })
@@ -104,7 +135,9 @@ impl NotificationMapper {
                 .filter(|i| {
                     matches!(
                         i.details,
-                        ItemDetails::CommandExecution { .. } | ItemDetails::FileChange { .. }
+                        ItemDetails::CommandExecution { .. }
+                            | ItemDetails::FileChange { .. }
+                            | ItemDetails::McpToolCall { .. }
                     )
                 })
                 .map(Event::ItemStarted)
@@ -150,6 +183,10 @@ impl NotificationMapper {
                 }
                 Vec::new()
             }
+            "item/mcpToolCall/progress" => vec![Event::McpToolCallProgress {
+                item_id: s(params, "itemId").to_string(),
+                message: s(params, "message").to_string(),
+            }],
             "thread/compacted" => vec![Event::ContextCompacted {
                 id: s(params, "turnId").to_string(),
             }],

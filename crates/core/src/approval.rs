@@ -27,6 +27,17 @@ pub enum ApprovalRequest {
         changes: Vec<FileUpdateChange>,
         reason: Option<String>,
     },
+    /// A call to an MCP server's tool (Codex asks with `item/tool/requestUserInput`, question
+    /// id `mcp_tool_call_approval_<call id>`).
+    McpToolCall {
+        item_id: String,
+        server: String,
+        /// The server's own name for the tool.
+        tool: String,
+        arguments: serde_json::Value,
+        /// The tool's description, as the server gave it.
+        description: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +65,8 @@ pub type Approver = Arc<dyn Fn(ApprovalRequest) -> ApprovalFuture + Send + Sync>
 pub struct SessionApprovals {
     prefixes: Mutex<HashSet<Vec<String>>>,
     patches: Mutex<bool>,
+    /// `(server, tool)` pairs allowed for the session.
+    mcp_tools: Mutex<HashSet<(String, String)>>,
 }
 
 impl SessionApprovals {
@@ -69,6 +82,19 @@ impl SessionApprovals {
     pub fn allow_prefix(&self, prefix: &[String]) {
         if let Ok(mut c) = self.prefixes.lock() {
             c.insert(prefix.to_vec());
+        }
+    }
+
+    pub fn mcp_tool_allowed(&self, server: &str, tool: &str) -> bool {
+        self.mcp_tools
+            .lock()
+            .map(|t| t.contains(&(server.to_string(), tool.to_string())))
+            .unwrap_or(false)
+    }
+
+    pub fn allow_mcp_tool(&self, server: &str, tool: &str) {
+        if let Ok(mut t) = self.mcp_tools.lock() {
+            t.insert((server.to_string(), tool.to_string()));
         }
     }
 

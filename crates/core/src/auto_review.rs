@@ -244,6 +244,19 @@ pub fn action_json(request: &ApprovalRequest) -> Result<Value, ReviewError> {
                 "files": files,
             })
         }
+        ApprovalRequest::McpToolCall {
+            server,
+            tool,
+            arguments,
+            description,
+            ..
+        } => json!({
+            "tool": "mcp_tool_call",
+            "server": server,
+            "mcp_tool": tool,
+            "description": truncate_middle(description, 2_000),
+            "arguments": arguments,
+        }),
     };
     let size = action.to_string().len();
     if size > MAX_ACTION_BYTES {

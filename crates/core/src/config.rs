@@ -280,6 +280,8 @@ pub struct Config {
     pub sandbox_exe: Option<PathBuf>,
     /// Problems worth telling the user about that do not stop the run (unknown keys, ...).
     pub warnings: Vec<String>,
+    /// `[mcp_servers.*]` that parsed (bad ones are in `warnings`).
+    pub mcp_servers: wright_mcp::McpServers,
     /// Dotted keys that are set but that wright does not act on: unknown keys, and Codex keys
     /// accepted so a Codex config loads. Each has its entry in `warnings` naming it.
     pub unused_keys: Vec<String>,
@@ -466,10 +468,6 @@ fn resolve(
         ("notify", t.notify.is_some()),
         ("tools", t.tools.is_some()),
         ("features", t.features.is_some()),
-        (
-            "mcp_servers",
-            t.mcp_servers.as_ref().is_some_and(|m| !m.is_empty()),
-        ),
         ("web_search", t.web_search.is_some()),
         ("hide_agent_reasoning", t.hide_agent_reasoning.is_some()),
         (
@@ -485,6 +483,24 @@ fn resolve(
             unused_keys.push(key.to_string());
         }
     }
+    // A bad server entry is reported and left out; the others still start.
+    let mcp_servers = match &t.mcp_servers {
+        None => wright_mcp::McpServers::new(),
+        Some(table) => {
+            let mut good = wright_mcp::McpServers::new();
+            for (name, value) in table {
+                match wright_mcp::config::parse_server(name, value) {
+                    Ok(server) => {
+                        good.insert(name.clone(), server);
+                    }
+                    Err(problem) => warnings.push(format!(
+                        "config key `mcp_servers.{name}`: {problem}; this server is not started"
+                    )),
+                }
+            }
+            good
+        }
+    };
     let _ = (t.profile, t.profiles);
     if provider.api_key.is_none() {
         if let Some(var) = &provider.env_key {
@@ -576,6 +592,7 @@ fn resolve(
         },
         max_threads: t.max_threads.unwrap_or(DEFAULT_MAX_THREADS),
         warnings,
+        mcp_servers,
         unused_keys,
     })
 }

@@ -31,6 +31,8 @@ fn context(
         turn_cancel: CancellationToken::new(),
         env: Arc::default(),
         exec_policy: Arc::default(),
+        mcp: None,
+        mcp_found: Default::default(),
         sandbox: Arc::new(SandboxLaunch {
             mode,
             writable_roots: vec![root.to_path_buf()],

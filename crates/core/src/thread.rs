@@ -103,6 +103,11 @@ pub struct Thread {
     file_writer: Option<FileWriter>,
     file_reader: Option<FileReader>,
     command_runner: Option<CommandRunner>,
+    /// The process's MCP servers; their tools join the prompt as they become ready.
+    mcp: Option<wright_mcp::McpManager>,
+    /// What of MCP this thread's requests have offered so far (only ever appended to).
+    mcp_offer: crate::mcp_tools::Offer,
+    mcp_found: crate::mcp_tools::Found,
     session_approvals: Arc<SessionApprovals>,
     /// The session's first confined command announces missing sandbox layers; later ones not.
     sandbox_announced: Arc<std::sync::atomic::AtomicBool>,
@@ -230,6 +235,9 @@ impl Thread {
             file_writer: None,
             file_reader: None,
             command_runner: None,
+            mcp: None,
+            mcp_offer: crate::mcp_tools::Offer::default(),
+            mcp_found: crate::mcp_tools::Found::default(),
             session_approvals: Arc::new(SessionApprovals::default()),
             sandbox_announced: Arc::default(),
             steer: SteerHandle::default(),
@@ -259,6 +267,12 @@ impl Thread {
     /// the sandbox launcher. Without one, the engine runs them.
     pub fn set_command_runner(&mut self, runner: Option<CommandRunner>) {
         self.command_runner = runner;
+    }
+
+    /// The MCP servers whose tools this thread offers the model. Without them (or with none
+    /// configured) the prompt has no MCP tools.
+    pub fn set_mcp(&mut self, mcp: Option<wright_mcp::McpManager>) {
+        self.mcp = mcp;
     }
 
     pub fn steer_handle(&self) -> SteerHandle {
@@ -360,6 +374,8 @@ impl Thread {
                         &self.config,
                         Arc::clone(&self.sandbox_announced),
                     )),
+                    mcp: self.mcp.clone(),
+                    mcp_found: Arc::clone(&self.mcp_found),
                 },
                 events.clone(),
             ));
@@ -453,11 +469,28 @@ impl Thread {
             model: self.config.model.clone(),
             instructions: self.instructions.clone(),
             input,
-            tools: self.tools.clone(),
+            tools: [self.tools.as_slice(), self.mcp_offer.specs.as_slice()].concat(),
             parallel_tool_calls: true,
             reasoning: self.reasoning.clone(),
             output_schema,
             prompt_cache_key: self.id.clone(),
+        }
+    }
+
+    /// Offers the MCP tools that became ready (or were found) since the last request, after
+    /// everything offered before, so the request still extends the last one.
+    fn refresh_mcp(&mut self, events: &UnboundedSender<Event>) {
+        let Some(mcp) = &self.mcp else { return };
+        let found = self
+            .mcp_found
+            .lock()
+            .map(|mut f| std::mem::take(&mut *f))
+            .unwrap_or_default();
+        self.mcp_offer.declare(found);
+        let budget = usize::try_from(self.context_window / 10).unwrap_or(usize::MAX);
+        let hosted = self.config.provider.wire_api == wright_models::WireApi::Responses;
+        if let Some(message) = self.mcp_offer.refresh(mcp, budget, hosted) {
+            self.append(events, vec![message]);
         }
     }
 
@@ -506,6 +539,7 @@ impl Thread {
                     return outcome;
                 }
             }
+            self.refresh_mcp(events);
             let prompt = self.prompt(self.history.clone(), input.output_schema.clone());
             let round = self.sample_once(&prompt, ctx, events, cancel).await;
             let (received, outputs, ended) = match round {

@@ -40,11 +40,11 @@ pub(crate) enum Dispatch {
 }
 
 pub(crate) struct PendingCall {
-    call_id: String,
-    name: String,
+    pub call_id: String,
+    pub name: String,
     /// `custom_tool_call` (freeform input) rather than `function_call`.
-    custom: bool,
-    payload: String,
+    pub custom: bool,
+    pub payload: String,
 }
 
 pub(crate) fn classify(item: &Value) -> Dispatch {
@@ -65,7 +65,12 @@ pub(crate) fn classify(item: &Value) -> Dispatch {
         },
         "function_call" => Dispatch::Call(PendingCall {
             call_id: s("call_id").to_string(),
-            name: s("name").to_string(),
+            // A tool found through tool search comes back in its namespace (Codex: namespace
+            // `mcp__echo`, name `echo`).
+            name: match s("namespace") {
+                "" => s("name").to_string(),
+                namespace => format!("{namespace}__{}", s("name")),
+            },
             custom: false,
             payload: s("arguments").to_string(),
         }),
@@ -81,7 +86,13 @@ pub(crate) fn classify(item: &Value) -> Dispatch {
             call_id: s("call_id").to_string(),
             name: kind.to_string(),
             custom: false,
-            payload: String::new(),
+            payload: item
+                .get("arguments")
+                .map(|a| match a {
+                    Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                })
+                .unwrap_or_default(),
         }),
         _ => Dispatch::Other,
     }
@@ -151,6 +162,10 @@ pub(crate) struct ToolSettings {
     pub env: Arc<Vec<(String, String)>>,
     pub exec_policy: Arc<ExecPolicy>,
     pub sandbox: Arc<SandboxLaunch>,
+    /// The MCP servers whose tools the model may call.
+    pub mcp: Option<wright_mcp::McpManager>,
+    /// Tools a function-style `tool_search` found; the thread declares them.
+    pub mcp_found: crate::mcp_tools::Found,
 }
 
 /// What every tool call in a turn shares.
@@ -173,8 +188,18 @@ impl ToolContext {
         }
     }
 
-    fn emit(&self, event: Event) {
+    pub(crate) fn emit(&self, event: Event) {
         let _ = self.events.send(event);
+    }
+
+    pub(crate) fn settings(&self) -> &ToolSettings {
+        &self.settings
+    }
+
+    pub(crate) fn found_tools(&self, found: Vec<wright_mcp::McpTool>) {
+        if let Ok(mut all) = self.settings.mcp_found.lock() {
+            all.extend(found);
+        }
     }
 
     /// Starts the call. Command items are announced before this returns, so calls from one
@@ -184,6 +209,9 @@ impl ToolContext {
         call: PendingCall,
         cancel: CancellationToken,
     ) -> JoinHandle<Value> {
+        if let Some(route) = crate::mcp_tools::route(self.settings.mcp.as_ref(), &call.name) {
+            return self.spawn_mcp(route, call, cancel);
+        }
         let payload = if call.custom {
             Payload::Custom(&call.payload)
         } else {
@@ -227,6 +255,31 @@ impl ToolContext {
         })
     }
 
+    /// MCP calls run alongside commands; they never touch files wright tracks.
+    fn spawn_mcp(
+        self: &Arc<Self>,
+        route: crate::mcp_tools::Route,
+        call: PendingCall,
+        cancel: CancellationToken,
+    ) -> JoinHandle<Value> {
+        if let crate::mcp_tools::Route::Tool(tool) = &route {
+            self.emit(crate::mcp_tools::started_item(&call, tool));
+        }
+        let (wait, done) = match self.order.lock() {
+            Ok(mut order) => order.schedule(false),
+            Err(_) => (Vec::new(), watch::channel(false).0),
+        };
+        let ctx = Arc::clone(self);
+        tokio::spawn(async move {
+            for mut earlier in wait {
+                let _ = earlier.wait_for(|finished| *finished).await;
+            }
+            let output = crate::mcp_tools::run(&ctx, route, &call, &cancel).await;
+            let _ = done.send(true);
+            output
+        })
+    }
+
     fn argv(&self, call: &ShellCall) -> Vec<String> {
         match &call.command {
             ShellCommand::Script(script) => shell::script_argv(&self.settings.shell, script),
@@ -255,7 +308,7 @@ impl ToolContext {
     /// Asks the user (when a client can be asked) and says whether to go ahead: `Err` is a
     /// no, with the reason to give the model when the decider gave one. A "for the session"
     /// answer is remembered through `remember`; a `cancel` answer also stops the turn.
-    async fn approved(
+    pub(crate) async fn approved(
         &self,
         request: ApprovalRequest,
         cancel: &CancellationToken,

@@ -211,6 +211,11 @@ pub enum OutputItem {
         #[serde(default)]
         encrypted_content: Option<String>,
     },
+    /// Responses only: this exact output item (e.g. a `tool_search_call`, or a
+    /// `function_call` with a `namespace`), sent as `output_item.added` and `.done`.
+    Raw {
+        item: Value,
+    },
 }
 
 impl OutputItem {

@@ -204,6 +204,15 @@ impl<'a> ResponsesWriter<'a> {
                 summary,
                 encrypted_content,
             } => self.reasoning(index, summary, encrypted_content),
+            OutputItem::Raw { item } => {
+                self.output_bytes += item.to_string().len();
+                self.event(json!({
+                    "type": "response.output_item.added",
+                    "output_index": index,
+                    "item": item,
+                }));
+                item.clone()
+            }
         };
         self.event(json!({
             "type": "response.output_item.done",
@@ -412,7 +421,8 @@ pub(crate) fn chat(
                 w.tool_call(calls, ctx.call_id(call_id, index), name, &arguments);
                 calls += 1;
             }
-            OutputItem::Reasoning { .. } => {}
+            // Chat has no such items.
+            OutputItem::Reasoning { .. } | OutputItem::Raw { .. } => {}
         }
     }
     let finish_reason = match ending {

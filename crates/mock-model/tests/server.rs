@@ -8,8 +8,14 @@ async fn post(server: &MockModel, path: &str, body: &Value) -> reqwest::Response
     post_raw(server, path, body.to_string()).await
 }
 
-async fn post_raw(server: &MockModel, path: &str, body: String) -> reqwest::Response {
+/// reqwest is built without a TLS provider of its own (see wright-models): install ring.
+fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
+}
+
+async fn post_raw(server: &MockModel, path: &str, body: String) -> reqwest::Response {
+    client()
         .post(format!("{}{path}", server.base_url()))
         .header("Content-Type", "application/json")
         .header("Authorization", "Bearer test")
@@ -457,7 +463,7 @@ async fn model_list_in_openai_shape_without_using_a_step() {
     let server = MockModel::start_with(Script::Steps(vec![Step::message("hi")]), options)
         .await
         .unwrap();
-    let list: Value = reqwest::Client::new()
+    let list: Value = client()
         .get(format!("{}/models", server.base_url()))
         .bearer_auth("k")
         .send()

@@ -97,8 +97,15 @@ pub struct ModelClient {
     local: Arc<OnceLock<Arc<dyn LocalEngine>>>,
 }
 
+/// Makes ring the process's TLS provider. reqwest is built without one (no aws-lc build);
+/// every crate that builds an HTTP client calls this first. Installing twice is harmless.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 impl ModelClient {
     pub fn new(provider: Provider) -> Result<Self, ApiError> {
+        install_tls_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(30))
             .build()

@@ -27,6 +27,11 @@ pub enum Event {
         item_id: String,
         delta: String,
     },
+    /// A running MCP tool call's progress or log message (`item/mcpToolCall/progress`).
+    McpToolCallProgress {
+        item_id: String,
+        message: String,
+    },
     /// Unified diff of every file the turn's patches changed, so far.
     TurnDiff {
         diff: String,

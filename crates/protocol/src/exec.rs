@@ -60,6 +60,7 @@ impl ExecEventMapper {
             | Event::ReasoningDelta { .. }
             | Event::ContextCompacted { .. }
             | Event::CommandOutputDelta { .. }
+            | Event::McpToolCallProgress { .. }
             | Event::TurnDiff { .. }
             | Event::UsageUpdated { .. }
             | Event::HistoryAppended(_)

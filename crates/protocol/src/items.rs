@@ -41,6 +41,19 @@ pub enum ItemDetails {
     TodoList {
         items: Vec<TodoItem>,
     },
+    /// A call to a tool of an MCP server. `result` and `error` are explicit `null`s, as Codex
+    /// prints them.
+    McpToolCall {
+        server: String,
+        tool: String,
+        arguments: serde_json::Value,
+        result: Option<McpToolResult>,
+        error: Option<McpToolError>,
+        status: McpToolCallStatus,
+        /// Not in Codex's exec stream; App Server clients get it.
+        #[serde(skip)]
+        duration_ms: Option<u64>,
+    },
     Error {
         message: String,
     },
@@ -74,6 +87,26 @@ pub struct FileUpdateChange {
     pub move_path: Option<String>,
     #[serde(skip)]
     pub diff: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum McpToolCallStatus {
+    InProgress,
+    Completed,
+    Failed,
+}
+
+/// What the server returned: its content blocks as MCP sends them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct McpToolResult {
+    pub content: Vec<serde_json::Value>,
+    pub structured_content: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct McpToolError {
+    pub message: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

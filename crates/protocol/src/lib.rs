@@ -13,5 +13,6 @@ pub mod v2;
 
 pub use events::{Event, TokenUsage};
 pub use items::{
-    ChangeKind, CommandStatus, FileUpdateChange, ItemDetails, PatchStatus, ThreadItem, TodoItem,
+    ChangeKind, CommandStatus, FileUpdateChange, ItemDetails, McpToolCallStatus, McpToolError,
+    McpToolResult, PatchStatus, ThreadItem, TodoItem,
 };

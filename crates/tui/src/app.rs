@@ -8,8 +8,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::{json, Value};
 use wright_protocol::jsonrpc::RequestId;
 use wright_protocol::v2::{
-    CommandExecutionStatus, PatchApplyStatus, ServerNotification, ServerRequest, ThreadItem,
-    ThreadStartResponse, ThreadTokenUsage, TurnStatus,
+    CommandExecutionStatus, McpServerStartupState, McpToolCallStatus, PatchApplyStatus,
+    ServerNotification, ServerRequest, ThreadItem, ThreadStartResponse, ThreadTokenUsage,
+    TurnStatus,
 };
 
 use crate::cells::{Cell, CommandState, Level};
@@ -64,6 +65,8 @@ enum Pending {
     TurnStart,
     Steer(String),
     ModelList,
+    /// `mcpServerStatus/list` for `/mcp`.
+    McpStatus,
     /// `fuzzyFileSearch` for this `@` query.
     FileSearch(String),
     /// `thread/list` for `--last` (true) or the picker (false).
@@ -82,10 +85,13 @@ pub struct Status {
     pub usage: Option<ThreadTokenUsage>,
 }
 
+/// What an approval is about. `McpTool` is an MCP tool call, asked as a question
+/// (`item/tool/requestUserInput`, id `id`) whose answer is the label of the option picked.
 #[derive(Debug, Clone)]
 pub enum ApprovalKind {
     Command { command: String, cwd: String },
     Patch { files: Vec<String> },
+    McpTool { question: String, id: String },
 }
 
 /// A server request waiting for the user's yes or no.
@@ -108,6 +114,10 @@ pub const APPROVAL_CHOICES: [(&str, char, &str); 4] = [
     ("No", 'n', "decline"),
     ("No, and tell the model why", 'r', "decline"),
 ];
+
+/// The labels an MCP tool approval answers with, by [`APPROVAL_CHOICES`] index (the server's
+/// wording: `Allow`, `Allow for this session`, `Cancel`; a reason cannot be given).
+pub const MCP_APPROVAL_LABELS: [&str; 4] = ["Allow", "Allow for this session", "Cancel", "Cancel"];
 
 /// A list to choose from (models, …).
 #[derive(Debug, Clone)]
@@ -150,6 +160,8 @@ pub struct App {
     rpc: RpcSender,
     start: StartOptions,
     pending: HashMap<i64, Pending>,
+    /// MCP servers whose failure was already shown (until they are ready again).
+    mcp_failed: std::collections::HashSet<String>,
     pub thread_id: Option<String>,
     pub turn_id: Option<String>,
     pub turn_started: Option<Instant>,
@@ -198,6 +210,7 @@ impl App {
             rpc,
             start,
             pending: HashMap::new(),
+            mcp_failed: Default::default(),
             thread_id: None,
             turn_id: None,
             turn_started: None,
@@ -280,6 +293,7 @@ impl App {
                     Pending::TurnStart => "starting the turn",
                     Pending::Steer(_) => "steering the turn",
                     Pending::ModelList => "listing models",
+                    Pending::McpStatus => "listing MCP servers",
                     Pending::ThreadList(_) => "listing threads",
                     Pending::FileSearch(_) => "searching files",
                     Pending::Other(what) => what,
@@ -305,6 +319,7 @@ impl App {
                 self.notice(Level::Info, format!("Forked: this is thread {id} now"));
             }
             Pending::ModelList => self.show_models(&value),
+            Pending::McpStatus => self.show_mcp(&value),
             Pending::ThreadList(last) => self.show_threads(&value, last),
             Pending::FileSearch(query) => {
                 // Only the answer to what is typed now counts.

@@ -11,12 +11,13 @@ pub enum Slash {
     Review,
     Diff,
     Status,
+    Mcp,
     Init,
     Quit,
 }
 
 /// In the order the popup lists them.
-pub const ALL: [Slash; 11] = [
+pub const ALL: [Slash; 12] = [
     Slash::Model,
     Slash::Approvals,
     Slash::New,
@@ -26,6 +27,7 @@ pub const ALL: [Slash; 11] = [
     Slash::Review,
     Slash::Diff,
     Slash::Status,
+    Slash::Mcp,
     Slash::Init,
     Slash::Quit,
 ];
@@ -42,6 +44,7 @@ impl Slash {
             Slash::Review => "review",
             Slash::Diff => "diff",
             Slash::Status => "status",
+            Slash::Mcp => "mcp",
             Slash::Init => "init",
             Slash::Quit => "quit",
         }
@@ -58,6 +61,7 @@ impl Slash {
             Slash::Review => "review the uncommitted changes",
             Slash::Diff => "show the working tree's diff",
             Slash::Status => "model, sandbox, approvals and tokens",
+            Slash::Mcp => "MCP servers: state, tools, errors",
             Slash::Init => "have the model write an AGENTS.md",
             Slash::Quit => "leave wright",
         }

@@ -112,6 +112,10 @@ fn popup_lines(app: &App, width: u16) -> Vec<Line<'static>> {
                     Span::raw(files.join(", ")),
                 ])],
             ),
+            ApprovalKind::McpTool { question, .. } => (
+                "Approve app tool call?",
+                vec![Line::from(vec![Span::raw(format!("  {question}"))])],
+            ),
         };
         lines.push(Line::from(Span::styled(title, t.bold())));
         for l in body {

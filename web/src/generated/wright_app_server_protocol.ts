@@ -235,6 +235,21 @@ export type ClientRequest = {
   method: "review/start";
   params: ReviewStartParams;
 } | {
+  method: "mcpServerStatus/list";
+  params: ListMcpServerStatusParams;
+} | {
+  method: "mcpServer/tool/call";
+  params: McpServerToolCallParams;
+} | {
+  method: "mcpServer/resource/read";
+  params: McpResourceReadParams;
+} | {
+  method: "config/mcpServer/reload";
+  params: NoParams;
+} | {
+  method: "mcpServer/oauth/login";
+  params: McpServerOauthLoginParams;
+} | {
   method: "thread/search";
   params: ThreadSearchParams;
 };
@@ -999,6 +1014,14 @@ export type GuardianApprovalReviewAction = {
   type: "applyPatch";
   cwd: string;
   files: Array<string>;
+} | {
+  type: "mcpToolCall";
+  server: string;
+  /** The server's own name for the tool. */
+  toolName: string;
+  connectorId?: string | null;
+  connectorName?: string | null;
+  toolTitle?: string | null;
 };
 
 /** Where a review stands. */
@@ -1151,6 +1174,27 @@ export type JsonRpcResponse = {
   result: unknown;
 };
 
+/** Params of `mcpServerStatus/list`. */
+export type ListMcpServerStatusParams = {
+  /** Opaque pagination cursor returned by a previous call. */
+  cursor?: string | null;
+  /** Page size; all servers when absent. */
+  limit?: number | null;
+  /** How much of each server's inventory to fetch (`full` when absent). */
+  detail?: McpServerStatusDetail | null;
+  /** Only this server. */
+  serverName?: string | null;
+  /** Accepted for Codex's clients; wright's servers are the same for every thread. */
+  threadId?: string | null;
+};
+
+/** Result of `mcpServerStatus/list`. */
+export type ListMcpServerStatusResponse = {
+  data: Array<McpServerStatus>;
+  /** Pass as `cursor` to get the next page; `null` on the last page. */
+  nextCursor?: string | null;
+};
+
 /**
  * Params of `account/login/start`: every login type Codex defines parses, so that the
  * unsupported ones get a clear "API-key login only" error rather than a parse error.
@@ -1201,6 +1245,132 @@ export type McpAppUi = {
   preferredModelDisplayMode: McpAppDisplayMode;
 };
 
+export type McpAuthStatus = "unknown" | "unsupported" | "notLoggedIn" | "bearerToken" | "oAuth";
+
+/** Params of `mcpServer/resource/read`. */
+export type McpResourceReadParams = {
+  threadId?: string | null;
+  server: string;
+  uri: string;
+};
+
+/** Result of `mcpServer/resource/read`. */
+export type McpResourceReadResponse = {
+  contents: Array<ResourceContent>;
+};
+
+export type McpServerConnectionStatus = "notStarted" | "starting" | "connected" | "authenticationRequired" | "failed" | "cancelled" | "disabled";
+
+/** What an initialized server says about itself. */
+export type McpServerInfo = {
+  name: string;
+  version: string;
+  title?: string | null;
+  description?: string | null;
+  icons?: Array<unknown> | null;
+  websiteUrl?: string | null;
+};
+
+export type McpServerOauthClientRegistration = "auto" | "cimd" | "dcr";
+
+/** `mcpServer/oauthLogin/completed`. */
+export type McpServerOauthLoginCompletedNotification = {
+  name: string;
+  success: boolean;
+  error?: string | null;
+  loginId?: string | null;
+  threadId?: string | null;
+};
+
+/** Params of `mcpServer/oauth/login`. */
+export type McpServerOauthLoginParams = {
+  /** The server, as `config.toml` names it. */
+  name: string;
+  scopes?: Array<string> | null;
+  /** How long to wait for the browser's redirect. */
+  timeoutSecs?: number | null;
+  threadId?: string | null;
+  clientRegistration?: McpServerOauthClientRegistration | null;
+};
+
+/**
+ * Result of `mcpServer/oauth/login`: open `authorizationUrl` in a browser;
+ * `mcpServer/oauthLogin/completed` with the same `loginId` tells how it ended.
+ */
+export type McpServerOauthLoginResponse = {
+  authorizationUrl: string;
+  loginId?: string | null;
+};
+
+/**
+ * Result of `config/mcpServer/reload` (the servers restart in the background; their
+ * progress is told by `mcpServer/startupStatus/updated`).
+ */
+export type McpServerRefreshResponse = Record<string, unknown>;
+
+export type McpServerStartupFailureReason = "reauthenticationRequired";
+
+export type McpServerStartupState = "starting" | "ready" | "failed" | "cancelled";
+
+/** One configured server. */
+export type McpServerStatus = {
+  name: string;
+  /** The server's tools by their own names (empty until it is ready). */
+  tools: Record<string, Tool>;
+  resources: Array<Resource>;
+  resourceTemplates: Array<ResourceTemplate>;
+  authStatus: McpAuthStatus;
+  /** `scheme://host[:port]` of a streamable HTTP server; `null` for stdio. */
+  httpOrigin?: string | null;
+  pluginId?: string | null;
+  /** Where the server's connection stands. */
+  runtimeStatus?: McpServerConnectionStatus | null;
+  serverCapabilities?: unknown;
+  serverInfo?: McpServerInfo | null;
+  toolListMeta?: unknown;
+  /** Why there is no tool list (the server failed). */
+  toolsError?: string | null;
+};
+
+export type McpServerStatusDetail = "full" | "toolsAndAuthOnly";
+
+/**
+ * `mcpServer/startupStatus/updated`: a server is starting, ready, or failed (`error` says
+ * why).
+ */
+export type McpServerStatusUpdatedNotification = {
+  name: string;
+  status: McpServerStartupState;
+  error?: string | null;
+  failureReason?: McpServerStartupFailureReason | null;
+  /** `null`: the server is the whole process's, not one thread's. */
+  threadId?: string | null;
+};
+
+/**
+ * Params of `mcpServer/tool/call`: the client calls a tool itself. No approval is asked (as
+ * in Codex, whatever the thread's policy).
+ */
+export type McpServerToolCallParams = {
+  /** A loaded thread (its MCP servers are the ones called). */
+  threadId: string;
+  server: string;
+  /** The server's own name for the tool. */
+  tool: string;
+  /** The tool's arguments: an object, or absent. */
+  arguments?: unknown;
+  _meta?: unknown;
+};
+
+/** Result of `mcpServer/tool/call`: the MCP `CallToolResult`. */
+export type McpServerToolCallResponse = {
+  content: Array<unknown>;
+  structuredContent?: unknown;
+  /** The tool reports a failure of its own (the call itself went through). */
+  isError?: boolean | null;
+  _meta?: unknown;
+};
+
 export type McpToolCallAppContext = {
   connectorId: string;
   appName?: string | null;
@@ -1210,6 +1380,14 @@ export type McpToolCallAppContext = {
 };
 
 export type McpToolCallError = {
+  message: string;
+};
+
+/** `item/mcpToolCall/progress`: a running call's progress or log message. */
+export type McpToolCallProgressNotification = {
+  threadId: string;
+  turnId: string;
+  itemId: string;
   message: string;
 };
 
@@ -1448,6 +1626,42 @@ export type ReasoningTextDeltaNotification = {
  */
 export type RequestId = number | string;
 
+/** A resource the server can read (MCP `resources/list`). */
+export type Resource = {
+  name: string;
+  uri: string;
+  title?: string | null;
+  description?: string | null;
+  mimeType?: string | null;
+  size?: number | null;
+  annotations?: unknown;
+  icons?: Array<unknown> | null;
+  _meta?: unknown;
+};
+
+/** One part of a resource: text, or base64 `blob`. */
+export type ResourceContent = {
+  uri: string;
+  mimeType?: string | null;
+  text: string;
+  _meta?: unknown;
+} | {
+  uri: string;
+  mimeType?: string | null;
+  blob: string;
+  _meta?: unknown;
+};
+
+/** A family of resources the server can read (MCP `resources/templates/list`). */
+export type ResourceTemplate = {
+  name: string;
+  uriTemplate: string;
+  title?: string | null;
+  description?: string | null;
+  mimeType?: string | null;
+  annotations?: unknown;
+};
+
 export type ReviewDelivery = "inline";
 
 export type ReviewStartParams = {
@@ -1585,6 +1799,15 @@ export type ServerNotification = {
 } | {
   method: "fs/changed";
   params: FsChangedNotification;
+} | {
+  method: "item/mcpToolCall/progress";
+  params: McpToolCallProgressNotification;
+} | {
+  method: "mcpServer/startupStatus/updated";
+  params: McpServerStatusUpdatedNotification;
+} | {
+  method: "mcpServer/oauthLogin/completed";
+  params: McpServerOauthLoginCompletedNotification;
 };
 
 /** Every server→client request wright sends: `{"method": …, "id": …, "params": {…}}`. */
@@ -1596,6 +1819,10 @@ export type ServerRequest = {
   method: "item/fileChange/requestApproval";
   id: RequestId;
   params: FileChangeRequestApprovalParams;
+} | {
+  method: "item/tool/requestUserInput";
+  id: RequestId;
+  params: ToolRequestUserInputParams;
 };
 
 /** `serverRequest/resolved`: a server→client request got its answer (or was withdrawn). */
@@ -2184,6 +2411,62 @@ export type TokenUsageBreakdown = {
   cacheWriteInputTokens?: number;
   outputTokens: number;
   reasoningOutputTokens: number;
+};
+
+/** A tool as the MCP server defines it. */
+export type Tool = {
+  name: string;
+  title?: string | null;
+  description?: string | null;
+  inputSchema: unknown;
+  outputSchema?: unknown;
+  annotations?: unknown;
+  icons?: Array<unknown> | null;
+  _meta?: unknown;
+};
+
+export type ToolRequestUserInputAnswer = {
+  answers: Array<string>;
+};
+
+export type ToolRequestUserInputOption = {
+  /** What the client answers when the user picks it. */
+  label: string;
+  description: string;
+};
+
+/**
+ * Params of `item/tool/requestUserInput`: questions for the user, each answered by one of its
+ * options' labels (or free text when `isOther`). wright asks it to approve an MCP tool call,
+ * as Codex does (question id `mcp_tool_call_approval_<item id>`).
+ */
+export type ToolRequestUserInputParams = {
+  threadId: string;
+  turnId: string;
+  /** The item the questions are about (already announced by `item/started`). */
+  itemId: string;
+  questions: Array<ToolRequestUserInputQuestion>;
+  /** The turn waits for the answer. */
+  isBlocking: boolean;
+  /** Deprecated in Codex (use `isBlocking`); never set by wright. */
+  autoResolutionMs?: number | null;
+};
+
+export type ToolRequestUserInputQuestion = {
+  /** The key of its answer in the reply. */
+  id: string;
+  header: string;
+  question: string;
+  /** Free text is accepted besides the options. */
+  isOther?: boolean;
+  /** The answer is a secret (do not echo it). */
+  isSecret?: boolean;
+  options?: Array<ToolRequestUserInputOption> | null;
+};
+
+/** Reply to `item/tool/requestUserInput`: the answers by question id. */
+export type ToolRequestUserInputResponse = {
+  answers: Record<string, ToolRequestUserInputAnswer>;
 };
 
 /** One user turn and what the agent did in it. */

@@ -3,7 +3,7 @@
 //!
 //! Codex marks these shapes `[UNSTABLE]`; names and members follow its 0.169 schema
 //! (`ItemGuardianApprovalReviewStartedNotification`, ...). Of the reviewed actions, wright
-//! sends the two it asks about: commands and patches.
+//! sends the ones it asks about: commands, patches and MCP tool calls.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -72,6 +72,19 @@ pub enum GuardianApprovalReviewAction {
     },
     /// A patch and the files it touches.
     ApplyPatch { cwd: String, files: Vec<String> },
+    /// A call to an MCP server's tool.
+    #[serde(rename_all = "camelCase")]
+    McpToolCall {
+        server: String,
+        /// The server's own name for the tool.
+        tool_name: String,
+        #[serde(default)]
+        connector_id: Option<String>,
+        #[serde(default)]
+        connector_name: Option<String>,
+        #[serde(default)]
+        tool_title: Option<String>,
+    },
 }
 
 /// Who made a review's final decision.

@@ -9,7 +9,8 @@
 //!   params type; the result type of `a/b` is `AbResponse` (e.g. [`ThreadStartResponse`]).
 //! * [`ServerNotification`]: server→client notifications.
 //! * [`ServerRequest`]: server→client requests (approvals); replies are
-//!   [`CommandExecutionRequestApprovalResponse`] / [`FileChangeRequestApprovalResponse`].
+//!   [`CommandExecutionRequestApprovalResponse`] / [`FileChangeRequestApprovalResponse`] /
+//!   [`ToolRequestUserInputResponse`].
 //! * [`json_schema_bundle`] / [`typescript_bundle`]: JSON Schema and TypeScript for clients.
 //!
 //! `thread/search` ([`ThreadSearchParams`]) follows Codex's experimental method.
@@ -22,6 +23,7 @@ mod common;
 mod config;
 mod fs;
 mod items;
+mod mcp;
 mod models;
 mod notifications;
 mod requests;
@@ -46,6 +48,7 @@ pub use common::*;
 pub use config::*;
 pub use fs::*;
 pub use items::*;
+pub use mcp::*;
 pub use models::*;
 pub use notifications::*;
 pub use requests::*;
@@ -167,6 +170,11 @@ client_requests! {
     ThreadInjectItems = "thread/inject_items" (ThreadInjectItemsParams) -> ThreadInjectItemsResponse,
     ThreadShellCommand = "thread/shellCommand" (ThreadShellCommandParams) -> ThreadShellCommandResponse,
     ReviewStart = "review/start" (ReviewStartParams) -> ReviewStartResponse,
+    McpServerStatusList = "mcpServerStatus/list" (ListMcpServerStatusParams) -> ListMcpServerStatusResponse,
+    McpServerToolCall = "mcpServer/tool/call" (McpServerToolCallParams) -> McpServerToolCallResponse,
+    McpServerResourceRead = "mcpServer/resource/read" (McpResourceReadParams) -> McpResourceReadResponse,
+    McpServerReload = "config/mcpServer/reload" (NoParams) -> McpServerRefreshResponse,
+    McpServerOauthLogin = "mcpServer/oauth/login" (McpServerOauthLoginParams) -> McpServerOauthLoginResponse,
     /// Experimental in Codex.
     ThreadSearch = "thread/search" (ThreadSearchParams) -> ThreadSearchResponse,
 }

@@ -10,6 +10,10 @@ use super::auto_review::{
 use super::command::CommandExecOutputDeltaNotification;
 use super::fs::FsChangedNotification;
 use super::items::ThreadItem;
+use super::mcp::{
+    McpServerOauthLoginCompletedNotification, McpServerStatusUpdatedNotification,
+    McpToolCallProgressNotification,
+};
 use super::thread::{Thread, ThreadStatus, ThreadTokenUsage, Turn, TurnError};
 use crate::jsonrpc::{JsonRpcNotification, RequestId};
 
@@ -275,6 +279,12 @@ pub enum ServerNotification {
     CommandExecOutputDelta(CommandExecOutputDeltaNotification),
     #[serde(rename = "fs/changed")]
     FsChanged(FsChangedNotification),
+    #[serde(rename = "item/mcpToolCall/progress")]
+    McpToolCallProgress(McpToolCallProgressNotification),
+    #[serde(rename = "mcpServer/startupStatus/updated")]
+    McpServerStatusUpdated(McpServerStatusUpdatedNotification),
+    #[serde(rename = "mcpServer/oauthLogin/completed")]
+    McpServerOauthLoginCompleted(McpServerOauthLoginCompletedNotification),
 }
 
 impl ServerNotification {
@@ -307,6 +317,9 @@ impl ServerNotification {
         "account/login/completed",
         "command/exec/outputDelta",
         "fs/changed",
+        "item/mcpToolCall/progress",
+        "mcpServer/startupStatus/updated",
+        "mcpServer/oauthLogin/completed",
     ];
 
     /// The wire method name.
@@ -345,6 +358,9 @@ impl ServerNotification {
             ServerNotification::AccountLoginCompleted(_) => "account/login/completed",
             ServerNotification::CommandExecOutputDelta(_) => "command/exec/outputDelta",
             ServerNotification::FsChanged(_) => "fs/changed",
+            ServerNotification::McpToolCallProgress(_) => "item/mcpToolCall/progress",
+            ServerNotification::McpServerStatusUpdated(_) => "mcpServer/startupStatus/updated",
+            ServerNotification::McpServerOauthLoginCompleted(_) => "mcpServer/oauthLogin/completed",
         }
     }
 

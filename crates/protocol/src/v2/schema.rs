@@ -23,6 +23,7 @@ pub fn json_schema_bundle() -> Value {
     generator.subschema_for::<WrightServerRequest>();
     generator.subschema_for::<CommandExecutionRequestApprovalResponse>();
     generator.subschema_for::<FileChangeRequestApprovalResponse>();
+    generator.subschema_for::<ToolRequestUserInputResponse>();
     generator.subschema_for::<FileChangeWriteResponse>();
     generator.subschema_for::<FsReadTextFileResponse>();
     generator.subschema_for::<CommandRunResponse>();

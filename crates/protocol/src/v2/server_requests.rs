@@ -134,6 +134,59 @@ pub struct FileChangeRequestApprovalResponse {
     pub decision: FileChangeApprovalDecision,
 }
 
+/// Params of `item/tool/requestUserInput`: questions for the user, each answered by one of its
+/// options' labels (or free text when `isOther`). wright asks it to approve an MCP tool call,
+/// as Codex does (question id `mcp_tool_call_approval_<item id>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolRequestUserInputParams {
+    pub thread_id: String,
+    pub turn_id: String,
+    /// The item the questions are about (already announced by `item/started`).
+    pub item_id: String,
+    pub questions: Vec<ToolRequestUserInputQuestion>,
+    /// The turn waits for the answer.
+    pub is_blocking: bool,
+    /// Deprecated in Codex (use `isBlocking`); never set by wright.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_resolution_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolRequestUserInputQuestion {
+    /// The key of its answer in the reply.
+    pub id: String,
+    pub header: String,
+    pub question: String,
+    /// Free text is accepted besides the options.
+    #[serde(default)]
+    pub is_other: bool,
+    /// The answer is a secret (do not echo it).
+    #[serde(default)]
+    pub is_secret: bool,
+    #[serde(default)]
+    pub options: Option<Vec<ToolRequestUserInputOption>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ToolRequestUserInputOption {
+    /// What the client answers when the user picks it.
+    pub label: String,
+    pub description: String,
+}
+
+/// Reply to `item/tool/requestUserInput`: the answers by question id.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct ToolRequestUserInputResponse {
+    pub answers: std::collections::BTreeMap<String, ToolRequestUserInputAnswer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct ToolRequestUserInputAnswer {
+    pub answers: Vec<String>,
+}
+
 /// Params of `wright/fileChange/write`, a wright extension (not in Codex): the new contents of
 /// the files of a patch, for a client that declared `wrightFileWrites` at `initialize` to write
 /// itself (an editor, so the change lands in its buffers and undo history).
@@ -256,18 +309,25 @@ pub enum ServerRequest {
         id: RequestId,
         params: FileChangeRequestApprovalParams,
     },
+    #[serde(rename = "item/tool/requestUserInput")]
+    ToolRequestUserInput {
+        id: RequestId,
+        params: ToolRequestUserInputParams,
+    },
 }
 
 impl ServerRequest {
     pub const METHODS: &'static [&'static str] = &[
         "item/commandExecution/requestApproval",
         "item/fileChange/requestApproval",
+        "item/tool/requestUserInput",
     ];
 
     pub fn id(&self) -> &RequestId {
         match self {
             ServerRequest::CommandExecutionRequestApproval { id, .. }
-            | ServerRequest::FileChangeRequestApproval { id, .. } => id,
+            | ServerRequest::FileChangeRequestApproval { id, .. }
+            | ServerRequest::ToolRequestUserInput { id, .. } => id,
         }
     }
 
@@ -277,6 +337,7 @@ impl ServerRequest {
                 "item/commandExecution/requestApproval"
             }
             ServerRequest::FileChangeRequestApproval { .. } => "item/fileChange/requestApproval",
+            ServerRequest::ToolRequestUserInput { .. } => "item/tool/requestUserInput",
         }
     }
 

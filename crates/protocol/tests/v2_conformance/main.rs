@@ -309,6 +309,11 @@ fn samples_validate_against_codex_schema() {
             ServerNotification::AccountLoginCompleted(_) => "AccountLoginCompletedNotification",
             ServerNotification::CommandExecOutputDelta(_) => "CommandExecOutputDeltaNotification",
             ServerNotification::FsChanged(_) => "FsChangedNotification",
+            ServerNotification::McpToolCallProgress(_) => "McpToolCallProgressNotification",
+            ServerNotification::McpServerStatusUpdated(_) => "McpServerStatusUpdatedNotification",
+            ServerNotification::McpServerOauthLoginCompleted(_) => {
+                "McpServerOauthLoginCompletedNotification"
+            }
         };
         push(
             format!("notification #{i} params"),

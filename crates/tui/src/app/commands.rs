@@ -192,8 +192,50 @@ impl App {
             Slash::Fork => {
                 self.request("thread/fork", json!({"threadId": thread}), Pending::Fork);
             }
+            Slash::Mcp => self.request(
+                "mcpServerStatus/list",
+                json!({"detail": "toolsAndAuthOnly"}),
+                Pending::McpStatus,
+            ),
             Slash::Init => self.send_turn(slash::INIT_PROMPT.to_string()),
         }
+    }
+
+    /// `/mcp`: one line per server (state, tool count, auth), its error under it.
+    pub(super) fn show_mcp(&mut self, value: &Value) {
+        let servers = value
+            .get("data")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        if servers.is_empty() {
+            self.notice(
+                Level::Info,
+                "No MCP servers configured (`wright mcp add NAME -- COMMAND` adds one)",
+            );
+            return;
+        }
+        let mut lines = vec!["MCP servers".to_string()];
+        for server in &servers {
+            let s = |k: &str| server.get(k).and_then(Value::as_str).unwrap_or_default();
+            let tools = server
+                .get("tools")
+                .and_then(Value::as_object)
+                .map_or(0, |t| t.len());
+            let state = match s("runtimeStatus") {
+                "" => "unknown",
+                state => state,
+            };
+            lines.push(format!(
+                "  {}  {state}  {tools} tools  auth {}",
+                s("name"),
+                s("authStatus")
+            ));
+            if !s("toolsError").is_empty() {
+                lines.push(format!("    {}", s("toolsError")));
+            }
+        }
+        self.notice(Level::Info, lines.join("\n"));
     }
 
     /// Whether a turn is running, said to the user: switching threads must wait for it.

@@ -109,6 +109,21 @@ impl App {
                 self.notice(level, e.error.message);
             }
             ServerNotification::ConfigWarning(w) => self.notice(Level::Warning, w.summary),
+            // A server that fails is said once per failure streak (it is retried with
+            // backoff); `/mcp` shows the state at any time.
+            ServerNotification::McpServerStatusUpdated(m) => {
+                if m.status == McpServerStartupState::Failed {
+                    if self.mcp_failed.insert(m.name.clone()) {
+                        let why = m.error.unwrap_or_else(|| "no reason given".into());
+                        self.notice(
+                            Level::Warning,
+                            format!("MCP server `{}` failed: {why}", m.name),
+                        );
+                    }
+                } else if m.status == McpServerStartupState::Ready {
+                    self.mcp_failed.remove(&m.name);
+                }
+            }
             // Answered elsewhere (another client of the same thread): the prompt goes.
             ServerNotification::ServerRequestResolved(r)
                 if self.approval.as_ref().is_some_and(|a| a.id == r.request_id) =>
@@ -163,6 +178,20 @@ impl App {
                     id,
                     kind: ApprovalKind::Patch { files },
                     reason: params.reason,
+                    selected: 0,
+                }
+            }
+            ServerRequest::ToolRequestUserInput { id, params } => {
+                let Some(question) = params.questions.into_iter().next() else {
+                    return;
+                };
+                Approval {
+                    id,
+                    kind: ApprovalKind::McpTool {
+                        question: question.question,
+                        id: question.id,
+                    },
+                    reason: None,
                     selected: 0,
                 }
             }
@@ -256,6 +285,42 @@ pub fn cell_of(item: &ThreadItem) -> Option<Cell> {
                 PatchApplyStatus::InProgress => None,
                 s => Some(*s),
             },
+        },
+        // An MCP tool call reads like a command: what was called, what came back.
+        ThreadItem::McpToolCall {
+            server,
+            tool,
+            status,
+            arguments,
+            result,
+            error,
+            duration_ms,
+            ..
+        } => Cell::Command {
+            command: format!("{server}.{tool} {arguments}"),
+            output: match (result, error) {
+                (_, Some(e)) => e.message.clone(),
+                (Some(r), None) => r
+                    .content
+                    .iter()
+                    .map(|c| match c.get("text").and_then(Value::as_str) {
+                        Some(text) => text.to_string(),
+                        None => format!(
+                            "[{}]",
+                            c.get("type").and_then(Value::as_str).unwrap_or("content")
+                        ),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                (None, None) => String::new(),
+            },
+            exit_code: None,
+            state: match status {
+                McpToolCallStatus::InProgress => CommandState::Running,
+                McpToolCallStatus::Completed => CommandState::Done,
+                McpToolCallStatus::Failed => CommandState::Failed,
+            },
+            duration_ms: *duration_ms,
         },
         ThreadItem::Plan { text, .. } => Cell::Agent { text: text.clone() },
         ThreadItem::ContextCompaction { .. } => Cell::Notice {

@@ -202,6 +202,15 @@ impl App {
             return false;
         };
         let (label, _, decision) = APPROVAL_CHOICES[choice];
+        if let ApprovalKind::McpTool { question, id } = &approval.kind {
+            let answer = MCP_APPROVAL_LABELS[choice];
+            self.rpc.respond(
+                &approval.id,
+                json!({"answers": {id.as_str(): {"answers": [answer]}}}),
+            );
+            self.notice(Level::Info, format!("{answer}: {question}"));
+            return true;
+        }
         if choice == 3 {
             // The reason is typed in the composer; Enter sends both.
             self.declining = Some(approval.id);
@@ -213,6 +222,7 @@ impl App {
         let what = match &approval.kind {
             ApprovalKind::Command { command, .. } => crate::cells::display_command(command),
             ApprovalKind::Patch { files } => files.join(", "),
+            ApprovalKind::McpTool { question, .. } => question.clone(),
         };
         self.notice(Level::Info, format!("{label}: {what}"));
         true

@@ -249,6 +249,7 @@ pub fn notifications() -> Vec<ServerNotification> {
         },
     ));
     out.extend(auto_review_notifications());
+    out.extend(super::mcp::mcp_notifications());
     out
 }
 
@@ -263,6 +264,7 @@ pub fn auto_review_notifications() -> Vec<ServerNotification> {
             cwd: "/repo".into(),
             files: vec!["/outside/a.txt".into()],
         },
+        super::mcp::mcp_auto_review_action(),
     ];
     let mut out = Vec::new();
     for action in actions {
@@ -320,7 +322,7 @@ pub fn auto_review_notifications() -> Vec<ServerNotification> {
 }
 
 pub fn server_requests() -> Vec<ServerRequest> {
-    vec![
+    let mut out = vec![
         ServerRequest::CommandExecutionRequestApproval {
             id: RequestId::Integer(0),
             params: CommandExecutionRequestApprovalParams {
@@ -367,5 +369,7 @@ pub fn server_requests() -> Vec<ServerRequest> {
                 grant_root: None,
             },
         },
-    ]
+    ];
+    out.extend(super::mcp::mcp_server_requests());
+    out
 }

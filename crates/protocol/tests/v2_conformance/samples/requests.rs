@@ -2,7 +2,7 @@ use super::*;
 
 /// Client requests (all but the wright extension), as the Codex envelope with an id.
 pub fn client_requests() -> Vec<ClientRequest> {
-    vec![
+    let mut out = vec![
         ClientRequest::Initialize(InitializeParams {
             client_info: ClientInfo {
                 name: "probe".into(),
@@ -211,5 +211,7 @@ pub fn client_requests() -> Vec<ClientRequest> {
             roots: vec![],
             cancellation_token: None,
         }),
-    ]
+    ];
+    out.extend(super::mcp::mcp_client_requests());
+    out
 }

@@ -445,5 +445,6 @@ pub fn responses() -> Vec<(String, Value)> {
             v(FileChangeRequestApprovalResponse { decision }),
         ));
     }
+    out.extend(super::mcp::mcp_responses());
     out
 }

@@ -1,9 +1,9 @@
 //! `[mcp_servers.NAME]` in `config.toml`, typed and checked: Codex's keys, one transport per
 //! server (`command` for stdio, `url` for streamable HTTP).
 //!
-//! This is the shape `wright mcp add|list|get|remove` reads and writes. Nothing starts the
-//! servers yet, so [`crate::config::Config`] still warns that `mcp_servers` is accepted but
-//! not acted on; a bad entry is reported here, per server, and never stops a run.
+//! This is the shape `wright mcp add|list|get|remove` reads and writes and the client
+//! ([`crate::McpManager`]) starts. A bad entry is reported here, per server, and never stops a
+//! run.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -30,6 +30,12 @@ pub struct McpServerConfig {
     pub disabled_tools: Option<Vec<String>>,
     /// `default_tools_approval_mode` (Codex: `auto`, `prompt`, `writes` or `approve`).
     pub default_tools_approval_mode: Option<String>,
+    /// `tools.<tool>.approval_mode`: per-tool overrides of the server's default (Codex's key,
+    /// by the server's own tool name).
+    pub tool_approval_modes: BTreeMap<String, String>,
+    /// `sandbox` (wright's key, default true): a stdio server runs confined like a command.
+    /// `false` runs it with the user's full rights.
+    pub sandbox: bool,
 }
 
 /// How wright reaches the server.
@@ -96,15 +102,15 @@ pub enum ServerProblem {
         key: &'static str,
         transport: &'static str,
     },
-    #[error(
-        "`default_tools_approval_mode` must be one of auto, prompt, writes, approve, not `{0}`"
-    )]
-    ApprovalMode(String),
+    #[error("`{key}` must be one of auto, prompt, writes, approve, not `{mode}`")]
+    ApprovalMode { key: String, mode: String },
 }
 
 const STDIO_KEYS: [&str; 4] = ["command", "args", "env", "cwd"];
 const HTTP_KEYS: [&str; 3] = ["url", "bearer_token_env_var", "http_headers"];
-const COMMON_KEYS: [&str; 6] = [
+const COMMON_KEYS: [&str; 8] = [
+    "tools",
+    "sandbox",
     "startup_timeout_sec",
     "tool_timeout_sec",
     "enabled",
@@ -204,10 +210,13 @@ pub fn parse_server(name: &str, value: &toml::Value) -> Result<McpServerConfig, 
     };
     let default_tools_approval_mode = string(t, "default_tools_approval_mode")?;
     if let Some(mode) = &default_tools_approval_mode {
-        if !APPROVAL_MODES.contains(&mode.as_str()) {
-            return Err(ServerProblem::ApprovalMode(mode.clone()));
-        }
+        check_mode("default_tools_approval_mode", mode)?;
     }
+    let sandbox = match t.get("sandbox") {
+        None => true,
+        Some(toml::Value::Boolean(b)) => *b,
+        Some(_) => return Err(wrong("sandbox", "true or false")),
+    };
     Ok(McpServerConfig {
         transport,
         enabled,
@@ -216,7 +225,41 @@ pub fn parse_server(name: &str, value: &toml::Value) -> Result<McpServerConfig, 
         enabled_tools: strings(t, "enabled_tools")?,
         disabled_tools: strings(t, "disabled_tools")?,
         default_tools_approval_mode,
+        tool_approval_modes: tool_modes(t)?,
+        sandbox,
     })
+}
+
+fn check_mode(key: &str, mode: &str) -> Result<(), ServerProblem> {
+    if APPROVAL_MODES.contains(&mode) {
+        Ok(())
+    } else {
+        Err(ServerProblem::ApprovalMode {
+            key: key.to_string(),
+            mode: mode.to_string(),
+        })
+    }
+}
+
+/// `[mcp_servers.NAME.tools.TOOL]` tables: only `approval_mode` is known.
+fn tool_modes(t: &toml::Table) -> Result<BTreeMap<String, String>, ServerProblem> {
+    let Some(value) = t.get("tools") else {
+        return Ok(BTreeMap::new());
+    };
+    let tools = value.as_table().ok_or_else(|| wrong("tools", "a table"))?;
+    let mut modes = BTreeMap::new();
+    for (tool, entry) in tools {
+        let key = format!("tools.{tool}");
+        let entry = entry.as_table().ok_or_else(|| wrong(&key, "a table"))?;
+        if let Some(unknown) = entry.keys().find(|k| *k != "approval_mode") {
+            return Err(ServerProblem::UnknownKey(format!("{key}.{unknown}")));
+        }
+        if let Some(mode) = string(entry, "approval_mode")? {
+            check_mode(&format!("{key}.approval_mode"), &mode)?;
+            modes.insert(tool.clone(), mode);
+        }
+    }
+    Ok(modes)
 }
 
 /// The keys of the other transport are an error, not silently dropped.
@@ -308,6 +351,8 @@ impl McpServerConfig {
             enabled_tools: None,
             disabled_tools: None,
             default_tools_approval_mode: None,
+            tool_approval_modes: BTreeMap::new(),
+            sandbox: true,
         }
     }
 
@@ -368,6 +413,17 @@ impl McpServerConfig {
         }
         if let Some(mode) = &self.default_tools_approval_mode {
             m.insert("default_tools_approval_mode".into(), json!(mode));
+        }
+        if !self.tool_approval_modes.is_empty() {
+            let tools: Map<String, Json> = self
+                .tool_approval_modes
+                .iter()
+                .map(|(tool, mode)| (tool.clone(), json!({ "approval_mode": mode })))
+                .collect();
+            m.insert("tools".into(), Json::Object(tools));
+        }
+        if !self.sandbox {
+            m.insert("sandbox".into(), json!(false));
         }
         Json::Object(m)
     }

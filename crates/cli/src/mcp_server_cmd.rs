@@ -1,0 +1,65 @@
+//! `wright mcp-server`: wright as an MCP server on stdio (tools `wright` and `wright-reply`),
+//! as a client of an in-process App Server.
+
+use clap::Args;
+use wright_app_server::{AppServer, ServerOptions};
+use wright_core::config::{CliOverrides, Config};
+
+#[derive(Args, Debug)]
+pub struct McpServerArgs {
+    /// Model to use (a tool call's `model` argument wins).
+    #[arg(short = 'm', long)]
+    pub model: Option<String>,
+    /// Override a config value: `-c key=value` (value parsed as TOML).
+    #[arg(short = 'c', long = "config", value_name = "key=value")]
+    pub config: Vec<String>,
+    /// Config profile to use.
+    #[arg(short = 'p', long)]
+    pub profile: Option<String>,
+}
+
+pub fn main(args: McpServerArgs) -> i32 {
+    let Some(runtime) = crate::runtime() else {
+        return 1;
+    };
+    let code = match runtime.block_on(run(args)) {
+        Ok(()) => 0,
+        Err(err) => {
+            eprintln!("Error: {err:#}");
+            1
+        }
+    };
+    // Store writes still queued get a moment to finish; a read of stdin that never ends (it
+    // cannot be cancelled) must not keep the process alive.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    code
+}
+
+async fn run(args: McpServerArgs) -> anyhow::Result<()> {
+    let overrides = CliOverrides {
+        model: args.model,
+        profile: args.profile,
+        config: args.config,
+        // Each session's directory comes from the tool call (`cwd`), else this process's.
+        cwd: None,
+        sandbox_exe: crate::sealed_sandbox_exe(),
+        ..Default::default()
+    };
+    // stdout carries MCP messages only: problems with the config go to stderr, which MCP
+    // clients keep in the server's log.
+    let config = Config::load(&overrides)?;
+    for warning in &config.warnings {
+        eprintln!("warning: {warning}");
+    }
+    crate::local_model::prepare(&config, false)?;
+    let server = AppServer::new(ServerOptions {
+        overrides,
+        wright_home: config.wright_home.clone(),
+        ephemeral: false,
+        source: "mcp".into(),
+        thread_retention_days: config.thread_retention_days,
+        max_threads: config.max_threads,
+    });
+    wright_mcp_server::serve_stdio(server.connect()).await?;
+    Ok(())
+}
