@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import {
-  WRIGHT, startWorld, launchBrowser, openPage, tid, snapshot, message, call, patch, delay,
+  WRIGHT, root, startWorld, launchBrowser, openPage, tid, snapshot, message, call, patch, delay,
 } from './harness.mjs';
 
 let browser;
@@ -321,6 +321,40 @@ test('an approval is put to every tab on the thread; the first answer closes it 
       assert.match(await tid(page, 'command-output').first().innerText(), /approved in tab B/);
     }
     assert.deepEqual([...a.problems, ...b.problems], []);
+  } finally {
+    await ctx.close();
+    world.stop();
+  }
+});
+
+test('an MCP tool call is put to the user and runs once allowed', async () => {
+  const server = join(root, 'tests/mcp/broken_server.py');
+  const world = await startWorld(
+    // The model waits a moment, so the server is ready when it calls.
+    [delay(1500, call('mcp__tracker__ok', {}, 'mcp1')), message('The tool said fine.')],
+    'approval_policy = "on-request"\nsandbox_mode = "workspace-write"\n' +
+      `[mcp_servers.tracker]\ncommand = "python3"\nargs = ["${server}", "ok"]\n` +
+      'default_tools_approval_mode = "prompt"',
+  );
+  const ctx = await newContext();
+  try {
+    const page = await openPage(ctx, world.url);
+    await connected(page);
+    await send(page, 'Use the tracker');
+    const approval = tid(page, 'approval');
+    await approval.waitFor({ timeout: T });
+    assert.equal(await approval.getAttribute('data-kind'), 'mcpTool');
+    assert.match(await tid(page, 'approval-question').innerText(), /Allow the tracker MCP server to run tool "ok"\?/);
+    // Nothing went to the server before the answer.
+    const answered = () =>
+      world.requests().some((r) => (r.body.input ?? []).some((i) => i.call_id === 'mcp1' && i.type === 'function_call_output'));
+    assert.ok(!answered(), 'the call was answered before approval');
+    await page.keyboard.press('y');
+    await tid(page, 'message-agent').filter({ hasText: 'The tool said fine.' }).waitFor({ timeout: T });
+    const last = world.requests().filter((r) => r.path.endsWith('/responses')).at(-1);
+    const output = last.body.input.find((i) => i.call_id === 'mcp1' && i.type === 'function_call_output');
+    assert.equal(output.output[1].text, 'fine');
+    assert.deepEqual(page.problems, []);
   } finally {
     await ctx.close();
     world.stop();

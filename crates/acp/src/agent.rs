@@ -14,6 +14,7 @@ use agent_client_protocol::v1::schema::{
 };
 use agent_client_protocol::v1::{ConnectionTo, Responder};
 use agent_client_protocol::Client;
+use wright_app_server::client::{AppClient, Incoming};
 use wright_protocol::v2::{
     AskForApproval, ClientInfo, ClientRequest, InitializeCapabilities, InitializeParams,
     InitializeResponse as AppInitializeResponse, ModelListParams, ModelListResponse,
@@ -21,7 +22,6 @@ use wright_protocol::v2::{
     TurnStartParams, TurnStartResponse,
 };
 
-use crate::app_client::{AppClient, Incoming};
 use crate::error::{Error, Result};
 use crate::session::{self, Peers, Session, Settings};
 use crate::{mapping, modes};
@@ -292,7 +292,7 @@ impl Bridge {
             Ok(started) => started.turn.id,
             Err(err) => {
                 session.abandon_prompt();
-                return Err(err);
+                return Err(err.into());
             }
         };
         if session.turn_started(&turn_id) {

@@ -1,6 +1,7 @@
 //! What can go wrong in the bridge, and the ACP error each failure is reported as.
 
 use agent_client_protocol as acp;
+use wright_app_server::client::ClientError;
 
 /// A failure of one ACP request.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +51,24 @@ pub enum Error {
     /// The editor connection failed (it closed, or a request to it failed).
     #[error("the editor connection failed: {0}")]
     Acp(#[from] acp::Error),
+}
+
+impl From<ClientError> for Error {
+    fn from(err: ClientError) -> Error {
+        match err {
+            ClientError::BadReply { method, source } => Error::BadReply { method, source },
+            ClientError::AppServer {
+                method,
+                code,
+                message,
+            } => Error::AppServer {
+                method,
+                code,
+                message,
+            },
+            ClientError::Gone => Error::AppServerGone,
+        }
+    }
 }
 
 /// The Result of the bridge's operations.

@@ -27,7 +27,6 @@
 #![warn(missing_docs)]
 
 mod agent;
-mod app_client;
 mod error;
 mod mapping;
 mod modes;
@@ -51,7 +50,7 @@ pub use agent::Options;
 pub use error::{Error, Result};
 
 use agent::{reply, Bridge};
-use app_client::AppClient;
+use wright_app_server::client::AppClient;
 
 /// Serves ACP on this process's stdin and stdout (`wright acp`): stdout carries only protocol.
 pub async fn serve_stdio(app: wright_app_server::Connection, options: Options) -> Result<()> {
@@ -66,7 +65,7 @@ pub async fn serve(
     options: Options,
 ) -> Result<()> {
     let (incoming_tx, mut incoming) = mpsc::unbounded_channel();
-    let (client, reader) = AppClient::start(app, incoming_tx);
+    let (client, reader) = AppClient::start(app, incoming_tx, "the ACP bridge");
     let _reader = AbortOnDrop(reader);
     let bridge = Bridge::new(client, options);
     let router = {

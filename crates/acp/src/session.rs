@@ -13,6 +13,7 @@ use agent_client_protocol::v1::ConnectionTo;
 use agent_client_protocol::Client;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
+use wright_app_server::client::{AppClient, Incoming};
 use wright_protocol::jsonrpc::{RequestId, INTERNAL_ERROR};
 use wright_protocol::v2::{
     AskForApproval, ClientRequest, CommandExecutionRequestApprovalResponse,
@@ -21,7 +22,6 @@ use wright_protocol::v2::{
     ServerRequest, TurnInterruptParams, TurnInterruptResponse, TurnStatus, WrightServerRequest,
 };
 
-use crate::app_client::{AppClient, Incoming};
 use crate::error::{Error, Result};
 use crate::{mapping, modes, permissions, terminal};
 
@@ -187,6 +187,7 @@ impl Session {
         }))
         .await
         .map(|_| ())
+        .map_err(Error::from)
     }
 }
 

@@ -8,6 +8,7 @@
 mod account;
 mod approvals;
 mod auto_review;
+pub mod client;
 mod command_exec;
 mod config_methods;
 mod conn;

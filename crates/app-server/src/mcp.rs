@@ -18,6 +18,9 @@ use crate::conn::ConnHandle;
 use crate::rpc::RpcResult;
 use crate::state::State;
 
+/// How long after the server starts its MCP servers are started.
+const START_AFTER: Duration = Duration::from_millis(40);
+
 pub(crate) struct ServerMcp {
     /// Empty until the config is read; reloads swap its servers and every clone (each
     /// thread's) sees them.
@@ -40,7 +43,7 @@ impl ServerMcp {
     pub fn new() -> ServerMcp {
         let (reloaded, reloaded_rx) = mpsc::unbounded_channel();
         ServerMcp {
-            manager: McpManager::empty(),
+            manager: McpManager::pending(),
             started: AtomicBool::new(false),
             next_load: AtomicU64::new(0),
             applied: Mutex::new(0),
@@ -84,6 +87,10 @@ pub(crate) fn start(state: &Arc<State>) {
     }
     let state = Arc::clone(state);
     tokio::spawn(async move {
+        // wright's own start-up (the first thread, the first model request) goes first: on a
+        // small machine a handful of interpreters starting at once would take the CPU it
+        // needs. Nothing could use the servers that early anyway.
+        tokio::time::sleep(START_AFTER).await;
         if let Err(err) = reload_from_disk(&state).await {
             tracing::warn!("MCP servers not started: {}", err.message);
         }
@@ -109,7 +116,13 @@ pub(crate) async fn reload_from_disk(state: &Arc<State>) -> RpcResult<()> {
             }
             Ok(())
         }
-        Err(err) => Err(err),
+        Err(err) => {
+            // Calls waiting to learn the servers learn there are none.
+            if !state.mcp.manager.is_configured() {
+                state.mcp.manager.reload(wright_mcp::McpOptions::none());
+            }
+            Err(err)
+        }
     };
     state.mcp.loaded.send_replace(true);
     outcome

@@ -45,7 +45,7 @@ pub(crate) async fn status_list(
     let full = p.detail != Some(McpServerStatusDetail::ToolsAndAuthOnly);
     if full {
         // Codex's full inventory comes from started servers: give the ones starting a moment.
-        manager.settled(SETTLE_WAIT).await;
+        manager.wait_started(None, SETTLE_WAIT).await;
     }
     let mut statuses = manager.statuses();
     if let Some(name) = &p.server_name {

@@ -3,24 +3,39 @@
 //! the environment commands get plus each server's own `env`.
 
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use wright_mcp::{Launcher, McpManager, McpOptions};
 
-use crate::config::Config;
+use crate::config::{Config, SandboxMode};
 use crate::sandbox::SandboxLaunch;
 
-/// The options [`McpManager::start`] and [`McpManager::reload`] take for `config`.
+/// The options [`McpManager::start`] and [`McpManager::reload`] take for `config`. Cheap: the
+/// sandbox launcher is only prepared when the first confined server starts (in the
+/// background), never on the way to the first model request.
 pub fn options(config: &Config) -> McpOptions {
-    let sandbox = SandboxLaunch::for_session(config, Arc::new(AtomicBool::new(false)));
-    let launcher: Option<Launcher> = match sandbox.mode {
-        crate::config::SandboxMode::DangerFullAccess => None,
-        _ => Some(Arc::new(move |argv: &[String]| sandbox.wrap(argv))),
+    let launcher: Option<Launcher> = match config.sandbox_mode {
+        SandboxMode::DangerFullAccess => None,
+        _ if config.mcp_servers.is_empty() => None,
+        _ => {
+            let config = config.clone();
+            let sandbox: OnceLock<SandboxLaunch> = OnceLock::new();
+            Some(Arc::new(move |argv: &[String]| {
+                sandbox
+                    .get_or_init(|| {
+                        SandboxLaunch::for_session(&config, Arc::new(AtomicBool::new(false)))
+                    })
+                    .wrap(argv)
+            }))
+        }
     };
     McpOptions {
         servers: config.mcp_servers.clone(),
         launcher,
-        env: config.shell_environment_policy.apply(std::env::vars()),
+        env: match config.mcp_servers.is_empty() {
+            true => Vec::new(),
+            false => config.shell_environment_policy.apply(std::env::vars()),
+        },
         cwd: config.cwd.clone(),
         oauth_home: Some(config.wright_home.clone()),
     }

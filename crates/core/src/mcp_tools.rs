@@ -60,23 +60,34 @@ impl Offer {
             self.specs.extend(resource_specs());
         }
         let mut deferred = BTreeSet::new();
-        for tool in mcp.tools() {
-            if self.declared.contains(&tool.qualified) {
-                continue;
-            }
-            let spec = tool.spec();
-            let cost = truncate::approx_tokens(spec.to_string().len());
+        // A server's new tools are declared together or deferred together: the model should
+        // not see half of a catalogue and have to guess the other half exists.
+        let fresh: Vec<McpTool> = mcp
+            .tools()
+            .into_iter()
+            .filter(|t| !self.declared.contains(&t.qualified))
+            .collect();
+        let mut servers: Vec<&str> = fresh.iter().map(|t| t.server.as_str()).collect();
+        servers.dedup();
+        for server in servers {
+            let group: Vec<&McpTool> = fresh.iter().filter(|t| t.server == server).collect();
+            let specs: Vec<Value> = group.iter().map(|t| t.spec()).collect();
+            let cost: usize = specs
+                .iter()
+                .map(|s| truncate::approx_tokens(s.to_string().len()))
+                .sum();
             if !self.searching && self.spent + cost <= budget {
                 self.spent += cost;
-                self.declared.insert(tool.qualified.clone());
-                self.specs.push(spec);
+                self.declared
+                    .extend(group.iter().map(|t| t.qualified.clone()));
+                self.specs.extend(specs);
                 continue;
             }
             if !self.searching {
                 self.searching = true;
                 self.specs.push(search_spec(hosted));
             }
-            let namespace = names::namespace(&tool.server);
+            let namespace = names::namespace(server);
             if self.told.insert(namespace.clone()) {
                 deferred.insert(namespace);
             }
@@ -182,27 +193,54 @@ pub(crate) enum Route {
 /// Whether the call is wright's business here: an MCP server's tool, `tool_search` or a
 /// resource tool. Other names go to the built-in tools.
 pub(crate) fn route(mcp: Option<&McpManager>, name: &str) -> Option<Route> {
-    let mcp = mcp.filter(|m| m.has_servers())?;
+    let mcp = mcp?;
+    // A name in MCP's form is MCP's, whether or not its server is up yet; the other tools
+    // exist only when servers are configured (or may be: not known yet).
+    if !name.starts_with(names::PREFIX) && mcp.is_configured() && !mcp.has_servers() {
+        return None;
+    }
     match name {
         TOOL_SEARCH_CALL => Some(Route::Search { hosted: true }),
         TOOL_SEARCH => Some(Route::Search { hosted: false }),
         LIST_RESOURCES => Some(Route::ListResources),
         LIST_TEMPLATES => Some(Route::ListTemplates),
         READ_RESOURCE => Some(Route::ReadResource),
-        _ if name.starts_with(names::PREFIX) => Some(match lookup(mcp, name) {
-            Some(tool) => Route::Tool(tool),
-            // Not ready (or gone): still an MCP call, answered with why.
-            None => Route::Tool(McpTool {
+        _ if name.starts_with(names::PREFIX) => Some(Route::Tool(match lookup(mcp, name) {
+            Some(tool) => tool,
+            // Not ready (or gone): still an MCP call; it waits for a starting server, or is
+            // answered with why.
+            None => McpTool {
                 qualified: name.to_string(),
                 server: server_of(mcp, name).unwrap_or_default(),
                 name: String::new(),
                 description: String::new(),
                 input_schema: Value::Null,
                 read_only: false,
-            }),
-        }),
+            },
+        })),
         _ => None,
     }
+}
+
+/// How long a call or a search waits for servers that are still starting (each server's own
+/// `startup_timeout_sec` still applies within it).
+const STARTING_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A tool that was not listed when the call came: if its server is still starting (or the
+/// servers are not known yet), wait for it and look again.
+async fn resolve_late(mcp: &McpManager, tool: McpTool) -> McpTool {
+    mcp.wait_started(None, std::time::Duration::ZERO).await;
+    if !mcp.is_configured() {
+        mcp.wait_started(None, STARTING_WAIT).await;
+    }
+    let server = server_of(mcp, &tool.qualified);
+    if let Some(server) = &server {
+        mcp.wait_started(Some(server), STARTING_WAIT).await;
+    }
+    lookup(mcp, &tool.qualified).unwrap_or(McpTool {
+        server: server.unwrap_or_default(),
+        ..tool
+    })
 }
 
 fn lookup(mcp: &McpManager, qualified: &str) -> Option<McpTool> {
@@ -260,6 +298,17 @@ fn display_names(tool: &McpTool) -> (String, String) {
     if !tool.name.is_empty() {
         return (tool.server.clone(), tool.name.clone());
     }
+    if tool.server.is_empty() {
+        // Servers not known yet: the name's own parts.
+        let rest = tool
+            .qualified
+            .strip_prefix(names::PREFIX)
+            .unwrap_or(&tool.qualified);
+        return match rest.split_once("__") {
+            Some((server, name)) => (server.to_string(), name.to_string()),
+            None => (String::new(), rest.to_string()),
+        };
+    }
     let rest = tool
         .qualified
         .strip_prefix(&format!("{}__", names::namespace(&tool.server)))
@@ -289,8 +338,13 @@ pub(crate) async fn run(
             let output = call_tool(ctx, &mcp, tool, call, cancel).await;
             function_output(call, output)
         }
-        Route::Search { hosted } => search(ctx, &mcp, call, hosted),
+        Route::Search { hosted } => {
+            // A search early in a session should find the servers that are about to be up.
+            mcp.wait_started(None, STARTING_WAIT).await;
+            search(ctx, &mcp, call, hosted)
+        }
         Route::ListResources | Route::ListTemplates | Route::ReadResource => {
+            mcp.wait_started(None, STARTING_WAIT).await;
             let text = resources(ctx, &mcp, &route, call).await;
             function_output(call, Value::String(text))
         }
@@ -308,6 +362,10 @@ async fn call_tool(
     call: &PendingCall,
     cancel: &CancellationToken,
 ) -> Value {
+    let tool = match tool.name.is_empty() {
+        true => resolve_late(mcp, tool).await,
+        false => tool,
+    };
     let started = Instant::now();
     let fail = |arguments: Value, message: String| {
         ctx.emit(Event::ItemCompleted(item(

@@ -530,3 +530,44 @@ async fn progress_becomes_events_and_a_flood_is_cut() {
     assert!(big.contains("truncated"), "no marker: {}", &big[..200]);
     mcp.shutdown();
 }
+
+/// A model that calls a tool before its server is up (Codex's own scenarios do: the first
+/// reply calls it) waits for the server instead of failing, even before the config is read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_early_call_waits_for_its_server() {
+    let mock = MockModel::start(Script::Steps(vec![
+        Step::calls(vec![call("mcp__late__ok", "c_early", json!({}))]),
+        Step::message("done"),
+    ]))
+    .await
+    .unwrap();
+    let s = setup(&mock, &server("late", "ok", "approve"));
+    let mcp = McpManager::pending();
+    let options = wright_core::mcp::options(&s.config);
+    let later = mcp.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        later.reload(options);
+    });
+    let mut thread = Thread::new(s.config.clone()).unwrap();
+    thread.set_mcp(Some(mcp.clone()));
+    let (outcome, events) = turn(&mut thread, "go").await;
+    assert!(
+        matches!(outcome, TurnOutcome::Completed { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        output_of(&mock.requests()[1].json(), "c_early")["output"][1]["text"],
+        "fine"
+    );
+    let started = events.iter().find_map(|e| match e {
+        Event::ItemStarted(i) => Some(serde_json::to_value(i).unwrap()),
+        _ => None,
+    });
+    let started = started.unwrap();
+    assert_eq!(
+        (started["server"].as_str(), started["tool"].as_str()),
+        (Some("late"), Some("ok"))
+    );
+    mcp.shutdown();
+}

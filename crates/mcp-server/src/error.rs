@@ -2,6 +2,8 @@
 //! tool result with `isError: true` and this text, never as a protocol error: clients show a
 //! tool's error text to their model, while they hide a JSON-RPC error's message.
 
+use wright_app_server::client::ClientError;
+
 /// A failure of one tool call, or of the bridge's start.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -57,6 +59,24 @@ pub enum Error {
     /// The MCP transport failed while starting or serving.
     #[error("the MCP connection failed: {0}")]
     Transport(String),
+}
+
+impl From<ClientError> for Error {
+    fn from(err: ClientError) -> Error {
+        match err {
+            ClientError::BadReply { method, source } => Error::BadReply { method, source },
+            ClientError::AppServer {
+                method,
+                code,
+                message,
+            } => Error::AppServer {
+                method,
+                code,
+                message,
+            },
+            ClientError::Gone => Error::AppServerGone,
+        }
+    }
 }
 
 /// The Result of the bridge's operations.

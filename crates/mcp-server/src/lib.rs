@@ -25,7 +25,6 @@
 // stdout is the MCP channel: a stray print would corrupt it.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
-mod app_client;
 mod approval;
 mod error;
 mod progress;
@@ -45,8 +44,8 @@ use wright_protocol::v2::{
 
 pub use error::{Error, Result};
 
-use app_client::AppClient;
 use server::WrightServer;
+use wright_app_server::client::AppClient;
 
 /// How long tool calls still running when the client hangs up get to interrupt their turns.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -75,7 +74,7 @@ where
     E: std::error::Error + Send + Sync + 'static,
 {
     let (incoming_tx, mut incoming) = mpsc::unbounded_channel();
-    let (client, reader) = AppClient::start(app, incoming_tx);
+    let (client, reader) = AppClient::start(app, incoming_tx, "the MCP bridge");
     let _reader = AbortOnDrop(reader);
     let _: InitializeResponse = client
         .request(ClientRequest::Initialize(InitializeParams {

@@ -5,12 +5,13 @@
 use rmcp::model::ElicitRequestParams;
 use rmcp::service::ElicitationMode;
 use rmcp::{Peer, RoleServer};
+use wright_app_server::client::AppClient;
+use wright_protocol::jsonrpc::INTERNAL_ERROR;
 use wright_protocol::v2::{
     CommandExecutionRequestApprovalResponse, FileChangeRequestApprovalResponse, FileUpdateChange,
     ServerRequest,
 };
 
-use crate::app_client::AppClient;
 use crate::approval::{self, Choice};
 use crate::user_input;
 
@@ -64,7 +65,9 @@ pub async fn refuse(app: &AppClient, request: &ServerRequest) {
             app.respond(id, FileChangeRequestApprovalResponse { decision })
                 .await
         }
-        ServerRequest::ToolRequestUserInput { .. } => app.respond_error(id, NO_ANSWER).await,
+        ServerRequest::ToolRequestUserInput { .. } => {
+            app.respond_error(id, INTERNAL_ERROR, NO_ANSWER).await
+        }
     };
     if let Err(err) = answered {
         tracing::warn!(request_id = %id, error = %err, "could not answer the app server");
@@ -107,7 +110,7 @@ pub async fn ask(
             };
             match answers {
                 Some(answers) => app.respond(&id, answers).await,
-                None => app.respond_error(&id, NO_ANSWER).await,
+                None => app.respond_error(&id, INTERNAL_ERROR, NO_ANSWER).await,
             }
         }
     };

@@ -12,11 +12,13 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use tokio::sync::{mpsc, watch};
+use wright_app_server::client::{AppClient, ClientError, Incoming};
+use wright_protocol::jsonrpc;
 use wright_protocol::v2::{
-    ClientRequest, ThreadResumeParams, ThreadResumeResponse, ThreadStartResponse,
+    ClientRequest, ServerNotification, ServerRequest, ThreadResumeParams, ThreadResumeResponse,
+    ThreadStartResponse,
 };
 
-use crate::app_client::{AppClient, Incoming};
 use crate::error::{Error, Result};
 use crate::tools::{self, ReplyArgs, WrightArgs, WRIGHT, WRIGHT_REPLY};
 use crate::turn;
@@ -66,22 +68,36 @@ impl WrightServer {
     /// Hands what the App Server sent to the call following its thread. A question about a
     /// thread no call follows is refused, so the engine does not wait for an answer forever.
     pub async fn route(&self, incoming: Incoming) {
-        let sender = incoming
-            .thread_id()
-            .and_then(|thread| self.shared.following().get(thread).cloned());
+        let sender =
+            thread_id(&incoming).and_then(|thread| self.shared.following().get(thread).cloned());
         let undelivered = match sender {
             Some(sender) => sender.send(incoming).err().map(|e| e.0),
             None => Some(incoming),
         };
-        if let Some(Incoming::Request(request)) = undelivered {
-            let refused = self
-                .shared
-                .app
-                .respond_error(request.id(), "no MCP tool call follows this thread")
-                .await;
-            if let Err(err) = refused {
-                tracing::warn!(error = %err, "could not refuse an approval");
+        let refused = match undelivered {
+            Some(Incoming::Request(request)) => {
+                self.shared
+                    .app
+                    .respond_error(
+                        request.id(),
+                        jsonrpc::INTERNAL_ERROR,
+                        "no MCP tool call follows this thread",
+                    )
+                    .await
             }
+            // Sent only to clients that opt in to the extension, which this one never does;
+            // refused as any request this bridge does not know.
+            Some(Incoming::Extension(request)) => {
+                let message = format!("the MCP bridge does not handle `{}`", request.method());
+                self.shared
+                    .app
+                    .respond_error(request.id(), jsonrpc::METHOD_NOT_FOUND, &message)
+                    .await
+            }
+            Some(Incoming::Notification(_)) | None => return,
+        };
+        if let Err(err) = refused {
+            tracing::warn!(error = %err, "could not refuse an approval");
         }
     }
 
@@ -156,8 +172,10 @@ impl WrightServer {
             .await;
         if let Err(err) = resumed {
             return Err(match err {
-                Error::AppServer { message, .. } => Error::UnknownThread { thread_id, message },
-                other => other,
+                ClientError::AppServer { message, .. } => {
+                    Error::UnknownThread { thread_id, message }
+                }
+                other => other.into(),
             });
         }
         turn::run(
@@ -168,6 +186,27 @@ impl WrightServer {
             &mut claim.events,
         )
         .await
+    }
+}
+
+/// The thread `incoming` is about, for those a tool call follows.
+fn thread_id(incoming: &Incoming) -> Option<&str> {
+    use ServerNotification as N;
+    match incoming {
+        Incoming::Request(request) => Some(match &**request {
+            ServerRequest::CommandExecutionRequestApproval { params, .. } => &params.thread_id,
+            ServerRequest::FileChangeRequestApproval { params, .. } => &params.thread_id,
+            ServerRequest::ToolRequestUserInput { params, .. } => &params.thread_id,
+        }),
+        Incoming::Notification(notification) => Some(match &**notification {
+            N::ItemStarted(n) => &n.thread_id,
+            N::ItemCompleted(n) => &n.thread_id,
+            N::TurnStarted(n) => &n.thread_id,
+            N::TurnCompleted(n) => &n.thread_id,
+            _ => return None,
+        }),
+        // This bridge never opts in to an extension.
+        Incoming::Extension(_) => None,
     }
 }
 
@@ -229,5 +268,32 @@ impl ServerHandler for WrightServer {
             CallToolResult::error(vec![ContentBlock::text(err.to_string())])
         });
         Ok(CallToolResponse::Complete(result))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn approvals_and_notifications_carry_their_thread() {
+        let request: ServerRequest = serde_json::from_str(
+            r#"{"id":1,"method":"item/fileChange/requestApproval","params":{"threadId":"t","turnId":"u","itemId":"i","startedAtMs":0,"reason":null,"grantRoot":null}}"#,
+        )
+        .unwrap();
+        assert_eq!(thread_id(&Incoming::Request(Box::new(request))), Some("t"));
+        let notification: ServerNotification = serde_json::from_str(
+            r#"{"method":"turn/started","params":{"threadId":"t2","turn":{"id":"u","items":[],"status":"inProgress","error":null}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            thread_id(&Incoming::Notification(Box::new(notification))),
+            Some("t2")
+        );
+        let delta: ServerNotification = serde_json::from_str(
+            r#"{"method":"item/agentMessage/delta","params":{"threadId":"t","turnId":"u","itemId":"i","delta":"hi"}}"#,
+        )
+        .unwrap();
+        assert_eq!(thread_id(&Incoming::Notification(Box::new(delta))), None);
     }
 }

@@ -10,13 +10,13 @@ use rmcp::service::RequestContext;
 use rmcp::{Peer, RoleServer};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
+use wright_app_server::client::{AppClient, Incoming};
 use wright_protocol::v2::{
     ClientRequest, FileUpdateChange, ServerNotification, ServerRequest, ThreadItem, Turn,
     TurnInterruptParams, TurnInterruptResponse, TurnStartParams, TurnStartResponse, TurnStatus,
     UserInput,
 };
 
-use crate::app_client::{AppClient, Incoming};
 use crate::error::{Error, Result};
 use crate::tools::ToolOutput;
 use crate::{progress, questions};
@@ -95,6 +95,8 @@ pub async fn run(
                         break Some(done);
                     }
                 }
+                // Never routed to a thread (this bridge opts in to no extension).
+                Some(Incoming::Extension(_)) => {}
             },
         }
     };

@@ -3,7 +3,6 @@
 #![allow(deprecated)] // `LoggingMessageNotificationParam`: see `on_logging_message`.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
@@ -130,39 +129,19 @@ impl Connection {
     }
 }
 
-/// What a stdio server needs that is not in its config.
-pub(crate) struct Spawn<'a> {
-    /// The server's argv, wrapped in the sandbox launcher when confined.
-    pub argv: Vec<String>,
-    pub env: Vec<(String, String)>,
-    pub cwd: &'a Path,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ConnectError {
-    #[error("could not start `{command}`: {source}")]
-    Spawn {
-        command: String,
-        source: std::io::Error,
-    },
     #[error("the handshake failed: {0}")]
     Handshake(String),
     #[error("{0}")]
     Config(String),
 }
 
+/// The handshake over a process already started (see [`stdio::spawn`]).
 pub(crate) async fn connect_stdio(
-    name: &str,
-    spawn: Spawn<'_>,
+    (pipes, process): (stdio::Pipes, stdio::Process),
     handler: Handler,
 ) -> Result<Connection, ConnectError> {
-    let (pipes, process) =
-        stdio::spawn(name, &spawn.argv, &spawn.env, spawn.cwd).map_err(|source| {
-            ConnectError::Spawn {
-                command: spawn.argv.first().cloned().unwrap_or_default(),
-                source,
-            }
-        })?;
     // The process (and its guard, which kills it) lives as long as the connection attempt:
     // a failed handshake drops it here, after saying why it failed.
     let service = match handler.serve(pipes).await {

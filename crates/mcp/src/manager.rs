@@ -51,6 +51,19 @@ pub struct McpOptions {
     pub oauth_home: Option<PathBuf>,
 }
 
+impl McpOptions {
+    /// No servers.
+    pub fn none() -> McpOptions {
+        McpOptions {
+            servers: McpServers::new(),
+            launcher: None,
+            env: Vec::new(),
+            cwd: PathBuf::from("/"),
+            oauth_home: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ServerState {
@@ -203,18 +216,29 @@ pub struct McpManager {
 struct Shared {
     events: broadcast::Sender<McpEvent>,
     current: std::sync::RwLock<Arc<Inner>>,
+    /// Whether the servers were ever configured ([`McpManager::pending`] starts without).
+    configured: watch::Sender<bool>,
 }
 
 impl McpManager {
     /// Starts every enabled server in the background and returns at once. Needs a tokio
     /// runtime.
     pub fn start(options: McpOptions) -> McpManager {
+        let manager = Self::pending();
+        manager.reload(options);
+        manager
+    }
+
+    /// A manager whose servers are not known yet (the config is still being read): calls
+    /// to it wait, briefly, for [`McpManager::reload`] to say what they are.
+    pub fn pending() -> McpManager {
         let (events, _) = broadcast::channel(256);
-        let inner = launch(options, events.clone());
+        let inner = launch(McpOptions::none(), events.clone());
         McpManager {
             shared: Arc::new(Shared {
                 events,
                 current: std::sync::RwLock::new(inner),
+                configured: watch::channel(false).0,
             }),
         }
     }
@@ -227,7 +251,35 @@ impl McpManager {
             Err(_) => return,
         };
         old.shutdown.cancel();
+        self.shared.configured.send_replace(true);
         let _ = self.shared.events.send(McpEvent::ToolsChanged);
+    }
+
+    /// Waits (at most `limit`) until the servers are configured, then until `server` (or, with
+    /// `None`, every server) has stopped starting: ready, failed or given up. For a call or a
+    /// search that arrives before a server is up; the first model request never waits.
+    pub async fn wait_started(&self, server: Option<&str>, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        let mut configured = self.shared.configured.subscribe();
+        if tokio::time::timeout(limit, configured.wait_for(|c| *c))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let mut events = self.subscribe();
+        loop {
+            let starting = self.statuses().iter().any(|s| {
+                s.state == ServerState::Starting && server.is_none_or(|name| s.name == name)
+            });
+            if !starting {
+                return;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || tokio::time::timeout(left, events.recv()).await.is_err() {
+                return;
+            }
+        }
     }
 
     fn inner(&self) -> Arc<Inner> {
@@ -289,13 +341,12 @@ fn launch(options: McpOptions, events: broadcast::Sender<McpEvent>) -> Arc<Inner
 impl McpManager {
     /// A manager with no servers.
     pub fn empty() -> McpManager {
-        Self::start(McpOptions {
-            servers: McpServers::new(),
-            launcher: None,
-            env: Vec::new(),
-            cwd: PathBuf::from("/"),
-            oauth_home: None,
-        })
+        Self::start(McpOptions::none())
+    }
+
+    /// Whether the servers are known (a pending manager's are not until its first reload).
+    pub fn is_configured(&self) -> bool {
+        *self.shared.configured.borrow()
     }
 
     /// Whether any server is configured (enabled or not).
@@ -334,27 +385,6 @@ impl McpManager {
             .filter_map(|slot| slot.live.borrow().as_ref().map(|l| Arc::clone(&l.tools)))
             .flat_map(|tools| tools.as_ref().clone())
             .collect()
-    }
-
-    /// Waits until no enabled server is starting any more (ready, failed or given up), or
-    /// `limit` passes. For callers that want a complete list, such as `mcpServerStatus/list`
-    /// right after start; the agent loop never calls it.
-    pub async fn settled(&self, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        let mut events = self.subscribe();
-        loop {
-            let starting = self
-                .statuses()
-                .iter()
-                .any(|s| s.state == ServerState::Starting);
-            if !starting {
-                return;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || tokio::time::timeout(left, events.recv()).await.is_err() {
-                return;
-            }
-        }
     }
 
     /// Calls `tool` on `server`. Waits for a server that is (re)starting, up to its startup

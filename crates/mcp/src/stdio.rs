@@ -13,6 +13,8 @@ use tokio::sync::watch;
 
 /// Lines of stderr kept for messages about a server that failed.
 const STDERR_LINES: usize = 20;
+/// The niceness stdio servers run at (their children inherit it).
+const SERVER_NICE: libc::c_int = 10;
 /// A line longer than this is not a message any server should send.
 const MAX_LINE: u64 = 64 * 1024 * 1024;
 
@@ -127,6 +129,15 @@ pub(crate) fn spawn(
         .process_group(0)
         .kill_on_drop(true);
     let mut child = command.spawn()?;
+    if let Some(pid) = child.id() {
+        // Servers start while wright itself starts: at a lower priority they take the CPU
+        // wright leaves idle, not the time to its first model request. Done right after the
+        // spawn (a pre-exec hook would cost a full fork); the child is still loading then.
+        // SAFETY: setpriority(2) on our own child; no memory is involved.
+        unsafe {
+            libc::setpriority(libc::PRIO_PROCESS, pid, SERVER_NICE);
+        }
+    }
     let guard = KillOnDrop {
         pgid: child.id().map(|id| id as i32),
     };

@@ -10,12 +10,13 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::config::McpTransport;
-use crate::connection::{self, Connection, Handler, Spawn};
+use crate::connection::{self, Connection, Handler};
 use crate::manager::{
     Inner, Live, McpEvent, McpOptions, McpTool, ServerState, ServerStatus, Slot,
     DEFAULT_STARTUP_TIMEOUT, MAX_BACKOFF, MAX_FAILED_STARTS,
 };
 use crate::names;
+use crate::stdio;
 
 fn set_status(inner: &Inner, slot: &Slot, change: impl FnOnce(&mut ServerStatus)) {
     let status = match slot.status.lock() {
@@ -118,24 +119,32 @@ async fn start(
         } => {
             let mut argv = vec![command.clone()];
             argv.extend(args.iter().cloned());
-            let argv = match (&options.launcher, slot.config.sandbox) {
-                (Some(launcher), true) => launcher(&argv).map_err(|why| {
-                    format!("it cannot be confined here: {why}; set `sandbox = false` for this server to run it unconfined")
-                })?,
-                _ => argv,
-            };
             let mut full_env = options.env.clone();
             for (k, v) in env.iter().flatten() {
                 full_env.retain(|(key, _)| key != k);
                 full_env.push((k.clone(), v.clone()));
             }
             let cwd = cwd.clone().unwrap_or_else(|| options.cwd.clone());
-            let spawn = Spawn {
-                argv,
-                env: full_env,
-                cwd: &cwd,
+            let launcher = match (&options.launcher, slot.config.sandbox) {
+                (Some(launcher), true) => Some(Arc::clone(launcher)),
+                _ => None,
             };
-            connection::connect_stdio(&slot.name, spawn, handler).await
+            let name = slot.name.clone();
+            // Preparing the sandbox launcher and forking are blocking work.
+            let spawned = tokio::task::spawn_blocking(move || {
+                let argv = match launcher {
+                    Some(launcher) => launcher(&argv).map_err(|why| {
+                        format!("it cannot be confined here: {why}; set `sandbox = false` for this server to run it unconfined")
+                    })?,
+                    None => argv,
+                };
+                stdio::spawn(&name, &argv, &full_env, &cwd).map_err(|e| {
+                    format!("could not start `{}`: {e}", argv.first().map(String::as_str).unwrap_or(""))
+                })
+            })
+            .await
+            .map_err(|e| format!("internal error: {e}"))??;
+            connection::connect_stdio(spawned, handler).await
         }
         McpTransport::StreamableHttp {
             url,

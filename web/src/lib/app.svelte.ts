@@ -18,6 +18,7 @@ import type {
   ThreadListResponse,
   ThreadResumeResponse,
   ThreadStartResponse,
+  ToolRequestUserInputParams,
   TurnStartParams,
   TurnStartResponse,
   UserInput,
@@ -31,7 +32,18 @@ export type ConnState = 'noToken' | 'connecting' | 'open' | 'reconnecting' | 're
 
 export type Approval =
   | { kind: 'command'; id: RequestId; params: CommandExecutionRequestApprovalParams }
-  | { kind: 'fileChange'; id: RequestId; params: FileChangeRequestApprovalParams };
+  | { kind: 'fileChange'; id: RequestId; params: FileChangeRequestApprovalParams }
+  | { kind: 'mcpTool'; id: RequestId; params: ToolRequestUserInputParams & { reason?: null } };
+
+/** Codex's question id for the approval of an MCP tool call. */
+const MCP_APPROVAL = 'mcp_tool_call_approval_';
+/** Its options, by the decision they stand for. */
+const MCP_LABELS: Record<Decision, string> = {
+  accept: 'Allow',
+  acceptForSession: 'Allow for this session',
+  decline: 'Cancel',
+  cancel: 'Cancel',
+};
 
 export type Decision = 'accept' | 'acceptForSession' | 'decline' | 'cancel';
 
@@ -273,6 +285,15 @@ export class App {
       case 'item/fileChange/requestApproval':
         this.approvals = [...this.approvals, { kind: 'fileChange', id: r.id, params: r.params }];
         return;
+      case 'item/tool/requestUserInput':
+        // The approval of an MCP tool call is a one-question form; other questions are not
+        // asked here yet, and an error reply declines them.
+        if (r.params.questions.length === 1 && r.params.questions[0].id.startsWith(MCP_APPROVAL)) {
+          this.approvals = [...this.approvals, { kind: 'mcpTool', id: r.id, params: r.params }];
+          return;
+        }
+        this.rpc?.respondError(r.id, -32601, 'wright web UI only answers MCP tool approvals');
+        return;
       default: {
         const unknown = r as { id: RequestId; method: string };
         this.rpc?.respondError(unknown.id, -32601, `wright web UI does not handle ${unknown.method}`);
@@ -282,6 +303,13 @@ export class App {
 
   answer(a: Approval, decision: Decision): void {
     this.approvals = this.approvals.filter((x) => x !== a);
+    if (a.kind === 'mcpTool') {
+      const q = a.params.questions[0];
+      const offered = (q.options ?? []).map((o) => o.label);
+      const label = offered.includes(MCP_LABELS[decision]) ? MCP_LABELS[decision] : 'Cancel';
+      this.rpc?.respond(a.id, { answers: { [q.id]: { answers: [label] } } });
+      return;
+    }
     this.rpc?.respond(a.id, { decision });
   }
 
