@@ -80,6 +80,7 @@ pub(crate) async fn status_list(
         .zip(listings)
         .map(|((status, auth_status), (resources, resource_templates))| {
             let config = manager.server_config(&status.name);
+            let initialize = manager.server_initialize(&status.name);
             McpServerStatus {
                 name: status.name.clone(),
                 tools: tools_of(&tools, &status.name),
@@ -94,8 +95,13 @@ pub(crate) async fn status_list(
                     ServerState::Failed => McpServerConnectionStatus::Failed,
                     ServerState::Disabled => McpServerConnectionStatus::Disabled,
                 }),
-                server_capabilities: None,
-                server_info: None,
+                server_capabilities: initialize
+                    .as_ref()
+                    .and_then(|i| i.get("capabilities").cloned()),
+                server_info: initialize
+                    .as_ref()
+                    .and_then(|i| i.get("serverInfo").cloned())
+                    .and_then(|v| serde_json::from_value(v).ok()),
                 tool_list_meta: None,
                 tools_error: (status.state == ServerState::Failed)
                     .then(|| status.error.clone())

@@ -3,7 +3,11 @@
 //! notifications, client tool calls, a server that crashes mid-call and is restarted, config
 //! reload, and the approval of a model's MCP tool call.
 
+#[path = "../../mcp/tests/support/oauth_server.rs"]
+mod oauth_server;
+
 use std::collections::VecDeque;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -284,6 +288,9 @@ async fn status_list_and_startup_notifications() {
     let ok = &list["data"][2];
     assert_eq!(ok["runtimeStatus"], "connected", "{ok}");
     assert_eq!(ok["authStatus"], "unsupported");
+    // What the server said of itself in `initialize`.
+    assert_eq!(ok["serverInfo"]["name"], "broken-server-ok", "{ok}");
+    assert!(ok["serverCapabilities"]["tools"].is_object(), "{ok}");
     assert_eq!(ok["tools"]["ok"]["name"], "ok");
     assert_eq!(
         ok["tools"]["ok"]["description"],
@@ -598,4 +605,49 @@ fn output_text(body: &Value, call_id: &str) -> String {
         Value::String(text) => text.clone(),
         other => other.to_string(),
     }
+}
+
+/// `mcpServer/oauth/login` end to end against a real OAuth server: the URL comes back at
+/// once, the client plays the browser, `mcpServer/oauthLogin/completed` says it worked with
+/// the same login id, and the server's auth status becomes `oAuth`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth_login_through_the_app_server() {
+    let oauth = oauth_server::OAuthServer::start().await;
+    let table = format!("[mcp_servers.remote]\nurl = \"{}\"\n", oauth.url());
+    let setup = Setup::new(Vec::new(), &table).await;
+    let mut server = setup.server().await;
+    let before = server
+        .result(
+            "mcpServerStatus/list",
+            json!({"detail": "toolsAndAuthOnly"}),
+        )
+        .await;
+    assert_eq!(before["data"][0]["authStatus"], "notLoggedIn", "{before}");
+    let started = server
+        .result(
+            "mcpServer/oauth/login",
+            json!({"name": "remote", "timeoutSecs": 30}),
+        )
+        .await;
+    let url = started["authorizationUrl"].as_str().unwrap().to_string();
+    let login_id = started["loginId"].clone();
+    let redirect = oauth_server::approve(&url).await;
+    let (status, _) = oauth_server::visit(&redirect).await;
+    assert_eq!(status, 200);
+    let done = server
+        .notification("mcpServer/oauthLogin/completed", |_| true)
+        .await;
+    assert_eq!(done["success"], true, "{done}");
+    assert_eq!(done["name"], "remote");
+    assert_eq!(done["loginId"], login_id);
+    let after = server
+        .result(
+            "mcpServerStatus/list",
+            json!({"detail": "toolsAndAuthOnly"}),
+        )
+        .await;
+    assert_eq!(after["data"][0]["authStatus"], "oAuth", "{after}");
+    let stored = setup.home.path().join(".credentials/mcp/remote.json");
+    let mode = std::fs::metadata(&stored).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
 }

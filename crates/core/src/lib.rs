@@ -14,6 +14,7 @@ pub mod config;
 pub mod config_edit;
 pub mod config_layers;
 pub mod context;
+mod dispatch;
 pub mod env_policy;
 pub mod exec_policy;
 pub mod file_reads;

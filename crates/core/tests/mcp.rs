@@ -97,6 +97,22 @@ async fn ready(mcp: &McpManager, names: &[&str]) {
     }
 }
 
+/// The configured servers started and ready, and a thread offered their tools.
+async fn thread_with(s: &Setup, servers: &[&str]) -> (McpManager, Thread) {
+    let mcp = wright_core::mcp::start(&s.config);
+    ready(&mcp, servers).await;
+    let mut thread = Thread::new(s.config.clone()).unwrap();
+    thread.set_mcp(Some(mcp.clone()));
+    (mcp, thread)
+}
+
+/// server-everything over stdio, trusted.
+fn everything_table(path: &str) -> String {
+    format!(
+        "[mcp_servers.everything]\ncommand = \"node\"\nargs = [\"{path}\", \"stdio\"]\ndefault_tools_approval_mode = \"approve\"\nstartup_timeout_sec = 30\n"
+    )
+}
+
 async fn turn(thread: &mut Thread, text: &str) -> (TurnOutcome, Vec<Event>) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let outcome = thread
@@ -162,10 +178,7 @@ async fn a_tool_call_maps_to_codex_output_and_items() {
     .await
     .unwrap();
     let s = setup(&mock, &server("good", "ok", "approve"));
-    let mcp = wright_core::mcp::start(&s.config);
-    ready(&mcp, &["good"]).await;
-    let mut thread = Thread::new(s.config.clone()).unwrap();
-    thread.set_mcp(Some(mcp.clone()));
+    let (mcp, mut thread) = thread_with(&s, &["good"]).await;
     let (outcome, events) = turn(&mut thread, "use the tool").await;
     assert!(
         matches!(outcome, TurnOutcome::Completed { .. }),
@@ -240,10 +253,7 @@ async fn approval_mode_against_a_never_policy() {
         server("trusted", "ok", "approve")
     );
     let s = setup(&mock, &extra);
-    let mcp = wright_core::mcp::start(&s.config);
-    ready(&mcp, &["asks", "trusted"]).await;
-    let mut thread = Thread::new(s.config.clone()).unwrap();
-    thread.set_mcp(Some(mcp.clone()));
+    let (mcp, mut thread) = thread_with(&s, &["asks", "trusted"]).await;
     let (_, events) = turn(&mut thread, "go").await;
     let second = mock.requests()[1].json();
     // The same tool runs when its server is trusted...
@@ -284,10 +294,7 @@ async fn tools_of_a_later_server_are_appended_and_bad_calls_get_clear_errors() {
     .await
     .unwrap();
     let s = setup(&mock, &server("first", "ok", "approve"));
-    let mcp = wright_core::mcp::start(&s.config);
-    ready(&mcp, &["first"]).await;
-    let mut thread = Thread::new(s.config.clone()).unwrap();
-    thread.set_mcp(Some(mcp.clone()));
+    let (mcp, mut thread) = thread_with(&s, &["first"]).await;
     turn(&mut thread, "one").await;
 
     // A second server joins (config reload).
@@ -350,16 +357,11 @@ async fn a_big_catalogue_goes_behind_tool_search() {
     ]))
     .await
     .unwrap();
-    let extra = format!(
-        "[mcp_servers.everything]\ncommand = \"node\"\nargs = [\"{everything}\", \"stdio\"]\ndefault_tools_approval_mode = \"approve\"\nstartup_timeout_sec = 30\n"
-    );
+    let extra = everything_table(&everything);
     let mut s = setup(&mock, &extra);
     // A small window: a tenth of it cannot hold every schema.
     s.config.model_context_window = Some(4000);
-    let mcp = wright_core::mcp::start(&s.config);
-    ready(&mcp, &["everything"]).await;
-    let mut thread = Thread::new(s.config.clone()).unwrap();
-    thread.set_mcp(Some(mcp.clone()));
+    let (mcp, mut thread) = thread_with(&s, &["everything"]).await;
     let (outcome, _) = turn(&mut thread, "Echo hi via MCP.").await;
     assert!(
         matches!(outcome, TurnOutcome::Completed { .. }),
@@ -422,15 +424,10 @@ async fn chat_completions_search_declares_what_it_found() {
     ]))
     .await
     .unwrap();
-    let extra = format!(
-        "wire_api = \"chat\"\n[mcp_servers.everything]\ncommand = \"node\"\nargs = [\"{everything}\", \"stdio\"]\ndefault_tools_approval_mode = \"approve\"\nstartup_timeout_sec = 30\n"
-    );
+    let extra = format!("wire_api = \"chat\"\n{}", everything_table(&everything));
     let mut s = setup(&mock, &extra);
     s.config.model_context_window = Some(4000);
-    let mcp = wright_core::mcp::start(&s.config);
-    ready(&mcp, &["everything"]).await;
-    let mut thread = Thread::new(s.config.clone()).unwrap();
-    thread.set_mcp(Some(mcp.clone()));
+    let (mcp, mut thread) = thread_with(&s, &["everything"]).await;
     let (outcome, _) = turn(&mut thread, "add 2 and 3").await;
     assert!(
         matches!(outcome, TurnOutcome::Completed { .. }),
@@ -493,14 +490,9 @@ async fn progress_becomes_events_and_a_flood_is_cut() {
     ]))
     .await
     .unwrap();
-    let extra = format!(
-        "[mcp_servers.everything]\ncommand = \"node\"\nargs = [\"{everything}\", \"stdio\"]\ndefault_tools_approval_mode = \"approve\"\nstartup_timeout_sec = 30\n"
-    );
+    let extra = everything_table(&everything);
     let s = setup(&mock, &extra);
-    let mcp = wright_core::mcp::start(&s.config);
-    ready(&mcp, &["everything"]).await;
-    let mut thread = Thread::new(s.config.clone()).unwrap();
-    thread.set_mcp(Some(mcp.clone()));
+    let (mcp, mut thread) = thread_with(&s, &["everything"]).await;
     let (outcome, events) = turn(&mut thread, "go").await;
     assert!(
         matches!(outcome, TurnOutcome::Completed { .. }),

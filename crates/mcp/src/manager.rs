@@ -189,6 +189,8 @@ pub(crate) struct Live {
     pub(crate) failure: watch::Receiver<Option<String>>,
     /// Signalled by `notifications/tools/list_changed`.
     pub(crate) tools_changed: Arc<tokio::sync::Notify>,
+    /// The server's answer to `initialize` (its `serverInfo`, `capabilities`, ...), as JSON.
+    pub(crate) initialize: Option<Value>,
 }
 
 pub(crate) struct Slot {
@@ -365,6 +367,15 @@ impl McpManager {
             .values()
             .filter_map(|s| s.status.lock().ok().map(|s| s.clone()))
             .collect()
+    }
+
+    /// A ready server's answer to `initialize` (`serverInfo`, `capabilities`,
+    /// `protocolVersion`, `instructions`), as MCP sent it.
+    pub fn server_initialize(&self, server: &str) -> Option<Value> {
+        let inner = self.inner();
+        let slot = inner.slots.get(server)?;
+        let live = slot.live.borrow();
+        live.as_ref().and_then(|l| l.initialize.clone())
     }
 
     pub fn server_config(&self, server: &str) -> Option<McpServerConfig> {

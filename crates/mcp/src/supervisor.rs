@@ -179,6 +179,10 @@ async fn start(
         stderr: connection.stderr(),
         failure,
         tools_changed,
+        initialize: connection
+            .service
+            .peer_info()
+            .and_then(|info| serde_json::to_value(info.as_ref()).ok()),
     };
     Ok((connection, live))
 }

@@ -493,3 +493,39 @@ fn slash_resume_switches_threads_and_leaves_the_old_one() {
         ]
     );
 }
+
+#[test]
+fn mcp_lists_servers_and_a_failure_is_announced_once() {
+    use crossterm::event::KeyCode;
+    let (mut app, mut rx) = app();
+    sent(&mut rx);
+    // A server that fails (and fails again on its restart) is said once.
+    let failed = json!({"method": "mcpServer/startupStatus/updated", "params": {
+        "name": "stuck", "status": "failed", "error": "it did not finish starting within 10 s"}});
+    feed(&mut app, failed.clone());
+    feed(&mut app, failed);
+    typed(&mut app, "/mcp");
+    press(&mut app, KeyCode::Enter);
+    let list = sent(&mut rx);
+    assert_eq!(list[0]["method"], "mcpServerStatus/list");
+    feed(
+        &mut app,
+        json!({"id": list[0]["id"], "result": {"nextCursor": null, "data": [
+            {"name": "docs", "authStatus": "unsupported", "runtimeStatus": "connected",
+             "resources": [], "resourceTemplates": [],
+             "tools": {"search": {"name": "search", "inputSchema": {"type": "object"}},
+                       "read": {"name": "read", "inputSchema": {"type": "object"}}}},
+            {"name": "stuck", "authStatus": "unsupported", "runtimeStatus": "failed",
+             "resources": [], "resourceTemplates": [], "tools": {},
+             "toolsError": "it did not finish starting within 10 s"}
+        ]}}),
+    );
+    let text = scrollback(&app);
+    let one_width = text.split("--- ").nth(1).unwrap_or_default();
+    assert_eq!(
+        one_width.matches("MCP server `stuck` failed").count(),
+        1,
+        "{text}"
+    );
+    insta::assert_snapshot!("mcp_status", text);
+}
