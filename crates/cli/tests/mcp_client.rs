@@ -91,11 +91,12 @@ async fn write_outside(sandbox: bool) -> (String, bool) {
     let Some(server) = filesystem_server() else {
         return (String::new(), !sandbox);
     };
-    // Not under /tmp, which workspace-write leaves writable.
-    let outside = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    // Beside the repository, not in it. workspace-write leaves /tmp and $TMPDIR writable
+    // unless told otherwise, which the config below does, wherever the checkout is.
+    let outside = tempfile::tempdir().unwrap();
     let target = outside.path().join("written-by-mcp.txt");
     let extra = format!(
-        "[mcp_servers.fs]\ncommand = \"node\"\nargs = [\"{}\", \"{}\"]\ndefault_tools_approval_mode = \"approve\"\nstartup_timeout_sec = 30\n{}\n",
+        "[sandbox_workspace_write]\nexclude_slash_tmp = true\nexclude_tmpdir_env_var = true\n[mcp_servers.fs]\ncommand = \"node\"\nargs = [\"{}\", \"{}\"]\ndefault_tools_approval_mode = \"approve\"\nstartup_timeout_sec = 30\n{}\n",
         server.display(),
         outside.path().display(),
         if sandbox { "" } else { "sandbox = false" }
