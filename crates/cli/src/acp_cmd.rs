@@ -2,8 +2,6 @@
 
 use anyhow::Context;
 use clap::Args;
-use wright_app_server::{AppServer, ServerOptions};
-use wright_core::config::{CliOverrides, Config};
 use wright_protocol::v2::AskForApproval;
 
 #[derive(Args, Debug)]
@@ -33,21 +31,9 @@ pub fn main(args: AcpArgs) -> i32 {
 }
 
 async fn run(args: AcpArgs) -> anyhow::Result<()> {
-    let overrides = CliOverrides {
-        model: args.model,
-        profile: args.profile,
-        config: args.config,
-        // Each session's directory comes from the editor (`session/new`'s `cwd`).
-        cwd: None,
-        sandbox_exe: crate::sealed_sandbox_exe(),
-        ..Default::default()
-    };
-    // stdout carries the protocol: problems with the config go to stderr, which editors log.
-    let config = Config::load(&overrides)?;
-    for warning in &config.warnings {
-        eprintln!("warning: {warning}");
-    }
-    crate::local_model::prepare(&config, false)?;
+    // Each session's directory comes from the editor (`session/new`'s `cwd`).
+    let (config, overrides, server) =
+        crate::app_server::bridge_server(args.model, args.profile, args.config, "acp")?;
     // Someone at the editor answers questions, so unless the config says otherwise the model
     // may ask (as in the TUI).
     let layers = wright_core::config_layers::LayerStack::load(&config.wright_home, &overrides)
@@ -56,14 +42,6 @@ async fn run(args: AcpArgs) -> anyhow::Result<()> {
         .winner(&["approval_policy".to_string()])
         .is_none()
         .then_some(AskForApproval::OnRequest);
-    let server = AppServer::new(ServerOptions {
-        overrides,
-        wright_home: config.wright_home.clone(),
-        ephemeral: false,
-        source: "acp".into(),
-        thread_retention_days: config.thread_retention_days,
-        max_threads: config.max_threads,
-    });
     wright_acp::serve_stdio(server.connect(), wright_acp::Options { default_approval }).await?;
     Ok(())
 }

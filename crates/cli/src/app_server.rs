@@ -183,6 +183,39 @@ pub(crate) fn server_options(
 }
 
 /// Writes `token` to `path`, readable by this user only.
+/// The config and in-process App Server of a stdio bridge (`wright acp`, `wright mcp-server`):
+/// each session's directory comes from its client, and since stdout carries the bridge's
+/// protocol, problems with the config go to stderr, which clients keep in their log.
+pub(crate) fn bridge_server(
+    model: Option<String>,
+    profile: Option<String>,
+    config_flags: Vec<String>,
+    source: &str,
+) -> anyhow::Result<(Config, CliOverrides, AppServer)> {
+    let overrides = CliOverrides {
+        model,
+        profile,
+        config: config_flags,
+        cwd: None,
+        sandbox_exe: crate::sealed_sandbox_exe(),
+        ..Default::default()
+    };
+    let config = Config::load(&overrides)?;
+    for warning in &config.warnings {
+        eprintln!("warning: {warning}");
+    }
+    crate::local_model::prepare(&config, false)?;
+    let server = AppServer::new(ServerOptions {
+        overrides: overrides.clone(),
+        wright_home: config.wright_home.clone(),
+        ephemeral: false,
+        source: source.into(),
+        thread_retention_days: config.thread_retention_days,
+        max_threads: config.max_threads,
+    });
+    Ok((config, overrides, server))
+}
+
 pub(crate) fn write_private(path: &std::path::Path, token: &str) -> anyhow::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};

@@ -2,8 +2,6 @@
 //! as a client of an in-process App Server.
 
 use clap::Args;
-use wright_app_server::{AppServer, ServerOptions};
-use wright_core::config::{CliOverrides, Config};
 
 #[derive(Args, Debug)]
 pub struct McpServerArgs {
@@ -36,30 +34,9 @@ pub fn main(args: McpServerArgs) -> i32 {
 }
 
 async fn run(args: McpServerArgs) -> anyhow::Result<()> {
-    let overrides = CliOverrides {
-        model: args.model,
-        profile: args.profile,
-        config: args.config,
-        // Each session's directory comes from the tool call (`cwd`), else this process's.
-        cwd: None,
-        sandbox_exe: crate::sealed_sandbox_exe(),
-        ..Default::default()
-    };
-    // stdout carries MCP messages only: problems with the config go to stderr, which MCP
-    // clients keep in the server's log.
-    let config = Config::load(&overrides)?;
-    for warning in &config.warnings {
-        eprintln!("warning: {warning}");
-    }
-    crate::local_model::prepare(&config, false)?;
-    let server = AppServer::new(ServerOptions {
-        overrides,
-        wright_home: config.wright_home.clone(),
-        ephemeral: false,
-        source: "mcp".into(),
-        thread_retention_days: config.thread_retention_days,
-        max_threads: config.max_threads,
-    });
+    // Each session's directory comes from the tool call (`cwd`), else this process's.
+    let (_, _, server) =
+        crate::app_server::bridge_server(args.model, args.profile, args.config, "mcp")?;
     wright_mcp_server::serve_stdio(server.connect()).await?;
     Ok(())
 }
