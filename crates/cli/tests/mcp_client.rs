@@ -162,3 +162,70 @@ async fn stdio_servers_run_inside_the_sandbox() {
         "{text}"
     );
 }
+
+/// What `get-env` of server-everything reports when wright runs with a secret in its
+/// environment; `policy` is extra config (the environment policy).
+async fn server_env(policy: &str) -> String {
+    let Some(fs) = filesystem_server() else {
+        return String::new();
+    };
+    let everything = fs
+        .parent()
+        .and_then(|p| p.parent())
+        .and_then(|p| p.parent())
+        .unwrap()
+        .join("server-everything/dist/index.js");
+    let extra = format!(
+        "{policy}\n[mcp_servers.everything]\ncommand = \"node\"\nargs = [\"{}\", \"stdio\"]\ndefault_tools_approval_mode = \"approve\"\nstartup_timeout_sec = 30\nenv = {{ CONFIGURED_FOR_SERVER = \"given\" }}\n",
+        everything.display()
+    );
+    let env = Env::with_config(
+        Script::Steps(vec![
+            Step::calls(vec![call_with_id(
+                "mcp__everything__get-env",
+                json!({}),
+                "call_env",
+            )]),
+            Step::message("done"),
+        ]),
+        "responses",
+        &extra,
+    )
+    .await;
+    let out = env
+        .command(&["--json", "-s", "workspace-write", "show the environment"])
+        .env("WRIGHT_TEST_API_TOKEN", "sk-do-not-leak")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bodies = env.bodies();
+    bodies.last().unwrap()["input"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["call_id"] == "call_env" && i["type"] == "function_call_output")
+        .map(|o| o["output"].to_string())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_do_not_reach_mcp_servers() {
+    if filesystem_server().is_none() {
+        return;
+    }
+    // With the default filters off, the server sees the secret: the check below is real.
+    let open = server_env("[shell_environment_policy]\nignore_default_excludes = true").await;
+    assert!(open.contains("sk-do-not-leak"), "{open}");
+    let filtered = server_env("").await;
+    assert!(filtered.contains("CONFIGURED_FOR_SERVER"), "{filtered}");
+    assert!(filtered.contains("PATH"), "{filtered}");
+    assert!(
+        !filtered.contains("sk-do-not-leak"),
+        "a secret reached the server: {filtered}"
+    );
+}
