@@ -72,6 +72,28 @@ pub(crate) async fn thread_start(
             tracing::warn!("thread/start: `{name}` is not supported and has no effect");
         }
     }
+    // MCP servers belong to the whole server (one set, shared by its threads): a thread's own
+    // `mcp_servers` would be silently ignored, so its client is told.
+    let mcp_keys: Vec<&String> = p
+        .config
+        .iter()
+        .flatten()
+        .map(|(key, _)| key)
+        .filter(|key| *key == "mcp_servers" || key.starts_with("mcp_servers."))
+        .collect();
+    if !mcp_keys.is_empty() {
+        conn.notify(&wright_protocol::v2::ServerNotification::ConfigWarning(
+            wright_protocol::v2::ConfigWarningNotification {
+                summary: format!(
+                    "thread/start: `{}` is not acted on: MCP servers come from the server's config (config.toml, -c), shared by every thread",
+                    mcp_keys.iter().map(|k| k.as_str()).collect::<Vec<_>>().join("`, `")
+                ),
+                details: Some("change them in config.toml and call config/mcpServer/reload".into()),
+                path: None,
+                range: None,
+            },
+        ));
+    }
     let config = state.thread_config(&ThreadSettings::from(&p), None).await?;
     let reviewer = p
         .approvals_reviewer

@@ -361,6 +361,21 @@ async fn status_list_and_startup_notifications() {
         .await;
     assert_eq!(bad["error"]["code"], -32600, "{bad}");
 
+    // A thread cannot bring servers of its own: it is told, not silently ignored.
+    server
+        .result(
+            "thread/start",
+            json!({"cwd": setup.repo.path(), "ephemeral": true,
+                   "config": {"mcp_servers.mine.command": "x"}}),
+        )
+        .await;
+    let warning = server.notification("configWarning", |_| true).await;
+    let summary = warning["summary"].as_str().unwrap_or_default();
+    assert!(
+        summary.contains("`mcp_servers.mine.command` is not acted on"),
+        "{warning}"
+    );
+
     let hang = server
         .status_until("hang", |s| s["runtimeStatus"] == "failed")
         .await;
