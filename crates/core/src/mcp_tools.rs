@@ -70,20 +70,22 @@ impl Offer {
         let mut servers: Vec<&str> = fresh.iter().map(|t| t.server.as_str()).collect();
         servers.dedup();
         for server in servers {
-            let group: Vec<&McpTool> = fresh.iter().filter(|t| t.server == server).collect();
-            let specs: Vec<Value> = group.iter().map(|t| t.spec()).collect();
-            let cost: usize = specs
-                .iter()
-                .map(|s| truncate::approx_tokens(s.to_string().len()))
-                .sum();
-            if !self.searching && self.spent + cost <= budget {
-                self.spent += cost;
-                self.declared
-                    .extend(group.iter().map(|t| t.qualified.clone()));
-                self.specs.extend(specs);
-                continue;
-            }
+            // Once the catalogue is behind tool_search, what comes later goes there too: no
+            // need to weigh it (this runs before every model request).
             if !self.searching {
+                let group: Vec<&McpTool> = fresh.iter().filter(|t| t.server == server).collect();
+                let specs: Vec<Value> = group.iter().map(|t| t.spec()).collect();
+                let cost: usize = specs
+                    .iter()
+                    .map(|s| truncate::approx_tokens(s.to_string().len()))
+                    .sum();
+                if self.spent + cost <= budget {
+                    self.spent += cost;
+                    self.declared
+                        .extend(group.iter().map(|t| t.qualified.clone()));
+                    self.specs.extend(specs);
+                    continue;
+                }
                 self.searching = true;
                 self.specs.push(search_spec(hosted));
             }
@@ -205,7 +207,7 @@ pub(crate) fn route(mcp: Option<&McpManager>, name: &str) -> Option<Route> {
         LIST_RESOURCES => Some(Route::ListResources),
         LIST_TEMPLATES => Some(Route::ListTemplates),
         READ_RESOURCE => Some(Route::ReadResource),
-        _ if name.starts_with(names::PREFIX) => Some(Route::Tool(match lookup(mcp, name) {
+        _ if name.starts_with(names::PREFIX) => Some(Route::Tool(match mcp.tool(name) {
             Some(tool) => tool,
             // Not ready (or gone): still an MCP call; it waits for a starting server, or is
             // answered with why.
@@ -229,7 +231,6 @@ const STARTING_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// A tool that was not listed when the call came: if its server is still starting (or the
 /// servers are not known yet), wait for it and look again.
 async fn resolve_late(mcp: &McpManager, tool: McpTool) -> McpTool {
-    mcp.wait_started(None, std::time::Duration::ZERO).await;
     if !mcp.is_configured() {
         mcp.wait_started(None, STARTING_WAIT).await;
     }
@@ -237,14 +238,10 @@ async fn resolve_late(mcp: &McpManager, tool: McpTool) -> McpTool {
     if let Some(server) = &server {
         mcp.wait_started(Some(server), STARTING_WAIT).await;
     }
-    lookup(mcp, &tool.qualified).unwrap_or(McpTool {
+    mcp.tool(&tool.qualified).unwrap_or(McpTool {
         server: server.unwrap_or_default(),
         ..tool
     })
-}
-
-fn lookup(mcp: &McpManager, qualified: &str) -> Option<McpTool> {
-    mcp.tools().into_iter().find(|t| t.qualified == qualified)
 }
 
 /// The configured server a name like `mcp__<server>__<tool>` belongs to (longest match).

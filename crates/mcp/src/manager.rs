@@ -293,51 +293,49 @@ impl McpManager {
 }
 
 fn launch(options: McpOptions, events: broadcast::Sender<McpEvent>) -> Arc<Inner> {
-    {
-        let shutdown = CancellationToken::new();
-        let options = Arc::new(options);
-        let mut slots = BTreeMap::new();
-        for (name, config) in &options.servers {
-            let state = if config.enabled {
-                ServerState::Starting
-            } else {
-                ServerState::Disabled
-            };
-            let slot = Arc::new(Slot {
+    let shutdown = CancellationToken::new();
+    let options = Arc::new(options);
+    let mut slots = BTreeMap::new();
+    for (name, config) in &options.servers {
+        let state = if config.enabled {
+            ServerState::Starting
+        } else {
+            ServerState::Disabled
+        };
+        let slot = Arc::new(Slot {
+            name: name.clone(),
+            config: config.clone(),
+            status: Mutex::new(ServerStatus {
                 name: name.clone(),
-                config: config.clone(),
-                status: Mutex::new(ServerStatus {
-                    name: name.clone(),
-                    state,
-                    error: None,
-                    tools: Vec::new(),
-                    restarts: 0,
-                    transport: match config.transport {
-                        McpTransport::Stdio { .. } => "stdio",
-                        McpTransport::StreamableHttp { .. } => "streamable_http",
-                    },
-                }),
-                live: watch::channel(None).0,
-            });
-            slots.insert(name.clone(), slot);
-        }
-        let inner = Arc::new(Inner {
-            slots,
-            events,
-            shutdown,
-            ready_order: Mutex::new(Vec::new()),
+                state,
+                error: None,
+                tools: Vec::new(),
+                restarts: 0,
+                transport: match config.transport {
+                    McpTransport::Stdio { .. } => "stdio",
+                    McpTransport::StreamableHttp { .. } => "streamable_http",
+                },
+            }),
+            live: watch::channel(None).0,
         });
-        for slot in inner.slots.values() {
-            if slot.config.enabled {
-                tokio::spawn(crate::supervisor::supervise(
-                    Arc::clone(&inner),
-                    Arc::clone(slot),
-                    Arc::clone(&options),
-                ));
-            }
-        }
-        inner
+        slots.insert(name.clone(), slot);
     }
+    let inner = Arc::new(Inner {
+        slots,
+        events,
+        shutdown,
+        ready_order: Mutex::new(Vec::new()),
+    });
+    for slot in inner.slots.values() {
+        if slot.config.enabled {
+            tokio::spawn(crate::supervisor::supervise(
+                Arc::clone(&inner),
+                Arc::clone(slot),
+                Arc::clone(&options),
+            ));
+        }
+    }
+    inner
 }
 
 impl McpManager {
@@ -367,6 +365,16 @@ impl McpManager {
             .values()
             .filter_map(|s| s.status.lock().ok().map(|s| s.clone()))
             .collect()
+    }
+
+    /// The ready tool the model knows as `qualified`, if any.
+    pub fn tool(&self, qualified: &str) -> Option<McpTool> {
+        let inner = self.inner();
+        inner.slots.values().find_map(|slot| {
+            let live = slot.live.borrow();
+            live.as_ref()
+                .and_then(|l| l.tools.iter().find(|t| t.qualified == qualified).cloned())
+        })
     }
 
     /// A ready server's answer to `initialize` (`serverInfo`, `capabilities`,
