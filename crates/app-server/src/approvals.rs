@@ -26,7 +26,8 @@ use crate::wire::{self, now_ms};
 pub(crate) enum Ask {
     Command(Box<CommandExecutionRequestApprovalParams>),
     Patch(FileChangeRequestApprovalParams),
-    /// Questions with options (`item/tool/requestUserInput`): an MCP tool call's approval.
+    /// Questions with options (`item/tool/requestUserInput`): an MCP tool call's approval, or
+    /// the model's own questions (`request_user_input`).
     UserInput(ToolRequestUserInputParams),
 }
 
@@ -311,13 +312,13 @@ fn decision(reply: &Value) -> ReviewDecision {
 
 /// Announces `serverRequest/resolved` exactly once: when the answer came, or when the
 /// question was dropped unanswered.
-struct ResolveGuard {
-    loaded: Arc<Loaded>,
-    open: Mutex<Option<Arc<OpenQuestion>>>,
+pub(crate) struct ResolveGuard {
+    pub loaded: Arc<Loaded>,
+    pub open: Mutex<Option<Arc<OpenQuestion>>>,
 }
 
 impl ResolveGuard {
-    fn resolve(&self) {
+    pub fn resolve(&self) {
         let Some(open) = self.open.lock().ok().and_then(|mut slot| slot.take()) else {
             return;
         };

@@ -24,7 +24,6 @@
 //! (`LD_*`) are refused for confined commands: they would also reach the sandbox launcher,
 //! which runs unconfined.
 
-mod process;
 mod request;
 
 use std::collections::HashMap;
@@ -47,8 +46,8 @@ use wright_protocol::v2::{
 use crate::conn::ConnHandle;
 use crate::rpc::{RpcError, RpcResult};
 use crate::state::State;
-use process::{Input, Output, Pty, Spawned};
 use request::{bad, check_size, merge_env, Request};
+use wright_tools::process::{self, Input, Output, Pty, Spawned};
 
 /// Codex's exit code for a command its timeout killed (as `timeout(1)`).
 const TIMEOUT_EXIT_CODE: i32 = 124;

@@ -61,9 +61,38 @@ pub(crate) async fn handle_request(state: &Arc<State>, conn: &ConnHandle, reques
         R::ThreadSetName(p) => reply(conn, &id, threads::thread_name_set(state, p).await),
         R::ThreadCompactStart(p) => reply(conn, &id, turns::thread_compact(state, conn, p).await),
         R::ThreadLoadedList(p) => reply(conn, &id, threads::thread_loaded_list(state, p)),
-        R::ThreadUnsubscribe(p) => reply(conn, &id, threads::thread_unsubscribe(state, conn, p)),
+        R::ThreadUnsubscribe(p) => {
+            reply(conn, &id, threads::thread_unsubscribe(state, conn, p).await)
+        }
         R::ThreadDelete(p) => reply(conn, &id, threads::thread_delete(state, conn, p).await),
         R::ThreadSearch(p) => reply(conn, &id, threads::thread_search(state, p).await),
+        R::SkillsList(p) => reply(
+            conn,
+            &id,
+            crate::skills_methods::skills_list(state, p).await,
+        ),
+        R::SkillsConfigWrite(p) => reply(
+            conn,
+            &id,
+            crate::skills_methods::skills_config_write(state, p).await,
+        ),
+        R::SkillsExtraRootsSet(p) => reply(
+            conn,
+            &id,
+            crate::skills_methods::skills_extra_roots_set(state, p).await,
+        ),
+        R::HooksList(p) => reply(conn, &id, crate::hooks_methods::hooks_list(state, p).await),
+        R::ThreadBackgroundTerminalsList(p) => {
+            reply(conn, &id, crate::background_terminals::list(state, p))
+        }
+        R::ThreadBackgroundTerminalsTerminate(p) => reply(
+            conn,
+            &id,
+            crate::background_terminals::terminate(state, p).await,
+        ),
+        R::ThreadBackgroundTerminalsClean(p) => {
+            reply(conn, &id, crate::background_terminals::clean(state, p))
+        }
         R::ThreadTurnsList(p) => reply(conn, &id, history::thread_turns_list(state, p).await),
         R::ThreadItemsList(p) => reply(conn, &id, history::thread_items_list(state, p).await),
         R::ThreadMetadataUpdate(p) => {

@@ -207,6 +207,39 @@ pub(crate) async fn pump_events(
                     },
                 ));
             }
+            Event::HookStarted(run) => {
+                loaded.broadcast(ServerNotification::HookStarted(
+                    v2::HookStartedNotification {
+                        thread_id: thread_id.clone(),
+                        turn_id: Some(turn_id.clone()),
+                        run,
+                    },
+                ));
+            }
+            Event::HookCompleted(run) => {
+                loaded.broadcast(ServerNotification::HookCompleted(
+                    v2::HookCompletedNotification {
+                        thread_id: thread_id.clone(),
+                        turn_id: Some(turn_id.clone()),
+                        run,
+                    },
+                ));
+            }
+            Event::TerminalInteraction {
+                item_id,
+                process_id,
+                stdin,
+            } => {
+                loaded.broadcast(ServerNotification::TerminalInteraction(
+                    v2::TerminalInteractionNotification {
+                        thread_id: thread_id.clone(),
+                        turn_id: turn_id.clone(),
+                        item_id,
+                        process_id,
+                        stdin,
+                    },
+                ));
+            }
             Event::McpToolCallProgress { item_id, message } => {
                 loaded.broadcast(ServerNotification::McpToolCallProgress(
                     McpToolCallProgressNotification {

@@ -8,6 +8,7 @@
 mod account;
 mod approvals;
 mod auto_review;
+mod background_terminals;
 pub mod client;
 mod command_exec;
 mod config_methods;
@@ -20,6 +21,7 @@ mod file_writes;
 mod fs_methods;
 mod fs_watch;
 mod fuzzy_search;
+mod hooks_methods;
 mod mcp;
 mod mcp_approval;
 mod mcp_methods;
@@ -27,12 +29,14 @@ mod models;
 mod paging;
 mod rpc;
 mod shell_command;
+mod skills_methods;
 mod state;
 mod thread_history;
 mod thread_methods;
 pub mod transport;
 mod turns;
 mod user_agent;
+mod user_input;
 mod wire;
 pub mod ws_auth;
 
@@ -106,6 +110,7 @@ impl AppServer {
     /// Opens a connection and starts serving it.
     pub fn connect(&self) -> Connection {
         mcp::start(&self.state);
+        skills_methods::watch(&self.state);
         let (in_tx, in_rx) = mpsc::channel(256);
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let queued = Arc::new(std::sync::atomic::AtomicUsize::new(0));

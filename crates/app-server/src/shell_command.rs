@@ -114,6 +114,7 @@ async fn run(
             aggregated_output: output,
             exit_code,
             duration_ms,
+            process_id: None,
         })
     };
     loaded.broadcast(item_started(

@@ -36,6 +36,10 @@ pub(crate) struct State {
     pub mcp: crate::mcp::ServerMcp,
     /// Every connection past `initialize`, for what concerns them all (MCP server status).
     connections: Mutex<Vec<ConnHandle>>,
+    /// More user skill folders for every thread (`skills/extraRoots/set`).
+    skills_extra_roots: Mutex<Vec<PathBuf>>,
+    /// The `skills/changed` watch runs (started with the first connection).
+    pub skills_watch: std::sync::atomic::AtomicBool,
 }
 
 type StoreJob = Box<dyn FnOnce(Option<&Store>) + Send>;
@@ -56,6 +60,8 @@ pub(crate) struct Loaded {
     pub active: Mutex<Option<ActiveTurn>>,
     /// Who decides approvals (`approvalsReviewer`): the client, or a reviewer model.
     pub reviewer: Mutex<ApprovalsReviewer>,
+    /// The commands the model left running (`thread/backgroundTerminals/*`).
+    pub exec_sessions: Arc<wright_core::exec_sessions::ExecSessions>,
 }
 
 pub(crate) struct ActiveTurn {
@@ -395,7 +401,35 @@ impl State {
             files: Default::default(),
             mcp: crate::mcp::ServerMcp::new(),
             connections: Mutex::new(Vec::new()),
+            skills_extra_roots: Mutex::new(Vec::new()),
+            skills_watch: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    pub fn skills_extra_roots(&self) -> Vec<PathBuf> {
+        self.skills_extra_roots
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn set_skills_extra_roots(&self, roots: Vec<PathBuf>) {
+        if let Ok(mut r) = self.skills_extra_roots.lock() {
+            *r = roots;
+        }
+    }
+
+    /// The working directories of the loaded threads.
+    pub fn loaded_cwds(&self) -> Vec<PathBuf> {
+        let threads: Vec<Arc<Loaded>> = self
+            .threads
+            .lock()
+            .map(|t| t.values().cloned().collect())
+            .unwrap_or_default();
+        threads
+            .iter()
+            .filter_map(|l| l.config.lock().ok().map(|c| c.cwd.clone()))
+            .collect()
     }
 
     /// A connection finished `initialize`: from now on it hears what concerns every client.
@@ -682,10 +716,12 @@ impl State {
                 .map_err(|e| RpcError::invalid_params(format!("`cwd` {}: {e}", cwd.display())))?;
             o.cwd = Some(canonical);
         }
-        tokio::task::spawn_blocking(move || Config::load(&o))
+        let mut config = tokio::task::spawn_blocking(move || Config::load(&o))
             .await
             .map_err(|e| RpcError::internal(e.to_string()))?
-            .map_err(|e| RpcError::invalid_params(format!("config: {e}")))
+            .map_err(|e| RpcError::invalid_params(format!("config: {e}")))?;
+        config.skills_extra_roots = self.skills_extra_roots();
+        Ok(config)
     }
 
     pub fn register(
@@ -707,6 +743,7 @@ impl State {
                 .map(|p| p.display().to_string())
                 .collect(),
             steer: thread.steer_handle(),
+            exec_sessions: thread.exec_sessions(),
             thread: tokio::sync::Mutex::new(thread),
             subscribers: Mutex::new(Vec::new()),
             questions: Mutex::new(Vec::new()),

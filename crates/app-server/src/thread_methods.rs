@@ -592,14 +592,23 @@ pub(crate) async fn thread_search(
 
 /// `thread/unsubscribe`: this connection stops following the thread (which, with nobody
 /// left, stops its turn or is unloaded, as when the last client disconnects).
-pub(crate) fn thread_unsubscribe(
+pub(crate) async fn thread_unsubscribe(
     state: &State,
     conn: &ConnHandle,
     p: ThreadUnsubscribeParams,
 ) -> RpcResult<ThreadUnsubscribeResponse> {
     let status = match state.loaded(&p.thread_id) {
         None => ThreadUnsubscribeStatus::NotLoaded,
-        Some(t) if state.detach(&t, conn.id) => ThreadUnsubscribeStatus::Unsubscribed,
+        Some(t) if state.detach(&t, conn.id) => {
+            // The last client left an idle thread: its session is over. Answered once its
+            // `SessionEnd` hooks have run, so a client that exits next does not cut them off.
+            let orphaned = t.subscribers.lock().map(|s| s.is_empty()).unwrap_or(false);
+            let idle = t.active.lock().map(|a| a.is_none()).unwrap_or(false);
+            if orphaned && idle {
+                t.thread.lock().await.end_session().await;
+            }
+            ThreadUnsubscribeStatus::Unsubscribed
+        }
         Some(_) => ThreadUnsubscribeStatus::NotSubscribed,
     };
     Ok(ThreadUnsubscribeResponse { status })

@@ -97,6 +97,7 @@ pub(crate) async fn turn_input(input: &[UserInput]) -> RpcResult<TurnInput> {
         }
     }
     Ok(TurnInput {
+        turn_id: None,
         text: texts.join("\n"),
         images,
         output_schema: None,
@@ -468,6 +469,11 @@ async fn run_turn(
             None => approver(Arc::clone(&loaded), turn_id.clone(), questions_tx.clone()),
         };
         thread.set_approver(Some(approver));
+        thread.set_user_input(Some(crate::user_input::asker(
+            Arc::clone(&loaded),
+            turn_id.clone(),
+            questions_tx.clone(),
+        )));
         // Only a client that opted in (`wrightFileWrites`) writes the turn's patches itself.
         let writer = owner.writes_files().then(|| {
             let (owner, pump) = (owner.clone(), questions_tx.clone());
@@ -496,6 +502,10 @@ async fn run_turn(
         thread.set_command_runner(runner);
         // A panic in the engine must not leave the thread "active" forever or a client
         // waiting for a turn/completed that never comes.
+        let input = TurnInput {
+            turn_id: Some(turn_id.clone()),
+            ..input
+        };
         let outcome = match std::panic::AssertUnwindSafe(thread.run_turn(input, &tx, cancel))
             .catch_unwind()
             .await
@@ -506,6 +516,7 @@ async fn run_turn(
             },
         };
         thread.set_approver(None);
+        thread.set_user_input(None);
         thread.set_file_writer(None);
         thread.set_file_reader(None);
         thread.set_command_runner(None);

@@ -213,6 +213,8 @@ pub struct CommandItem<'a> {
     pub aggregated_output: Option<String>,
     pub exit_code: Option<i32>,
     pub duration_ms: Option<i64>,
+    /// The model's command session (`write_stdin`'s `session_id`), when it has one.
+    pub process_id: Option<String>,
 }
 
 pub fn command_item(c: CommandItem<'_>) -> v2::ThreadItem {
@@ -220,7 +222,7 @@ pub fn command_item(c: CommandItem<'_>) -> v2::ThreadItem {
         id: c.id.to_string(),
         command: c.command.to_string(),
         cwd: c.cwd.to_string(),
-        process_id: None,
+        process_id: c.process_id,
         source: c.source,
         status: c.status,
         command_actions: vec![command_action(c.command)],
@@ -247,6 +249,7 @@ pub fn item(item: &wright_protocol::ThreadItem) -> Option<v2::ThreadItem> {
             status,
             cwd,
             duration_ms,
+            process_id,
         } => {
             let status = match status {
                 CommandStatus::InProgress => CommandExecutionStatus::InProgress,
@@ -264,6 +267,7 @@ pub fn item(item: &wright_protocol::ThreadItem) -> Option<v2::ThreadItem> {
                 aggregated_output: (!running).then(|| aggregated_output.clone()),
                 exit_code: *exit_code,
                 duration_ms: duration_ms.map(|d| d as i64),
+                process_id: process_id.clone(),
             })
         }
         ItemDetails::FileChange { changes, status } => v2::ThreadItem::FileChange {

@@ -333,8 +333,16 @@ async fn run(mut args: ExecArgs) -> anyhow::Result<i32> {
             .unwrap_or_default();
         let params = message.get("params").cloned().unwrap_or(Value::Null);
         if message.get("id").is_some() && !method.is_empty() {
-            // A server request (an approval): exec never asks, so say no.
-            client.reply(&message["id"], json!({"decision": "decline"}));
+            if method == "item/tool/requestUserInput" {
+                // The model's questions: nobody is here to answer, and the model is told so.
+                client.send(json!({"id": message["id"], "error": {
+                    "code": -32000,
+                    "message": "wright exec runs without a user: nobody can answer questions",
+                }}));
+            } else {
+                // A server request (an approval): exec never asks, so say no.
+                client.reply(&message["id"], json!({"decision": "decline"}));
+            }
             continue;
         }
         if method == "mcpServer/startupStatus/updated" {
@@ -383,6 +391,11 @@ async fn run(mut args: ExecArgs) -> anyhow::Result<i32> {
                 .to_string();
         }
     };
+    // The session ends with the run: leaving the thread lets its `SessionEnd` hooks run (the
+    // answer waits for them) and stops what the model left running.
+    let _ = client
+        .request("thread/unsubscribe", json!({"threadId": thread_id}))
+        .await;
     drop(tx);
     let _ = tokio::task::spawn_blocking(move || printer.join()).await;
 

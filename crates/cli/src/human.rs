@@ -80,6 +80,9 @@ impl HumanPrinter {
             | Event::AgentMessageDelta { .. }
             | Event::ReasoningDelta { .. }
             | Event::CommandOutputDelta { .. }
+            | Event::TerminalInteraction { .. }
+            | Event::HookStarted(_)
+            | Event::HookCompleted(_)
             | Event::TurnDiff { .. }
             | Event::UsageUpdated { .. }
             | Event::HistoryAppended(_)

@@ -4,6 +4,7 @@ mod acp_cmd;
 mod app_server;
 mod connect;
 mod exec;
+mod hooks_cmd;
 mod human;
 mod local_model;
 mod mcp_cmd;
@@ -51,6 +52,8 @@ enum Command {
     Models(models_cmd::ModelsArgs),
     /// MCP servers in config.toml: add, list, get, remove, login.
     Mcp(mcp_cmd::McpArgs),
+    /// Lifecycle hooks: list those that apply here; trust a repository's own.
+    Hooks(hooks_cmd::HooksArgs),
     /// Serve wright as an MCP server on stdio: tools `wright` (start a session) and
     /// `wright-reply` (continue one).
     McpServer(mcp_server_cmd::McpServerArgs),
@@ -301,6 +304,7 @@ fn main() {
         Some(Command::Sandbox(args)) => sandbox_cmd::main(args),
         Some(Command::Models(args)) => models_cmd::main(args),
         Some(Command::Mcp(args)) => mcp_cmd::main(args),
+        Some(Command::Hooks(args)) => hooks_cmd::main(args),
         Some(Command::McpServer(args)) => mcp_server_cmd::main(args),
         Some(Command::ApplyPatch) => apply_patch_main(),
         Some(Command::Bench(args)) => bench_main(args),

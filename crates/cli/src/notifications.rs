@@ -62,6 +62,10 @@ pub fn item(v: &Value) -> Option<ThreadItem> {
             },
             cwd: s(v, "cwd").to_string(),
             duration_ms: v.get("durationMs").and_then(Value::as_u64),
+            process_id: v
+                .get("processId")
+                .and_then(Value::as_str)
+                .map(str::to_string),
         },
         "fileChange" => ItemDetails::FileChange {
             changes: v

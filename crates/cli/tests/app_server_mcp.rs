@@ -6,19 +6,16 @@
 #[path = "../../mcp/tests/support/oauth_server.rs"]
 mod oauth_server;
 
-use std::collections::VecDeque;
+#[path = "common/app_server.rs"]
+mod app_server;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use app_server::{AppServer, WAIT};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin};
-use tokio::sync::mpsc;
 use wright_mock_model::{MockModel, OutputItem, Script, Step};
-
-const WAIT: Duration = Duration::from_secs(30);
 
 fn broken_server() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/mcp/broken_server.py")
@@ -82,149 +79,26 @@ impl Setup {
 }
 
 /// `wright app-server` on stdio, with what it sent and nobody has looked at yet.
-struct AppServer {
-    _child: Child,
-    stdin: ChildStdin,
-    lines: mpsc::UnboundedReceiver<Value>,
-    backlog: VecDeque<Value>,
-    next_id: i64,
-}
-
-impl AppServer {
-    async fn start(home: &Path, repo: &Path) -> AppServer {
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wright"))
-            .arg("app-server")
-            .current_dir(repo)
-            .env("WRIGHT_HOME", home)
-            .env("HOME", home)
-            .env_remove("OPENAI_API_KEY")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let stdin = child.stdin.take().unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
-        let (tx, lines) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = out.next_line().await {
-                let value = serde_json::from_str(&line).unwrap_or_else(|e| {
-                    panic!("the server wrote a line that is not JSON: {line}: {e}")
-                });
-                if tx.send(value).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut server = AppServer {
-            _child: child,
-            stdin,
-            lines,
-            backlog: VecDeque::new(),
-            next_id: 1,
-        };
-        let init = server
-            .request(
-                "initialize",
-                json!({"clientInfo": {"name": "mcp_test", "version": "1"}}),
-            )
+/// `mcpServerStatus/list` until `done` holds for the server `name` (servers restart and
+/// start in the background).
+async fn status_until(server: &mut AppServer, name: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let list = server
+            .result("mcpServerStatus/list", json!({"serverName": name}))
             .await;
-        assert!(init["result"]["userAgent"].is_string(), "{init}");
-        server.send(json!({"method": "initialized"})).await;
-        server
-    }
-
-    /// Drops what was received of `method` so far (so a later wait sees only newer ones).
-    fn forget(&mut self, method: &str) {
-        self.backlog.retain(|m| m["method"] != method);
-    }
-
-    async fn send(&mut self, message: Value) {
-        let line = format!("{message}\n");
-        self.stdin.write_all(line.as_bytes()).await.unwrap();
-        self.stdin.flush().await.unwrap();
-    }
-
-    /// The next message that `matches`, from what was already received first. Everything else
-    /// stays for later.
-    async fn wait_for(&mut self, what: &str, matches: impl Fn(&Value) -> bool) -> Value {
-        if let Some(i) = self.backlog.iter().position(&matches) {
-            return self.backlog.remove(i).unwrap();
-        }
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match tokio::time::timeout(left, self.lines.recv()).await {
-                Ok(Some(message)) if matches(&message) => return message,
-                Ok(Some(message)) => self.backlog.push_back(message),
-                Ok(None) => panic!(
-                    "the server exited while waiting for {what}; saw {:#?}",
-                    self.backlog
-                ),
-                Err(_) => panic!("no {what} within {WAIT:?}; saw {:#?}", self.backlog),
+        if let Some(status) = list["data"].as_array().and_then(|d| d.first()) {
+            if done(status) {
+                return status.clone();
             }
+            assert!(
+                Instant::now() < deadline,
+                "server {name} never got there: {status}"
+            );
+        } else {
+            panic!("server {name} is not listed: {list}");
         }
-    }
-
-    /// Sends a request and returns its whole answer (`result` or `error`).
-    async fn request(&mut self, method: &str, params: Value) -> Value {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.send(json!({"id": id, "method": method, "params": params}))
-            .await;
-        self.wait_for(&format!("the answer to {method}"), |m| {
-            m["id"] == id && m.get("method").is_none()
-        })
-        .await
-    }
-
-    async fn result(&mut self, method: &str, params: Value) -> Value {
-        let answer = self.request(method, params).await;
-        assert!(answer.get("error").is_none(), "{method} failed: {answer}");
-        answer["result"].clone()
-    }
-
-    async fn notification(&mut self, method: &str, matches: impl Fn(&Value) -> bool) -> Value {
-        self.wait_for(method, |m| {
-            m["method"] == method && m.get("id").is_none() && matches(&m["params"])
-        })
-        .await["params"]
-            .clone()
-    }
-
-    /// `mcpServerStatus/list` until `done` holds for the server `name` (servers restart and
-    /// start in the background).
-    async fn status_until(&mut self, name: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let list = self
-                .result("mcpServerStatus/list", json!({"serverName": name}))
-                .await;
-            if let Some(status) = list["data"].as_array().and_then(|d| d.first()) {
-                if done(status) {
-                    return status.clone();
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "server {name} never got there: {status}"
-                );
-            } else {
-                panic!("server {name} is not listed: {list}");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn start_thread(&mut self, repo: &Path, policy: &str) -> String {
-        let started = self
-            .result(
-                "thread/start",
-                json!({"cwd": repo, "approvalPolicy": policy, "ephemeral": true}),
-            )
-            .await;
-        started["thread"]["id"].as_str().unwrap().to_string()
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -376,9 +250,7 @@ async fn status_list_and_startup_notifications() {
         "{warning}"
     );
 
-    let hang = server
-        .status_until("hang", |s| s["runtimeStatus"] == "failed")
-        .await;
+    let hang = status_until(&mut server, "hang", |s| s["runtimeStatus"] == "failed").await;
     let error = hang["toolsError"].as_str().unwrap();
     assert!(error.contains("startup_timeout_sec"), "{error}");
 }
@@ -405,8 +277,8 @@ async fn client_tool_calls_crash_restart_and_reload() {
     setup.write_config(top, &first);
     let mut server = setup.server().await;
     let thread = server.start_thread(setup.repo.path(), "never").await;
-    server.status_until("ok", is_ready).await;
-    server.status_until("crashy", is_ready).await;
+    status_until(&mut server, "ok", is_ready).await;
+    status_until(&mut server, "crashy", is_ready).await;
 
     let call = |server: &str, tool: &str| json!({"threadId": thread, "server": server, "tool": tool, "arguments": {}});
     let fine = server.result("mcpServer/tool/call", call("ok", "ok")).await;
@@ -496,7 +368,7 @@ async fn client_tool_calls_crash_restart_and_reload() {
             p["name"] == "second" && p["status"] == "ready"
         })
         .await;
-    let status = server.status_until("second", is_ready).await;
+    let status = status_until(&mut server, "second", is_ready).await;
     assert!(status["tools"]["ok"].is_object(), "{status}");
     let fine = server
         .result("mcpServer/tool/call", call("second", "ok"))
@@ -528,7 +400,7 @@ async fn mcp_tool_call_approval_round_trip() {
     let setup = Setup::new(steps, &mcp).await;
     let mut server = setup.server().await;
     let thread = server.start_thread(setup.repo.path(), "on-request").await;
-    server.status_until("ok", is_ready).await;
+    status_until(&mut server, "ok", is_ready).await;
 
     for (call_id, answer, ran) in [
         ("call_allow", "Allow", true),

@@ -59,8 +59,18 @@ async fn plain_answer() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["exec_command", "update_plan", "apply_patch"]);
-    assert_eq!(body["tools"][2]["type"], "custom");
+    assert_eq!(
+        names,
+        [
+            "exec_command",
+            "write_stdin",
+            "update_plan",
+            "request_user_input",
+            "apply_patch",
+            "view_image"
+        ]
+    );
+    assert_eq!(body["tools"][4]["type"], "custom");
     let input = body["input"].as_array().unwrap();
     assert_eq!(input[0]["role"], "developer");
     assert!(input[0]["content"][0]["text"]
@@ -527,7 +537,16 @@ async fn chat_completions_wire() {
         .iter()
         .map(|t| t["function"]["name"].as_str().unwrap())
         .collect();
-    assert_eq!(tools, ["shell", "update_plan", "apply_patch"]);
+    assert_eq!(
+        tools,
+        [
+            "shell",
+            "update_plan",
+            "request_user_input",
+            "apply_patch",
+            "view_image"
+        ]
+    );
     let messages = body["messages"].as_array().unwrap();
     assert_eq!(messages[0]["role"], "system");
     let tool_msg = messages.last().unwrap();

@@ -12,6 +12,8 @@ pub struct ModelInfo {
     /// Accepts `reasoning: {effort}` and returns reasoning items.
     pub reasoning: bool,
     pub default_effort: Option<&'static str>,
+    /// Accepts images in its input (`view_image`, attached images).
+    pub images: bool,
 }
 
 /// Window assumed for a model the catalog does not know.
@@ -31,10 +33,16 @@ pub fn model_info(model: &str, wire: WireApi) -> ModelInfo {
             tool_style: ToolStyle::Compact,
             reasoning: false,
             default_effort: None,
+            images: false,
         };
     }
     let lower = model.to_ascii_lowercase();
     let m = lower.rsplit('/').next().unwrap_or(&lower);
+    // OpenAI's GPT-4o and later, and the o-series, read images.
+    let images = ["gpt-5", "gpt-4.1", "gpt-4o", "o3", "o4"]
+        .iter()
+        .any(|p| m.starts_with(p))
+        || m.contains("codex");
     let (context_window, codex_trained, reasoning) =
         if m.starts_with("gpt-5") || m.contains("codex") {
             (272_000, true, true)
@@ -57,6 +65,7 @@ pub fn model_info(model: &str, wire: WireApi) -> ModelInfo {
             tool_style: ToolStyle::Function,
             reasoning: false,
             default_effort: None,
+            images,
         };
     }
     ModelInfo {
@@ -68,6 +77,7 @@ pub fn model_info(model: &str, wire: WireApi) -> ModelInfo {
         },
         reasoning,
         default_effort: reasoning.then_some("medium"),
+        images,
     }
 }
 

@@ -125,6 +125,19 @@ struct ConfigToml {
     web_search: Option<toml::Value>,
     hide_agent_reasoning: Option<bool>,
     show_raw_agent_reasoning: Option<bool>,
+    skills: Option<SkillsToml>,
+    /// Lifecycle hooks (read by `wright-hooks`, which reports its own problems).
+    hooks: Option<toml::Value>,
+}
+
+/// `[skills]`: Codex's table, plus wright's `include_claude`.
+#[derive(Debug, Default, Deserialize)]
+struct SkillsToml {
+    /// Also read Claude Code's `.claude/skills` folders.
+    #[serde(default)]
+    include_claude: bool,
+    #[serde(flatten)]
+    codex: wright_skills::SkillsConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -282,6 +295,14 @@ pub struct Config {
     pub warnings: Vec<String>,
     /// `[mcp_servers.*]` that parsed (bad ones are in `warnings`).
     pub mcp_servers: wright_mcp::McpServers,
+    /// `[skills]`: per-skill switches, bundled skills, whether the model gets the list.
+    pub skills: wright_skills::SkillsConfig,
+    /// `skills.include_claude`: Claude Code's skill folders too.
+    pub skills_include_claude: bool,
+    /// More user skill roots (the App Server's `skills/extraRoots/set`).
+    pub skills_extra_roots: Vec<PathBuf>,
+    /// The user's `[hooks]` table, as written.
+    pub hooks: Option<toml::Value>,
     /// Dotted keys that are set but that wright does not act on: unknown keys, and Codex keys
     /// accepted so a Codex config loads. Each has its entry in `warnings` naming it.
     pub unused_keys: Vec<String>,
@@ -502,6 +523,7 @@ fn resolve(
         }
     };
     let _ = (t.profile, t.profiles);
+    let skills = t.skills.unwrap_or_default();
     if provider.api_key.is_none() {
         if let Some(var) = &provider.env_key {
             let stored = if openai_auth {
@@ -593,6 +615,10 @@ fn resolve(
         max_threads: t.max_threads.unwrap_or(DEFAULT_MAX_THREADS),
         warnings,
         mcp_servers,
+        skills: skills.codex,
+        skills_include_claude: skills.include_claude,
+        skills_extra_roots: Vec::new(),
+        hooks: t.hooks,
         unused_keys,
     })
 }

@@ -69,6 +69,12 @@ fn context(
         exec_policy: Arc::default(),
         mcp: None,
         mcp_found: Default::default(),
+        exec_sessions: Default::default(),
+        user_input: None,
+        model: "mock-model".into(),
+        model_images: true,
+        hooks: None,
+        turn_id: "turn-1".into(),
         sandbox: Arc::new(SandboxLaunch {
             mode,
             writable_roots: vec![root.to_path_buf()],
@@ -197,6 +203,7 @@ async fn a_command_goes_to_the_client_wrapped_in_the_sandbox_with_the_engines_en
         escalate: false,
         justification: None,
         style: ShellStyle::Shell,
+        session: None,
     };
     let argv = ctx.argv(&call);
     let out = ctx
@@ -228,6 +235,7 @@ async fn a_command_goes_to_the_client_wrapped_in_the_sandbox_with_the_engines_en
         escalate: false,
         justification: None,
         style: ShellStyle::Shell,
+        session: None,
     };
     let argv = ctx.argv(&call);
     ctx.run_command("c", call, argv, root.clone(), &CancellationToken::new())

@@ -33,6 +33,12 @@ fn context(
         exec_policy: Arc::default(),
         mcp: None,
         mcp_found: Default::default(),
+        exec_sessions: Default::default(),
+        user_input: None,
+        model: "mock-model".into(),
+        model_images: true,
+        hooks: None,
+        turn_id: "turn-1".into(),
         sandbox: Arc::new(SandboxLaunch {
             mode,
             writable_roots: vec![root.to_path_buf()],

@@ -17,8 +17,10 @@ pub mod context;
 mod dispatch;
 pub mod env_policy;
 pub mod exec_policy;
+pub mod exec_sessions;
 pub mod file_reads;
 pub mod file_writes;
+pub mod hooks;
 pub mod local_model;
 pub mod mcp;
 mod mcp_tools;
@@ -26,9 +28,13 @@ pub use wright_mcp;
 pub use wright_mcp::config as mcp_config;
 pub mod project_doc;
 pub mod sandbox;
+pub mod skills;
 mod thread;
 mod tools;
 mod turn_diff;
+mod unified_exec;
+pub mod user_input;
+mod view_image;
 
 pub use thread::{
     ImageInput, SteerHandle, Thread, TurnInput, TurnOutcome, TurnOverrides, COMPACT_COMMAND,

@@ -47,6 +47,8 @@ pub struct ImageInput {
 
 #[derive(Debug, Clone, Default)]
 pub struct TurnInput {
+    /// The turn's id as clients know it (hooks get it); one is made up when absent.
+    pub turn_id: Option<String>,
     pub text: String,
     pub images: Vec<ImageInput>,
     /// JSON Schema the final answer must follow.
@@ -103,11 +105,19 @@ pub struct Thread {
     file_writer: Option<FileWriter>,
     file_reader: Option<FileReader>,
     command_runner: Option<CommandRunner>,
+    user_input: Option<crate::user_input::UserInputAsker>,
+    /// The skills found when the thread started (the model's list is pinned with them).
+    skills: wright_skills::Discovery,
+    /// The thread's hooks, loaded at its first turn (`Some(None)`: none configured).
+    hooks: Option<Option<Arc<crate::hooks::ThreadHooks>>>,
     /// The process's MCP servers; their tools join the prompt as they become ready.
     mcp: Option<wright_mcp::McpManager>,
     /// What of MCP this thread's requests have offered so far (only ever appended to).
     mcp_offer: crate::mcp_tools::Offer,
     mcp_found: crate::mcp_tools::Found,
+    /// Commands the model left running (`exec_command` past its yield); they die with the
+    /// thread.
+    exec_sessions: Arc<crate::exec_sessions::ExecSessions>,
     session_approvals: Arc<SessionApprovals>,
     /// The session's first confined command announces missing sandbox layers; later ones not.
     sandbox_announced: Arc<std::sync::atomic::AtomicBool>,
@@ -192,9 +202,13 @@ impl Thread {
             &config.project_doc_fallback_filenames,
             config.project_doc_max_bytes,
         );
+        let skills = crate::skills::discover(&config);
         let mut developer = Vec::new();
         if let Some(text) = &config.developer_instructions {
             developer.push(text.clone());
+        }
+        if let Some(text) = crate::skills::instructions(&config, &skills.skills, context_window) {
+            developer.push(text);
         }
         developer.push(context::permissions_text(&config));
         let mut user = Vec::new();
@@ -235,9 +249,13 @@ impl Thread {
             file_writer: None,
             file_reader: None,
             command_runner: None,
+            user_input: None,
+            skills,
+            hooks: None,
             mcp: None,
             mcp_offer: crate::mcp_tools::Offer::default(),
             mcp_found: crate::mcp_tools::Found::default(),
+            exec_sessions: Arc::default(),
             session_approvals: Arc::new(SessionApprovals::default()),
             sandbox_announced: Arc::default(),
             steer: SteerHandle::default(),
@@ -271,8 +289,23 @@ impl Thread {
 
     /// The MCP servers whose tools this thread offers the model. Without them (or with none
     /// configured) the prompt has no MCP tools.
+    /// Who answers the model's `request_user_input` questions (none: nobody is there).
+    pub fn set_user_input(&mut self, asker: Option<crate::user_input::UserInputAsker>) {
+        self.user_input = asker;
+    }
+
     pub fn set_mcp(&mut self, mcp: Option<wright_mcp::McpManager>) {
         self.mcp = mcp;
+    }
+
+    /// The skills found when the thread started, and the files that did not load.
+    pub fn skills(&self) -> &wright_skills::Discovery {
+        &self.skills
+    }
+
+    /// The thread's command sessions, for clients that list or stop them.
+    pub fn exec_sessions(&self) -> Arc<crate::exec_sessions::ExecSessions> {
+        Arc::clone(&self.exec_sessions)
     }
 
     pub fn steer_handle(&self) -> SteerHandle {
@@ -346,15 +379,40 @@ impl Thread {
             let _ = events.send(e);
         };
         emit(Event::TurnStarted);
+        let turn_id = input
+            .turn_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
         self.turn_usage = TokenUsage::default();
         self.apply_overrides(&input.overrides, events);
         let outcome = if input.text.trim() == COMPACT_COMMAND && input.images.is_empty() {
-            match self.compact(events, &cancel).await {
+            match self.compact(events, &cancel, &turn_id, true).await {
                 Ok(()) => TurnOutcome::Completed { last_message: None },
                 Err(outcome) => outcome,
             }
         } else {
-            self.append(events, vec![user_message(&input)]);
+            let hooks = self.thread_hooks(events).await;
+            let mut items = Vec::new();
+            if let Some(hooks) = &hooks {
+                let decision = hooks
+                    .user_prompt_submit(&turn_id, &input.text, events)
+                    .await;
+                if let Some(reason) = decision.block.clone().or(decision.stop_turn.clone()) {
+                    return self.end_turn(
+                        events,
+                        TurnOutcome::Failed {
+                            message: format!("the prompt was blocked by a hook: {reason}"),
+                        },
+                    );
+                }
+                items.push(user_message(&input));
+                items.extend(crate::hooks::context_message(&decision));
+            } else {
+                items.push(user_message(&input));
+            }
+            // `$name` mentions bring the skill's whole SKILL.md into the conversation.
+            items.extend(crate::skills::mentioned(&input.text, &self.skills.skills));
+            self.append(events, items);
             let ctx = Arc::new(ToolContext::new(
                 ToolSettings {
                     cwd: self.config.cwd.clone(),
@@ -376,16 +434,57 @@ impl Thread {
                     )),
                     mcp: self.mcp.clone(),
                     mcp_found: Arc::clone(&self.mcp_found),
+                    exec_sessions: Arc::clone(&self.exec_sessions),
+                    user_input: self.user_input.clone(),
+                    model: self.config.model.clone(),
+                    model_images: model_info(&self.config.model, self.config.provider.wire_api)
+                        .images,
+                    hooks: hooks.clone(),
+                    turn_id: turn_id.clone(),
                 },
                 events.clone(),
             ));
-            let outcome = self.sample_until_done(&input, &ctx, events, &cancel).await;
+            let outcome = self
+                .sample_until_done(&input, &ctx, events, &cancel, hooks.as_deref(), &turn_id)
+                .await;
             if let Some(plan) = ctx.finish_plan() {
                 emit(Event::ItemCompleted(plan));
             }
             outcome
         };
+        self.end_turn(events, outcome)
+    }
+
+    /// The session is over (its last client left): its commands are stopped and the
+    /// `SessionEnd` hooks run.
+    pub async fn end_session(&mut self) {
+        self.exec_sessions.kill_all();
+        let Some(Some(hooks)) = &self.hooks else {
+            return;
+        };
+        let hooks = Arc::clone(hooks);
+        if !hooks.any(wright_hooks::HookEvent::SessionEnd) {
+            return;
+        }
+        // Nobody listens for the runs' events any more.
+        let (events, _) = tokio::sync::mpsc::unbounded_channel();
+        let input = wright_hooks::payload::session_end(
+            &hooks.session,
+            wright_hooks::payload::SessionEndReason::Other,
+        );
+        hooks
+            .run(wright_hooks::HookEvent::SessionEnd, None, input, &events)
+            .await;
+    }
+
+    /// Reports the turn's end (an interrupt also stops the sessions the model started).
+    fn end_turn(&mut self, events: &UnboundedSender<Event>, outcome: TurnOutcome) -> TurnOutcome {
+        let emit = |e: Event| {
+            let _ = events.send(e);
+        };
         if matches!(outcome, TurnOutcome::Interrupted) {
+            // An interrupt stops everything the model started, sessions included.
+            self.exec_sessions.kill_all();
             // The next turn must know this one was cut short on purpose (Codex's marker).
             self.append(events, vec![turn_aborted_message()]);
         }
@@ -401,6 +500,28 @@ impl Thread {
             }),
         }
         outcome
+    }
+
+    /// The thread's hooks, loaded once; the first turn of this thread object also runs
+    /// `SessionStart` (`resume` when the thread has history), whose context joins the
+    /// conversation.
+    async fn thread_hooks(
+        &mut self,
+        events: &UnboundedSender<Event>,
+    ) -> Option<Arc<crate::hooks::ThreadHooks>> {
+        if let Some(hooks) = &self.hooks {
+            return hooks.clone();
+        }
+        let hooks = crate::hooks::ThreadHooks::for_thread(&self.id, &self.config).await;
+        self.hooks = Some(hooks.clone());
+        if let Some(hooks) = &hooks {
+            let resumed = self.history.len() > self.pinned;
+            let decision = hooks.session_start(resumed, events).await;
+            if let Some(message) = crate::hooks::context_message(&decision) {
+                self.append(events, vec![message]);
+            }
+        }
+        hooks
     }
 
     /// Records a change of cwd, policy or model as new messages at the end of the history.
@@ -523,6 +644,8 @@ impl Thread {
         ctx: &Arc<ToolContext>,
         events: &UnboundedSender<Event>,
         cancel: &CancellationToken,
+        hooks: Option<&crate::hooks::ThreadHooks>,
+        turn_id: &str,
     ) -> TurnOutcome {
         let emit = |e: Event| {
             let _ = events.send(e);
@@ -531,11 +654,13 @@ impl Thread {
         let mut stream_retries = 0;
         let mut overflows = 0;
         let mut last_message = None;
+        // A `Stop` hook sent the model back to work this turn (its payload says so).
+        let mut stop_hook_active = false;
         loop {
             let steered = self.steer.take();
             self.append(events, steered);
             if self.context_tokens >= self.compact_limit {
-                if let Err(outcome) = self.compact(events, cancel).await {
+                if let Err(outcome) = self.compact(events, cancel, turn_id, false).await {
                     return outcome;
                 }
             }
@@ -562,7 +687,22 @@ impl Thread {
                 Ok(()) => {
                     stream_retries = 0;
                     if !had_calls {
-                        return TurnOutcome::Completed { last_message };
+                        let Some(hooks) = hooks else {
+                            return TurnOutcome::Completed { last_message };
+                        };
+                        let decision = hooks
+                            .stop(turn_id, stop_hook_active, last_message.as_deref(), events)
+                            .await;
+                        if decision.stop_turn.is_some() {
+                            return TurnOutcome::Completed { last_message };
+                        }
+                        // A hook that blocks the stop hands the model its reason as the next
+                        // prompt: the turn goes on.
+                        let Some(prompt) = decision.block else {
+                            return TurnOutcome::Completed { last_message };
+                        };
+                        stop_hook_active = true;
+                        self.append(events, vec![crate::context::message("user", &[prompt])]);
                     }
                 }
                 Err(StreamError::Disconnected(reason)) if stream_retries < max_stream_retries => {
@@ -585,7 +725,7 @@ impl Thread {
                         };
                     }
                     overflows += 1;
-                    if let Err(outcome) = self.compact(events, cancel).await {
+                    if let Err(outcome) = self.compact(events, cancel, turn_id, false).await {
                         return outcome;
                     }
                 }
@@ -717,6 +857,33 @@ impl Thread {
     /// by the model. Never fails the turn: if summarising does not work, the history is
     /// reduced deterministically instead. Only an interrupt stops it.
     async fn compact(
+        &mut self,
+        events: &UnboundedSender<Event>,
+        cancel: &CancellationToken,
+        turn_id: &str,
+        manual: bool,
+    ) -> Result<(), TurnOutcome> {
+        let hooks = self.thread_hooks(events).await;
+        if let Some(hooks) = &hooks {
+            hooks
+                .compact(wright_hooks::HookEvent::PreCompact, turn_id, manual, events)
+                .await;
+        }
+        let compacted = self.compact_history(events, cancel).await;
+        if let (Some(hooks), Ok(())) = (&hooks, &compacted) {
+            hooks
+                .compact(
+                    wright_hooks::HookEvent::PostCompact,
+                    turn_id,
+                    manual,
+                    events,
+                )
+                .await;
+        }
+        compacted
+    }
+
+    async fn compact_history(
         &mut self,
         events: &UnboundedSender<Event>,
         cancel: &CancellationToken,

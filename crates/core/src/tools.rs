@@ -90,6 +90,17 @@ pub(crate) struct ToolSettings {
     pub mcp: Option<wright_mcp::McpManager>,
     /// Tools a function-style `tool_search` found; the thread declares them.
     pub mcp_found: crate::mcp_tools::Found,
+    /// The thread's command sessions (`exec_command` that outlives its call, `write_stdin`).
+    pub exec_sessions: Arc<crate::exec_sessions::ExecSessions>,
+    /// Asks the user the model's questions (`request_user_input`); none: nobody to ask.
+    pub user_input: Option<crate::user_input::UserInputAsker>,
+    /// The model, and whether it reads images (`view_image`).
+    pub model: String,
+    pub model_images: bool,
+    /// The thread's hooks (`PreToolUse`, `PermissionRequest`, `PostToolUse`).
+    pub hooks: Option<Arc<crate::hooks::ThreadHooks>>,
+    /// The turn's id, as hooks are told it.
+    pub turn_id: String,
 }
 
 /// What every tool call in a turn shares.
@@ -116,6 +127,11 @@ impl ToolContext {
         let _ = self.events.send(event);
     }
 
+    /// The turn's event stream.
+    pub(crate) fn events(&self) -> &UnboundedSender<Event> {
+        &self.events
+    }
+
     pub(crate) fn settings(&self) -> &ToolSettings {
         &self.settings
     }
@@ -126,15 +142,86 @@ impl ToolContext {
         }
     }
 
-    /// Starts the call. Command items are announced before this returns, so calls from one
-    /// reply report `item.started` in call order.
+    /// Starts the call, between the `PreToolUse` and `PostToolUse` hooks when the thread has
+    /// any: a hook may refuse the call (the model gets its reason), rewrite its input, or add
+    /// to its result.
     pub fn spawn(
+        self: &Arc<Self>,
+        call: PendingCall,
+        cancel: CancellationToken,
+    ) -> JoinHandle<Value> {
+        use wright_hooks::HookEvent;
+        let hooks = self
+            .settings
+            .hooks
+            .as_ref()
+            .filter(|h| h.any(HookEvent::PreToolUse) || h.any(HookEvent::PostToolUse))
+            .cloned();
+        let Some(hooks) = hooks else {
+            return self.spawn_call(call, cancel);
+        };
+        let ctx = Arc::clone(self);
+        tokio::spawn(async move {
+            let kind = if call.custom {
+                "custom_tool_call_output"
+            } else {
+                "function_call_output"
+            };
+            let turn = ctx.settings.turn_id.clone();
+            let (tool, input) = crate::hooks::tool_view(&call.name, &call.payload, call.custom);
+            let pre =
+                crate::hooks::pre_tool_use(&hooks.session, &turn, &tool, &input, &call.call_id);
+            let decision = hooks
+                .run(HookEvent::PreToolUse, Some(&tool), pre, &ctx.events)
+                .await;
+            if let Some(reason) = decision.block {
+                let text = format!("This call was blocked by a hook: {reason}");
+                return json!({"type": kind, "call_id": call.call_id, "output": text});
+            }
+            let mut call = call;
+            if let Some(updated) = decision.updated_input {
+                call.payload = crate::hooks::rewritten(&call, &updated);
+            }
+            let call_id = call.call_id.clone();
+            let mut out = match ctx.spawn_call(call, cancel).await {
+                Ok(out) => out,
+                Err(_) => {
+                    json!({"type": kind, "call_id": call_id, "output": "the tool failed unexpectedly"})
+                }
+            };
+            let response = out["output"].clone();
+            let post = crate::hooks::post_tool_use(
+                &hooks.session,
+                &turn,
+                &tool,
+                &input,
+                &response,
+                &call_id,
+            );
+            let decision = hooks
+                .run(HookEvent::PostToolUse, Some(&tool), post, &ctx.events)
+                .await;
+            let mut notes = decision.additional_context;
+            notes.extend(decision.block);
+            if !notes.is_empty() {
+                crate::hooks::append_notes(&mut out["output"], &notes);
+            }
+            out
+        })
+    }
+
+    /// Starts the call itself. Command items are announced before this returns, so calls
+    /// from one reply report `item.started` in call order.
+    fn spawn_call(
         self: &Arc<Self>,
         call: PendingCall,
         cancel: CancellationToken,
     ) -> JoinHandle<Value> {
         if let Some(route) = crate::mcp_tools::route(self.settings.mcp.as_ref(), &call.name) {
             return self.spawn_mcp(route, call, cancel);
+        }
+        if !call.custom && matches!(call.name.as_str(), "request_user_input" | "view_image") {
+            return self.spawn_function(call, cancel);
         }
         let payload = if call.custom {
             Payload::Custom(&call.payload)
@@ -160,10 +247,21 @@ impl ToolContext {
             let text = match parsed {
                 Err(err) => err.to_string(),
                 Ok(ToolCall::Shell(shell_call)) => {
-                    let (argv, cwd) = started.unwrap_or_default();
-                    ctx.run_command(&call.call_id, shell_call, argv, cwd, &cancel)
-                        .await
+                    let (argv, cwd, session) = started.unwrap_or_default();
+                    let _reserved =
+                        crate::exec_sessions::Reserved::new(&ctx.settings.exec_sessions, session);
+                    match session {
+                        Some(session) => {
+                            ctx.run_session(&call.call_id, session, shell_call, argv, cwd, &cancel)
+                                .await
+                        }
+                        None => {
+                            ctx.run_command(&call.call_id, shell_call, argv, cwd, &cancel)
+                                .await
+                        }
+                    }
                 }
+                Ok(ToolCall::WriteStdin(args)) => ctx.write_stdin(args, &cancel).await,
                 Ok(ToolCall::ApplyPatch { input, workdir }) => {
                     ctx.run_patch(&call.call_id, input, workdir, &cancel).await
                 }
@@ -204,19 +302,67 @@ impl ToolContext {
         })
     }
 
+    /// Tools that touch no file wright tracks and run alongside commands: the questions for
+    /// the user, and images for the model.
+    fn spawn_function(
+        self: &Arc<Self>,
+        call: PendingCall,
+        cancel: CancellationToken,
+    ) -> JoinHandle<Value> {
+        let (wait, done) = match self.order.lock() {
+            Ok(mut order) => order.schedule(false),
+            Err(_) => (Vec::new(), watch::channel(false).0),
+        };
+        let ctx = Arc::clone(self);
+        tokio::spawn(async move {
+            for mut earlier in wait {
+                let _ = earlier.wait_for(|finished| *finished).await;
+            }
+            let output = match call.name.as_str() {
+                "view_image" => ctx.view_image(&call.payload).await,
+                _ => json!(match crate::user_input::parse(&call.payload) {
+                    Ok(questions) => {
+                        crate::user_input::ask(
+                            ctx.settings.user_input.as_ref(),
+                            &call.call_id,
+                            questions,
+                            &cancel,
+                        )
+                        .await
+                    }
+                    Err(why) => why,
+                }),
+            };
+            let _ = done.send(true);
+            json!({"type": "function_call_output", "call_id": call.call_id, "output": output})
+        })
+    }
+
     fn argv(&self, call: &ShellCall) -> Vec<String> {
-        match &call.command {
-            ShellCommand::Script(script) => shell::script_argv(&self.settings.shell, script),
-            ShellCommand::Argv(argv) => argv.clone(),
+        match (&call.command, &call.session) {
+            (ShellCommand::Script(script), Some(opts)) => {
+                let shell = opts.shell.as_deref().unwrap_or(&self.settings.shell);
+                let flag = if opts.login { "-lc" } else { "-c" };
+                vec![shell.to_string(), flag.to_string(), script.clone()]
+            }
+            (ShellCommand::Script(script), None) => {
+                shell::script_argv(&self.settings.shell, script)
+            }
+            (ShellCommand::Argv(argv), _) => argv.clone(),
         }
     }
 
-    fn start_command(&self, id: &str, call: &ShellCall) -> (Vec<String>, PathBuf) {
+    /// Announces the command. An `exec_command` that may outlive its call gets its session
+    /// id now, so its item carries it from the start; a client's terminal (which runs a
+    /// command to its end) takes no sessions.
+    fn start_command(&self, id: &str, call: &ShellCall) -> (Vec<String>, PathBuf, Option<u32>) {
         let argv = self.argv(call);
         let cwd = match &call.workdir {
             Some(dir) => resolve(&self.settings.cwd, dir),
             None => self.settings.cwd.clone(),
         };
+        let session = (call.session.is_some() && self.settings.command_runner.is_none())
+            .then(|| self.settings.exec_sessions.reserve());
         self.emit(Event::ItemStarted(command_item(
             id,
             &argv,
@@ -225,8 +371,9 @@ impl ToolContext {
             None,
             CommandStatus::InProgress,
             None,
+            session.map(|id| id.to_string()),
         )));
-        (argv, cwd)
+        (argv, cwd, session)
     }
 
     /// Asks the user (when a client can be asked) and says whether to go ahead: `Err` is a
@@ -238,6 +385,34 @@ impl ToolContext {
         cancel: &CancellationToken,
         remember: impl FnOnce(),
     ) -> Result<(), Option<String>> {
+        // A `PermissionRequest` hook may decide before anyone is asked.
+        if let Some(hooks) = self
+            .settings
+            .hooks
+            .as_ref()
+            .filter(|h| h.any(wright_hooks::HookEvent::PermissionRequest))
+        {
+            let (tool, input) = crate::hooks::approval_view(&request);
+            let payload = crate::hooks::permission_request(
+                &hooks.session,
+                &self.settings.turn_id,
+                &tool,
+                &input,
+            );
+            let decision = hooks
+                .run(
+                    wright_hooks::HookEvent::PermissionRequest,
+                    Some(&tool),
+                    payload,
+                    &self.events,
+                )
+                .await;
+            match decision.permission {
+                Some(wright_hooks::Permission::Allow) => return Ok(()),
+                Some(wright_hooks::Permission::Deny(reason)) => return Err(Some(reason)),
+                None => {}
+            }
+        }
         // Nobody to ask means no.
         let Some(approver) = &self.settings.approver else {
             return Err(None);
@@ -277,36 +452,41 @@ impl ToolContext {
         )
     }
 
-    async fn run_command(
+    /// The command's approvals (exec policy, the user, the session's earlier answers) and
+    /// confinement: what to execute (the sandbox launcher first when confined) and whether it
+    /// is confined, or the text for the model when it must not run. Its item is completed on
+    /// refusal.
+    pub(crate) async fn authorize(
         &self,
         id: &str,
-        call: ShellCall,
-        argv: Vec<String>,
-        cwd: PathBuf,
+        call: &ShellCall,
+        argv: &[String],
+        cwd: &Path,
         cancel: &CancellationToken,
-    ) -> String {
-        let plan = match self.plan_command(&call, &argv) {
+    ) -> Result<(Vec<String>, bool), String> {
+        let plan = match self.plan_command(call, argv) {
             Ok(plan) => plan,
             Err(refusal) => {
                 self.emit(Event::ItemCompleted(command_item(
                     id,
-                    &argv,
-                    &cwd,
+                    argv,
+                    cwd,
                     refusal.clone(),
                     None,
                     CommandStatus::Declined,
                     None,
+                    None,
                 )));
-                return refusal;
+                return Err(refusal);
             }
         };
         let mut sandboxed = plan.sandboxed;
         if plan.ask {
             let request = ApprovalRequest::Command {
                 item_id: id.to_string(),
-                command: shell::display_command(&argv),
-                argv: argv.clone(),
-                cwd: cwd.clone(),
+                command: shell::display_command(argv),
+                argv: argv.to_vec(),
+                cwd: cwd.to_path_buf(),
                 reason: call.justification.clone(),
             };
             let session = &self.settings.session;
@@ -321,21 +501,24 @@ impl ToolContext {
             if let Err(reason) = self.approved(request, cancel, remember).await {
                 self.emit(Event::ItemCompleted(command_item(
                     id,
-                    &argv,
-                    &cwd,
+                    argv,
+                    cwd,
                     String::new(),
                     None,
                     CommandStatus::Declined,
                     None,
+                    None,
                 )));
-                return reason.unwrap_or_else(|| "The user declined to run this command.".into());
+                return Err(
+                    reason.unwrap_or_else(|| "The user declined to run this command.".into())
+                );
             }
             if call.escalate {
                 sandboxed = false;
             }
         }
         let launch = if sandboxed {
-            match self.settings.sandbox.wrap(&argv) {
+            match self.settings.sandbox.wrap(argv) {
                 Ok(wrapped) => wrapped,
                 Err(why) => {
                     let text = format!(
@@ -344,18 +527,34 @@ impl ToolContext {
                     );
                     self.emit(Event::ItemCompleted(command_item(
                         id,
-                        &argv,
-                        &cwd,
+                        argv,
+                        cwd,
                         text.clone(),
                         None,
                         CommandStatus::Failed,
                         None,
+                        None,
                     )));
-                    return text;
+                    return Err(text);
                 }
             }
         } else {
-            argv.clone()
+            argv.to_vec()
+        };
+        Ok((launch, sandboxed))
+    }
+
+    async fn run_command(
+        &self,
+        id: &str,
+        call: ShellCall,
+        argv: Vec<String>,
+        cwd: PathBuf,
+        cancel: &CancellationToken,
+    ) -> String {
+        let (launch, sandboxed) = match self.authorize(id, &call, &argv, &cwd, cancel).await {
+            Ok(authorized) => authorized,
+            Err(text) => return text,
         };
         let request = ExecRequest {
             argv: launch,
@@ -421,6 +620,7 @@ impl ToolContext {
                     Some(out.exit_code),
                     status,
                     Some(out.duration),
+                    None,
                 )));
                 text
             }
@@ -432,6 +632,7 @@ impl ToolContext {
                     output,
                     None,
                     CommandStatus::Failed,
+                    None,
                     None,
                 )));
                 "command interrupted by the user".into()
@@ -445,6 +646,7 @@ impl ToolContext {
                     message.clone(),
                     None,
                     CommandStatus::Failed,
+                    None,
                     None,
                 )));
                 message
@@ -679,7 +881,8 @@ fn todo_item(id: &str, items: Vec<TodoItem>) -> ThreadItem {
     }
 }
 
-fn command_item(
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn command_item(
     id: &str,
     argv: &[String],
     cwd: &Path,
@@ -687,6 +890,7 @@ fn command_item(
     exit_code: Option<i32>,
     status: CommandStatus,
     duration: Option<Duration>,
+    process_id: Option<String>,
 ) -> ThreadItem {
     ThreadItem {
         id: id.to_string(),
@@ -697,6 +901,7 @@ fn command_item(
             status,
             cwd: cwd.display().to_string(),
             duration_ms: duration.map(|d| d.as_millis() as u64),
+            process_id,
         },
     }
 }
@@ -721,7 +926,8 @@ fn format_command_output(
     let body = model_output(output, max_bytes);
     match style {
         ShellStyle::ExecCommand => format!(
-            "Wall time: {:.4} seconds\nProcess exited with code {exit_code}\nOriginal token count: {}\nOutput:\n{body}",
+            "Chunk ID: {}\nWall time: {:.4} seconds\nProcess exited with code {exit_code}\nOriginal token count: {}\nOutput:\n{body}",
+            crate::unified_exec::chunk_id(),
             duration.as_secs_f64(),
             approx_tokens(output.len()),
         ),
@@ -771,8 +977,10 @@ mod tests {
             "a\n",
             1000,
         );
+        let (chunk, rest) = text.split_once('\n').unwrap();
+        assert!(chunk.starts_with("Chunk ID: ") && chunk.len() == "Chunk ID: ".len() + 6);
         assert_eq!(
-            text,
+            rest,
             "Wall time: 0.0120 seconds\nProcess exited with code 0\nOriginal token count: 1\nOutput:\na\n"
         );
     }

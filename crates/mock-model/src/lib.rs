@@ -22,6 +22,7 @@ use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};
 use serde_json::{json, Value};
 
+mod tool_check;
 mod wire;
 
 use wire::{Ctx, Ending, Rendered};
@@ -42,6 +43,9 @@ pub struct ServeOptions {
     pub log: Option<PathBuf>,
     /// The ids `GET /v1/models` lists (default: [`DEFAULT_MODELS`]).
     pub models: Option<Vec<String>>,
+    /// Check every scripted tool call against the tools the request declared (see
+    /// `tool_check`): a call that does not fit is answered with HTTP 400 naming it.
+    pub check_tools: bool,
 }
 
 /// What `GET /v1/models` lists unless told otherwise.
@@ -71,6 +75,7 @@ impl MockModel {
             script,
             log,
             models,
+            check_tools: options.check_tools,
             state: Mutex::new(ServerState::default()),
         });
         let app = Router::new()
@@ -255,6 +260,7 @@ struct Shared {
     script: Script,
     log: Option<Mutex<File>>,
     models: Vec<String>,
+    check_tools: bool,
     state: Mutex<ServerState>,
 }
 
@@ -404,6 +410,15 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             Step::Incomplete { items, reason } => break (items, Ending::Incomplete { reason }),
         }
     };
+    if shared.check_tools {
+        if let Err(why) = tool_check::check(&request_json, &items) {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                &format!("mock: the scripted reply does not fit the declared tools: {why}"),
+                "invalid_request_error",
+            );
+        }
+    }
     let ctx = Ctx {
         n: admitted.index + 1,
         model: request_json

@@ -17,7 +17,8 @@ struct ScriptFile {
     models: Option<Vec<String>>,
 }
 
-const USAGE: &str = "usage: wright-mock-model --script FILE [--port N] [--log FILE]";
+const USAGE: &str =
+    "usage: wright-mock-model --script FILE [--port N] [--log FILE] [--check-tools]";
 
 fn parse_args() -> anyhow::Result<(PathBuf, ServeOptions)> {
     let mut script = None;
@@ -32,6 +33,10 @@ fn parse_args() -> anyhow::Result<(PathBuf, ServeOptions)> {
         if flag == "-h" || flag == "--help" {
             println!("{USAGE}");
             std::process::exit(0);
+        }
+        if flag == "--check-tools" {
+            options.check_tools = true;
+            continue;
         }
         let value: std::ffi::OsString = match inline.or_else(|| args.next()) {
             Some(value) => value,

@@ -16,6 +16,7 @@ pub(crate) fn request_body(prompt: &Prompt) -> Value {
     for item in &prompt.input {
         push_message(&mut messages, item);
     }
+    let messages = order_images(messages);
     let tools: Vec<Value> = prompt.tools.iter().filter_map(chat_tool).collect();
     // `messages` last: each request is the previous one's bytes plus new messages.
     let mut body = Map::new();
@@ -70,6 +71,31 @@ fn text_of(content: &Value) -> String {
         }
     }
     text
+}
+
+/// Marks a user message holding a tool's images until [`order_images`] places it.
+const TOOL_IMAGES: &str = "__wright_tool_images";
+
+/// Every tool message must directly follow the assistant message that called the tools, so a
+/// tool's images go after the last result of their run of tool messages.
+fn order_images(messages: Vec<Value>) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::with_capacity(messages.len());
+    let mut held: Vec<Value> = Vec::new();
+    for mut m in messages {
+        if m.get(TOOL_IMAGES).is_some() {
+            if let Some(obj) = m.as_object_mut() {
+                obj.remove(TOOL_IMAGES);
+            }
+            held.push(m);
+            continue;
+        }
+        if m.get("role").and_then(Value::as_str) != Some("tool") {
+            out.append(&mut held);
+        }
+        out.push(m);
+    }
+    out.append(&mut held);
+    out
 }
 
 fn push_message(messages: &mut Vec<Value>, item: &Value) {
@@ -141,9 +167,28 @@ fn push_message(messages: &mut Vec<Value>, item: &Value) {
                 Some(other) => text_of(other),
                 None => String::new(),
             };
+            // A tool message holds text only: images the tool returned (`view_image`) follow
+            // it as a user message, the one place Chat Completions takes them.
+            let images: Vec<Value> = item
+                .get("output")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|p| p.get("type").and_then(Value::as_str) == Some("input_image"))
+                .map(|p| json!({"type": "image_url", "image_url": {"url": p.get("image_url")}}))
+                .collect();
+            let output = if output.is_empty() && !images.is_empty() {
+                "The image follows.".to_string()
+            } else {
+                output
+            };
             messages.push(
                 json!({"role": "tool", "tool_call_id": item.get("call_id"), "content": output}),
             );
+            if !images.is_empty() {
+                // Marked so `order_images` can move it past the other results of the turn.
+                messages.push(json!({"role": "user", "content": images, TOOL_IMAGES: true}));
+            }
         }
         // Reasoning is opaque to Chat servers.
         _ => {}
@@ -334,6 +379,41 @@ pub(crate) async fn pump(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tools_image_follows_the_turns_tool_results_as_a_user_message() {
+        let image = json!([{"type": "input_image", "image_url": "data:image/png;base64,AAAA"}]);
+        let prompt = Prompt {
+            model: "m".into(),
+            instructions: "i".into(),
+            input: vec![
+                json!({"type":"function_call","call_id":"a","name":"view_image","arguments":"{}"}),
+                json!({"type":"function_call","call_id":"b","name":"shell","arguments":"{}"}),
+                json!({"type":"function_call_output","call_id":"a","output": image}),
+                json!({"type":"function_call_output","call_id":"b","output":"ok"}),
+            ],
+            tools: Vec::new(),
+            parallel_tool_calls: true,
+            reasoning: None,
+            output_schema: None,
+            prompt_cache_key: "k".into(),
+        };
+        let body = request_body(&prompt);
+        let roles: Vec<&str> = body["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["role"].as_str().unwrap())
+            .collect();
+        assert_eq!(roles, ["system", "assistant", "tool", "tool", "user"]);
+        let user = &body["messages"][4];
+        assert_eq!(
+            user["content"][0]["image_url"]["url"],
+            "data:image/png;base64,AAAA"
+        );
+        assert!(user.get(TOOL_IMAGES).is_none());
+        assert_eq!(body["messages"][2]["content"], "The image follows.");
+    }
 
     #[test]
     fn history_translates_to_messages() {

@@ -27,6 +27,17 @@ pub enum Event {
         item_id: String,
         delta: String,
     },
+    /// The model typed into (or, with empty `stdin`, polled) a command session
+    /// (`item/commandExecution/terminalInteraction`).
+    TerminalInteraction {
+        item_id: String,
+        process_id: String,
+        stdin: String,
+    },
+    /// A hook command began (`hook/started`).
+    HookStarted(crate::v2::HookRunSummary),
+    /// A hook command finished; its outcome is in the summary (`hook/completed`).
+    HookCompleted(crate::v2::HookRunSummary),
     /// A running MCP tool call's progress or log message (`item/mcpToolCall/progress`).
     McpToolCallProgress {
         item_id: String,

@@ -61,6 +61,9 @@ impl ExecEventMapper {
             | Event::ContextCompacted { .. }
             | Event::CommandOutputDelta { .. }
             | Event::McpToolCallProgress { .. }
+            | Event::TerminalInteraction { .. }
+            | Event::HookStarted(_)
+            | Event::HookCompleted(_)
             | Event::TurnDiff { .. }
             | Event::UsageUpdated { .. }
             | Event::HistoryAppended(_)
@@ -118,6 +121,7 @@ mod tests {
                 status: CommandStatus::InProgress,
                 cwd: "/repo".into(),
                 duration_ms: None,
+                process_id: None,
             },
         });
         assert_eq!(

@@ -33,6 +33,9 @@ pub enum ItemDetails {
         cwd: String,
         #[serde(skip)]
         duration_ms: Option<u64>,
+        /// The command's session id while it may outlive its call (`write_stdin` takes it).
+        #[serde(skip)]
+        process_id: Option<String>,
     },
     FileChange {
         changes: Vec<FileUpdateChange>,

@@ -27,6 +27,27 @@ pub enum ToolCall {
         workdir: Option<String>,
     },
     UpdatePlan(PlanArgs),
+    /// Codex's `write_stdin`: type into (or just poll) a command session still running.
+    WriteStdin(WriteStdinArgs),
+}
+
+/// `write_stdin`'s arguments.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct WriteStdinArgs {
+    /// The number `exec_command` returned as `session ID`.
+    pub session_id: f64,
+    #[serde(default)]
+    pub chars: String,
+    #[serde(default)]
+    pub yield_time_ms: Option<f64>,
+    #[serde(default)]
+    pub max_output_tokens: Option<f64>,
+}
+
+impl WriteStdinArgs {
+    pub fn max_output_tokens(&self) -> Option<usize> {
+        tokens(self.max_output_tokens)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +64,20 @@ pub struct ShellCall {
     pub escalate: bool,
     /// Why, in the model's words; shown to the user with the approval request.
     pub justification: Option<String>,
+    /// `exec_command`'s session options: the command may outlive the call.
+    pub session: Option<SessionOptions>,
+}
+
+/// How an `exec_command` runs: on a terminal or pipes, how long the call waits before it
+/// returns with the command still running, and which shell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionOptions {
+    pub tty: bool,
+    pub yield_time_ms: Option<u64>,
+    /// `-lc` (login shell) when true, `-c` otherwise.
+    pub login: bool,
+    /// The shell binary; the user's shell when absent.
+    pub shell: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -70,8 +105,8 @@ pub enum CallError {
     Invalid(String),
 }
 
-/// Codex's `exec_command`. Its other fields (`yield_time_ms`, `tty`, `login`, ...) are accepted
-/// and ignored: wright runs a command to completion or to its timeout.
+/// Codex's `exec_command`. `prefix_rule` is accepted and ignored (wright's approvals remember
+/// exact commands, see the approval module); `timeout_ms` is wright's own: a hard limit.
 #[derive(Deserialize)]
 struct ExecCommandArgs {
     cmd: String,
@@ -85,6 +120,14 @@ struct ExecCommandArgs {
     sandbox_permissions: Option<String>,
     #[serde(default)]
     justification: Option<String>,
+    #[serde(default)]
+    tty: Option<bool>,
+    #[serde(default)]
+    yield_time_ms: Option<f64>,
+    #[serde(default)]
+    login: Option<bool>,
+    #[serde(default)]
+    shell: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -140,6 +183,15 @@ pub fn parse(name: &str, payload: Payload<'_>) -> Result<ToolCall, CallError> {
                 style: ShellStyle::ExecCommand,
                 escalate: a.sandbox_permissions.as_deref() == Some("require_escalated"),
                 justification: a.justification,
+                session: Some(SessionOptions {
+                    tty: a.tty.unwrap_or(false),
+                    yield_time_ms: a
+                        .yield_time_ms
+                        .filter(|n| n.is_finite() && *n >= 0.0)
+                        .map(|n| n as u64),
+                    login: a.login.unwrap_or(true),
+                    shell: a.shell.filter(|s| !s.trim().is_empty()),
+                }),
             }))
         }
         "shell" | "shell_command" | "container.exec" => {
@@ -160,6 +212,7 @@ pub fn parse(name: &str, payload: Payload<'_>) -> Result<ToolCall, CallError> {
                 escalate: a.with_escalated_permissions == Some(true)
                     || a.sandbox_permissions.as_deref() == Some("require_escalated"),
                 justification: a.justification,
+                session: None,
             }))
         }
         "apply_patch" => match payload {
@@ -176,6 +229,16 @@ pub fn parse(name: &str, payload: Payload<'_>) -> Result<ToolCall, CallError> {
             }
         },
         "update_plan" => Ok(ToolCall::UpdatePlan(args(payload)?)),
+        "write_stdin" => {
+            let a: WriteStdinArgs = args(payload)?;
+            if !(a.session_id.is_finite() && a.session_id >= 0.0) {
+                return Err(CallError::Invalid(format!(
+                    "Unknown process id {}",
+                    a.session_id
+                )));
+            }
+            Ok(ToolCall::WriteStdin(a))
+        }
         "write_file" => {
             let a: WriteFileArgs = args(payload)?;
             Ok(ToolCall::ApplyPatch {
@@ -327,7 +390,9 @@ mod tests {
     fn exec_command() {
         let c = parse(
             "exec_command",
-            Payload::Function(r#"{"cmd":"ls","workdir":"src","yield_time_ms":1000}"#),
+            Payload::Function(
+                r#"{"cmd":"ls","workdir":"src","yield_time_ms":1000,"tty":true,"login":false,"shell":"/bin/sh"}"#,
+            ),
         )
         .unwrap();
         assert_eq!(
@@ -340,8 +405,43 @@ mod tests {
                 style: ShellStyle::ExecCommand,
                 escalate: false,
                 justification: None,
+                session: Some(SessionOptions {
+                    tty: true,
+                    yield_time_ms: Some(1000),
+                    login: false,
+                    shell: Some("/bin/sh".into()),
+                }),
             })
         );
+        // Codex's defaults: pipes, a login shell.
+        let ToolCall::Shell(c) =
+            parse("exec_command", Payload::Function(r#"{"cmd":"ls"}"#)).unwrap()
+        else {
+            panic!()
+        };
+        let session = c.session.unwrap();
+        assert!(!session.tty && session.login && session.yield_time_ms.is_none());
+    }
+
+    #[test]
+    fn write_stdin() {
+        let c = parse(
+            "write_stdin",
+            Payload::Function(r#"{"session_id":15286,"chars":"1+1\n","yield_time_ms":500}"#),
+        )
+        .unwrap();
+        let ToolCall::WriteStdin(a) = c else { panic!() };
+        assert_eq!((a.session_id, a.chars.as_str()), (15286.0, "1+1\n"));
+        assert_eq!(a.yield_time_ms, Some(500.0));
+        // `chars` may be left out: a poll.
+        let ToolCall::WriteStdin(a) =
+            parse("write_stdin", Payload::Function(r#"{"session_id":7}"#)).unwrap()
+        else {
+            panic!()
+        };
+        assert!(a.chars.is_empty());
+        assert!(parse("write_stdin", Payload::Function(r#"{"chars":"x"}"#)).is_err());
+        assert!(parse("write_stdin", Payload::Function(r#"{"session_id":-1}"#)).is_err());
     }
 
     #[test]

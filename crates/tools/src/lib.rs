@@ -6,10 +6,14 @@
 //! - [`shell`]: run a command in a process group, with timeout, cancellation and capped output.
 //! - [`apply_patch`]: Codex's patch format, verified in full before any file is written.
 //! - [`plan`]: the `update_plan` tool.
+//! - [`process`]: commands in sessions of their own, on a terminal or pipes, killed as a tree.
+//! - [`exec_session`]: a command that outlives its call, polled for output in chunks.
 
 pub mod apply_patch;
 pub mod call;
+pub mod exec_session;
 pub mod plan;
+pub mod process;
 pub mod shell;
 pub mod spec;
 pub mod truncate;

@@ -45,19 +45,102 @@ fn exec_command() -> Value {
     json!({
         "type": "function",
         "name": "exec_command",
-        "description": "Runs a shell command (via the user's login shell, `-lc`) and returns its exit code and combined stdout/stderr. Prefer `rg` for search. Long output keeps its head and tail.",
+        "description": "Runs a command in a PTY, returning output or a session ID for ongoing interaction.",
         "strict": false,
         "parameters": {
             "type": "object",
             "properties": {
-                "cmd": {"type": "string", "description": "The shell command to run."},
-                "workdir": {"type": "string", "description": "Working directory; defaults to the turn's cwd."},
-                "timeout_ms": {"type": "number", "description": "Kill the command after this many milliseconds."},
-                "max_output_tokens": {"type": "number", "description": "Cap on output tokens returned (default 10000)."},
-                "sandbox_permissions": {"type": "string", "enum": ["use_default", "require_escalated"], "description": "require_escalated asks the user to run this command outside the sandbox; only when it cannot work inside it."},
-                "justification": {"type": "string", "description": "With require_escalated: one sentence the user reads to decide."}
+                "cmd": {"type": "string", "description": "Shell command to execute."},
+                "justification": {"type": "string", "description": "User-facing approval question for `require_escalated`; omit otherwise."},
+                "login": {"type": "boolean", "description": "True runs the shell with -l/-i semantics; false disables them. Defaults to true."},
+                "max_output_tokens": {"type": "number", "description": "Output token budget. Defaults to 10000 tokens; larger requests may be capped by policy."},
+                "sandbox_permissions": {"type": "string", "description": "Per-command sandbox override. Defaults to `use_default`; use `require_escalated` for unsandboxed execution.", "enum": ["use_default", "require_escalated"]},
+                "shell": {"type": "string", "description": "Shell binary to launch. Defaults to the user's default shell."},
+                "tty": {"type": "boolean", "description": "True allocates a PTY for the command; false or omitted uses plain pipes."},
+                "workdir": {"type": "string", "description": "Working directory for the command. Defaults to the turn cwd."},
+                "yield_time_ms": {"type": "number", "description": "Wait before yielding output. Defaults to 10000 ms; effective range is 250-30000 ms."}
             },
             "required": ["cmd"],
+            "additionalProperties": false
+        }
+    })
+}
+
+fn write_stdin() -> Value {
+    json!({
+        "type": "function",
+        "name": "write_stdin",
+        "description": "Writes characters to an existing unified exec session and returns recent output.",
+        "strict": false,
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "chars": {"type": "string", "description": "Bytes to write to stdin. Defaults to empty, which polls without writing."},
+                "max_output_tokens": {"type": "number", "description": "Output token budget. Defaults to 10000 tokens; larger requests may be capped by policy."},
+                "session_id": {"type": "number", "description": "Identifier of the running unified exec session."},
+                "yield_time_ms": {"type": "number", "description": "Wait before yielding output. Non-empty writes default to 250 ms and cap at 30000 ms; empty polls wait 5000-300000 ms by default."}
+            },
+            "required": ["session_id"],
+            "additionalProperties": false
+        }
+    })
+}
+
+fn request_user_input() -> Value {
+    json!({
+        "type": "function",
+        "name": "request_user_input",
+        "description": "Request user input for one to three short questions and wait for the response.",
+        "strict": false,
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "questions": {
+                    "type": "array",
+                    "description": "Questions to show the user. Prefer 1 and do not exceed 3",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "header": {"type": "string", "description": "Short header label shown in the UI (12 or fewer chars)."},
+                            "id": {"type": "string", "description": "Stable identifier for mapping answers (snake_case)."},
+                            "options": {
+                                "type": "array",
+                                "description": "Provide 2-3 mutually exclusive choices. Put the recommended option first and suffix its label with \"(Recommended)\". Do not include an \"Other\" option in this list; the client will add a free-form \"Other\" option automatically.",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "description": {"type": "string", "description": "One short sentence explaining impact/tradeoff if selected."},
+                                        "label": {"type": "string", "description": "User-facing label (1-5 words)."}
+                                    },
+                                    "required": ["label", "description"],
+                                    "additionalProperties": false
+                                }
+                            },
+                            "question": {"type": "string", "description": "Single-sentence prompt shown to the user."}
+                        },
+                        "required": ["id", "header", "question", "options"],
+                        "additionalProperties": false
+                    }
+                }
+            },
+            "required": ["questions"],
+            "additionalProperties": false
+        }
+    })
+}
+
+fn view_image() -> Value {
+    json!({
+        "type": "function",
+        "name": "view_image",
+        "description": "View a local image file from the filesystem when visual inspection is needed. Use this for images already available on disk.",
+        "strict": false,
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "path": {"type": "string", "description": "Local filesystem path to an image file."}
+            },
+            "required": ["path"],
             "additionalProperties": false
         }
     })
@@ -174,8 +257,22 @@ fn write_file() -> Value {
 /// The declarations, in a fixed order.
 pub fn tool_specs(style: ToolStyle) -> Vec<Value> {
     match style {
-        ToolStyle::Freeform => vec![exec_command(), update_plan(), apply_patch(style)],
-        ToolStyle::Function => vec![shell(), update_plan(), apply_patch(style)],
+        // Codex's order.
+        ToolStyle::Freeform => vec![
+            exec_command(),
+            write_stdin(),
+            update_plan(),
+            request_user_input(),
+            apply_patch(style),
+            view_image(),
+        ],
+        ToolStyle::Function => vec![
+            shell(),
+            update_plan(),
+            request_user_input(),
+            apply_patch(style),
+            view_image(),
+        ],
         ToolStyle::Compact => vec![compact_shell(), write_file()],
     }
 }
@@ -200,11 +297,24 @@ mod tests {
         };
         assert_eq!(
             names(ToolStyle::Freeform),
-            ["exec_command", "update_plan", "apply_patch"]
+            [
+                "exec_command",
+                "write_stdin",
+                "update_plan",
+                "request_user_input",
+                "apply_patch",
+                "view_image"
+            ]
         );
         assert_eq!(
             names(ToolStyle::Function),
-            ["shell", "update_plan", "apply_patch"]
+            [
+                "shell",
+                "update_plan",
+                "request_user_input",
+                "apply_patch",
+                "view_image"
+            ]
         );
         assert_eq!(names(ToolStyle::Compact), ["shell", "write_file"]);
     }

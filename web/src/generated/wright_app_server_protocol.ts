@@ -252,6 +252,27 @@ export type ClientRequest = {
 } | {
   method: "thread/search";
   params: ThreadSearchParams;
+} | {
+  method: "skills/list";
+  params: SkillsListParams;
+} | {
+  method: "skills/config/write";
+  params: SkillsConfigWriteParams;
+} | {
+  method: "skills/extraRoots/set";
+  params: SkillsExtraRootsSetParams;
+} | {
+  method: "hooks/list";
+  params: HooksListParams;
+} | {
+  method: "thread/backgroundTerminals/list";
+  params: ThreadBackgroundTerminalsListParams;
+} | {
+  method: "thread/backgroundTerminals/terminate";
+  params: ThreadBackgroundTerminalsTerminateParams;
+} | {
+  method: "thread/backgroundTerminals/clean";
+  params: ThreadBackgroundTerminalsCleanParams;
 };
 
 /** Machine-readable error category. */
@@ -1036,6 +1057,123 @@ export type GuardianRiskLevel = "low" | "medium" | "high" | "critical";
 /** How clearly the user authorized the action, as the reviewer judged it. */
 export type GuardianUserAuthorization = "unknown" | "low" | "medium" | "high";
 
+/** `hook/completed`: a hook finished (its outcome is in `run`). */
+export type HookCompletedNotification = {
+  threadId: string;
+  turnId?: string | null;
+  run: HookRunSummary;
+};
+
+/** A config file that could not be used (`HookErrorInfo`). */
+export type HookErrorInfo = {
+  path: string;
+  message: string;
+};
+
+/** A lifecycle event (`HookEventName`). */
+export type HookEventName = "preModelRequest" | "postModelRequest" | "preToolUse" | "permissionRequest" | "postToolUse" | "preCompact" | "postCompact" | "sessionStart" | "sessionEnd" | "userPromptSubmit" | "subagentStart" | "subagentStop" | "stop" | "interrupt";
+
+/** Whether the turn waited for the hook (`HookExecutionMode`). */
+export type HookExecutionMode = "sync" | "async";
+
+/** The kind of handler (`HookHandlerType`; wright runs `command` handlers only). */
+export type HookHandlerType = "command";
+
+/** One configured hook in `hooks/list` (`HookMetadata`, command variant). */
+export type HookMetadata = {
+  /** The stable key (`<sourcePath>:<event_key>:<group>:<handler>`), also the hook id. */
+  key: string;
+  eventName: HookEventName;
+  handlerType: HookHandlerType;
+  command: string;
+  async: boolean;
+  matcher?: string | null;
+  timeoutSec: number;
+  statusMessage?: string | null;
+  sourcePath: string;
+  source: HookSource;
+  pluginId?: string | null;
+  environmentId?: string | null;
+  additionalContextLimit?: number | null;
+  displayOrder: number;
+  enabled: boolean;
+  isManaged: boolean;
+  /** `sha256:<hex>` of the hook's definition (see the trust file). */
+  currentHash: string;
+  trustStatus: HookTrustStatus;
+};
+
+/** One line of a run's visible output (`HookOutputEntry`). */
+export type HookOutputEntry = {
+  kind: HookOutputEntryKind;
+  text: string;
+};
+
+/** What a line of hook output is (`HookOutputEntryKind`). */
+export type HookOutputEntryKind = "warning" | "stop" | "feedback" | "context" | "error";
+
+/**
+ * The state of one run (`HookRunStatus`). There is no `skipped` on the wire: a hook that
+ * does not run (untrusted) gets no `hook/started` in Codex either; see
+ * wright-hooks' `HookProgress::Skipped`.
+ */
+export type HookRunStatus = "running" | "completed" | "failed" | "blocked" | "stopped";
+
+/** One run of one hook, as `hook/started` and `hook/completed` carry it (`HookRunSummary`). */
+export type HookRunSummary = {
+  /** `<event-label>:<displayOrder>:<sourcePath>`, plus `:<tool_use_id>` for tool events. */
+  id: string;
+  eventName: HookEventName;
+  handlerType: HookHandlerType;
+  executionMode: HookExecutionMode;
+  scope: HookScope;
+  sourcePath: string;
+  source: HookSource;
+  displayOrder: number;
+  status: HookRunStatus;
+  statusMessage?: string | null;
+  /** Unix seconds. */
+  startedAt: number;
+  /** Unix seconds; `null` while running. */
+  completedAt?: number | null;
+  durationMs?: number | null;
+  entries: Array<HookOutputEntry>;
+};
+
+/** Whether a run belongs to the thread or to one turn (`HookScope`). */
+export type HookScope = "thread" | "turn";
+
+/** Where a hook was configured (`HookSource`; wright produces `user` and `project`). */
+export type HookSource = "user" | "project" | "unknown";
+
+/** `hook/started`: a hook began to run. */
+export type HookStartedNotification = {
+  threadId: string;
+  turnId?: string | null;
+  run: HookRunSummary;
+};
+
+/** Whether a configured hook may run (`HookTrustStatus`). */
+export type HookTrustStatus = "managed" | "untrusted" | "trusted" | "modified";
+
+/** The hooks of one working directory (`HooksListEntry`). */
+export type HooksListEntry = {
+  cwd: string;
+  hooks: Array<HookMetadata>;
+  warnings: Array<string>;
+  errors: Array<HookErrorInfo>;
+};
+
+/** `hooks/list`: the hooks that apply in each working directory. */
+export type HooksListParams = {
+  cwds?: Array<string> | null;
+  threadId?: string | null;
+};
+
+export type HooksListResponse = {
+  data: Array<HooksListEntry>;
+};
+
 export type HttpStatusInfo = {
   httpStatusCode?: number | null;
 };
@@ -1770,6 +1908,18 @@ export type ServerNotification = {
   method: "item/commandExecution/outputDelta";
   params: CommandExecutionOutputDeltaNotification;
 } | {
+  method: "item/commandExecution/terminalInteraction";
+  params: TerminalInteractionNotification;
+} | {
+  method: "skills/changed";
+  params: SkillsChangedNotification;
+} | {
+  method: "hook/started";
+  params: HookStartedNotification;
+} | {
+  method: "hook/completed";
+  params: HookCompletedNotification;
+} | {
   method: "item/reasoning/summaryTextDelta";
   params: ReasoningSummaryTextDeltaNotification;
 } | {
@@ -1841,6 +1991,67 @@ export type SessionSource = "cli" | "vscode" | "exec" | "appServer" | "unknown" 
   subAgent: SubAgentSource;
 };
 
+export type SkillErrorInfo = {
+  path: string;
+  message: string;
+};
+
+export type SkillMetadata = {
+  name: string;
+  description: string;
+  shortDescription?: string | null;
+  /** The skill's `SKILL.md`. */
+  path: string;
+  scope: SkillScope;
+  enabled: boolean;
+};
+
+/** Where a skill comes from (`SkillScope`). */
+export type SkillScope = "user" | "repo" | "system" | "admin";
+
+/** `skills/changed`: skill files were added, removed or edited; `skills/list` again. */
+export type SkillsChangedNotification = Record<string, unknown>;
+
+/**
+ * `skills/config/write`: turns one skill (by `path` of its `SKILL.md`, or by `name`) on or
+ * off in `config.toml` (`[[skills.config]]`).
+ */
+export type SkillsConfigWriteParams = {
+  enabled: boolean;
+  name?: string | null;
+  path?: string | null;
+};
+
+export type SkillsConfigWriteResponse = {
+  /** Whether the skill is enabled now that the change is written. */
+  effectiveEnabled: boolean;
+};
+
+/** `skills/extraRoots/set`: more user skill folders for this server's threads. */
+export type SkillsExtraRootsSetParams = {
+  extraRoots: Array<string>;
+};
+
+export type SkillsExtraRootsSetResponse = Record<string, unknown>;
+
+export type SkillsListEntry = {
+  cwd: string;
+  skills: Array<SkillMetadata>;
+  /** `SKILL.md` files that did not load, each with why. */
+  errors: Array<SkillErrorInfo>;
+};
+
+/** `skills/list`: the skills of each working directory (the server's cwd when none given). */
+export type SkillsListParams = {
+  cwds?: Array<string> | null;
+  /** Read the folders again rather than answering from what was found before. */
+  forceReload?: boolean | null;
+};
+
+export type SkillsListResponse = {
+  data: Array<SkillsListEntry>;
+};
+
 /** Sort direction for paged lists. */
 export type SortDirection = "asc" | "desc";
 
@@ -1855,6 +2066,18 @@ export type SubAgentSource = "review" | "compact" | "memory_consolidation" | {
   };
 } | {
   other: string;
+};
+
+/**
+ * `item/commandExecution/terminalInteraction`: the model typed `stdin` into the command
+ * session `processId` (empty: it only waited for output).
+ */
+export type TerminalInteractionNotification = {
+  threadId: string;
+  turnId: string;
+  itemId: string;
+  processId: string;
+  stdin: string;
 };
 
 export type TextElement = {
@@ -1919,6 +2142,51 @@ export type ThreadArchiveResponse = EmptyResponse;
 
 export type ThreadArchivedNotification = {
   threadId: string;
+};
+
+/** A command still running in a thread. */
+export type ThreadBackgroundTerminal = {
+  /** The `commandExecution` item that started it. */
+  itemId: string;
+  /** The session id the model polls it with (the item's `processId`). */
+  processId: string;
+  command: string;
+  cwd: string;
+  osPid?: number | null;
+  cpuPercent?: number | null;
+  rssKb?: number | null;
+};
+
+/** `thread/backgroundTerminals/clean`: stops them all. */
+export type ThreadBackgroundTerminalsCleanParams = {
+  threadId: string;
+};
+
+export type ThreadBackgroundTerminalsCleanResponse = Record<string, unknown>;
+
+/** `thread/backgroundTerminals/list`. */
+export type ThreadBackgroundTerminalsListParams = {
+  threadId: string;
+  /** Opaque pagination cursor returned by a previous call. */
+  cursor?: string | null;
+  /** Page size; no limit when absent. */
+  limit?: number | null;
+};
+
+export type ThreadBackgroundTerminalsListResponse = {
+  data: Array<ThreadBackgroundTerminal>;
+  nextCursor?: string | null;
+};
+
+/** `thread/backgroundTerminals/terminate`: stops one, with everything it started. */
+export type ThreadBackgroundTerminalsTerminateParams = {
+  threadId: string;
+  processId: string;
+};
+
+export type ThreadBackgroundTerminalsTerminateResponse = {
+  /** False when no such command was running. */
+  terminated: boolean;
 };
 
 export type ThreadCompactStartParams = ThreadIdParams;

@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use wright_mock_model::{MockModel, OutputItem, Script, Step};
+use wright_mock_model::{MockModel, OutputItem, Script, ServeOptions, Step};
 
 pub struct Env {
     pub repo: tempfile::TempDir,
@@ -22,10 +22,28 @@ impl Env {
     }
 
     pub async fn with_config(script: Script, wire_api: &str, provider_extra: &str) -> Env {
+        Self::with_options(script, wire_api, provider_extra, ServeOptions::default()).await
+    }
+
+    /// A mock that checks every scripted call against the tools wright declared.
+    pub async fn strict(script: Script) -> Env {
+        let options = ServeOptions {
+            check_tools: true,
+            ..ServeOptions::default()
+        };
+        Self::with_options(script, "responses", "", options).await
+    }
+
+    pub async fn with_options(
+        script: Script,
+        wire_api: &str,
+        provider_extra: &str,
+        options: ServeOptions,
+    ) -> Env {
         let repo = tempfile::tempdir().unwrap();
         std::fs::create_dir(repo.path().join(".git")).unwrap();
         let home = tempfile::tempdir().unwrap();
-        let mock = MockModel::start(script).await.unwrap();
+        let mock = MockModel::start_with(script, options).await.unwrap();
         let config = format!(
             "model_provider = \"mock\"\n[model_providers.mock]\nname = \"mock\"\nbase_url = \"{}\"\nwire_api = \"{wire_api}\"\n{provider_extra}\n",
             mock.base_url()

@@ -22,6 +22,7 @@ mod command;
 mod common;
 mod config;
 mod fs;
+mod hooks;
 mod items;
 mod mcp;
 mod models;
@@ -30,6 +31,8 @@ mod requests;
 mod schema;
 mod search;
 mod server_requests;
+mod skills;
+mod terminals;
 mod thread;
 mod thread_history;
 
@@ -47,6 +50,7 @@ pub use command::*;
 pub use common::*;
 pub use config::*;
 pub use fs::*;
+pub use hooks::*;
 pub use items::*;
 pub use mcp::*;
 pub use models::*;
@@ -55,6 +59,8 @@ pub use requests::*;
 pub use schema::{json_schema_bundle, typescript_bundle};
 pub use search::*;
 pub use server_requests::*;
+pub use skills::*;
+pub use terminals::*;
 pub use thread::*;
 pub use thread_history::*;
 
@@ -177,6 +183,16 @@ client_requests! {
     McpServerOauthLogin = "mcpServer/oauth/login" (McpServerOauthLoginParams) -> McpServerOauthLoginResponse,
     /// Experimental in Codex.
     ThreadSearch = "thread/search" (ThreadSearchParams) -> ThreadSearchResponse,
+    SkillsList = "skills/list" (SkillsListParams) -> SkillsListResponse,
+    SkillsConfigWrite = "skills/config/write" (SkillsConfigWriteParams) -> SkillsConfigWriteResponse,
+    SkillsExtraRootsSet = "skills/extraRoots/set" (SkillsExtraRootsSetParams) -> SkillsExtraRootsSetResponse,
+    HooksList = "hooks/list" (HooksListParams) -> HooksListResponse,
+    /// Experimental in Codex.
+    ThreadBackgroundTerminalsList = "thread/backgroundTerminals/list" (ThreadBackgroundTerminalsListParams) -> ThreadBackgroundTerminalsListResponse,
+    /// Experimental in Codex.
+    ThreadBackgroundTerminalsTerminate = "thread/backgroundTerminals/terminate" (ThreadBackgroundTerminalsTerminateParams) -> ThreadBackgroundTerminalsTerminateResponse,
+    /// Experimental in Codex.
+    ThreadBackgroundTerminalsClean = "thread/backgroundTerminals/clean" (ThreadBackgroundTerminalsCleanParams) -> ThreadBackgroundTerminalsCleanResponse,
 }
 
 /// Client→server notifications (Codex has only `initialized`).

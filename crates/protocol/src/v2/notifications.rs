@@ -9,11 +9,13 @@ use super::auto_review::{
 };
 use super::command::CommandExecOutputDeltaNotification;
 use super::fs::FsChangedNotification;
+use super::hooks::{HookCompletedNotification, HookStartedNotification};
 use super::items::ThreadItem;
 use super::mcp::{
     McpServerOauthLoginCompletedNotification, McpServerStatusUpdatedNotification,
     McpToolCallProgressNotification,
 };
+use super::skills::SkillsChangedNotification;
 use super::thread::{Thread, ThreadStatus, ThreadTokenUsage, Turn, TurnError};
 use crate::jsonrpc::{JsonRpcNotification, RequestId};
 
@@ -103,6 +105,18 @@ pub struct CommandExecutionOutputDeltaNotification {
     pub turn_id: String,
     pub item_id: String,
     pub delta: String,
+}
+
+/// `item/commandExecution/terminalInteraction`: the model typed `stdin` into the command
+/// session `processId` (empty: it only waited for output).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TerminalInteractionNotification {
+    pub thread_id: String,
+    pub turn_id: String,
+    pub item_id: String,
+    pub process_id: String,
+    pub stdin: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -259,6 +273,14 @@ pub enum ServerNotification {
     AgentMessageDelta(AgentMessageDeltaNotification),
     #[serde(rename = "item/commandExecution/outputDelta")]
     CommandExecutionOutputDelta(CommandExecutionOutputDeltaNotification),
+    #[serde(rename = "item/commandExecution/terminalInteraction")]
+    TerminalInteraction(TerminalInteractionNotification),
+    #[serde(rename = "skills/changed")]
+    SkillsChanged(SkillsChangedNotification),
+    #[serde(rename = "hook/started")]
+    HookStarted(HookStartedNotification),
+    #[serde(rename = "hook/completed")]
+    HookCompleted(HookCompletedNotification),
     #[serde(rename = "item/reasoning/summaryTextDelta")]
     ReasoningSummaryTextDelta(ReasoningSummaryTextDeltaNotification),
     #[serde(rename = "item/reasoning/textDelta")]
@@ -344,6 +366,12 @@ impl ServerNotification {
             ServerNotification::CommandExecutionOutputDelta(_) => {
                 "item/commandExecution/outputDelta"
             }
+            ServerNotification::TerminalInteraction(_) => {
+                "item/commandExecution/terminalInteraction"
+            }
+            ServerNotification::SkillsChanged(_) => "skills/changed",
+            ServerNotification::HookStarted(_) => "hook/started",
+            ServerNotification::HookCompleted(_) => "hook/completed",
             ServerNotification::ReasoningSummaryTextDelta(_) => "item/reasoning/summaryTextDelta",
             ServerNotification::ReasoningTextDelta(_) => "item/reasoning/textDelta",
             ServerNotification::ItemGuardianApprovalReviewStarted(_) => {

@@ -293,6 +293,10 @@ fn samples_validate_against_codex_schema() {
             ServerNotification::CommandExecutionOutputDelta(_) => {
                 "CommandExecutionOutputDeltaNotification"
             }
+            ServerNotification::TerminalInteraction(_) => "TerminalInteractionNotification",
+            ServerNotification::SkillsChanged(_) => "SkillsChangedNotification",
+            ServerNotification::HookStarted(_) => "HookStartedNotification",
+            ServerNotification::HookCompleted(_) => "HookCompletedNotification",
             ServerNotification::ReasoningSummaryTextDelta(_) => {
                 "ReasoningSummaryTextDeltaNotification"
             }
@@ -410,4 +414,29 @@ fn thread_search_in_codex_shape() {
     // Codex's old wright-only shape is refused, naming the missing member.
     let err = parse_client_request("thread/search", Some(json!({"query": "x"}))).unwrap_err();
     assert!(err.to_string().contains("searchTerm"), "{err}");
+}
+
+#[test]
+fn background_terminals_in_codex_shape() {
+    let cases = [
+        (
+            "thread/backgroundTerminals/list",
+            json!({"threadId": "t", "cursor": null, "limit": 25}),
+        ),
+        (
+            "thread/backgroundTerminals/terminate",
+            json!({"threadId": "t", "processId": "42"}),
+        ),
+        ("thread/backgroundTerminals/clean", json!({"threadId": "t"})),
+    ];
+    for (method, params) in cases {
+        let req = parse_client_request(method, Some(params.clone())).unwrap();
+        assert_eq!(req.method(), method);
+    }
+    let err = parse_client_request(
+        "thread/backgroundTerminals/terminate",
+        Some(json!({"threadId": "t"})),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("processId"), "{err}");
 }

@@ -1,5 +1,6 @@
 //! Hand-built samples of every type wright sends or accepts, one of each shape.
 
+mod agent_tools;
 mod mcp;
 mod notifications;
 mod requests;

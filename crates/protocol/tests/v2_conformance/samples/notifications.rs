@@ -69,6 +69,13 @@ pub fn notifications() -> Vec<ServerNotification> {
             item_id: "call_1".into(),
             delta: "AGENTS.md\n".into(),
         }),
+        ServerNotification::TerminalInteraction(TerminalInteractionNotification {
+            thread_id: THREAD_ID.into(),
+            turn_id: TURN_ID.into(),
+            item_id: "call_1".into(),
+            process_id: "15286".into(),
+            stdin: "print(1)\n".into(),
+        }),
         ServerNotification::TurnPlanUpdated(TurnPlanUpdatedNotification {
             thread_id: THREAD_ID.into(),
             turn_id: TURN_ID.into(),
@@ -250,6 +257,7 @@ pub fn notifications() -> Vec<ServerNotification> {
     ));
     out.extend(auto_review_notifications());
     out.extend(super::mcp::mcp_notifications());
+    out.extend(super::agent_tools::agent_tool_notifications());
     out
 }
 

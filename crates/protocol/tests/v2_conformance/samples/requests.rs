@@ -213,5 +213,6 @@ pub fn client_requests() -> Vec<ClientRequest> {
         }),
     ];
     out.extend(super::mcp::mcp_client_requests());
+    out.extend(super::agent_tools::agent_tool_client_requests());
     out
 }

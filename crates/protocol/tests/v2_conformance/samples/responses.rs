@@ -446,5 +446,6 @@ pub fn responses() -> Vec<(String, Value)> {
         ));
     }
     out.extend(super::mcp::mcp_responses());
+    out.extend(super::agent_tools::agent_tool_responses());
     out
 }

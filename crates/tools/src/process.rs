@@ -1,18 +1,21 @@
-//! The processes of `command/exec`: started in a session of their own (on a pseudo-terminal, or
-//! with pipes), watched without being reaped, and killed as a whole tree.
+//! Processes started in a session of their own (on a pseudo-terminal, or with pipes), watched
+//! without being reaped, and killed as a whole tree. Used by the App Server's `command/exec`
+//! and by the model's long-running command sessions (`exec_command` / `write_stdin`).
 //!
 //! The leader stays a zombie until [`Leader::reap`]: while it is unreaped its pid, which is
 //! also the id of its process group and session, cannot be given to another process, so
 //! signalling the group or sweeping the session never hits an unrelated process.
 //!
-//! Why not `portable-pty`: its spawn closes every descriptor above 2 between fork and exec
-//! (allocating while it lists them, which is not safe in a multi-threaded process), and that
-//! breaks the sealed sandbox launcher, which is executed as `/proc/self/fd/N`; its reader,
-//! writer and wait are blocking calls needing a thread each. A pseudo-terminal is a few
-//! system calls; here the master is driven by the runtime and the child by a plain `Command`.
+//! Terminals are allocated by `portable-pty`, but the command is spawned here rather than by
+//! its `spawn_command`: that closes every descriptor above 2 between fork and exec (allocating
+//! while it lists them, which is not safe in a multi-threaded process), which breaks the sealed
+//! sandbox launcher executed as `/proc/self/fd/N`; and its reader, writer and wait are blocking
+//! calls needing a thread each. Here the master is driven by the runtime and the child is a
+//! plain `Command` whose standard streams are the terminal.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -27,7 +30,7 @@ use tokio::net::unix::pipe;
 const EXIT_POLL: Duration = Duration::from_millis(20);
 
 /// A started command: its session leader and the ends of its standard streams we hold.
-pub(crate) struct Spawned {
+pub struct Spawned {
     pub leader: Leader,
     pub stdout: Option<Output>,
     pub stderr: Option<Output>,
@@ -36,30 +39,21 @@ pub(crate) struct Spawned {
 
 /// The command with its standard streams on pipes (stdin only when `stdin_piped`, else
 /// `/dev/null`).
-pub(crate) fn spawn_piped(
+pub fn spawn_piped(
     argv: &[String],
     cwd: &Path,
     env: &[(String, String)],
     stdin_piped: bool,
 ) -> io::Result<Spawned> {
     let mut cmd = command(argv, cwd, env)?;
-    cmd.stdin(if stdin_piped {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    cmd.stdin(stdin_mode(stdin_piped))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     new_session(&mut cmd, false);
     let mut child = cmd.spawn()?;
     let stdout = child.stdout.take().map(receiver).transpose()?;
     let stderr = child.stderr.take().map(receiver).transpose()?;
-    let stdin = child
-        .stdin
-        .take()
-        .map(|s| pipe::Sender::from_owned_fd(OwnedFd::from(s)))
-        .transpose()?
-        .map(Input::Pipe);
+    let stdin = take_stdin(&mut child)?;
     Ok(Spawned {
         leader: Leader::new(child),
         stdout: stdout.map(Output::Pipe),
@@ -68,8 +62,51 @@ pub(crate) fn spawn_piped(
     })
 }
 
+/// The command with stdout and stderr on one pipe, in the order they were written (what a
+/// model reads), and stdin piped or `/dev/null`.
+pub fn spawn_merged(
+    argv: &[String],
+    cwd: &Path,
+    env: &[(String, String)],
+    stdin_piped: bool,
+) -> io::Result<Spawned> {
+    let mut cmd = command(argv, cwd, env)?;
+    let (reader, writer) = io::pipe()?;
+    cmd.stdin(stdin_mode(stdin_piped))
+        .stdout(Stdio::from(writer.try_clone()?))
+        .stderr(Stdio::from(writer));
+    new_session(&mut cmd, false);
+    let mut child = cmd.spawn()?;
+    // Our copies of the write end must be gone, or the output never ends.
+    drop(cmd);
+    let stdin = take_stdin(&mut child)?;
+    Ok(Spawned {
+        leader: Leader::new(child),
+        stdout: Some(Output::Pipe(receiver(reader)?)),
+        stderr: None,
+        stdin,
+    })
+}
+
+fn stdin_mode(piped: bool) -> Stdio {
+    if piped {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    }
+}
+
+fn take_stdin(child: &mut Child) -> io::Result<Option<Input>> {
+    Ok(child
+        .stdin
+        .take()
+        .map(|s| pipe::Sender::from_owned_fd(OwnedFd::from(s)))
+        .transpose()?
+        .map(Input::Pipe))
+}
+
 /// The command on `pty`, whose terminal becomes its controlling terminal.
-pub(crate) fn spawn_on_pty(
+pub fn spawn_on_pty(
     argv: &[String],
     cwd: &Path,
     env: &[(String, String)],
@@ -122,7 +159,7 @@ fn new_session(cmd: &mut Command, tty: bool) {
             if tty && libc::ioctl(0, libc::TIOCSCTTY as _, 0) == -1 {
                 return Err(io::Error::last_os_error());
             }
-            wright_tools::shell::keep_only_stdio();
+            crate::shell::keep_only_stdio();
             Ok(())
         });
     }
@@ -133,7 +170,7 @@ fn receiver(stream: impl Into<OwnedFd>) -> io::Result<pipe::Receiver> {
 }
 
 /// Where output is read from.
-pub(crate) enum Output {
+pub enum Output {
     Pipe(pipe::Receiver),
     Pty(Arc<Pty>),
 }
@@ -149,7 +186,7 @@ impl Output {
 }
 
 /// Where stdin is written to.
-pub(crate) enum Input {
+pub enum Input {
     Pipe(pipe::Sender),
     Pty(Arc<Pty>),
 }
@@ -180,53 +217,54 @@ impl Input {
 
 /// A pseudo-terminal: the master, non-blocking and driven by the runtime, and the slave until
 /// the command takes it.
-pub(crate) struct Pty {
+pub struct Pty {
     master: AsyncFd<OwnedFd>,
     slave: Mutex<Option<OwnedFd>>,
+    /// `portable-pty`'s handle on the master: it owns the allocation and sizes the terminal.
+    allocation: Mutex<Box<dyn portable_pty::MasterPty + Send>>,
 }
 
 impl Pty {
     /// A new terminal of `rows` × `cols` cells. Needs the runtime.
     pub fn open(rows: u16, cols: u16) -> io::Result<Pty> {
-        let mut master = -1;
-        let mut slave = -1;
-        let size = winsize(rows, cols);
-        // SAFETY: openpty writes two descriptors into valid locations; the name and termios
-        // pointers may be null.
-        let rc = unsafe {
-            libc::openpty(
-                &mut master,
-                &mut slave,
-                std::ptr::null_mut(),
-                std::ptr::null(),
-                &size,
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: openpty succeeded; both descriptors are ours.
-        let (master, slave) =
-            unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-        for fd in [&master, &slave] {
-            set_flag(fd, libc::F_GETFD, libc::F_SETFD, libc::FD_CLOEXEC)?;
-        }
+        let pair = portable_pty::native_pty_system()
+            .openpty(pty_size(rows, cols))
+            .map_err(|e| io::Error::other(format!("cannot allocate a terminal: {e}")))?;
+        let raw = pair
+            .master
+            .as_raw_fd()
+            .ok_or_else(|| io::Error::other("the terminal has no descriptor"))?;
+        // Our own descriptor of the master for the runtime (close-on-exec like the original).
+        // SAFETY: `raw` is open for as long as `pair.master` lives, which outlives this call.
+        let master = unsafe { std::os::fd::BorrowedFd::borrow_raw(raw) }.try_clone_to_owned()?;
+        // The slave, opened by name: `portable-pty` keeps its own slave descriptor private.
+        // The name cannot be taken over by another terminal while we hold the master.
+        let name = pair
+            .master
+            .tty_name()
+            .ok_or_else(|| io::Error::other("the terminal has no name"))?;
+        let slave: OwnedFd = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOCTTY | libc::O_CLOEXEC)
+            .open(&name)?
+            .into();
+        drop(pair.slave);
         set_flag(&master, libc::F_GETFL, libc::F_SETFL, libc::O_NONBLOCK)?;
         Ok(Pty {
             master: register(master)?,
             slave: Mutex::new(Some(slave)),
+            allocation: Mutex::new(pair.master),
         })
     }
 
     /// Sets the size; the kernel sends SIGWINCH to the terminal's foreground process group.
     pub fn resize(&self, rows: u16, cols: u16) -> io::Result<()> {
-        let size = winsize(rows, cols);
-        // SAFETY: TIOCSWINSZ reads a winsize from a valid pointer.
-        let rc = unsafe { libc::ioctl(self.master.as_raw_fd(), libc::TIOCSWINSZ, &size) };
-        if rc == -1 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
+        self.allocation
+            .lock()
+            .map_err(|_| io::Error::other("terminal state poisoned"))?
+            .resize(pty_size(rows, cols))
+            .map_err(|e| io::Error::other(format!("cannot resize the terminal: {e}")))
     }
 
     async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
@@ -293,12 +331,12 @@ fn register(fd: OwnedFd) -> io::Result<AsyncFd<OwnedFd>> {
     unsafe { AsyncFd::register(fd) }.map_err(io::Error::from)
 }
 
-fn winsize(rows: u16, cols: u16) -> libc::winsize {
-    libc::winsize {
-        ws_row: rows,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
+fn pty_size(rows: u16, cols: u16) -> portable_pty::PtySize {
+    portable_pty::PtySize {
+        rows,
+        cols,
+        pixel_width: 0,
+        pixel_height: 0,
     }
 }
 
@@ -314,7 +352,7 @@ fn set_flag(fd: &OwnedFd, get: libc::c_int, set: libc::c_int, flag: libc::c_int)
 }
 
 /// The command's first process: leader of its session and process group.
-pub(crate) struct Leader {
+pub struct Leader {
     /// `None` once reaped.
     child: Option<Child>,
     pid: libc::pid_t,
@@ -331,6 +369,11 @@ impl Leader {
             pid,
             pidfd,
         }
+    }
+
+    /// The leader's OS process id (also its process group's and session's).
+    pub fn pid(&self) -> u32 {
+        self.pid as u32
     }
 
     /// Resolves with the exit code (128 + signal when killed) once the leader has exited,
@@ -436,7 +479,7 @@ fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
 
 /// SIGKILLs every live process of session `sid` but its leader (the caller's unreaped child,
 /// killed through its group), until none is left. Blocking: it reads /proc.
-pub(crate) fn kill_session(sid: libc::pid_t) {
+pub fn kill_session(sid: libc::pid_t) {
     for round in 0..10u64 {
         let mut signalled = false;
         let Ok(dir) = std::fs::read_dir("/proc") else {
