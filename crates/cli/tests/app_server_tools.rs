@@ -238,3 +238,235 @@ async fn the_models_questions_are_asked_and_the_answers_reach_it() {
         r#"{"answers":{"storage":{"answers":["Postgres"]}}}"#
     );
 }
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn input_texts(body: &Value) -> Vec<String> {
+    body["input"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["type"] == "message")
+        .flat_map(|i| i["content"].as_array().cloned().unwrap_or_default())
+        .filter_map(|c| c["text"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_skill_is_discovered_listed_mentioned_and_read_by_the_model() {
+    let setup = Setup::new(|i, body| match i {
+        // The model opens the file the list points at.
+        0 => {
+            let listed = input_texts(body).join("\n");
+            let path = listed
+                .lines()
+                .find_map(|l| l.strip_prefix("- release-notes: "))
+                .and_then(|l| l.split("(file: ").nth(1))
+                .map(|p| p.trim_end_matches(')').to_string())
+                .unwrap_or_else(|| panic!("the skill is not listed: {listed}"));
+            Step::calls(vec![call(
+                "exec_command",
+                json!({ "cmd": format!("cat '{path}'") }),
+                "c_read",
+            )])
+        }
+        _ => Step::message("notes written"),
+    })
+    .await;
+    let skill = setup
+        .repo
+        .path()
+        .join(".agents/skills/release-notes/SKILL.md");
+    write(
+        &skill,
+        "---\nname: release-notes\ndescription: Write release notes from the git log.\n---\n\n# Release notes\nGroup changes by crate; SECRET-STEP-7.\n",
+    );
+    write(
+        &setup.repo.path().join(".agents/skills/broken/SKILL.md"),
+        "---\nname: broken\n---\nno description\n",
+    );
+    let mut server = setup.server().await;
+    let listed = server
+        .result("skills/list", json!({"cwds": [setup.repo.path()]}))
+        .await;
+    let entry = &listed["data"][0];
+    let skills = entry["skills"].as_array().unwrap();
+    let ours = skills
+        .iter()
+        .find(|s| s["name"] == "release-notes")
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(ours["scope"], "repo");
+    assert_eq!(ours["enabled"], true);
+    assert_eq!(
+        ours["path"].as_str().unwrap(),
+        skill.canonicalize().unwrap().display().to_string()
+    );
+    let errors = entry["errors"].as_array().unwrap();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["path"].as_str().unwrap().contains("broken")),
+        "{listed}"
+    );
+
+    let thread = server
+        .result(
+            "thread/start",
+            json!({"cwd": setup.repo.path(), "approvalPolicy": "never"}),
+        )
+        .await["thread"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let turn = start_turn(&mut server, &thread, "use $release-notes for v2").await;
+    turn_completed(&mut server, &turn).await;
+    let bodies: Vec<Value> = setup.mock.requests().iter().map(|r| r.json()).collect();
+    let first = input_texts(&bodies[0]);
+    // Listed in the developer layer, as Codex lists skills.
+    assert!(
+        first.iter().any(|t| t.starts_with("<skills_instructions>")
+            && t.contains("- release-notes: Write release notes from the git log.")),
+        "{first:?}"
+    );
+    // The mention inlined the whole file; the broken file did not stop the turn.
+    assert!(
+        first
+            .iter()
+            .any(|t| t.starts_with("<skill>") && t.contains("SECRET-STEP-7")),
+        "{first:?}"
+    );
+    let read = output_of(&bodies[1], "c_read").unwrap();
+    assert!(read.contains("SECRET-STEP-7"), "{read}");
+
+    // Turned off in config.toml: listed as disabled, and no longer offered to new threads.
+    let wrote = server
+        .result(
+            "skills/config/write",
+            json!({"name": "release-notes", "enabled": false}),
+        )
+        .await;
+    assert_eq!(wrote["effectiveEnabled"], false);
+    let config = std::fs::read_to_string(setup.home.path().join("config.toml")).unwrap();
+    let table: toml::Table = config.parse().unwrap();
+    assert_eq!(
+        table["skills"]["config"][0]["name"].as_str(),
+        Some("release-notes"),
+        "{config}"
+    );
+    assert_eq!(
+        table["skills"]["config"][0]["enabled"].as_bool(),
+        Some(false)
+    );
+    let listed = server
+        .result("skills/list", json!({"cwds": [setup.repo.path()]}))
+        .await;
+    let ours = listed["data"][0]["skills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "release-notes")
+        .cloned()
+        .unwrap();
+    assert_eq!(ours["enabled"], false);
+}
+
+#[tokio::test]
+async fn a_new_skill_file_is_announced_with_skills_changed() {
+    let setup = Setup::new(|_, _| Step::message("hi")).await;
+    let mut server = setup.server().await;
+    server
+        .result(
+            "thread/start",
+            json!({"cwd": setup.repo.path(), "approvalPolicy": "never"}),
+        )
+        .await;
+    // The watch takes its first look, then sees the new file.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    server.forget("skills/changed");
+    write(
+        &setup.repo.path().join(".agents/skills/fresh/SKILL.md"),
+        "---\nname: fresh\ndescription: New.\n---\n",
+    );
+    server.notification("skills/changed", |_| true).await;
+}
+
+#[tokio::test]
+async fn hooks_are_listed_reported_as_they_run_and_can_answer_approvals() {
+    let setup = Setup::new(|i, _| match i {
+        0 => Step::calls(vec![call(
+            "exec_command",
+            json!({"cmd": "python3 -c 'print(40 + 2)' # allowed-by-hook"}),
+            "c_allowed",
+        )]),
+        1 => Step::calls(vec![call(
+            "exec_command",
+            json!({"cmd": "python3 -c 'print(7)'"}),
+            "c_asked",
+        )]),
+        _ => Step::message("done"),
+    })
+    .await;
+    let hook = setup.home.path().join("permit.sh");
+    write(
+        &hook,
+        "#!/bin/bash\ninput=$(cat)\ncase \"$input\" in *allowed-by-hook*) echo '{\"hookSpecificOutput\":{\"hookEventName\":\"PermissionRequest\",\"decision\":{\"behavior\":\"allow\"}}}';; esac\nexit 0\n",
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config_path = setup.home.path().join("config.toml");
+    let mut config = std::fs::read_to_string(&config_path).unwrap();
+    config.push_str(&format!(
+        "\n[[hooks.PermissionRequest]]\nmatcher = \"Bash\"\n[[hooks.PermissionRequest.hooks]]\ntype = \"command\"\ncommand = \"{}\"\n",
+        hook.display()
+    ));
+    std::fs::write(&config_path, config).unwrap();
+    let mut server = setup.server().await;
+
+    let listed = server
+        .result("hooks/list", json!({"cwds": [setup.repo.path()]}))
+        .await;
+    let hooks = listed["data"][0]["hooks"].as_array().unwrap();
+    assert_eq!(hooks.len(), 1, "{listed}");
+    assert_eq!(hooks[0]["eventName"], "permissionRequest");
+    assert_eq!(hooks[0]["source"], "user");
+    assert_eq!(hooks[0]["trustStatus"], "trusted");
+
+    let thread = server
+        .result(
+            "thread/start",
+            json!({"cwd": setup.repo.path(), "approvalPolicy": "untrusted", "sandbox": "workspace-write"}),
+        )
+        .await["thread"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let turn = start_turn(&mut server, &thread, "run both").await;
+    let started = server.notification("hook/started", |_| true).await;
+    assert_eq!(started["run"]["eventName"], "permissionRequest");
+    assert_eq!(started["run"]["status"], "running");
+    let completed = server.notification("hook/completed", |_| true).await;
+    assert_eq!(completed["run"]["status"], "completed");
+    assert_eq!(completed["turnId"], turn.as_str());
+    // The hook allowed the first command: only the second one is asked.
+    let asked = server
+        .wait_for("an approval", |m| {
+            m["method"] == "item/commandExecution/requestApproval" && m.get("id").is_some()
+        })
+        .await;
+    assert_eq!(asked["params"]["itemId"], "c_asked");
+    server
+        .send(json!({"id": asked["id"], "result": {"decision": "accept"}}))
+        .await;
+    turn_completed(&mut server, &turn).await;
+    let bodies: Vec<Value> = setup.mock.requests().iter().map(|r| r.json()).collect();
+    let allowed = output_of(&bodies[1], "c_allowed").unwrap();
+    assert!(allowed.contains("42"), "{allowed}");
+    assert!(server
+        .backlog
+        .iter()
+        .all(|m| m["params"]["itemId"] != "c_allowed"
+            || m["method"] != "item/commandExecution/requestApproval"));
+}
