@@ -444,3 +444,111 @@ test('the composer: @ mentions, an attached image, and the pickers reach the mod
     world.stop();
   }
 });
+
+const storageQuestion = {
+  id: 'storage',
+  header: 'Storage',
+  question: 'Where should sessions be kept?',
+  options: [
+    { label: 'SQLite (Recommended)', description: 'One file, no server.' },
+    { label: 'Postgres', description: 'Needs a server.' },
+  ],
+};
+
+/** What the model was told for call `callId`, from the mock's request log. */
+function outputOf(world, callId) {
+  const responses = world.requests().filter((r) => r.path.endsWith('/responses'));
+  for (const r of responses) {
+    const out = (r.body.input ?? []).find((i) => i.type === 'function_call_output' && i.call_id === callId);
+    if (out) return out.output;
+  }
+  return undefined;
+}
+
+test("the model's question is put to the user in a picker and the answer reaches it", async () => {
+  const world = await startWorld([
+    call('request_user_input', { questions: [storageQuestion] }, 'ask1'),
+    message('Postgres it is.'),
+  ]);
+  const ctx = await newContext();
+  try {
+    const page = await openPage(ctx, world.url);
+    await connected(page);
+    await send(page, 'Set up session storage');
+    const picker = tid(page, 'questions');
+    await picker.waitFor({ timeout: T });
+    // Not an approval: no yes or no, the question and its options.
+    assert.equal(await tid(page, 'approval').count(), 0);
+    assert.equal(await tid(page, 'question-header').innerText(), 'Storage');
+    assert.equal(await tid(page, 'question-text').innerText(), 'Where should sessions be kept?');
+    const options = tid(page, 'question-option');
+    assert.equal(await options.count(), 2);
+    assert.match(await options.nth(0).innerText(), /SQLite \(Recommended\)\s+One file, no server\./);
+    assert.match(await options.nth(1).innerText(), /Postgres\s+Needs a server\./);
+    // wright offers a free-form answer with every question of the model's (isOther).
+    assert.match(await tid(page, 'question-other').innerText(), /Other/);
+    assert.equal(outputOf(world, 'ask1'), undefined, 'the call was answered before the user picked');
+    await snapshot(page, 'questions');
+    await options.filter({ hasText: 'Postgres' }).click();
+    await picker.waitFor({ state: 'detached', timeout: T });
+    await tid(page, 'message-agent').filter({ hasText: 'Postgres it is.' }).waitFor({ timeout: T });
+    const responses = world.requests().filter((r) => r.path.endsWith('/responses'));
+    assert.equal(responses.length, 2);
+    const output = responses[1].body.input.find((i) => i.type === 'function_call_output' && i.call_id === 'ask1');
+    assert.equal(output?.output, '{"answers":{"storage":{"answers":["Postgres"]}}}');
+    assert.deepEqual(page.problems, []);
+  } finally {
+    await ctx.close();
+    world.stop();
+  }
+});
+
+test("the model's questions by keyboard: arrows, a typed Other, one reply; Esc dismisses", async () => {
+  const nameQuestion = {
+    id: 'name',
+    header: 'Name',
+    question: 'What should the crate be called?',
+    options: [
+      { label: 'wright-store', description: 'Matches the other crates.' },
+      { label: 'sessions', description: 'Short.' },
+    ],
+  };
+  const world = await startWorld([
+    call('request_user_input', { questions: [storageQuestion, nameQuestion] }, 'ask1'),
+    call('request_user_input', { questions: [storageQuestion] }, 'ask2'),
+    message('Done asking.'),
+  ]);
+  const ctx = await newContext();
+  try {
+    const page = await openPage(ctx, world.url);
+    await connected(page);
+    await send(page, 'Ask me twice');
+    await tid(page, 'question-header').filter({ hasText: 'Storage' }).waitFor({ timeout: T });
+    assert.equal(await tid(page, 'question-progress').innerText(), '1 of 2');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    // The second question; 3 is "Other", whose field takes digits and j/k as text.
+    await tid(page, 'question-header').filter({ hasText: 'Name' }).waitFor({ timeout: T });
+    assert.equal(outputOf(world, 'ask1'), undefined, 'replied before the last question');
+    await page.keyboard.press('3');
+    await tid(page, 'question-other-input').waitFor({ timeout: T });
+    await page.keyboard.type('store-kit 2');
+    await page.keyboard.press('Enter');
+    // The next request's question: Esc dismisses it, with no answers at all.
+    await tid(page, 'question-header').filter({ hasText: 'Storage' }).waitFor({ timeout: T });
+    assert.equal(await tid(page, 'question-progress').count(), 0);
+    await page.keyboard.press('Escape');
+    await tid(page, 'message-agent').filter({ hasText: 'Done asking.' }).waitFor({ timeout: T });
+    assert.equal(
+      outputOf(world, 'ask1'),
+      '{"answers":{"name":{"answers":["store-kit 2"]},"storage":{"answers":["Postgres"]}}}',
+    );
+    assert.match(outputOf(world, 'ask2') ?? '', /dismissed the questions/);
+    // Esc went to the questions, not to interrupting the turn.
+    assert.equal(await tid(page, 'message-agent').filter({ hasText: 'Done asking.' }).count(), 1);
+    assert.deepEqual(page.problems, []);
+  } finally {
+    await ctx.close();
+    world.stop();
+  }
+});

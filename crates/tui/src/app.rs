@@ -10,7 +10,7 @@ use wright_protocol::jsonrpc::RequestId;
 use wright_protocol::v2::{
     CommandExecutionStatus, McpServerStartupState, McpToolCallStatus, PatchApplyStatus,
     ServerNotification, ServerRequest, ThreadItem, ThreadStartResponse, ThreadTokenUsage,
-    TurnStatus,
+    ToolRequestUserInputOption, ToolRequestUserInputQuestion, TurnStatus,
 };
 
 use crate::cells::{Cell, CommandState, Level};
@@ -22,6 +22,7 @@ use crate::theme::Theme;
 mod commands;
 mod events;
 mod keys;
+mod questions;
 
 pub use events::cell_of;
 
@@ -119,6 +120,70 @@ pub const APPROVAL_CHOICES: [(&str, char, &str); 4] = [
 /// wording: `Allow`, `Allow for this session`, `Cancel`; a reason cannot be given).
 pub const MCP_APPROVAL_LABELS: [&str; 4] = ["Allow", "Allow for this session", "Cancel", "Cancel"];
 
+/// Codex's question id prefix for the approval of an MCP tool call: such a question is an
+/// approval prompt, any other `item/tool/requestUserInput` is the model asking the user.
+pub const MCP_APPROVAL_PREFIX: &str = "mcp_tool_call_approval";
+
+/// The model's questions (`request_user_input`, asked as `item/tool/requestUserInput`), put
+/// one at a time; the reply goes once, with every answer, after the last.
+#[derive(Debug, Clone)]
+pub struct UserInput {
+    pub id: RequestId,
+    pub questions: Vec<ToolRequestUserInputQuestion>,
+    /// Index of the question on screen.
+    pub current: usize,
+    /// The highlighted row: an option, or "Other" after them.
+    pub selected: usize,
+    /// The answer being typed for "Other"; `Some` while typing.
+    pub typing: Option<String>,
+    /// Answers given so far, by question id, in the reply's shape.
+    answers: serde_json::Map<String, Value>,
+}
+
+impl UserInput {
+    fn new(id: RequestId, questions: Vec<ToolRequestUserInputQuestion>) -> UserInput {
+        let mut input = UserInput {
+            id,
+            questions,
+            current: 0,
+            selected: 0,
+            typing: None,
+            answers: serde_json::Map::new(),
+        };
+        input.start_question();
+        input
+    }
+
+    /// The question on screen.
+    pub fn question(&self) -> Option<&ToolRequestUserInputQuestion> {
+        self.questions.get(self.current)
+    }
+
+    /// Its options (none for a free-form question).
+    pub fn options(&self) -> &[ToolRequestUserInputOption] {
+        self.question()
+            .and_then(|q| q.options.as_deref())
+            .unwrap_or_default()
+    }
+
+    /// Whether "Other" (a typed answer) is offered: when the question asks for it, and for a
+    /// question without options, which could not be answered otherwise.
+    pub fn offers_other(&self) -> bool {
+        self.question().is_some_and(|q| q.is_other) || self.options().is_empty()
+    }
+
+    /// The rows to choose from: the options, then "Other" when offered.
+    pub fn rows(&self) -> usize {
+        self.options().len() + usize::from(self.offers_other())
+    }
+
+    /// Resets the cursor for the question on screen; one without options is typed at once.
+    fn start_question(&mut self) {
+        self.selected = 0;
+        self.typing = self.options().is_empty().then(String::new);
+    }
+}
+
 /// A list to choose from (models, …).
 #[derive(Debug, Clone)]
 pub struct Picker {
@@ -173,6 +238,8 @@ pub struct App {
     pub active: Vec<(String, Cell)>,
     pub composer: Composer,
     pub approval: Option<Approval>,
+    /// The model's questions, when it asked some.
+    pub user_input: Option<UserInput>,
     /// The reason being typed for "No, and tell the model why".
     pub declining: Option<RequestId>,
     pub picker: Option<Picker>,
@@ -219,6 +286,7 @@ impl App {
             active: Vec::new(),
             composer: Composer::default(),
             approval: None,
+            user_input: None,
             declining: None,
             picker: None,
             status: Status::default(),

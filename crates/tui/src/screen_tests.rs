@@ -529,3 +529,129 @@ fn mcp_lists_servers_and_a_failure_is_announced_once() {
     );
     insta::assert_snapshot!("mcp_status", text);
 }
+
+/// `item/tool/requestUserInput` with request id `id` asking `questions`.
+fn ask(app: &mut App, id: i64, questions: Value) {
+    feed(
+        app,
+        json!({"id": id, "method": "item/tool/requestUserInput", "params": {
+            "threadId": "thr_1", "turnId": "turn_1", "itemId": "c_ask",
+            "questions": questions, "isBlocking": true}}),
+    );
+}
+
+fn storage_question() -> Value {
+    json!({"id": "storage", "header": "Storage", "question": "Where should sessions be kept?",
+        "isOther": true, "isSecret": false, "options": [
+            {"label": "SQLite (Recommended)", "description": "One file, no server."},
+            {"label": "Postgres", "description": "Needs a server."}]})
+}
+
+fn name_question() -> Value {
+    json!({"id": "name", "header": "Name", "question": "What should the crate be called?",
+        "isOther": true, "isSecret": false, "options": [
+            {"label": "wright-store", "description": "Matches the other crates."},
+            {"label": "sessions", "description": "Short."}]})
+}
+
+#[test]
+fn the_models_questions_show_as_a_picker() {
+    use crossterm::event::KeyCode;
+    let (mut app, _rx) = app();
+    turn_started(&mut app);
+    ask(&mut app, 7, json!([storage_question(), name_question()]));
+    assert!(
+        app.approval.is_none(),
+        "the model's question is not an approval"
+    );
+    insta::assert_snapshot!("user_input_picker", screens(&app));
+    // The second question, with "Other" open for typing.
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('3'));
+    typed(&mut app, "store");
+    insta::assert_snapshot!("user_input_picker_other", screens(&app));
+}
+
+#[test]
+fn the_models_questions_are_answered_once_with_every_answer() {
+    use crossterm::event::KeyCode;
+    let (mut app, mut rx) = app();
+    turn_started(&mut app);
+    sent(&mut rx);
+    ask(&mut app, 7, json!([storage_question(), name_question()]));
+    // j/k and the arrows move; Enter picks the highlighted option.
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Char('k'));
+    press(&mut app, KeyCode::Enter);
+    assert!(
+        sent(&mut rx).is_empty(),
+        "answered before the last question"
+    );
+    // "Other" (row 3): Esc goes back to the choices, then a typed answer is sent.
+    press(&mut app, KeyCode::Char('3'));
+    typed(&mut app, "nope");
+    press(&mut app, KeyCode::Esc);
+    assert!(app.user_input.as_ref().is_some_and(|u| u.typing.is_none()));
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    typed(&mut app, "store-kit");
+    press(&mut app, KeyCode::Backspace);
+    typed(&mut app, "t");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        sent(&mut rx),
+        [json!({"id": 7, "result": {"answers": {
+            "storage": {"answers": ["Postgres"]},
+            "name": {"answers": ["store-kit"]}}}})]
+    );
+    assert!(app.user_input.is_none());
+    let text = scrollback(&app);
+    assert!(
+        text.contains("Storage: Postgres") && text.contains("Name: store-kit"),
+        "{text}"
+    );
+
+    // A digit picks its option directly.
+    ask(&mut app, 8, json!([storage_question()]));
+    press(&mut app, KeyCode::Char('1'));
+    assert_eq!(
+        sent(&mut rx),
+        [
+            json!({"id": 8, "result": {"answers": {"storage": {"answers": ["SQLite (Recommended)"]}}}})
+        ]
+    );
+
+    // Esc dismisses every question, answered ones included: no answers at all.
+    ask(&mut app, 9, json!([storage_question(), name_question()]));
+    press(&mut app, KeyCode::Char('2'));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(sent(&mut rx), [json!({"id": 9, "result": {"answers": {}}})]);
+    assert!(app.user_input.is_none());
+}
+
+#[test]
+fn an_mcp_tool_approval_is_still_an_approval_prompt() {
+    use crossterm::event::KeyCode;
+    let (mut app, mut rx) = app();
+    turn_started(&mut app);
+    sent(&mut rx);
+    ask(
+        &mut app,
+        5,
+        json!([{"id": "mcp_tool_call_approval_call_1", "header": "Approve app tool call?",
+            "question": "Allow the tracker MCP server to run tool \"ok\"?", "isOther": false,
+            "isSecret": false, "options": [
+                {"label": "Allow", "description": "Run the tool and continue."},
+                {"label": "Allow for this session", "description": "Remember it."},
+                {"label": "Cancel", "description": "Cancel this tool call."}]}]),
+    );
+    assert!(app.approval.is_some() && app.user_input.is_none());
+    press(&mut app, KeyCode::Char('a'));
+    assert_eq!(
+        sent(&mut rx),
+        [json!({"id": 5, "result": {"answers": {
+            "mcp_tool_call_approval_call_1": {"answers": ["Allow for this session"]}}}})]
+    );
+}

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 use ratatui::Frame;
 
-use crate::app::{App, ApprovalKind, APPROVAL_CHOICES};
+use crate::app::{App, ApprovalKind, UserInput, APPROVAL_CHOICES};
 use crate::cells::display_command;
 use crate::slash;
 use crate::wrap::wrap_line;
@@ -33,7 +33,7 @@ pub fn draw_live(f: &mut Frame, app: &App, tick: usize) {
     let composer_h = rows.min(COMPOSER_MAX);
     let skip = (cursor.1 + 1).saturating_sub(composer_h);
     composer.drain(..usize::from(skip));
-    let popup = popup_lines(app, area.width);
+    let (popup, popup_cursor) = popup_lines(app, area.width);
     let popup_h = popup.len() as u16;
     let [top, pop, input, status] = Layout::vertical([
         Constraint::Min(0),
@@ -83,13 +83,130 @@ pub fn draw_live(f: &mut Frame, app: &App, tick: usize) {
     }
     f.render_widget(Paragraph::new(composer), input);
     f.render_widget(Paragraph::new(status_line(app, status.width)), status);
-    if app.approval.is_none() && app.picker.is_none() {
+    if let Some((x, y)) = popup_cursor {
+        // The answer typed for "Other" has the cursor (kept inside the popup if it is cut).
+        let x = (pop.x + x).min(pop.right().saturating_sub(1));
+        let y = (pop.y + y).min(pop.bottom().saturating_sub(1));
+        f.set_cursor_position((x, y));
+    } else if app.approval.is_none() && app.picker.is_none() && app.user_input.is_none() {
         f.set_cursor_position((input.x + cursor.0, input.y + cursor.1.saturating_sub(skip)));
     }
 }
 
+/// The approval prompt, the model's questions, a picker or the slash-command list, when one is
+/// open; and where the cursor goes when something is typed in it (column, row).
+fn popup_lines(app: &App, width: u16) -> (Vec<Line<'static>>, Option<(u16, u16)>) {
+    if app.approval.is_none() {
+        if let Some(input) = &app.user_input {
+            return question_lines(app, input, width);
+        }
+    }
+    (other_popup_lines(app, width), None)
+}
+
+/// The question on screen: its header, the question, the options numbered with their
+/// descriptions, "Other" when offered, and the keys.
+fn question_lines(
+    app: &App,
+    input: &UserInput,
+    width: u16,
+) -> (Vec<Line<'static>>, Option<(u16, u16)>) {
+    let t = &app.theme;
+    let w = usize::from(width.max(10));
+    let mut lines = Vec::new();
+    let mut cursor = None;
+    let Some(q) = input.question() else {
+        return (lines, None);
+    };
+    let mut title = Line::from(Span::styled(q.header.clone(), t.bold()));
+    if input.questions.len() > 1 {
+        title.spans.push(Span::styled(
+            format!(
+                "  question {} of {}",
+                input.current + 1,
+                input.questions.len()
+            ),
+            t.dim(),
+        ));
+    }
+    lines.push(truncate(title, w));
+    let question = Line::from(Span::raw(format!("  {}", q.question)));
+    lines.extend(wrap_line(&question, w, &[Span::raw("  ")]));
+    let options = input.options();
+    let indent = [Span::raw("     ")];
+    for (i, option) in options.iter().enumerate() {
+        let chosen = i == input.selected && input.typing.is_none();
+        let style = if chosen {
+            t.selected()
+        } else {
+            Default::default()
+        };
+        let mark = if chosen { "› " } else { "  " };
+        let mut l = Line::from(Span::styled(
+            format!("{mark}{}. {}", i + 1, option.label),
+            style,
+        ));
+        if !option.description.is_empty() {
+            l.spans
+                .push(Span::styled(format!("  {}", option.description), t.dim()));
+        }
+        lines.extend(wrap_line(&l, w, &indent));
+    }
+    if input.offers_other() {
+        let n = options.len() + 1;
+        match &input.typing {
+            Some(text) => {
+                // A secret is not echoed, only counted.
+                let shown = if q.is_secret {
+                    "•".repeat(text.chars().count())
+                } else {
+                    text.clone()
+                };
+                let l = Line::from(vec![
+                    Span::styled(format!("› {n}. Other: "), t.bold()),
+                    Span::raw(shown),
+                ]);
+                let wrapped = wrap_line(&l, w, &indent);
+                let col = wrapped.last().map_or(0, |l| l.width());
+                lines.extend(wrapped);
+                let row = lines.len().saturating_sub(1);
+                cursor = Some((
+                    u16::try_from(col).unwrap_or(u16::MAX),
+                    u16::try_from(row).unwrap_or(u16::MAX),
+                ));
+            }
+            None => {
+                let chosen = input.selected == options.len();
+                let style = if chosen {
+                    t.selected()
+                } else {
+                    Default::default()
+                };
+                let mark = if chosen { "› " } else { "  " };
+                lines.push(truncate(
+                    Line::from(vec![
+                        Span::styled(format!("{mark}{n}. Other"), style),
+                        Span::styled("  type your own answer", t.dim()),
+                    ]),
+                    w,
+                ));
+            }
+        }
+    }
+    let keys = match (&input.typing, options.is_empty()) {
+        (Some(_), true) => "  enter send · esc dismiss".to_string(),
+        (Some(_), false) => "  enter send · esc back to the choices".to_string(),
+        (None, _) => format!(
+            "  ↑/↓ choose · enter or 1-{} pick · esc dismiss",
+            input.rows().min(9)
+        ),
+    };
+    lines.push(truncate(Line::from(Span::styled(keys, t.dim())), w));
+    (lines, cursor)
+}
+
 /// The approval prompt, a picker or the slash-command list, when one is open.
-fn popup_lines(app: &App, width: u16) -> Vec<Line<'static>> {
+fn other_popup_lines(app: &App, width: u16) -> Vec<Line<'static>> {
     let t = &app.theme;
     let w = usize::from(width.max(10));
     let mut lines = Vec::new();

@@ -19,6 +19,7 @@ import type {
   ThreadResumeResponse,
   ThreadStartResponse,
   ToolRequestUserInputParams,
+  ToolRequestUserInputResponse,
   TurnStartParams,
   TurnStartResponse,
   UserInput,
@@ -33,7 +34,14 @@ export type ConnState = 'noToken' | 'connecting' | 'open' | 'reconnecting' | 're
 export type Approval =
   | { kind: 'command'; id: RequestId; params: CommandExecutionRequestApprovalParams }
   | { kind: 'fileChange'; id: RequestId; params: FileChangeRequestApprovalParams }
-  | { kind: 'mcpTool'; id: RequestId; params: ToolRequestUserInputParams & { reason?: null } };
+  | { kind: 'mcpTool'; id: RequestId; params: ToolRequestUserInputParams & { reason?: null } }
+  // The model's own questions (`request_user_input`), asked by QuestionsModal; they queue
+  // with approvals so one modal has the keyboard at a time.
+  | { kind: 'questions'; id: RequestId; params: ToolRequestUserInputParams };
+
+export type Questions = Extract<Approval, { kind: 'questions' }>;
+/** What ApprovalModal asks: a yes or no. */
+export type YesNo = Exclude<Approval, Questions>;
 
 /** Codex's question id for the approval of an MCP tool call. */
 const MCP_APPROVAL = 'mcp_tool_call_approval_';
@@ -286,13 +294,18 @@ export class App {
         this.approvals = [...this.approvals, { kind: 'fileChange', id: r.id, params: r.params }];
         return;
       case 'item/tool/requestUserInput':
-        // The approval of an MCP tool call is a one-question form; other questions are not
-        // asked here yet, and an error reply declines them.
+        // The approval of an MCP tool call is a one-question form asked as an approval; any
+        // other questions are the model's, put to the user by QuestionsModal.
         if (r.params.questions.length === 1 && r.params.questions[0].id.startsWith(MCP_APPROVAL)) {
           this.approvals = [...this.approvals, { kind: 'mcpTool', id: r.id, params: r.params }];
           return;
         }
-        this.rpc?.respondError(r.id, -32601, 'wright web UI only answers MCP tool approvals');
+        if (r.params.questions.length === 0) {
+          // Nothing to ask; answered at once (as dismissed) so the turn does not wait.
+          this.rpc?.respond(r.id, { answers: {} } satisfies ToolRequestUserInputResponse);
+          return;
+        }
+        this.approvals = [...this.approvals, { kind: 'questions', id: r.id, params: r.params }];
         return;
       default: {
         const unknown = r as { id: RequestId; method: string };
@@ -301,7 +314,7 @@ export class App {
     }
   }
 
-  answer(a: Approval, decision: Decision): void {
+  answer(a: YesNo, decision: Decision): void {
     this.approvals = this.approvals.filter((x) => x !== a);
     if (a.kind === 'mcpTool') {
       const q = a.params.questions[0];
@@ -311,6 +324,17 @@ export class App {
       return;
     }
     this.rpc?.respond(a.id, { decision });
+  }
+
+  /**
+   * Replies to the model's questions once, with every answer (the label picked or the text
+   * typed) by question id; no answers at all means the user dismissed them.
+   */
+  answerQuestions(a: Questions, answers: Record<string, string>): void {
+    this.approvals = this.approvals.filter((x) => x !== a);
+    const reply: ToolRequestUserInputResponse = { answers: {} };
+    for (const [id, answer] of Object.entries(answers)) reply.answers[id] = { answers: [answer] };
+    this.rpc?.respond(a.id, reply);
   }
 
   // ------------------------------------------------------------------ thread list

@@ -54,6 +54,7 @@ impl App {
                 self.turn_started = None;
                 self.hint = None;
                 self.approval = None;
+                self.user_input = None;
                 if !self.queued.is_empty() {
                     let text = self.queued.remove(0);
                     self.send_turn(text);
@@ -130,6 +131,14 @@ impl App {
             {
                 self.approval = None;
             }
+            ServerNotification::ServerRequestResolved(r)
+                if self
+                    .user_input
+                    .as_ref()
+                    .is_some_and(|u| u.id == r.request_id) =>
+            {
+                self.user_input = None;
+            }
             ServerNotification::ContextCompacted(_) => {
                 self.notice(Level::Info, "Context compacted")
             }
@@ -182,6 +191,18 @@ impl App {
                 }
             }
             ServerRequest::ToolRequestUserInput { id, params } => {
+                let mcp_approval = params.questions.len() == 1
+                    && params.questions[0].id.starts_with(MCP_APPROVAL_PREFIX);
+                if !mcp_approval {
+                    // The model's own questions: the picker. None at all has nothing to ask;
+                    // it is answered at once (as dismissed), or the turn would wait forever.
+                    if params.questions.is_empty() {
+                        self.rpc.respond(&id, json!({"answers": {}}));
+                    } else {
+                        self.user_input = Some(UserInput::new(id, params.questions));
+                    }
+                    return;
+                }
                 let Some(question) = params.questions.into_iter().next() else {
                     return;
                 };

@@ -1,4 +1,5 @@
-//! Keys: the composer, the approval prompt, pickers, the `@` file popup, interrupting.
+//! Keys: the composer, the approval prompt, pickers (the model's questions are in
+//! `questions.rs`), the `@` file popup, interrupting.
 
 use super::*;
 
@@ -44,6 +45,9 @@ impl App {
         }
         if self.approval.is_some() {
             return self.approval_key(key);
+        }
+        if self.user_input.is_some() {
+            return self.user_input_key(key);
         }
         if self.picker.is_some() {
             return self.picker_key(key);
@@ -148,6 +152,14 @@ impl App {
         if self.approval.is_some() || self.overlay.is_some() {
             return;
         }
+        if let Some(input) = self.user_input.as_mut() {
+            // Into the answer being typed for "Other" (one line), else nowhere: the composer
+            // is not what the keys go to while the questions are up.
+            if let Some(typing) = input.typing.as_mut() {
+                typing.push_str(&text.replace(['\r', '\n'], " "));
+            }
+            return;
+        }
         let trimmed = text.trim();
         let unquoted = trimmed
             .strip_prefix('\'')
@@ -167,6 +179,9 @@ impl App {
             // A pending approval is answered first, or the turn waits on it.
             if let Some(a) = self.approval.take() {
                 self.rpc.respond(&a.id, json!({"decision": "cancel"}));
+            }
+            if self.user_input.is_some() {
+                self.dismiss_questions();
             }
             self.request(
                 "turn/interrupt",
