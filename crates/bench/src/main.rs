@@ -13,6 +13,7 @@
 //! Build first with `cargo build --release -p wright-cli -p wright-bench`; `WRIGHT_BIN`
 //! overrides which `wright` binary is measured.
 
+mod agent_tools;
 mod app_server;
 mod mcp;
 
@@ -32,10 +33,11 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 use wright_mock_model::{MockModel, OutputItem, RecordedRequest, Script, Step};
 
-const USAGE: &str = "usage: bench [--quick] [--mcp]\n\n\
+const USAGE: &str = "usage: bench [--quick] [--mcp] [--agent-tools]\n\n\
     Measures the release wright binary (target/release/wright, or $WRIGHT_BIN) against the\n\
     in-process mock model. --quick: 5 startup runs and N = 10, 50 only (CI smoke test).\n\
-    --mcp: only the MCP section (first request with servers configured; catalogue size).";
+    --mcp: only the MCP section (first request with servers configured; catalogue size).\n\
+    --agent-tools: only the agent toolset (write_stdin latency, skills discovery).";
 
 const TARGET_FIRST_REQUEST_MS: f64 = 30.0;
 const TARGET_STEP_OVERHEAD_MS: f64 = 5.0;
@@ -188,15 +190,19 @@ struct Options {
     compacting_counts: &'static [usize],
     /// Only the MCP section (`--mcp`).
     mcp_only: bool,
+    /// Only the agent toolset section (`--agent-tools`).
+    tools_only: bool,
 }
 
 fn parse_args() -> anyhow::Result<Options> {
     let mut quick = false;
     let mut mcp_only = false;
+    let mut tools_only = false;
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "--quick" => quick = true,
             "--mcp" => mcp_only = true,
+            "--agent-tools" => tools_only = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -207,6 +213,7 @@ fn parse_args() -> anyhow::Result<Options> {
     Ok(if quick {
         Options {
             mcp_only,
+            tools_only,
             startup_runs: 5,
             step_counts: &[10, 50],
             compacting_counts: &[50],
@@ -214,6 +221,7 @@ fn parse_args() -> anyhow::Result<Options> {
     } else {
         Options {
             mcp_only,
+            tools_only,
             startup_runs: 30,
             step_counts: &[10, 50, 200],
             compacting_counts: &[50, 100, 200],
@@ -237,6 +245,11 @@ fn run_bench() -> anyhow::Result<()> {
     let harness = Harness::new(wright_bin()?)?;
     if options.mcp_only {
         return mcp_section(&harness, options.startup_runs.min(10));
+    }
+    if options.tools_only {
+        let mut figures = agent_tools::measure(&harness.bin, &harness.runtime)?;
+        agent_tools::print(&mut figures);
+        return Ok(());
     }
     let shell = user_shell();
     println!(

@@ -100,7 +100,7 @@ async fn run(args: HooksArgs) -> anyhow::Result<()> {
             let ids: Vec<_> = hooks
                 .untrusted()
                 .into_iter()
-                .filter(|h| all || keys.iter().any(|k| *k == h.id.0))
+                .filter(|h| all || keys.contains(&h.id.0))
                 .map(|h| h.id.clone())
                 .collect();
             if ids.is_empty() {

@@ -312,6 +312,37 @@ async fn a_skill_is_discovered_listed_mentioned_and_read_by_the_model() {
         "{listed}"
     );
 
+    // Extra roots join the user's skills; only absolute folders are taken.
+    let extra = tempfile::tempdir().unwrap();
+    write(
+        &extra.path().join("team/SKILL.md"),
+        "---\nname: team-style\ndescription: The house style.\n---\n",
+    );
+    let refused = server
+        .request(
+            "skills/extraRoots/set",
+            json!({"extraRoots": ["relative/dir"]}),
+        )
+        .await;
+    assert!(refused.get("error").is_some(), "{refused}");
+    server
+        .result(
+            "skills/extraRoots/set",
+            json!({"extraRoots": [extra.path()]}),
+        )
+        .await;
+    let listed = server
+        .result("skills/list", json!({"cwds": [setup.repo.path()]}))
+        .await;
+    let team = listed["data"][0]["skills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "team-style")
+        .cloned()
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(team["scope"], "user");
+
     let thread = server
         .result(
             "thread/start",

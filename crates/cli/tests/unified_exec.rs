@@ -288,3 +288,39 @@ async fn an_interrupt_kills_the_sessions_that_would_otherwise_run_on() {
         "the session outlived the interrupt"
     );
 }
+
+/// A terminal session's command writes outside the workspace: refused confined, done
+/// unconfined (the same command, the same session kind).
+async fn writes_outside(sandbox: &str) -> bool {
+    // Not under /tmp, which workspace-write may write.
+    let outside = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let target = outside.path().join("escaped");
+    let cmd = format!("echo out > {}; sleep 1; echo done", target.display());
+    let env = env_with(move |i, _| match i {
+        0 => Step::calls(vec![call_with_id(
+            "exec_command",
+            exec_args(&cmd, json!({"tty": true, "yield_time_ms": 250})),
+            "c_out",
+        )]),
+        _ => Step::message("done"),
+    })
+    .await;
+    let run = env
+        .exec(&["--json", "--skip-git-repo-check", "-s", sandbox, "go"])
+        .await;
+    run.assert_ok();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    target.exists()
+}
+
+#[tokio::test]
+async fn terminal_sessions_are_confined_like_any_command() {
+    assert!(
+        writes_outside("danger-full-access").await,
+        "control: unconfined, the write lands"
+    );
+    assert!(
+        !writes_outside("workspace-write").await,
+        "a confined session wrote outside its roots"
+    );
+}

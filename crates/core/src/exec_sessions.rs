@@ -309,3 +309,72 @@ impl Drop for Reserved<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wright_tools::exec_session::LaunchSpec;
+
+    fn session(sessions: &ExecSessions, script: &str) -> Arc<Session> {
+        let id = sessions.reserve();
+        let spec = LaunchSpec {
+            argv: vec!["/bin/sh".into(), "-c".into(), script.into()],
+            cwd: std::env::temp_dir(),
+            env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+            tty: false,
+        };
+        let process = LiveProcess::spawn(&spec, Box::new(|_| {})).unwrap();
+        let (events, _) = tokio::sync::mpsc::unbounded_channel();
+        Arc::new(Session::new(
+            id,
+            format!("call_{id}"),
+            vec!["sh".into(), "-c".into(), script.into()],
+            std::env::temp_dir(),
+            process,
+            events,
+        ))
+    }
+
+    #[tokio::test]
+    async fn at_the_limit_the_least_recently_used_goes_and_the_model_is_told() {
+        let sessions = ExecSessions::default();
+        let first = session(&sessions, "sleep 30");
+        assert!(sessions.insert(Arc::clone(&first)).is_empty());
+        let mut rest = Vec::new();
+        for _ in 1..MAX_SESSIONS {
+            let s = session(&sessions, "sleep 30");
+            assert!(sessions.insert(Arc::clone(&s)).is_empty());
+            rest.push(s);
+        }
+        assert_eq!(sessions.len(), MAX_SESSIONS);
+        // The first is used again: the second is now the least recently used.
+        assert!(sessions.get(first.id).is_some());
+        let one_more = session(&sessions, "sleep 30");
+        let told = sessions.insert(Arc::clone(&one_more));
+        assert_eq!(sessions.len(), MAX_SESSIONS);
+        assert_eq!(told.len(), 1, "{told:?}");
+        let closed = &rest[0];
+        assert!(
+            told[0].contains(&format!("closed session {}", closed.id)),
+            "{told:?}"
+        );
+        assert!(sessions.get(closed.id).is_none());
+        assert!(sessions.get(first.id).is_some());
+        // The closed one's process is gone.
+        assert_eq!(closed.process.exited().await, 128 + libc::SIGKILL);
+        // A finished session goes before any running one.
+        let finished = session(&sessions, "true");
+        finished.process.exited().await;
+        sessions.remove(one_more.id);
+        assert!(sessions.insert(Arc::clone(&finished)).is_empty());
+        let again = session(&sessions, "sleep 30");
+        let told = sessions.insert(again);
+        assert!(
+            told[0].contains(&format!("closed session {}", finished.id)),
+            "{told:?}"
+        );
+        sessions.kill_all();
+        assert!(sessions.is_empty());
+        assert_eq!(first.process.exited().await, 128 + libc::SIGKILL);
+    }
+}
