@@ -246,19 +246,9 @@ pub(crate) fn approver(
                     Ask::UserInput(params)
                 }
             };
-            let (sent, asked) = oneshot::channel();
-            if questions.send(ToPump::Ask(Question { ask, sent })).is_err() {
-                return ReviewDecision::Cancel;
-            }
-            let Ok((open, reply)) = asked.await else {
+            let Some(reply) = ask_clients(&loaded, &questions, ask).await else {
                 return ReviewDecision::Cancel;
             };
-            let guard = ResolveGuard {
-                loaded: Arc::clone(&loaded),
-                open: Mutex::new(Some(open)),
-            };
-            let reply = reply.await;
-            guard.resolve();
             match reply {
                 Ok(Ok(value)) => match &mcp_question {
                     Some(question_id) => crate::mcp_approval::decision(&value, question_id),
@@ -272,6 +262,26 @@ pub(crate) fn approver(
             }
         })
     })
+}
+
+/// Asks the thread's clients through the turn's event pump (after the events before it) and
+/// waits for the first answer; `serverRequest/resolved` follows. `None` when the turn's pump
+/// is gone; `Err(_)` inside when every client that was asked went away.
+pub(crate) async fn ask_clients(
+    loaded: &Arc<Loaded>,
+    pump: &mpsc::UnboundedSender<ToPump>,
+    ask: Ask,
+) -> Option<Result<Result<Value, Value>, oneshot::error::RecvError>> {
+    let (sent, asked) = oneshot::channel();
+    pump.send(ToPump::Ask(Question { ask, sent })).ok()?;
+    let (open, reply) = asked.await.ok()?;
+    let guard = ResolveGuard {
+        loaded: Arc::clone(loaded),
+        open: Mutex::new(Some(open)),
+    };
+    let reply = reply.await;
+    guard.resolve();
+    Some(reply)
 }
 
 /// The client's answer: Codex's v2 decisions, or the v1 names older clients send. Anything
@@ -312,13 +322,13 @@ fn decision(reply: &Value) -> ReviewDecision {
 
 /// Announces `serverRequest/resolved` exactly once: when the answer came, or when the
 /// question was dropped unanswered.
-pub(crate) struct ResolveGuard {
-    pub loaded: Arc<Loaded>,
-    pub open: Mutex<Option<Arc<OpenQuestion>>>,
+struct ResolveGuard {
+    loaded: Arc<Loaded>,
+    open: Mutex<Option<Arc<OpenQuestion>>>,
 }
 
 impl ResolveGuard {
-    pub fn resolve(&self) {
+    fn resolve(&self) {
         let Some(open) = self.open.lock().ok().and_then(|mut slot| slot.take()) else {
             return;
         };

@@ -3,16 +3,16 @@
 //! "Other". The first client to answer decides; a client that answers with an error has no
 //! one to ask (e.g. `wright exec`), and the model is told to go on by itself.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use wright_core::user_input::{Answers, NoAnswer, UserInputAsker, UserInputRequest};
 use wright_protocol::v2::{
     ToolRequestUserInputOption, ToolRequestUserInputParams, ToolRequestUserInputQuestion,
     ToolRequestUserInputResponse,
 };
 
-use crate::approvals::{Ask, Question, ResolveGuard, ToPump};
+use crate::approvals::{Ask, ToPump};
 use crate::state::Loaded;
 
 pub(crate) fn asker(
@@ -24,23 +24,11 @@ pub(crate) fn asker(
         let (loaded, turn_id, pump) = (Arc::clone(&loaded), turn_id.clone(), questions.clone());
         Box::pin(async move {
             let params = params(loaded.id.clone(), turn_id, request);
-            let (sent, asked) = oneshot::channel();
-            let ask = Question {
-                ask: Ask::UserInput(params),
-                sent,
-            };
-            if pump.send(ToPump::Ask(ask)).is_err() {
-                return Err(NoAnswer::NoUser);
-            }
-            let Ok((open, reply)) = asked.await else {
+            let Some(reply) =
+                crate::approvals::ask_clients(&loaded, &pump, Ask::UserInput(params)).await
+            else {
                 return Err(NoAnswer::NoUser);
             };
-            let guard = ResolveGuard {
-                loaded: Arc::clone(&loaded),
-                open: Mutex::new(Some(open)),
-            };
-            let reply = reply.await;
-            guard.resolve();
             match reply {
                 Ok(Ok(value)) => answers(value),
                 // The client does not ask users (it said so with an error), or nobody is left.

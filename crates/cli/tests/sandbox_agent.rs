@@ -139,29 +139,6 @@ async fn descriptors_of_the_caller_do_not_reach_commands() {
     unsafe { libc::close(fd) };
 }
 
-/// A scratch directory outside every writable root of workspace-write (`/tmp`, `$TMPDIR`,
-/// the repository): wherever this checkout lives.
-fn outside_the_roots() -> tempfile::TempDir {
-    let tmpdir = std::env::var_os("TMPDIR").map(std::path::PathBuf::from);
-    let under_a_root = |p: &Path| {
-        let p = p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
-        p.starts_with("/tmp") || tmpdir.as_ref().is_some_and(|t| p.starts_with(t))
-    };
-    let candidates = [
-        Some(std::path::PathBuf::from("/var/tmp")),
-        Some(std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))),
-        std::env::var_os("HOME").map(std::path::PathBuf::from),
-    ];
-    for dir in candidates.into_iter().flatten() {
-        if dir.is_dir() && !under_a_root(&dir) {
-            if let Ok(t) = tempfile::tempdir_in(&dir) {
-                return t;
-            }
-        }
-    }
-    panic!("no writable directory outside /tmp and $TMPDIR for the escape test");
-}
-
 fn alive(marker: &str) -> bool {
     std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
         let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
@@ -248,8 +225,12 @@ fn patches_racing_a_symlink_swap_stay_inside() {
 
     // The race.
     let stop = Arc::new(AtomicBool::new(false));
+    // Counted as it goes: on a loaded machine the patches keep coming until the racer has
+    // really raced them, rather than a fixed number of patches deciding how long it ran.
+    let swapped = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let racer = {
         let (stop, ws, outside) = (Arc::clone(&stop), ws.clone(), outside.clone());
+        let swapped = Arc::clone(&swapped);
         std::thread::spawn(move || {
             let mut swaps = 0u64;
             while !stop.load(Ordering::Relaxed) {
@@ -259,6 +240,7 @@ fn patches_racing_a_symlink_swap_stay_inside() {
                     let _ = std::fs::remove_file(ws.join("dir"));
                     let _ = std::fs::rename(ws.join("dir.real"), ws.join("dir"));
                     swaps += 1;
+                    swapped.store(swaps, Ordering::Relaxed);
                     // Leave the real directory in place now and then, so that some patches
                     // land (on a loaded machine, back-to-back swaps starved every one of them).
                     if swaps.is_multiple_of(2) {
@@ -270,7 +252,12 @@ fn patches_racing_a_symlink_swap_stay_inside() {
         })
     };
     let mut applied = 0;
-    for i in 0..150 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let mut i = 0;
+    while (i < 150 || swapped.load(Ordering::Relaxed) <= 100)
+        && std::time::Instant::now() < deadline
+    {
+        i += 1;
         let patch = format!(
             "*** Begin Patch\n*** Add File: dir/f{i}.txt\n+x\n*** Add File: dir/sub{i}/g.txt\n+y\n*** End Patch\n"
         );

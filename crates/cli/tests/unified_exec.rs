@@ -292,8 +292,8 @@ async fn an_interrupt_kills_the_sessions_that_would_otherwise_run_on() {
 /// A terminal session's command writes outside the workspace: refused confined, done
 /// unconfined (the same command, the same session kind).
 async fn writes_outside(sandbox: &str) -> bool {
-    // Not under /tmp, which workspace-write may write.
-    let outside = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    // Not under /tmp or $TMPDIR, which workspace-write may write.
+    let outside = common::outside_the_roots();
     let target = outside.path().join("escaped");
     let cmd = format!("echo out > {}; sleep 1; echo done", target.display());
     let env = env_with(move |i, _| match i {

@@ -161,3 +161,26 @@ pub fn call_with_id(name: &str, args: Value, id: &str) -> OutputItem {
         call_id: Some(id.into()),
     }
 }
+
+/// A scratch directory outside every writable root of workspace-write (`/tmp`, `$TMPDIR`,
+/// the repository): wherever this checkout lives.
+pub fn outside_the_roots() -> tempfile::TempDir {
+    let tmpdir = std::env::var_os("TMPDIR").map(std::path::PathBuf::from);
+    let under_a_root = |p: &Path| {
+        let p = p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        p.starts_with("/tmp") || tmpdir.as_ref().is_some_and(|t| p.starts_with(t))
+    };
+    let candidates = [
+        Some(std::path::PathBuf::from("/var/tmp")),
+        Some(std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))),
+        std::env::var_os("HOME").map(std::path::PathBuf::from),
+    ];
+    for dir in candidates.into_iter().flatten() {
+        if dir.is_dir() && !under_a_root(&dir) {
+            if let Ok(t) = tempfile::tempdir_in(&dir) {
+                return t;
+            }
+        }
+    }
+    panic!("no writable directory outside /tmp and $TMPDIR for the escape test");
+}
