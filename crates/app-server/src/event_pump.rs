@@ -207,6 +207,12 @@ pub(crate) async fn pump_events(
                     },
                 ));
             }
+            Event::Warning { message } => {
+                loaded.broadcast(ServerNotification::Warning(v2::WarningNotification {
+                    message,
+                    thread_id: Some(thread_id.clone()),
+                }));
+            }
             Event::HookStarted(run) => {
                 loaded.broadcast(ServerNotification::HookStarted(
                     v2::HookStartedNotification {

@@ -363,6 +363,16 @@ async fn run(mut args: ExecArgs) -> anyhow::Result<i32> {
             }
             continue;
         }
+        if method == "warning" {
+            eprintln!(
+                "warning: {}",
+                params
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+            );
+            continue;
+        }
         if method == "configWarning" {
             eprintln!(
                 "warning: {}",

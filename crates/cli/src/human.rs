@@ -83,6 +83,7 @@ impl HumanPrinter {
             | Event::TerminalInteraction { .. }
             | Event::HookStarted(_)
             | Event::HookCompleted(_)
+            | Event::Warning { .. }
             | Event::TurnDiff { .. }
             | Event::UsageUpdated { .. }
             | Event::HistoryAppended(_)

@@ -263,8 +263,14 @@ async fn a_repositorys_hooks_run_only_once_trusted_and_ask_again_when_changed() 
     std::fs::write(dir.join("hooks.json"), hooks.to_string()).unwrap();
     let run = || env.exec(&["--json", "-s", "workspace-write", "go"]);
 
-    // Untrusted: it does not run, and the command does.
-    run().await.assert_ok();
+    // Untrusted: it does not run, and the command does; the user is told.
+    let first = run().await;
+    first.assert_ok();
+    assert!(
+        first.stderr.contains("warning: skipped PreToolUse hook"),
+        "{}",
+        first.stderr
+    );
     assert!(inputs(&dir, "guard").is_empty(), "an untrusted hook ran");
     assert!(env.repo().join("ran.txt").exists());
 

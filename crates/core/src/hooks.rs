@@ -116,7 +116,7 @@ impl ThreadHooks {
             }
             HookProgress::Skipped { warning, .. } => {
                 tracing::warn!("{warning}");
-                let _ = events.send(Event::Error { message: warning });
+                let _ = events.send(Event::Warning { message: warning });
             }
         };
         let outcome = self.hooks.dispatch(event, matcher, input, &observer).await;

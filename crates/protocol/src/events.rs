@@ -61,6 +61,10 @@ pub enum Event {
     ContextCompacted {
         id: String,
     },
+    /// Something the user should know that changes nothing in the turn (`warning`).
+    Warning {
+        message: String,
+    },
     /// A non-fatal problem, e.g. a retry being announced.
     Error {
         message: String,

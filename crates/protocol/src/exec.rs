@@ -64,6 +64,7 @@ impl ExecEventMapper {
             | Event::TerminalInteraction { .. }
             | Event::HookStarted(_)
             | Event::HookCompleted(_)
+            | Event::Warning { .. }
             | Event::TurnDiff { .. }
             | Event::UsageUpdated { .. }
             | Event::HistoryAppended(_)

@@ -1935,6 +1935,9 @@ export type ServerNotification = {
   method: "serverRequest/resolved";
   params: ServerRequestResolvedNotification;
 } | {
+  method: "warning";
+  params: WarningNotification;
+} | {
   method: "configWarning";
   params: ConfigWarningNotification;
 } | {
@@ -2889,6 +2892,15 @@ export type UserInput = {
   type: "mention";
   name: string;
   path: string;
+};
+
+/**
+ * `warning`: something the user should know that does not stop anything (a repository's
+ * hook that is not trusted, ...).
+ */
+export type WarningNotification = {
+  message: string;
+  threadId?: string | null;
 };
 
 export type WebSearchAction = {

@@ -210,6 +210,16 @@ pub struct ServerRequestResolvedNotification {
     pub request_id: RequestId,
 }
 
+/// `warning`: something the user should know that does not stop anything (a repository's
+/// hook that is not trusted, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WarningNotification {
+    pub message: String,
+    #[serde(default)]
+    pub thread_id: Option<String>,
+}
+
 /// `configWarning`: a problem with the configuration or the environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ConfigWarningNotification {
@@ -291,6 +301,8 @@ pub enum ServerNotification {
     ItemGuardianApprovalReviewCompleted(ItemGuardianApprovalReviewCompletedNotification),
     #[serde(rename = "serverRequest/resolved")]
     ServerRequestResolved(ServerRequestResolvedNotification),
+    #[serde(rename = "warning")]
+    Warning(WarningNotification),
     #[serde(rename = "configWarning")]
     ConfigWarning(ConfigWarningNotification),
     #[serde(rename = "account/updated")]
@@ -370,6 +382,7 @@ impl ServerNotification {
                 "item/commandExecution/terminalInteraction"
             }
             ServerNotification::SkillsChanged(_) => "skills/changed",
+            ServerNotification::Warning(_) => "warning",
             ServerNotification::HookStarted(_) => "hook/started",
             ServerNotification::HookCompleted(_) => "hook/completed",
             ServerNotification::ReasoningSummaryTextDelta(_) => "item/reasoning/summaryTextDelta",

@@ -295,6 +295,7 @@ fn samples_validate_against_codex_schema() {
             }
             ServerNotification::TerminalInteraction(_) => "TerminalInteractionNotification",
             ServerNotification::SkillsChanged(_) => "SkillsChangedNotification",
+            ServerNotification::Warning(_) => "WarningNotification",
             ServerNotification::HookStarted(_) => "HookStartedNotification",
             ServerNotification::HookCompleted(_) => "HookCompletedNotification",
             ServerNotification::ReasoningSummaryTextDelta(_) => {

@@ -110,6 +110,7 @@ impl App {
                 self.notice(level, e.error.message);
             }
             ServerNotification::ConfigWarning(w) => self.notice(Level::Warning, w.summary),
+            ServerNotification::Warning(w) => self.notice(Level::Warning, w.message),
             // A server that fails is said once per failure streak (it is retried with
             // backoff); `/mcp` shows the state at any time.
             ServerNotification::McpServerStatusUpdated(m) => {

@@ -31,6 +31,11 @@ fn run(status: HookRunStatus, completed: bool) -> HookRunSummary {
 pub fn agent_tool_notifications() -> Vec<ServerNotification> {
     vec![
         ServerNotification::SkillsChanged(SkillsChangedNotification {}),
+        ServerNotification::Warning(WarningNotification {
+            message: "the repository's hook `.codex/check.sh` is not trusted; it did not run"
+                .into(),
+            thread_id: Some(THREAD_ID.into()),
+        }),
         ServerNotification::HookStarted(HookStartedNotification {
             thread_id: THREAD_ID.into(),
             turn_id: Some(TURN_ID.into()),
