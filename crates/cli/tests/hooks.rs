@@ -311,3 +311,20 @@ async fn a_repositorys_hooks_run_only_once_trusted_and_ask_again_when_changed() 
     let listed = String::from_utf8_lossy(&wright(&["hooks", "list"]).stdout).into_owned();
     assert!(listed.contains("CHANGED since trusted"), "{listed}");
 }
+
+#[tokio::test]
+async fn a_stop_hook_that_never_lets_go_does_not_keep_the_model_working_forever() {
+    let env = strict(|i, _| Step::message(format!("answer {i}"))).await;
+    let hook = script(env.home.path(), "stop", "echo 'keep going' >&2\nexit 2");
+    add_config(&env, &hook_toml("Stop", None, &hook));
+    let run = env.exec(&["--json", "go"]).await;
+    run.assert_ok();
+    // The first answer and eight continuations, then the turn ends, and the user is told.
+    assert_eq!(env.bodies().len(), 9);
+    assert!(
+        run.stderr
+            .contains("a Stop hook sent the model back 8 times"),
+        "{}",
+        run.stderr
+    );
+}

@@ -8,6 +8,7 @@ use crate::command_runs::{RunOutput, RunRequest};
 use crate::config::SandboxMode;
 use crate::file_reads::ReadRequest;
 use crate::file_writes::WriteRequest;
+use wright_tools::call::{ShellCall, ShellCommand, ShellStyle};
 
 #[derive(Default)]
 struct Seen {

@@ -119,7 +119,7 @@ impl Session {
             CommandStatus::Failed
         };
         let output = String::from_utf8_lossy(&self.process.aggregated()).into_owned();
-        self.emit(Event::ItemCompleted(crate::tools::command_item(
+        self.emit(Event::ItemCompleted(crate::command_tool::command_item(
             &self.item_id,
             &self.argv,
             &self.cwd,

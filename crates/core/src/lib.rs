@@ -9,6 +9,7 @@ pub mod auth;
 pub mod auto_review;
 pub mod catalog;
 pub mod command_runs;
+mod command_tool;
 mod compact;
 pub mod config;
 pub mod config_edit;

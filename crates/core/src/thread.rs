@@ -39,6 +39,12 @@ const USER_MESSAGE_SHARE: u64 = 4;
 /// The user types this to compact the thread now.
 pub const COMPACT_COMMAND: &str = "/compact";
 
+/// How many times `Stop` hooks may send the model back to work in one turn.
+const MAX_STOP_CONTINUATIONS: usize = 8;
+
+mod compaction;
+mod hooks;
+
 /// An image attached to the user's message, already encoded as a `data:` URL.
 #[derive(Debug, Clone)]
 pub struct ImageInput {
@@ -455,28 +461,6 @@ impl Thread {
         self.end_turn(events, outcome)
     }
 
-    /// The session is over (its last client left): its commands are stopped and the
-    /// `SessionEnd` hooks run.
-    pub async fn end_session(&mut self) {
-        self.exec_sessions.kill_all();
-        let Some(Some(hooks)) = &self.hooks else {
-            return;
-        };
-        let hooks = Arc::clone(hooks);
-        if !hooks.any(wright_hooks::HookEvent::SessionEnd) {
-            return;
-        }
-        // Nobody listens for the runs' events any more.
-        let (events, _) = tokio::sync::mpsc::unbounded_channel();
-        let input = wright_hooks::payload::session_end(
-            &hooks.session,
-            wright_hooks::payload::SessionEndReason::Other,
-        );
-        hooks
-            .run(wright_hooks::HookEvent::SessionEnd, None, input, &events)
-            .await;
-    }
-
     /// Reports the turn's end (an interrupt also stops the sessions the model started).
     fn end_turn(&mut self, events: &UnboundedSender<Event>, outcome: TurnOutcome) -> TurnOutcome {
         let emit = |e: Event| {
@@ -500,28 +484,6 @@ impl Thread {
             }),
         }
         outcome
-    }
-
-    /// The thread's hooks, loaded once; the first turn of this thread object also runs
-    /// `SessionStart` (`resume` when the thread has history), whose context joins the
-    /// conversation.
-    async fn thread_hooks(
-        &mut self,
-        events: &UnboundedSender<Event>,
-    ) -> Option<Arc<crate::hooks::ThreadHooks>> {
-        if let Some(hooks) = &self.hooks {
-            return hooks.clone();
-        }
-        let hooks = crate::hooks::ThreadHooks::for_thread(&self.id, &self.config).await;
-        self.hooks = Some(hooks.clone());
-        if let Some(hooks) = &hooks {
-            let resumed = self.history.len() > self.pinned;
-            let decision = hooks.session_start(resumed, events).await;
-            if let Some(message) = crate::hooks::context_message(&decision) {
-                self.append(events, vec![message]);
-            }
-        }
-        hooks
     }
 
     /// Records a change of cwd, policy or model as new messages at the end of the history.
@@ -656,6 +618,7 @@ impl Thread {
         let mut last_message = None;
         // A `Stop` hook sent the model back to work this turn (its payload says so).
         let mut stop_hook_active = false;
+        let mut stop_continuations = 0;
         loop {
             let steered = self.steer.take();
             self.append(events, steered);
@@ -697,10 +660,20 @@ impl Thread {
                             return TurnOutcome::Completed { last_message };
                         }
                         // A hook that blocks the stop hands the model its reason as the next
-                        // prompt: the turn goes on.
+                        // prompt: the turn goes on (a few times at most: a hook that never
+                        // lets go must not keep the model working forever).
                         let Some(prompt) = decision.block else {
                             return TurnOutcome::Completed { last_message };
                         };
+                        if stop_continuations >= MAX_STOP_CONTINUATIONS {
+                            emit(Event::Warning {
+                                message: format!(
+                                    "a Stop hook sent the model back {MAX_STOP_CONTINUATIONS} times; the turn ends here"
+                                ),
+                            });
+                            return TurnOutcome::Completed { last_message };
+                        }
+                        stop_continuations += 1;
                         stop_hook_active = true;
                         self.append(events, vec![crate::context::message("user", &[prompt])]);
                     }
@@ -851,123 +824,6 @@ impl Thread {
             });
         }
         Ok((received, outputs, ended))
-    }
-
-    /// Replaces the history by the pinned layers, recent user messages and a summary written
-    /// by the model. Never fails the turn: if summarising does not work, the history is
-    /// reduced deterministically instead. Only an interrupt stops it.
-    async fn compact(
-        &mut self,
-        events: &UnboundedSender<Event>,
-        cancel: &CancellationToken,
-        turn_id: &str,
-        manual: bool,
-    ) -> Result<(), TurnOutcome> {
-        let hooks = self.thread_hooks(events).await;
-        if let Some(hooks) = &hooks {
-            hooks
-                .compact(wright_hooks::HookEvent::PreCompact, turn_id, manual, events)
-                .await;
-        }
-        let compacted = self.compact_history(events, cancel).await;
-        if let (Some(hooks), Ok(())) = (&hooks, &compacted) {
-            hooks
-                .compact(
-                    wright_hooks::HookEvent::PostCompact,
-                    turn_id,
-                    manual,
-                    events,
-                )
-                .await;
-        }
-        compacted
-    }
-
-    async fn compact_history(
-        &mut self,
-        events: &UnboundedSender<Event>,
-        cancel: &CancellationToken,
-    ) -> Result<(), TurnOutcome> {
-        let mut input = self.history.clone();
-        let prompt_text = self
-            .config
-            .compact_prompt
-            .clone()
-            .unwrap_or_else(|| compact::COMPACT_PROMPT.to_string());
-        input.push(compact::user_text_message(prompt_text));
-        // Same instructions, tools and prefix as every other request: the cache still hits.
-        let prompt = self.prompt(input, None);
-        let summary = self.summarise(&prompt, cancel).await?;
-        let mut prefix = self.history[..self.pinned].to_vec();
-        prefix.extend(self.settings_updates.iter().cloned());
-        let conversation = &self.history[self.pinned..];
-        let target = self.compact_limit / 2;
-        let rebuilt = summary.map(|s| {
-            compact::rebuild(
-                &prefix,
-                conversation,
-                &s,
-                self.compact_limit / USER_MESSAGE_SHARE,
-            )
-        });
-        self.history = match rebuilt {
-            Some(history) if estimate_tokens(&history) <= self.compact_limit => history,
-            _ => {
-                let mut history = std::mem::take(&mut self.history);
-                compact::reduce(&mut history, self.pinned, target);
-                history
-            }
-        };
-        self.context_tokens = estimate_tokens(&self.history);
-        let _ = events.send(Event::HistoryReplaced(self.history.clone()));
-        let _ = events.send(Event::ContextCompacted {
-            id: format!("compaction_{}", uuid::Uuid::now_v7()),
-        });
-        Ok(())
-    }
-
-    /// The model's summary of the history, or `None` when it could not give one.
-    async fn summarise(
-        &mut self,
-        prompt: &Prompt,
-        cancel: &CancellationToken,
-    ) -> Result<Option<String>, TurnOutcome> {
-        let opened = tokio::select! {
-            opened = self.client.stream(prompt, |_| {}) => opened,
-            _ = cancel.cancelled() => return Err(TurnOutcome::Interrupted),
-        };
-        let Ok(mut stream) = opened else {
-            return Ok(None);
-        };
-        let mut text = String::new();
-        let mut received = Vec::new();
-        loop {
-            let next = tokio::select! {
-                next = stream.next() => next,
-                _ = cancel.cancelled() => return Err(TurnOutcome::Interrupted),
-            };
-            match next {
-                Some(Ok(ResponseEvent::OutputItemDone(item))) => {
-                    match crate::tools::classify(&item) {
-                        Dispatch::Message { text: t, .. } => text.push_str(&t),
-                        // A tool call instead of a summary: not usable.
-                        Dispatch::Call(_) => return Ok(None),
-                        _ => {}
-                    }
-                    received.push(item);
-                }
-                Some(Ok(ResponseEvent::Completed { usage })) => {
-                    let usage = usage_or_estimate(usage, &prompt.input, &received);
-                    self.add_usage(&usage);
-                    return Ok((!text.trim().is_empty()).then_some(text));
-                }
-                Some(Ok(
-                    ResponseEvent::OutputTextDelta { .. }
-                    | ResponseEvent::ReasoningSummaryDelta { .. },
-                )) => {}
-                Some(Err(_)) | None => return Ok(None),
-            }
-        }
     }
 }
 

@@ -5,11 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::approval::{
-    must_ask, ApprovalRequest, Approver, CommandContext, CommandPlan, ReviewDecision,
-    SessionApprovals,
-};
-use crate::command_runs::{self, CommandRunner};
+use crate::approval::{must_ask, ApprovalRequest, Approver, ReviewDecision, SessionApprovals};
+use crate::command_runs::CommandRunner;
+use crate::command_tool::resolve;
 use crate::config::ApprovalPolicy;
 use crate::exec_policy::ExecPolicy;
 use crate::file_reads::{self, FileReader};
@@ -24,14 +22,11 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use wright_protocol::{
-    ChangeKind, CommandStatus, Event, FileUpdateChange, ItemDetails, PatchStatus, ThreadItem,
-    TodoItem,
+    ChangeKind, Event, FileUpdateChange, ItemDetails, PatchStatus, ThreadItem, TodoItem,
 };
 use wright_tools::apply_patch::{self, ChangeKind as PatchKind};
-use wright_tools::call::{self, Payload, ShellCall, ShellCommand, ShellStyle, ToolCall};
+use wright_tools::call::{self, Payload, ToolCall};
 use wright_tools::plan::{PlanArgs, StepStatus, PLAN_UPDATED};
-use wright_tools::shell::{self, ExecError, ExecRequest};
-use wright_tools::truncate::{approx_tokens, model_output};
 
 /// Orders calls that must not overlap: a patch waits for every call dispatched before it, and
 /// every call dispatched after a patch waits for the patch. Commands run alongside each other.
@@ -56,6 +51,9 @@ impl Order {
         (wait, done)
     }
 }
+
+/// A place in the call order: what to wait for, and the signal to give when done.
+type Slot = (Vec<watch::Receiver<bool>>, watch::Sender<bool>);
 
 #[derive(Default)]
 struct PlanState {
@@ -158,8 +156,13 @@ impl ToolContext {
             .filter(|h| h.any(HookEvent::PreToolUse) || h.any(HookEvent::PostToolUse))
             .cloned();
         let Some(hooks) = hooks else {
-            return self.spawn_call(call, cancel);
+            return self.spawn_call(call, cancel, None);
         };
+        // The call's place in the order is taken now, in dispatch order, however long its
+        // hook takes: a patch still waits for the calls before it, and they for it.
+        let exclusive = crate::mcp_tools::route(self.settings.mcp.as_ref(), &call.name).is_none()
+            && is_patch(&call);
+        let slot = self.slot(exclusive);
         let ctx = Arc::clone(self);
         tokio::spawn(async move {
             let kind = if call.custom {
@@ -183,7 +186,7 @@ impl ToolContext {
                 call.payload = crate::hooks::rewritten(&call, &updated);
             }
             let call_id = call.call_id.clone();
-            let mut out = match ctx.spawn_call(call, cancel).await {
+            let mut out = match ctx.spawn_call(call, cancel, Some(slot)).await {
                 Ok(out) => out,
                 Err(_) => {
                     json!({"type": kind, "call_id": call_id, "output": "the tool failed unexpectedly"})
@@ -216,12 +219,13 @@ impl ToolContext {
         self: &Arc<Self>,
         call: PendingCall,
         cancel: CancellationToken,
+        reserved: Option<Slot>,
     ) -> JoinHandle<Value> {
         if let Some(route) = crate::mcp_tools::route(self.settings.mcp.as_ref(), &call.name) {
-            return self.spawn_mcp(route, call, cancel);
+            return self.spawn_mcp(route, call, cancel, reserved);
         }
         if !call.custom && matches!(call.name.as_str(), "request_user_input" | "view_image") {
-            return self.spawn_function(call, cancel);
+            return self.spawn_function(call, cancel, reserved);
         }
         let payload = if call.custom {
             Payload::Custom(&call.payload)
@@ -235,10 +239,7 @@ impl ToolContext {
             _ => None,
         };
         let exclusive = matches!(parsed, Ok(ToolCall::ApplyPatch { .. }));
-        let (wait, done) = match self.order.lock() {
-            Ok(mut order) => order.schedule(exclusive),
-            Err(_) => (Vec::new(), watch::channel(false).0),
-        };
+        let (wait, done) = reserved.unwrap_or_else(|| self.slot(exclusive));
         tokio::spawn(async move {
             for mut earlier in wait {
                 // An error means that call's task is gone: nothing left to wait for.
@@ -283,14 +284,12 @@ impl ToolContext {
         route: crate::mcp_tools::Route,
         call: PendingCall,
         cancel: CancellationToken,
+        reserved: Option<Slot>,
     ) -> JoinHandle<Value> {
         if let crate::mcp_tools::Route::Tool(tool) = &route {
             self.emit(crate::mcp_tools::started_item(&call, tool));
         }
-        let (wait, done) = match self.order.lock() {
-            Ok(mut order) => order.schedule(false),
-            Err(_) => (Vec::new(), watch::channel(false).0),
-        };
+        let (wait, done) = reserved.unwrap_or_else(|| self.slot(false));
         let ctx = Arc::clone(self);
         tokio::spawn(async move {
             for mut earlier in wait {
@@ -308,11 +307,9 @@ impl ToolContext {
         self: &Arc<Self>,
         call: PendingCall,
         cancel: CancellationToken,
+        reserved: Option<Slot>,
     ) -> JoinHandle<Value> {
-        let (wait, done) = match self.order.lock() {
-            Ok(mut order) => order.schedule(false),
-            Err(_) => (Vec::new(), watch::channel(false).0),
-        };
+        let (wait, done) = reserved.unwrap_or_else(|| self.slot(false));
         let ctx = Arc::clone(self);
         tokio::spawn(async move {
             for mut earlier in wait {
@@ -338,42 +335,12 @@ impl ToolContext {
         })
     }
 
-    fn argv(&self, call: &ShellCall) -> Vec<String> {
-        match (&call.command, &call.session) {
-            (ShellCommand::Script(script), Some(opts)) => {
-                let shell = opts.shell.as_deref().unwrap_or(&self.settings.shell);
-                let flag = if opts.login { "-lc" } else { "-c" };
-                vec![shell.to_string(), flag.to_string(), script.clone()]
-            }
-            (ShellCommand::Script(script), None) => {
-                shell::script_argv(&self.settings.shell, script)
-            }
-            (ShellCommand::Argv(argv), _) => argv.clone(),
+    /// Reserves the call's place in the order (see [`Order`]).
+    fn slot(&self, exclusive: bool) -> Slot {
+        match self.order.lock() {
+            Ok(mut order) => order.schedule(exclusive),
+            Err(_) => (Vec::new(), watch::channel(false).0),
         }
-    }
-
-    /// Announces the command. An `exec_command` that may outlive its call gets its session
-    /// id now, so its item carries it from the start; a client's terminal (which runs a
-    /// command to its end) takes no sessions.
-    fn start_command(&self, id: &str, call: &ShellCall) -> (Vec<String>, PathBuf, Option<u32>) {
-        let argv = self.argv(call);
-        let cwd = match &call.workdir {
-            Some(dir) => resolve(&self.settings.cwd, dir),
-            None => self.settings.cwd.clone(),
-        };
-        let session = (call.session.is_some() && self.settings.command_runner.is_none())
-            .then(|| self.settings.exec_sessions.reserve());
-        self.emit(Event::ItemStarted(command_item(
-            id,
-            &argv,
-            &cwd,
-            String::new(),
-            None,
-            CommandStatus::InProgress,
-            None,
-            session.map(|id| id.to_string()),
-        )));
-        (argv, cwd, session)
     }
 
     /// Asks the user (when a client can be asked) and says whether to go ahead: `Err` is a
@@ -433,240 +400,6 @@ impl ToolContext {
                 self.settings.turn_cancel.cancel();
                 Err(None)
             }
-        }
-    }
-
-    /// Whether the command may run, whether to ask first, and whether it runs confined (see
-    /// [`crate::approval::plan_command`], shared with the App Server's `command/exec`).
-    fn plan_command(&self, call: &ShellCall, argv: &[String]) -> Result<CommandPlan, String> {
-        crate::approval::plan_command(
-            argv,
-            call.escalate,
-            CommandContext {
-                approval_policy: self.settings.approval_policy,
-                sandbox_mode: self.settings.sandbox.mode,
-                exec_policy: &self.settings.exec_policy,
-                session: &self.settings.session,
-                user_shell: Some(&self.settings.shell),
-            },
-        )
-    }
-
-    /// The command's approvals (exec policy, the user, the session's earlier answers) and
-    /// confinement: what to execute (the sandbox launcher first when confined) and whether it
-    /// is confined, or the text for the model when it must not run. Its item is completed on
-    /// refusal.
-    pub(crate) async fn authorize(
-        &self,
-        id: &str,
-        call: &ShellCall,
-        argv: &[String],
-        cwd: &Path,
-        cancel: &CancellationToken,
-    ) -> Result<(Vec<String>, bool), String> {
-        let plan = match self.plan_command(call, argv) {
-            Ok(plan) => plan,
-            Err(refusal) => {
-                self.emit(Event::ItemCompleted(command_item(
-                    id,
-                    argv,
-                    cwd,
-                    refusal.clone(),
-                    None,
-                    CommandStatus::Declined,
-                    None,
-                    None,
-                )));
-                return Err(refusal);
-            }
-        };
-        let mut sandboxed = plan.sandboxed;
-        if plan.ask {
-            let request = ApprovalRequest::Command {
-                item_id: id.to_string(),
-                command: shell::display_command(argv),
-                argv: argv.to_vec(),
-                cwd: cwd.to_path_buf(),
-                reason: call.justification.clone(),
-            };
-            let session = &self.settings.session;
-            // Exactly what ran, wrappers stripped: a line with assignments, git global options,
-            // aliases or open-ended arguments has no keys and is asked about every time.
-            let keys = plan.session_keys.clone();
-            let remember = || {
-                for key in keys.iter().flatten() {
-                    session.allow_prefix(key);
-                }
-            };
-            if let Err(reason) = self.approved(request, cancel, remember).await {
-                self.emit(Event::ItemCompleted(command_item(
-                    id,
-                    argv,
-                    cwd,
-                    String::new(),
-                    None,
-                    CommandStatus::Declined,
-                    None,
-                    None,
-                )));
-                return Err(
-                    reason.unwrap_or_else(|| "The user declined to run this command.".into())
-                );
-            }
-            if call.escalate {
-                sandboxed = false;
-            }
-        }
-        let launch = if sandboxed {
-            match self.settings.sandbox.wrap(argv) {
-                Ok(wrapped) => wrapped,
-                Err(why) => {
-                    let text = format!(
-                        "not run: the {} sandbox cannot be enforced here: {why}. Run wright with --sandbox danger-full-access to run commands unconfined.",
-                        self.settings.sandbox.mode.as_str()
-                    );
-                    self.emit(Event::ItemCompleted(command_item(
-                        id,
-                        argv,
-                        cwd,
-                        text.clone(),
-                        None,
-                        CommandStatus::Failed,
-                        None,
-                        None,
-                    )));
-                    return Err(text);
-                }
-            }
-        } else {
-            argv.to_vec()
-        };
-        Ok((launch, sandboxed))
-    }
-
-    async fn run_command(
-        &self,
-        id: &str,
-        call: ShellCall,
-        argv: Vec<String>,
-        cwd: PathBuf,
-        cancel: &CancellationToken,
-    ) -> String {
-        let (launch, sandboxed) = match self.authorize(id, &call, &argv, &cwd, cancel).await {
-            Ok(authorized) => authorized,
-            Err(text) => return text,
-        };
-        let request = ExecRequest {
-            argv: launch,
-            cwd: cwd.clone(),
-            timeout: call
-                .timeout_ms
-                .map(Duration::from_millis)
-                .unwrap_or(self.settings.timeout),
-            env: Some(self.settings.env.as_ref().clone()),
-        };
-        let limit_tokens = call
-            .max_output_tokens
-            .unwrap_or(self.settings.output_token_limit)
-            .min(self.settings.output_token_limit);
-        let stream = |chunk: &[u8]| {
-            self.emit(Event::CommandOutputDelta {
-                item_id: id.to_string(),
-                delta: String::from_utf8_lossy(chunk).into_owned(),
-            })
-        };
-        let mut result = self.exec(id, &request, cancel, &stream).await;
-        // `on-failure`: a command that failed confined may be run again unconfined, if the user
-        // agrees.
-        let failed_confined = matches!(&result, Ok(out) if out.exit_code != 0) && sandboxed;
-        if failed_confined && self.settings.approval_policy == ApprovalPolicy::OnFailure {
-            let request_again = ApprovalRequest::Command {
-                item_id: id.to_string(),
-                command: shell::display_command(&argv),
-                argv: argv.clone(),
-                cwd: cwd.clone(),
-                reason: Some(
-                    "The command failed inside the sandbox. Run it again without the sandbox?"
-                        .into(),
-                ),
-            };
-            if self.approved(request_again, cancel, || {}).await.is_ok() {
-                let unconfined = ExecRequest {
-                    argv: argv.clone(),
-                    ..request.clone()
-                };
-                result = self.exec(id, &unconfined, cancel, &stream).await;
-            }
-        }
-        match result {
-            Ok(out) => {
-                let status = if out.exit_code == 0 {
-                    CommandStatus::Completed
-                } else {
-                    CommandStatus::Failed
-                };
-                let text = format_command_output(
-                    call.style,
-                    out.exit_code,
-                    out.duration,
-                    &out.output,
-                    limit_tokens * 4,
-                );
-                self.emit(Event::ItemCompleted(command_item(
-                    id,
-                    &argv,
-                    &cwd,
-                    out.output,
-                    Some(out.exit_code),
-                    status,
-                    Some(out.duration),
-                    None,
-                )));
-                text
-            }
-            Err(ExecError::Cancelled { output }) => {
-                self.emit(Event::ItemCompleted(command_item(
-                    id,
-                    &argv,
-                    &cwd,
-                    output,
-                    None,
-                    CommandStatus::Failed,
-                    None,
-                    None,
-                )));
-                "command interrupted by the user".into()
-            }
-            Err(err) => {
-                let message = err.to_string();
-                self.emit(Event::ItemCompleted(command_item(
-                    id,
-                    &argv,
-                    &cwd,
-                    message.clone(),
-                    None,
-                    CommandStatus::Failed,
-                    None,
-                    None,
-                )));
-                message
-            }
-        }
-    }
-
-    /// Runs a command the engine decided on: in the client's terminal when it runs commands,
-    /// else here. Either way `request.argv` is what executes (the sandbox launcher first when
-    /// confined) with `request.env` as its whole environment.
-    async fn exec(
-        &self,
-        id: &str,
-        request: &ExecRequest,
-        cancel: &CancellationToken,
-        stream: &(dyn Fn(&[u8]) + Sync),
-    ) -> Result<shell::ExecOutput, ExecError> {
-        match &self.settings.command_runner {
-            Some(runner) => command_runs::run(runner, id, request, cancel, stream).await,
-            None => shell::run_streaming(request, cancel, stream).await,
         }
     }
 
@@ -881,61 +614,17 @@ fn todo_item(id: &str, items: Vec<TodoItem>) -> ThreadItem {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn command_item(
-    id: &str,
-    argv: &[String],
-    cwd: &Path,
-    output: String,
-    exit_code: Option<i32>,
-    status: CommandStatus,
-    duration: Option<Duration>,
-    process_id: Option<String>,
-) -> ThreadItem {
-    ThreadItem {
-        id: id.to_string(),
-        details: ItemDetails::CommandExecution {
-            command: shell::display_command(argv),
-            aggregated_output: output,
-            exit_code,
-            status,
-            cwd: cwd.display().to_string(),
-            duration_ms: duration.map(|d| d.as_millis() as u64),
-            process_id,
-        },
-    }
-}
-
-fn resolve(cwd: &Path, dir: &str) -> PathBuf {
-    let p = Path::new(dir);
-    if p.is_absolute() {
-        p.to_path_buf()
+/// Whether the call edits files (a patch, also one sent through the shell): it runs alone.
+fn is_patch(call: &PendingCall) -> bool {
+    let payload = if call.custom {
+        Payload::Custom(&call.payload)
     } else {
-        cwd.join(p)
-    }
-}
-
-/// The text the model reads after a command, in the shape of the tool it called.
-fn format_command_output(
-    style: ShellStyle,
-    exit_code: i32,
-    duration: Duration,
-    output: &str,
-    max_bytes: usize,
-) -> String {
-    let body = model_output(output, max_bytes);
-    match style {
-        ShellStyle::ExecCommand => format!(
-            "Chunk ID: {}\nWall time: {:.4} seconds\nProcess exited with code {exit_code}\nOriginal token count: {}\nOutput:\n{body}",
-            crate::unified_exec::chunk_id(),
-            duration.as_secs_f64(),
-            approx_tokens(output.len()),
-        ),
-        ShellStyle::Shell => format!(
-            "Exit code: {exit_code}\nWall time: {:.1} seconds\nOutput:\n{body}",
-            duration.as_secs_f64()
-        ),
-    }
+        Payload::Function(&call.payload)
+    };
+    matches!(
+        call::parse(&call.name, payload),
+        Ok(ToolCall::ApplyPatch { .. })
+    )
 }
 
 #[cfg(test)]
@@ -966,22 +655,5 @@ mod tests {
             classify(&json!({"type":"web_search_call"})),
             Dispatch::Other
         ));
-    }
-
-    #[test]
-    fn exec_command_output_shape() {
-        let text = format_command_output(
-            ShellStyle::ExecCommand,
-            0,
-            Duration::from_millis(12),
-            "a\n",
-            1000,
-        );
-        let (chunk, rest) = text.split_once('\n').unwrap();
-        assert!(chunk.starts_with("Chunk ID: ") && chunk.len() == "Chunk ID: ".len() + 6);
-        assert_eq!(
-            rest,
-            "Wall time: 0.0120 seconds\nProcess exited with code 0\nOriginal token count: 1\nOutput:\na\n"
-        );
     }
 }

@@ -13,9 +13,10 @@ use wright_tools::call::{ShellCall, WriteStdinArgs};
 use wright_tools::exec_session::{Chunk, LaunchSpec, LiveProcess};
 use wright_tools::truncate::{approx_tokens, model_output};
 
+use crate::command_tool::command_item;
 use crate::config::ApprovalPolicy;
 use crate::exec_sessions::{watch_exit, Session};
-use crate::tools::{command_item, ToolContext};
+use crate::tools::ToolContext;
 
 /// `exec_command`'s wait before it returns with the command still running (Codex's).
 const EXEC_YIELD_DEFAULT: Duration = Duration::from_millis(10_000);
