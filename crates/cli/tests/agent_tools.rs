@@ -148,3 +148,26 @@ async fn exec_tells_the_model_no_user_is_there_to_answer() {
     );
     assert!(run.stdout.contains("went with Rust"));
 }
+
+#[tokio::test]
+async fn view_image_of_a_pipe_ends_with_an_error_instead_of_hanging() {
+    let env = strict(|i, _| match i {
+        0 => view("pipe.png", "c_pipe"),
+        _ => Step::message("ok"),
+    })
+    .await;
+    let fifo = env.repo().join("pipe.png");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let started = std::time::Instant::now();
+    env.json("look").await.assert_ok();
+    let out = output_value(&env.bodies()[1], "c_pipe");
+    assert!(
+        out.as_str().unwrap().contains("unable to read image"),
+        "{out}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(50));
+}

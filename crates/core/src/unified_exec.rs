@@ -154,8 +154,18 @@ impl ToolContext {
                 POLL_YIELD_MAX,
             )
         } else {
-            if let Err(err) = session.process.write(args.chars.as_bytes()).await {
-                return format!("write_stdin failed: {err}");
+            // A command that does not read its input fills the terminal's buffer: the write
+            // then waits, but never past the longest yield, nor past an interrupt.
+            let write = session.process.write(args.chars.as_bytes());
+            tokio::select! {
+                written = tokio::time::timeout(YIELD_MAX, write) => match written {
+                    Ok(Ok(())) => {}
+                    Ok(Err(err)) => return format!("write_stdin failed: {err}"),
+                    Err(_) => {
+                        return "write_stdin failed: the command is not reading its input".into()
+                    }
+                },
+                _ = cancel.cancelled() => return interrupted(&session).await,
             }
             clamp(
                 args.yield_time_ms.map(|n| n.max(0.0) as u64),

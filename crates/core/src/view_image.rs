@@ -15,6 +15,8 @@ use serde_json::{json, Value};
 use crate::config::SandboxMode;
 use crate::tools::ToolContext;
 
+/// How long reading an image may take.
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 /// The largest file read (a screenshot is a few MB).
 const MAX_FILE_BYTES: usize = 20 * 1024 * 1024;
 /// What OpenAI's models take at most ("high" detail): within 2048 × 2048, the short side at
@@ -110,6 +112,9 @@ impl ToolContext {
         let sandbox = &self.settings().sandbox;
         if sandbox.mode == SandboxMode::DangerFullAccess {
             let meta = tokio::fs::metadata(path).await.map_err(|e| e.to_string())?;
+            if !meta.is_file() {
+                return Err("not a regular file".into());
+            }
             if meta.len() > MAX_FILE_BYTES as u64 {
                 return Err(too_large());
             }
@@ -159,7 +164,20 @@ impl ToolContext {
             }
             String::from_utf8_lossy(&text).trim().to_string()
         };
-        let (data, message) = tokio::join!(read_out, read_err);
+        // A pipe or a device never ends: the read is bounded in time too.
+        let (data, message) =
+            match tokio::time::timeout(READ_TIMEOUT, async { tokio::join!(read_out, read_err) })
+                .await
+            {
+                Ok(read) => read,
+                Err(_) => (
+                    Err(format!(
+                        "still reading after {} s (a pipe or a device?)",
+                        READ_TIMEOUT.as_secs()
+                    )),
+                    String::new(),
+                ),
+            };
         let code = if data.is_err() {
             leader.kill_tree().await;
             leader.exited().await
