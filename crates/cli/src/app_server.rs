@@ -1,9 +1,10 @@
 //! `wright app-server`: the JSON-RPC App Server on stdio or WebSocket, and its schema.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
+use tokio::signal::unix::{signal, SignalKind};
 use wright_app_server::{transport, AppServer, ServerOptions};
 use wright_core::config::{CliOverrides, Config};
 
@@ -98,7 +99,7 @@ fn run(args: AppServerArgs) -> anyhow::Result<()> {
         }
         None => {}
     }
-    let options = server_options(args.config, args.ephemeral)?;
+    let options = server_options(args.config.clone(), args.ephemeral)?;
     let wright_home = options.wright_home.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -107,8 +108,29 @@ fn run(args: AppServerArgs) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let server = AppServer::new(options);
+        // SIGTERM and SIGINT stop the server at once. As a container's PID 1 this is what
+        // makes `docker stop` work: the kernel drops a signal PID 1 has no handler for.
+        let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+        tokio::select! {
+            served = serve(&server, &args, &wright_home) => served,
+            _ = term.recv() => {
+                server.shutdown();
+                Ok(())
+            }
+            _ = int.recv() => {
+                server.shutdown();
+                Ok(())
+            }
+        }
+    })
+}
+
+/// Serves the transport `--listen` names until it ends.
+async fn serve(server: &AppServer, args: &AppServerArgs, wright_home: &Path) -> anyhow::Result<()> {
+    {
         if args.listen == "stdio://" || args.listen == "stdio" {
-            transport::serve_stdio(&server).await?;
+            transport::serve_stdio(server).await?;
         } else if let Some(addr) = args.listen.strip_prefix("ws://") {
             let addr: std::net::SocketAddr = addr
                 .trim_end_matches('/')
@@ -134,7 +156,7 @@ fn run(args: AppServerArgs) -> anyhow::Result<()> {
                 token_sha256,
                 args.ws_allow_origins.clone(),
             )?;
-            transport::serve_ws(&server, addr, security).await?;
+            transport::serve_ws(server, addr, security).await?;
         } else if let Some(path) = args.listen.strip_prefix("unix://") {
             let path = if path.is_empty() {
                 wright_home
@@ -143,7 +165,7 @@ fn run(args: AppServerArgs) -> anyhow::Result<()> {
             } else {
                 PathBuf::from(path)
             };
-            transport::serve_unix(&server, &path)
+            transport::serve_unix(server, &path)
                 .await
                 .with_context(|| format!("--listen unix://{}", path.display()))?;
         } else {
@@ -153,7 +175,7 @@ fn run(args: AppServerArgs) -> anyhow::Result<()> {
             );
         }
         Ok(())
-    })
+    }
 }
 
 /// The App Server's options from `-c` overrides: config.toml is read (and its warnings shown)

@@ -176,3 +176,68 @@ async fn unix_control_socket() {
     assert!(!second.status.success());
     assert!(String::from_utf8_lossy(&second.stderr).contains("another app-server is listening"));
 }
+
+/// The outer pid of `parent`'s first child (the program `unshare --fork` runs).
+fn child_of(parent: u32) -> Option<i32> {
+    let children =
+        std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")).ok()?;
+    children.split_whitespace().next()?.parse().ok()
+}
+
+/// As a container's PID 1 (a PID namespace's init), the kernel drops every signal the
+/// process has no handler for: `docker stop` would wait its 10 s and kill. The App Server
+/// handles SIGTERM and SIGINT, and stops at once.
+#[test]
+fn as_pid_1_sigterm_stops_the_server() {
+    let probe = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "true"])
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "unshare --pid is needed for the PID 1 test (CI=true)"
+        );
+        eprintln!("note: cannot make a PID namespace here; skipping");
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let sock = home.path().join("ctl.sock");
+    let mut outer = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc"])
+        .arg(env!("CARGO_BIN_EXE_wright"))
+        .args(["app-server", "--listen"])
+        .arg(format!("unix://{}", sock.display()))
+        .env("WRIGHT_HOME", home.path())
+        .env("HOME", home.path())
+        .env_remove("OPENAI_API_KEY")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !sock.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the server never listened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let init = child_of(outer.id()).expect("the server process in the namespace");
+    // SAFETY: signalling the process we started (through unshare).
+    unsafe { libc::kill(init, libc::SIGTERM) };
+    let stopped = std::time::Instant::now();
+    loop {
+        if let Some(status) = outer.try_wait().unwrap() {
+            assert!(status.success(), "{status:?}");
+            break;
+        }
+        if stopped.elapsed() > std::time::Duration::from_secs(3) {
+            let _ = outer.kill();
+            // SAFETY: as above.
+            unsafe { libc::kill(init, libc::SIGKILL) };
+            panic!("PID 1 ignored SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
