@@ -135,6 +135,11 @@ class SandboxApprovals(AppServerTest):
         self.assertEqual(len(t.approvals()), 1, "a failed confined command is offered a retry")
         self.assertIn("failed inside the sandbox", t.approvals()[0]["params"]["reason"])
         self.assertTrue(os.path.exists(target))
+        # One item for the command: the confined failure is not reported as its end.
+        done = [i for i in t.items(type="commandExecution") if i["id"] == "call_f"]
+        self.assertEqual(len(done), 1, t.messages)
+        self.assertEqual(done[0]["status"], "completed")
+        self.assertEqual(done[0]["exitCode"], 0)
 
     def test_command_exec_is_confined_and_scrubbed(self):
         self.mock([message("unused")])

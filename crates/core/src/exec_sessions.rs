@@ -37,6 +37,9 @@ pub(crate) struct Session {
     last_used: Mutex<Instant>,
     /// The command's item has been completed (by whoever saw the exit first).
     completed: AtomicBool,
+    /// Its end is not reported (yet): the call that started it may run it again (`on-failure`)
+    /// under the same item.
+    quiet: AtomicBool,
     reported: watch::Sender<bool>,
 }
 
@@ -59,6 +62,7 @@ impl Session {
             sink: Mutex::new(events.downgrade()),
             last_used: Mutex::new(Instant::now()),
             completed: AtomicBool::new(false),
+            quiet: AtomicBool::new(false),
             reported: watch::channel(false).0,
         }
     }
@@ -77,6 +81,11 @@ impl Session {
         self.touch();
     }
 
+    /// Holds back (or lets through again) the report of the command's end.
+    pub fn set_quiet(&self, quiet: bool) {
+        self.quiet.store(quiet, Ordering::Release);
+    }
+
     fn touch(&self) {
         if let Ok(mut t) = self.last_used.lock() {
             *t = Instant::now();
@@ -91,6 +100,9 @@ impl Session {
     /// else waits until it has, so a tool result never overtakes its item's completion. When
     /// no turn is listening, the item stays open for the next turn that polls the session.
     pub async fn complete(&self, exit_code: i32) {
+        if self.quiet.load(Ordering::Acquire) {
+            return;
+        }
         loop {
             // Watching before claiming: a claimer that fails is seen, however quick.
             let mut reported = self.reported.subscribe();

@@ -75,6 +75,10 @@ impl ToolContext {
             Ok(session) => session,
             Err(text) => return text,
         };
+        // `on-failure`: a command that fails confined may be run again unconfined, if the user
+        // agrees, under the same item; until that is settled its end is not reported.
+        let may_rerun = sandboxed && self.settings().approval_policy == ApprovalPolicy::OnFailure;
+        session.set_quiet(may_rerun);
         let mut closed = self.settings().exec_sessions.insert(Arc::clone(&session));
         watch_exit(
             Arc::clone(&session),
@@ -82,12 +86,16 @@ impl ToolContext {
         );
         let mut chunk = match self.poll(&session, yield_for, cancel).await {
             Some(chunk) => chunk,
-            None => return interrupted(&session).await,
+            None => {
+                session.set_quiet(false);
+                return interrupted(&session).await;
+            }
         };
-        // `on-failure`: a command that failed confined may be run again unconfined, if the
-        // user agrees.
-        let failed_confined = sandboxed && chunk.exit_code.is_some_and(|code| code != 0);
-        if failed_confined && self.settings().approval_policy == ApprovalPolicy::OnFailure {
+        let failed_confined = may_rerun && chunk.exit_code.is_some_and(|code| code != 0);
+        if !failed_confined {
+            session.set_quiet(false);
+        }
+        if failed_confined {
             let again = crate::approval::ApprovalRequest::Command {
                 item_id: id.to_string(),
                 command: wright_tools::shell::display_command(&argv),
@@ -98,7 +106,10 @@ impl ToolContext {
                         .into(),
                 ),
             };
-            if self.approved(again, cancel, || {}).await.is_ok() {
+            if self.approved(again, cancel, || {}).await.is_err() {
+                // Declined: the confined run's end is the item's end.
+                session.set_quiet(false);
+            } else {
                 self.settings().exec_sessions.remove(session_id);
                 session =
                     match self.start_session(id, session_id, &argv, &cwd, argv.clone(), opts.tty) {
