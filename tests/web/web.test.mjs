@@ -149,7 +149,19 @@ test('Escape interrupts a running turn and the thread goes on', async () => {
     assert.ok(Date.now() - started < 5_000);
     assert.equal(await tid(page, 'message-agent').filter({ hasText: 'too late' }).count(), 0);
     await send(page, 'Go on');
-    await tid(page, 'message-agent').filter({ hasText: 'after the interrupt' }).waitFor({ timeout: T });
+    try {
+      await tid(page, 'message-agent').filter({ hasText: 'after the interrupt' }).waitFor({ timeout: T });
+    } catch (e) {
+      // Rare in CI: say what the model got, what the page saw and what the server said.
+      const toasts = await page.locator('.toast').allInnerTexts().catch(() => []);
+      console.log('the turn after the interrupt did not answer:', JSON.stringify({
+        requests: world.requests().map((r) => (r.body.input || []).slice(-2)),
+        problems: page.problems,
+        toasts,
+        server: world.serveStderr(),
+      }));
+      throw e;
+    }
     assert.deepEqual(page.problems, []);
   } finally {
     await ctx.close();
