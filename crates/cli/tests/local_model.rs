@@ -68,7 +68,9 @@ fn exec_completes_a_small_task_on_the_embedded_model() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // The events say why a turn failed (seen once in CI, on a loaded machine).
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stderr}\n--- events\n{stdout}");
     // Said once, naming the model.
     assert_eq!(
         stderr
