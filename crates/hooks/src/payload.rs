@@ -253,7 +253,7 @@ mod tests {
         SessionInfo {
             session_id: "thr_1".into(),
             transcript_path: None,
-            cwd: PathBuf::from("/work/repo"),
+            cwd: PathBuf::from("/home/user/repo"),
             model: "gpt-5".into(),
             permission_mode: PermissionMode::Default,
         }
@@ -277,7 +277,7 @@ mod tests {
         );
         assert_eq!(
             value.to_string(),
-            r#"{"session_id":"thr_1","turn_id":"turn-1","transcript_path":null,"cwd":"/work/repo","hook_event_name":"PreToolUse","model":"gpt-5","permission_mode":"default","tool_name":"Bash","tool_input":{"command":"ls"},"tool_use_id":"call-1"}"#
+            r#"{"session_id":"thr_1","turn_id":"turn-1","transcript_path":null,"cwd":"/home/user/repo","hook_event_name":"PreToolUse","model":"gpt-5","permission_mode":"default","tool_name":"Bash","tool_input":{"command":"ls"},"tool_use_id":"call-1"}"#
         );
     }
 
