@@ -2,6 +2,7 @@
 
 mod acp_cmd;
 mod app_server;
+mod cloud_cmd;
 mod connect;
 mod exec;
 mod hooks_cmd;
@@ -54,6 +55,9 @@ enum Command {
     Mcp(mcp_cmd::McpArgs),
     /// Lifecycle hooks: list those that apply here; trust a repository's own.
     Hooks(hooks_cmd::HooksArgs),
+    /// Cloud tasks: attempts in containers (Docker, Podman) or Kubernetes Jobs; follow them
+    /// up with list, status, diff and apply.
+    Cloud(cloud_cmd::CloudArgs),
     /// Serve wright as an MCP server on stdio: tools `wright` (start a session) and
     /// `wright-reply` (continue one).
     McpServer(mcp_server_cmd::McpServerArgs),
@@ -305,6 +309,7 @@ fn main() {
         Some(Command::Models(args)) => models_cmd::main(args),
         Some(Command::Mcp(args)) => mcp_cmd::main(args),
         Some(Command::Hooks(args)) => hooks_cmd::main(args),
+        Some(Command::Cloud(args)) => cloud_cmd::main(args),
         Some(Command::McpServer(args)) => mcp_server_cmd::main(args),
         Some(Command::ApplyPatch) => apply_patch_main(),
         Some(Command::Bench(args)) => bench_main(args),

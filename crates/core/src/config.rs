@@ -128,6 +128,8 @@ struct ConfigToml {
     skills: Option<SkillsToml>,
     /// Lifecycle hooks (read by `wright-hooks`, which reports its own problems).
     hooks: Option<toml::Value>,
+    /// Cloud environments (read by `wright-cloud`, which reports its own problems).
+    cloud: Option<toml::Value>,
 }
 
 /// `[skills]`: Codex's table, plus wright's `include_claude`.
@@ -303,6 +305,8 @@ pub struct Config {
     pub skills_extra_roots: Vec<PathBuf>,
     /// The user's `[hooks]` table, as written.
     pub hooks: Option<toml::Value>,
+    /// The `[cloud]` table, as written (`wright cloud`).
+    pub cloud: Option<toml::Value>,
     /// Dotted keys that are set but that wright does not act on: unknown keys, and Codex keys
     /// accepted so a Codex config loads. Each has its entry in `warnings` naming it.
     pub unused_keys: Vec<String>,
@@ -619,6 +623,7 @@ fn resolve(
         skills_include_claude: skills.include_claude,
         skills_extra_roots: Vec::new(),
         hooks: t.hooks,
+        cloud: t.cloud,
         unused_keys,
     })
 }

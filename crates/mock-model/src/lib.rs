@@ -37,8 +37,11 @@ pub struct MockModel {
 /// Options for [`MockModel::start_with`], used by the standalone binary.
 #[derive(Clone, Debug, Default)]
 pub struct ServeOptions {
-    /// Port to bind on 127.0.0.1; 0 picks a free one.
+    /// Port to bind; 0 picks a free one.
     pub port: u16,
+    /// Address to bind (default 127.0.0.1). Tests whose model client runs in a container
+    /// bind the host's bridge-facing side with `0.0.0.0`.
+    pub host: Option<std::net::IpAddr>,
     /// Append each request as a JSON line `{"path", "body"}` to this file.
     pub log: Option<PathBuf>,
     /// The ids `GET /v1/models` lists (default: [`DEFAULT_MODELS`]).
@@ -65,7 +68,10 @@ impl MockModel {
             )),
             None => None,
         };
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, options.port)).await?;
+        let host = options
+            .host
+            .unwrap_or(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let listener = tokio::net::TcpListener::bind((host, options.port)).await?;
         let addr = listener.local_addr()?;
         let models = options
             .models

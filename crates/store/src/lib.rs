@@ -40,8 +40,11 @@ use rusqlite::types::{Type, Value as SqlValue};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, TransactionBehavior};
 use serde_json::Value;
 
+mod cloud;
 mod history;
 mod search;
+
+pub use cloud::{CloudAttempt, CloudTask};
 #[cfg(test)]
 mod tests;
 
@@ -130,6 +133,34 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE turns ADD COLUMN history_len INTEGER;
     "#,
+    // Cloud tasks (`wright cloud`): a task and its attempts; an attempt's thread is a
+    // thread of this store once its first item arrived.
+    r#"
+    CREATE TABLE cloud_tasks (
+        id          TEXT PRIMARY KEY NOT NULL,
+        created_at  INTEGER NOT NULL,
+        environment TEXT NOT NULL,
+        prompt      TEXT NOT NULL,
+        repo        TEXT NOT NULL,
+        branch      TEXT,
+        base        TEXT NOT NULL,
+        attempts    INTEGER NOT NULL
+    );
+    CREATE INDEX cloud_tasks_by_created ON cloud_tasks (created_at);
+    CREATE TABLE cloud_attempts (
+        task_id     TEXT NOT NULL REFERENCES cloud_tasks (id) ON DELETE CASCADE,
+        attempt     INTEGER NOT NULL,
+        status      TEXT NOT NULL,
+        error       TEXT,
+        engine_id   TEXT,
+        thread_id   TEXT,
+        summary     TEXT,
+        diff        TEXT,
+        started_at  INTEGER,
+        finished_at INTEGER,
+        PRIMARY KEY (task_id, attempt)
+    );
+    "#,
 ];
 
 /// Errors of the store.
@@ -144,6 +175,9 @@ pub enum StoreError {
     NotFound(String),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    /// A cloud task or attempt lookup that names nothing, or more than one task.
+    #[error("{0}")]
+    Cloud(String),
     /// The item passed to [`Store::put_item`] is not an object with string `id` and `type`.
     #[error("invalid item: {0}")]
     InvalidItem(String),
