@@ -31,6 +31,7 @@ mod rpc;
 mod shell_command;
 mod skills_methods;
 mod state;
+mod sub_agents;
 mod thread_history;
 mod thread_methods;
 pub mod transport;

@@ -40,6 +40,11 @@ pub(crate) struct State {
     skills_extra_roots: Mutex<Vec<PathBuf>>,
     /// The `skills/changed` watch runs (started with the first connection).
     pub skills_watch: std::sync::atomic::AtomicBool,
+    /// The sub-agents of every thread; made with the first thread's config (its `[agents]`
+    /// limits come from the server's config files and `-c` overrides).
+    agents: std::sync::OnceLock<Arc<wright_core::sub_agents::AgentControl>>,
+    /// This state, for the sub-agent host (which must not keep the server alive).
+    me: std::sync::Weak<State>,
 }
 
 type StoreJob = Box<dyn FnOnce(Option<&Store>) + Send>;
@@ -393,7 +398,9 @@ pub(crate) fn info_of(rec: &ThreadRecord) -> ThreadInfo {
 
 impl State {
     pub fn new(options: ServerOptions) -> Arc<State> {
-        Arc::new(State {
+        Arc::new_cyclic(|me| State {
+            agents: std::sync::OnceLock::new(),
+            me: me.clone(),
             options,
             writer: std::sync::OnceLock::new(),
             threads: Mutex::new(HashMap::new()),
@@ -668,7 +675,11 @@ impl State {
             o.config.push(format!("{key}={}", toml_literal(value)));
         };
         if let Some(rec) = stored {
-            push("model_provider", &json!(rec.model_provider));
+            // Empty for a thread that ran elsewhere on a provider this machine does not
+            // have (a cloud task's): the local default serves it.
+            if !rec.model_provider.is_empty() {
+                push("model_provider", &json!(rec.model_provider));
+            }
             for key in ["sandbox_mode", "approval_policy"] {
                 if let Some(v) = rec.settings.get(key).filter(|v| v.is_string()) {
                     push(key, v);
@@ -716,12 +727,40 @@ impl State {
                 .map_err(|e| RpcError::invalid_params(format!("`cwd` {}: {e}", cwd.display())))?;
             o.cwd = Some(canonical);
         }
-        let mut config = tokio::task::spawn_blocking(move || Config::load(&o))
-            .await
-            .map_err(|e| RpcError::internal(e.to_string()))?
-            .map_err(|e| RpcError::invalid_params(format!("config: {e}")))?;
+        let limits_needed = self.agents.get().is_none();
+        let (home, server_overrides) = (
+            self.options.wright_home.clone(),
+            self.options.overrides.clone(),
+        );
+        let (config, limits) = tokio::task::spawn_blocking(move || {
+            let limits = limits_needed.then(|| agent_limits(&home, &server_overrides));
+            (Config::load(&o), limits)
+        })
+        .await
+        .map_err(|e| RpcError::internal(e.to_string()))?;
+        let mut config = config.map_err(|e| RpcError::invalid_params(format!("config: {e}")))?;
+        if let Some(limits) = limits {
+            self.agents_with(limits);
+        }
         config.skills_extra_roots = self.skills_extra_roots();
         Ok(config)
+    }
+
+    /// The sub-agents' control, made now with `limits` if it does not exist yet.
+    fn agents_with(
+        &self,
+        limits: wright_core::sub_agents::AgentLimits,
+    ) -> Arc<wright_core::sub_agents::AgentControl> {
+        let host = Arc::new(crate::sub_agents::Host {
+            state: self.me.clone(),
+        });
+        Arc::clone(self.agents.get_or_init(|| {
+            wright_core::sub_agents::AgentControl::new(
+                host,
+                limits,
+                self.options.wright_home.clone(),
+            )
+        }))
     }
 
     pub fn register(
@@ -732,6 +771,11 @@ impl State {
     ) -> Arc<Loaded> {
         // Every thread (started, resumed or forked) offers the process's MCP servers' tools.
         thread.set_mcp(Some(self.mcp.manager()));
+        // ... and may start sub-agents, as deep as its own place in its tree allows.
+        let agents = self.agents_with(Default::default());
+        thread.set_agents(Some(
+            agents.handle(crate::sub_agents::depth_of(&info.source)),
+        ));
         let loaded = Arc::new(Loaded {
             id: info.id.clone(),
             info: Mutex::new(info),
@@ -754,6 +798,25 @@ impl State {
             threads.insert(loaded.id.clone(), Arc::clone(&loaded));
         }
         loaded
+    }
+}
+
+/// `[agents]` as the server's config files and `-c` overrides set it; a config that does not
+/// load leaves Codex's defaults (the thread's own load reports the problem).
+fn agent_limits(
+    home: &std::path::Path,
+    overrides: &wright_core::config::CliOverrides,
+) -> wright_core::sub_agents::AgentLimits {
+    match wright_core::config_layers::LayerStack::load(home, overrides) {
+        Ok(stack) => {
+            let (limits, warnings) =
+                wright_core::sub_agents::AgentLimits::from_table(&stack.effective());
+            for warning in warnings {
+                tracing::warn!("{warning}");
+            }
+            limits
+        }
+        Err(_) => Default::default(),
     }
 }
 

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
 use wright_core::config::Config;
 use wright_core::Thread;
 use wright_protocol::v2::{
@@ -124,21 +123,7 @@ pub(crate) async fn thread_start(
         git_info: None,
     };
     if !ephemeral {
-        let record = ThreadRecord {
-            id: info.id.clone(),
-            created_at: now,
-            updated_at: now,
-            name: None,
-            preview: String::new(),
-            cwd: info.cwd.clone(),
-            model: info.model.clone(),
-            model_provider: info.model_provider.clone(),
-            source: info.source.clone(),
-            archived: false,
-            forked_from: None,
-            settings: settings_of(&config, None, reviewer),
-            usage: json!({}),
-        };
+        let record = info.new_record(settings_of(&config, None, reviewer));
         let history = thread.history().to_vec();
         let id = record.id.clone();
         // Not waited for: nothing is announced about it yet, and every later write to the
@@ -409,8 +394,8 @@ pub(crate) async fn thread_list(
     })
 }
 
-/// The stored `source` names a `sourceKinds` filter selects (wright starts no sub-agents, so
-/// the sub-agent kinds select nothing but do not widen the filter either).
+/// The stored `source` names a `sourceKinds` filter selects. Sub-agents' sources are stored
+/// as Codex's JSON (`{"subAgent":{"thread_spawn":…}}`), selected by prefix (`…*`).
 fn source_filter(kinds: &[v2::ThreadSourceKind]) -> Vec<String> {
     use v2::ThreadSourceKind as K;
     let mut sources = Vec::new();
@@ -421,11 +406,11 @@ fn source_filter(kinds: &[v2::ThreadSourceKind]) -> Vec<String> {
             K::Exec => &["exec"],
             K::AppServer => &["appServer", "app-server", "app_server"],
             K::Unknown => &["unknown", ""],
-            K::SubAgent
-            | K::SubAgentReview
-            | K::SubAgentCompact
-            | K::SubAgentThreadSpawn
-            | K::SubAgentOther => &["\u{0}no sub-agent threads"],
+            K::SubAgent => &["{\"subAgent\":*"],
+            K::SubAgentReview => &["{\"subAgent\":\"review\"}"],
+            K::SubAgentCompact => &["{\"subAgent\":\"compact\"}"],
+            K::SubAgentThreadSpawn => &["{\"subAgent\":{\"thread_spawn\":*"],
+            K::SubAgentOther => &["{\"subAgent\":{\"other\":*"],
         };
         sources.extend(names.iter().map(|n| n.to_string()));
     }

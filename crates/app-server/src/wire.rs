@@ -9,7 +9,8 @@ use wright_protocol::v2::{
     TokenUsageBreakdown, Turn, TurnError, TurnItemsView, TurnStatus, UserInput,
 };
 use wright_protocol::{
-    ChangeKind, CommandStatus, ItemDetails, McpToolCallStatus, PatchStatus, TokenUsage,
+    ChangeKind, CollabTool, CollabToolCallStatus, CommandStatus, ItemDetails, McpToolCallStatus,
+    PatchStatus, TokenUsage,
 };
 
 /// What a client sees of a thread, besides its turns.
@@ -30,6 +31,27 @@ pub struct ThreadInfo {
     pub git_info: Option<v2::GitInfo>,
 }
 
+impl ThreadInfo {
+    /// The store's row for a thread just started (no name, preview or usage yet).
+    pub fn new_record(&self, settings: serde_json::Value) -> wright_store::ThreadRecord {
+        wright_store::ThreadRecord {
+            id: self.id.clone(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            name: None,
+            preview: String::new(),
+            cwd: self.cwd.clone(),
+            model: self.model.clone(),
+            model_provider: self.model_provider.clone(),
+            source: self.source.clone(),
+            archived: false,
+            forked_from: None,
+            settings,
+            usage: serde_json::json!({}),
+        }
+    }
+}
+
 pub fn now_secs() -> i64 {
     now_ms() / 1000
 }
@@ -41,8 +63,14 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Codex's session sources are a closed set of names plus `{"custom": …}`.
-fn session_source(source: &str) -> SessionSource {
+/// Codex's session sources are a closed set of names plus `{"custom": …}`; a sub-agent's is
+/// stored as its JSON (`{"subAgent": …}`).
+pub fn session_source(source: &str) -> SessionSource {
+    if source.starts_with('{') {
+        if let Ok(parsed) = serde_json::from_str(source) {
+            return parsed;
+        }
+    }
     match source {
         "cli" => SessionSource::Cli,
         "vscode" => SessionSource::Vscode,
@@ -54,11 +82,25 @@ fn session_source(source: &str) -> SessionSource {
 }
 
 pub fn thread(info: &ThreadInfo, status: ThreadStatus, turns: Vec<Turn>) -> v2::Thread {
+    let source = session_source(&info.source);
+    let (parent_thread_id, agent_nickname, agent_role) = match &source {
+        SessionSource::SubAgent(v2::SubAgentSource::ThreadSpawn {
+            parent_thread_id,
+            agent_nickname,
+            agent_role,
+            ..
+        }) => (
+            Some(parent_thread_id.clone()),
+            agent_nickname.clone(),
+            agent_role.clone(),
+        ),
+        _ => (None, None, None),
+    };
     v2::Thread {
         id: info.id.clone(),
         session_id: info.id.clone(),
         forked_from_id: info.forked_from.clone(),
-        parent_thread_id: None,
+        parent_thread_id,
         preview: info.preview.clone(),
         ephemeral: info.ephemeral,
         section: None,
@@ -76,10 +118,10 @@ pub fn thread(info: &ThreadInfo, status: ThreadStatus, turns: Vec<Turn>) -> v2::
         cwd: info.cwd.clone(),
         cli_version: env!("CARGO_PKG_VERSION").to_string(),
         originator: None,
-        source: session_source(&info.source),
+        source,
         thread_source: None,
-        agent_nickname: None,
-        agent_role: None,
+        agent_nickname,
+        agent_role,
         git_info: info.git_info.clone(),
         name: info.name.clone(),
         turns,
@@ -330,10 +372,64 @@ pub fn item(item: &wright_protocol::ThreadItem) -> Option<v2::ThreadItem> {
             started_at_ms: None,
             completed_at_ms: None,
         },
+        ItemDetails::CollabToolCall {
+            tool,
+            sender_thread_id,
+            receiver_thread_ids,
+            prompt,
+            agents_states,
+            status,
+        } => v2::ThreadItem::CollabAgentToolCall {
+            id: id.clone(),
+            tool: collab_tool(*tool),
+            status: match status {
+                CollabToolCallStatus::InProgress => v2::CollabAgentToolCallStatus::InProgress,
+                CollabToolCallStatus::Completed => v2::CollabAgentToolCallStatus::Completed,
+                CollabToolCallStatus::Failed => v2::CollabAgentToolCallStatus::Failed,
+            },
+            sender_thread_id: sender_thread_id.clone(),
+            receiver_thread_ids: receiver_thread_ids.clone(),
+            prompt: prompt.clone(),
+            model: None,
+            reasoning_effort: None,
+            agents_states: agents_states
+                .iter()
+                .map(|(id, state)| (id.clone(), collab_state(state)))
+                .collect(),
+            started_at_ms: None,
+            completed_at_ms: None,
+        },
         // Plans travel as turn/plan/updated, as in Codex.
         ItemDetails::TodoList { .. } => return None,
         ItemDetails::Error { .. } => return None,
     })
+}
+
+fn collab_tool(tool: CollabTool) -> v2::CollabAgentTool {
+    match tool {
+        CollabTool::SpawnAgent => v2::CollabAgentTool::SpawnAgent,
+        CollabTool::SendInput => v2::CollabAgentTool::SendInput,
+        CollabTool::ResumeAgent => v2::CollabAgentTool::ResumeAgent,
+        CollabTool::Wait => v2::CollabAgentTool::Wait,
+        CollabTool::CloseAgent => v2::CollabAgentTool::CloseAgent,
+        CollabTool::ListAgents => v2::CollabAgentTool::ListAgents,
+    }
+}
+
+fn collab_state(state: &wright_protocol::CollabAgentState) -> v2::CollabAgentState {
+    use wright_protocol::CollabAgentStatus as S;
+    v2::CollabAgentState {
+        status: match state.status {
+            S::PendingInit => v2::CollabAgentStatus::PendingInit,
+            S::Running => v2::CollabAgentStatus::Running,
+            S::Interrupted => v2::CollabAgentStatus::Interrupted,
+            S::Completed => v2::CollabAgentStatus::Completed,
+            S::Errored => v2::CollabAgentStatus::Errored,
+            S::Shutdown => v2::CollabAgentStatus::Shutdown,
+            S::NotFound => v2::CollabAgentStatus::NotFound,
+        },
+        message: state.message.clone(),
+    }
 }
 
 /// What the command does, for clients that summarise it. Codex parses many shapes; the

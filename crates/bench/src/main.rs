@@ -15,6 +15,7 @@
 
 mod agent_tools;
 mod app_server;
+mod cloud;
 mod mcp;
 
 use std::fmt::Write as _;
@@ -33,11 +34,12 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 use wright_mock_model::{MockModel, OutputItem, RecordedRequest, Script, Step};
 
-const USAGE: &str = "usage: bench [--quick] [--mcp] [--agent-tools]\n\n\
+const USAGE: &str = "usage: bench [--quick] [--mcp] [--agent-tools] [--cloud]\n\n\
     Measures the release wright binary (target/release/wright, or $WRIGHT_BIN) against the\n\
     in-process mock model. --quick: 5 startup runs and N = 10, 50 only (CI smoke test).\n\
     --mcp: only the MCP section (first request with servers configured; catalogue size).\n\
-    --agent-tools: only the agent toolset (write_stdin latency, skills discovery).";
+    --agent-tools: only the agent toolset (write_stdin latency, skills discovery).\n\
+    --cloud: only cloud tasks on Podman (20 attempts in parallel; per-task overhead).";
 
 const TARGET_FIRST_REQUEST_MS: f64 = 30.0;
 const TARGET_STEP_OVERHEAD_MS: f64 = 5.0;
@@ -192,17 +194,21 @@ struct Options {
     mcp_only: bool,
     /// Only the agent toolset section (`--agent-tools`).
     tools_only: bool,
+    /// Only cloud tasks (`--cloud`).
+    cloud_only: bool,
 }
 
 fn parse_args() -> anyhow::Result<Options> {
     let mut quick = false;
     let mut mcp_only = false;
     let mut tools_only = false;
+    let mut cloud_only = false;
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "--quick" => quick = true,
             "--mcp" => mcp_only = true,
             "--agent-tools" => tools_only = true,
+            "--cloud" => cloud_only = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -214,6 +220,7 @@ fn parse_args() -> anyhow::Result<Options> {
         Options {
             mcp_only,
             tools_only,
+            cloud_only,
             startup_runs: 5,
             step_counts: &[10, 50],
             compacting_counts: &[50],
@@ -222,6 +229,7 @@ fn parse_args() -> anyhow::Result<Options> {
         Options {
             mcp_only,
             tools_only,
+            cloud_only,
             startup_runs: 30,
             step_counts: &[10, 50, 200],
             compacting_counts: &[50, 100, 200],
@@ -245,6 +253,9 @@ fn run_bench() -> anyhow::Result<()> {
     let harness = Harness::new(wright_bin()?)?;
     if options.mcp_only {
         return mcp_section(&harness, options.startup_runs.min(10));
+    }
+    if options.cloud_only {
+        return cloud::run(&harness.bin, &harness.runtime);
     }
     if options.tools_only {
         let mut figures = agent_tools::measure(&harness.bin, &harness.runtime)?;

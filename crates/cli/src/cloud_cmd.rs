@@ -243,7 +243,10 @@ async fn run(args: CloudArgs) -> anyhow::Result<i32> {
                     println!("  thread    {thread} (open it: wright resume {thread})");
                 }
                 if let Some(error) = &a.error {
-                    println!("  error     {}", error.replace('\n', "\n            "));
+                    println!(
+                        "  error     {}",
+                        printable(error).replace('\n', "\n            ")
+                    );
                 }
                 if let Some(summary) = &a.summary {
                     println!("  summary   {}", one_line(summary, 100));
@@ -346,11 +349,17 @@ async fn exec(
         bail!("the prompt is empty");
     }
     let checkout = wright_cloud::git::checkout(&ctx.config.cwd).await?;
-    let (base, dirty) = wright_cloud::git::base(&checkout, branch.as_deref()).await?;
-    if dirty {
+    let base = match env.repository {
+        // The task clones the repository itself: the branch is resolved there.
+        wright_cloud::config::Repository::Clone { .. } => None,
+        wright_cloud::config::Repository::Mount => {
+            Some(wright_cloud::git::base(&checkout, branch.as_deref()).await?)
+        }
+    };
+    if let Some((base, true)) = &base {
         eprintln!(
             "wright cloud: note: the task starts from commit {}; uncommitted changes in {} are not included",
-            short(&base),
+            short(base),
             checkout.top.display()
         );
     }
@@ -370,8 +379,9 @@ async fn exec(
         branch,
         repo: checkout.top.clone(),
         git_common_dir: checkout.common_dir.clone(),
-        base: Some(base),
+        base: base.map(|(commit, _)| commit),
         wright_exe,
+        local_providers: ctx.config.providers.keys().cloned().collect(),
     };
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();
@@ -396,7 +406,7 @@ async fn exec(
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Progress>();
     let printer = tokio::spawn(async move {
         while let Some(p) = rx.recv().await {
-            eprintln!("[{}] {}", p.attempt, p.line);
+            eprintln!("[{}] {}", p.attempt, printable(&p.line));
         }
     });
     let run = driver::run_task(store.clone(), engine, request, tx, cancel.clone());
@@ -546,11 +556,45 @@ fn short(commit: &str) -> &str {
     commit.get(..12).unwrap_or(commit)
 }
 
+/// What a task sent, safe for a terminal: its control characters (escape sequences could
+/// repaint or retitle the user's terminal) are shown as `^X`, newlines kept.
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            c if (c as u32) < 0x20 => {
+                out.push('^');
+                out.push(char::from(b'@' + c as u8));
+            }
+            '\u{7f}' => out.push_str("^?"),
+            c if c.is_control() => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn one_line(text: &str, max: usize) -> String {
+    let text = printable(text);
     let line = text.lines().next().unwrap_or_default();
     if line.chars().count() > max {
         format!("{}…", line.chars().take(max).collect::<String>())
     } else {
         line.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_task_cannot_write_escape_sequences_to_the_terminal() {
+        assert_eq!(
+            printable("ok\x1b]0;pwned\x07\n\u{9b}2J"),
+            "ok^[]0;pwned^G\n\u{fffd}2J"
+        );
+        assert_eq!(one_line("a\x1b[2Jb\nsecond", 10), "a^[[2Jb");
     }
 }

@@ -383,6 +383,17 @@ async fn run(mut args: ExecArgs) -> anyhow::Result<i32> {
             );
             continue;
         }
+        // Sub-agents' threads are followed too (their approvals come here); their items and
+        // turns are theirs, not this run's.
+        if params
+            .get("threadId")
+            .and_then(Value::as_str)
+            .is_some_and(|id| id != thread_id)
+            || (method == "thread/started"
+                && params.pointer("/thread/id").and_then(Value::as_str) != Some(&thread_id))
+        {
+            continue;
+        }
         for event in mapper.map(method, &params) {
             if let Event::ItemCompleted(item) = &event {
                 if let wright_protocol::ItemDetails::AgentMessage { text } = &item.details {

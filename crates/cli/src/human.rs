@@ -100,6 +100,16 @@ impl HumanPrinter {
             ItemDetails::McpToolCall { server, tool, .. } => {
                 self.line(&format!("{} {server}.{tool}", self.paint("1;36", "⚙")))
             }
+            ItemDetails::CollabToolCall {
+                tool,
+                receiver_thread_ids,
+                ..
+            } => {
+                let tool = serde_json::to_value(tool).unwrap_or_default();
+                let tool = tool.as_str().unwrap_or_default();
+                let to = receiver_thread_ids.join(", ");
+                self.line(&format!("{} {tool} {to}", self.paint("1;36", "⇉")))
+            }
             _ => {}
         }
     }
@@ -160,6 +170,23 @@ impl HumanPrinter {
                 (_, Some(e)) => self.line(&self.paint("31", &format!("  failed: {}", e.message))),
                 _ => {}
             },
+            ItemDetails::CollabToolCall {
+                receiver_thread_ids,
+                agents_states,
+                status,
+                ..
+            } => {
+                if *status == wright_protocol::CollabToolCallStatus::Failed {
+                    self.line(&self.paint("31", "  failed"));
+                }
+                for id in receiver_thread_ids {
+                    if let Some(state) = agents_states.get(id) {
+                        let status = serde_json::to_value(state.status).unwrap_or_default();
+                        let status = status.as_str().unwrap_or_default().to_string();
+                        self.line(&self.paint("2", &format!("  {id}: {status}")));
+                    }
+                }
+            }
             ItemDetails::Error { message } => {
                 self.line(&self.paint("31", &format!("error: {message}")))
             }

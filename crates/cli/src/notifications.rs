@@ -3,8 +3,9 @@
 
 use serde_json::Value;
 use wright_protocol::{
-    ChangeKind, CommandStatus, Event, FileUpdateChange, ItemDetails, McpToolCallStatus,
-    McpToolError, McpToolResult, PatchStatus, ThreadItem, TodoItem, TokenUsage,
+    ChangeKind, CollabAgentState, CollabAgentStatus, CollabTool, CollabToolCallStatus,
+    CommandStatus, Event, FileUpdateChange, ItemDetails, McpToolCallStatus, McpToolError,
+    McpToolResult, PatchStatus, ThreadItem, TodoItem, TokenUsage,
 };
 
 #[derive(Default)]
@@ -124,9 +125,66 @@ pub fn item(v: &Value) -> Option<ThreadItem> {
             },
             duration_ms: v.get("durationMs").and_then(Value::as_u64),
         },
+        "collabAgentToolCall" => collab_item(v)?,
         _ => return None,
     };
     Some(ThreadItem { id, details })
+}
+
+/// A `collabAgentToolCall` as Codex's exec `collab_tool_call`.
+fn collab_item(v: &Value) -> Option<ItemDetails> {
+    let tool = match s(v, "tool") {
+        "spawnAgent" => CollabTool::SpawnAgent,
+        "sendInput" => CollabTool::SendInput,
+        "resumeAgent" => CollabTool::ResumeAgent,
+        "wait" => CollabTool::Wait,
+        "closeAgent" => CollabTool::CloseAgent,
+        "listAgents" => CollabTool::ListAgents,
+        _ => return None,
+    };
+    let agent_status = |status: &str| match status {
+        "pendingInit" => CollabAgentStatus::PendingInit,
+        "running" => CollabAgentStatus::Running,
+        "interrupted" => CollabAgentStatus::Interrupted,
+        "completed" => CollabAgentStatus::Completed,
+        "errored" => CollabAgentStatus::Errored,
+        "shutdown" => CollabAgentStatus::Shutdown,
+        _ => CollabAgentStatus::NotFound,
+    };
+    Some(ItemDetails::CollabToolCall {
+        tool,
+        sender_thread_id: s(v, "senderThreadId").to_string(),
+        receiver_thread_ids: v
+            .get("receiverThreadIds")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(String::from)
+            .collect(),
+        prompt: v.get("prompt").and_then(Value::as_str).map(String::from),
+        agents_states: v
+            .get("agentsStates")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(id, state)| {
+                let state = CollabAgentState {
+                    status: agent_status(s(state, "status")),
+                    message: state
+                        .get("message")
+                        .and_then(Value::as_str)
+                        .map(String::from),
+                };
+                (id.clone(), state)
+            })
+            .collect(),
+        status: match s(v, "status") {
+            "inProgress" => CollabToolCallStatus::InProgress,
+            "completed" => CollabToolCallStatus::Completed,
+            _ => CollabToolCallStatus::Failed,
+        },
+    })
 }
 
 impl NotificationMapper {
@@ -142,6 +200,7 @@ impl NotificationMapper {
                         ItemDetails::CommandExecution { .. }
                             | ItemDetails::FileChange { .. }
                             | ItemDetails::McpToolCall { .. }
+                            | ItemDetails::CollabToolCall { .. }
                     )
                 })
                 .map(Event::ItemStarted)

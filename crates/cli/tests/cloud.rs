@@ -3,6 +3,9 @@
 //! Without an engine and the base image these tests say so and pass locally; under `CI=true`
 //! they fail.
 
+#[path = "common/app_server.rs"]
+mod app_server;
+
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -82,7 +85,7 @@ fn git(repo: &Path, args: &[&str]) {
 }
 
 impl Cloud {
-    async fn new(script: Script, env_extra: &str) -> Cloud {
+    async fn new(script: Script) -> Cloud {
         let repo = tempfile::tempdir().unwrap();
         git(repo.path(), &["init", "-q", "-b", "main"]);
         std::fs::write(repo.path().join("README.md"), "hello\n").unwrap();
@@ -110,7 +113,7 @@ impl Cloud {
 engine = "docker"
 image = "{IMAGE}"
 secrets = ["MOCK_API_KEY"]
-{env_extra}
+
 [cloud.environments.test.config]
 model_provider = "mock"
 model_providers.mock = {{ name = "mock", base_url = "http://host.containers.internal:{port}/v1", wire_api = "responses", env_key = "MOCK_API_KEY" }}
@@ -158,6 +161,18 @@ image = "localhost/wright-no-such-image:0"
         )
     }
 
+    /// Waits until the model was asked `n` times (the attempts are mid-task).
+    async fn wait_for_requests(&self, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while self.mock.requests().len() < n {
+            assert!(
+                Instant::now() < deadline,
+                "the attempts never asked the model"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     async fn status(&self, task: &str) -> Value {
         let (code, out, err) = self.run(&["status", task, "--json"]).await;
         assert_eq!(code, 0, "{err}");
@@ -167,20 +182,7 @@ image = "localhost/wright-no-such-image:0"
 
 /// Containers of a task still on the engine.
 fn containers_of(task: &str) -> Vec<String> {
-    let out = std::process::Command::new("podman")
-        .args([
-            "ps",
-            "-a",
-            "-q",
-            "--filter",
-            &format!("label=dev.wright.cloud/task={task}"),
-        ])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .map(str::to_string)
-        .collect()
+    any_containers_with(&format!("dev.wright.cloud/task={task}"))
 }
 
 fn any_containers_with(label: &str) -> Vec<String> {
@@ -199,10 +201,9 @@ async fn best_of_two_runs_in_containers_and_apply_brings_the_work_home() {
     if !engine_ready() {
         return;
     }
-    let cloud = Cloud::new(
-        one_command("echo from-the-task > result.txt; echo key=${MOCK_API_KEY:-absent}"),
-        "",
-    )
+    let cloud = Cloud::new(one_command(
+        "echo from-the-task > result.txt; echo key=${MOCK_API_KEY:-absent}",
+    ))
     .await;
     let (code, out, err) = cloud
         .run(&[
@@ -267,6 +268,36 @@ async fn best_of_two_runs_in_containers_and_apply_brings_the_work_home() {
         "{:?}",
         turns[0].1
     );
+    drop(store);
+    // The TUI and the web UI open it as they open any thread: listed, resumed, read.
+    let mut server = app_server::AppServer::start(cloud.home.path(), cloud.repo.path()).await;
+    let listed = server.result("thread/list", json!({})).await;
+    let entry = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == thread)
+        .unwrap_or_else(|| panic!("{listed}"))
+        .clone();
+    assert_eq!(entry["source"], json!({"custom": "cloud"}), "{entry}");
+    let resumed = server
+        .result("thread/resume", json!({"threadId": thread}))
+        .await;
+    let items: Vec<Value> = resumed["thread"]["turns"][0]["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        items.iter().any(|i| i["type"] == "commandExecution"),
+        "{resumed}"
+    );
+    assert!(
+        items
+            .iter()
+            .any(|i| i["type"] == "agentMessage" && i["text"].as_str().unwrap().contains("done:")),
+        "{resumed}"
+    );
+    drop(server);
     // Apply writes the file; applying again is refused and changes nothing.
     assert!(!cloud.repo.path().join("result.txt").exists());
     let (code, out, err) = cloud.run(&["apply", &task]).await;
@@ -296,20 +327,13 @@ async fn a_container_that_dies_ends_its_attempt_and_the_other_goes_on() {
     if !engine_ready() {
         return;
     }
-    let cloud = Cloud::new(one_command("sleep 6; echo finished"), "").await;
-    let mut child = cloud
+    let cloud = Cloud::new(one_command("sleep 6; echo finished")).await;
+    let child = cloud
         .command(&["exec", "--env", "test", "--attempts", "2", "slow"])
         .spawn()
         .unwrap();
     // Once both attempts are mid-command, kill attempt 2's container from outside.
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while cloud.mock.requests().len() < 2 {
-        assert!(
-            Instant::now() < deadline,
-            "the attempts never asked the model"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    cloud.wait_for_requests(2).await;
     let victims = any_containers_with("dev.wright.cloud/attempt=2");
     let mine: Vec<&String> = victims.iter().collect();
     assert!(!mine.is_empty());
@@ -342,26 +366,15 @@ async fn interrupting_exec_stops_its_containers() {
     if !engine_ready() {
         return;
     }
-    let cloud = Cloud::new(one_command("sleep 120"), "").await;
+    let cloud = Cloud::new(one_command("sleep 120")).await;
     let child = cloud
         .command(&["exec", "--env", "test", "--attempts", "2", "long"])
         .spawn()
         .unwrap();
     let pid = child.id().unwrap() as i32;
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while cloud.mock.requests().len() < 2 {
-        assert!(
-            Instant::now() < deadline,
-            "the attempts never asked the model"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    cloud.wait_for_requests(2).await;
     let driver_pid_label = format!(".{pid}.");
-    let running: Vec<String> = list_labels()
-        .into_iter()
-        .filter(|(_, driver)| driver.contains(&driver_pid_label))
-        .map(|(id, _)| id)
-        .collect();
+    let running: Vec<String> = driven_by(&driver_pid_label);
     assert_eq!(running.len(), 2, "both containers run before the interrupt");
     let started = Instant::now();
     // SAFETY: kill(2) on our own child.
@@ -392,6 +405,15 @@ async fn interrupting_exec_stops_its_containers() {
     }
 }
 
+/// The containers whose driver label contains `needle` (`.PID.`: one `wright cloud exec`).
+fn driven_by(needle: &str) -> Vec<String> {
+    list_labels()
+        .into_iter()
+        .filter(|(_, driver)| driver.contains(needle))
+        .map(|(id, _)| id)
+        .collect()
+}
+
 /// Every wright container's id and driver label.
 fn list_labels() -> Vec<(String, String)> {
     let out = std::process::Command::new("podman")
@@ -417,28 +439,17 @@ async fn a_killed_driver_leaves_orphans_that_reap_removes() {
     if !engine_ready() {
         return;
     }
-    let cloud = Cloud::new(one_command("sleep 120"), "").await;
+    let cloud = Cloud::new(one_command("sleep 120")).await;
     let mut child = cloud
         .command(&["exec", "--env", "test", "long"])
         .spawn()
         .unwrap();
     let pid = child.id().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while cloud.mock.requests().is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the attempt never asked the model"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    cloud.wait_for_requests(1).await;
     child.kill().await.unwrap();
     let _ = child.wait().await;
     let label = format!(".{pid}.");
-    let left: Vec<String> = list_labels()
-        .into_iter()
-        .filter(|(_, d)| d.contains(&label))
-        .map(|(id, _)| id)
-        .collect();
+    let left: Vec<String> = driven_by(&label);
     assert_eq!(
         left.len(),
         1,
@@ -448,11 +459,7 @@ async fn a_killed_driver_leaves_orphans_that_reap_removes() {
     assert_eq!(code, 0, "{err}");
     eprintln!("reap: {out}{err}");
     assert!(out.contains("Removed"), "{out}");
-    let still: Vec<String> = list_labels()
-        .into_iter()
-        .filter(|(_, d)| d.contains(&label))
-        .map(|(id, _)| id)
-        .collect();
+    let still: Vec<String> = driven_by(&label);
     assert!(still.is_empty(), "{still:?}");
     let (_, list, _) = cloud.run(&["list", "--json"]).await;
     let list: Value = serde_json::from_str(&list).unwrap();
@@ -464,7 +471,7 @@ async fn engine_down_and_image_missing_are_clear() {
     if !engine_ready() {
         return;
     }
-    let cloud = Cloud::new(one_command("true"), "").await;
+    let cloud = Cloud::new(one_command("true")).await;
     let (code, _, err) = cloud.run(&["exec", "--env", "gone", "x"]).await;
     assert_eq!(code, 1);
     assert!(err.contains("/nonexistent/podman.sock"), "{err}");

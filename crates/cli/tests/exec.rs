@@ -67,7 +67,13 @@ async fn plain_answer() {
             "update_plan",
             "request_user_input",
             "apply_patch",
-            "view_image"
+            "view_image",
+            // Codex's multi-agent tools (`features.multi_agent`, on by default).
+            "spawn_agent",
+            "send_input",
+            "wait_agent",
+            "close_agent",
+            "list_agents"
         ]
     );
     assert_eq!(body["tools"][4]["type"], "custom");
@@ -544,7 +550,12 @@ async fn chat_completions_wire() {
             "update_plan",
             "request_user_input",
             "apply_patch",
-            "view_image"
+            "view_image",
+            "spawn_agent",
+            "send_input",
+            "wait_agent",
+            "close_agent",
+            "list_agents"
         ]
     );
     let messages = body["messages"].as_array().unwrap();

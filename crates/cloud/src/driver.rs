@@ -45,6 +45,8 @@ pub struct TaskRequest {
     pub base: Option<String>,
     /// The host's `wright`, for `wright = "mount"`.
     pub wright_exe: PathBuf,
+    /// The model providers this machine's config defines.
+    pub local_providers: Vec<String>,
 }
 
 /// A line of progress: which attempt, and what happened.
@@ -425,8 +427,11 @@ impl AttemptRun {
             preview: self.request.prompt.chars().take(200).collect(),
             cwd: self.request.repo.display().to_string(),
             model: started["model"].as_str().unwrap_or_default().to_string(),
+            // Kept only when this machine has it too, so a resume here uses it; otherwise
+            // the local default serves the thread.
             model_provider: started["modelProvider"]
                 .as_str()
+                .filter(|p| self.request.local_providers.iter().any(|l| l == p))
                 .unwrap_or_default()
                 .to_string(),
             source: "cloud".into(),

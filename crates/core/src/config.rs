@@ -130,6 +130,19 @@ struct ConfigToml {
     hooks: Option<toml::Value>,
     /// Cloud environments (read by `wright-cloud`, which reports its own problems).
     cloud: Option<toml::Value>,
+    /// Sub-agents' limits: typed here so a misspelt key warns; `sub_agents::AgentLimits` reads
+    /// them from the effective table, where a thread's own overrides are too.
+    #[allow(dead_code)]
+    agents: Option<AgentsToml>,
+}
+
+/// `[agents]`: Codex's keys for sub-agents; typed here so a misspelt key warns.
+#[derive(Debug, Default, Deserialize)]
+#[allow(dead_code)]
+struct AgentsToml {
+    max_threads: Option<toml::Value>,
+    max_depth: Option<toml::Value>,
+    job_max_runtime_seconds: Option<toml::Value>,
 }
 
 /// `[skills]`: Codex's table, plus wright's `include_claude`.

@@ -76,6 +76,7 @@ fn context(
         model_images: true,
         hooks: None,
         turn_id: "turn-1".into(),
+        agents: None,
         sandbox: Arc::new(SandboxLaunch {
             mode,
             writable_roots: vec![root.to_path_buf()],

@@ -30,6 +30,7 @@ pub use wright_mcp::config as mcp_config;
 pub mod project_doc;
 pub mod sandbox;
 pub mod skills;
+pub mod sub_agents;
 mod thread;
 mod tools;
 mod turn_diff;

@@ -128,6 +128,8 @@ pub struct Thread {
     /// The session's first confined command announces missing sandbox layers; later ones not.
     sandbox_announced: Arc<std::sync::atomic::AtomicBool>,
     steer: SteerHandle,
+    /// The thread's place among sub-agents (none: the host runs no sub-agents).
+    agents: Option<crate::sub_agents::AgentHandle>,
 }
 
 /// Adds user input to a running turn (`turn/steer`): it is sent with the turn's next model
@@ -162,6 +164,12 @@ impl Thread {
             None,
             TokenUsage::default(),
         )
+    }
+
+    /// A new thread whose id the caller chose (a sub-agent's worktree is named after it
+    /// before the thread exists).
+    pub fn with_id(config: Config, id: String) -> Result<Thread, ApiError> {
+        Self::build(config, id, None, TokenUsage::default())
     }
 
     /// A thread continued from stored state: its id, its model-facing history (which starts
@@ -265,6 +273,7 @@ impl Thread {
             session_approvals: Arc::new(SessionApprovals::default()),
             sandbox_announced: Arc::default(),
             steer: SteerHandle::default(),
+            agents: None,
             client,
             config,
         })
@@ -298,6 +307,25 @@ impl Thread {
     /// Who answers the model's `request_user_input` questions (none: nobody is there).
     pub fn set_user_input(&mut self, asker: Option<crate::user_input::UserInputAsker>) {
         self.user_input = asker;
+    }
+
+    /// The thread's place among sub-agents. Above the depth limit it offers the model the
+    /// multi-agent tools (declared after the others, so earlier requests stay a prefix);
+    /// set before the first turn.
+    pub fn set_agents(&mut self, agents: Option<crate::sub_agents::AgentHandle>) {
+        self.tools.retain(|t| {
+            !t["name"]
+                .as_str()
+                .is_some_and(crate::sub_agents::is_collab_tool)
+        });
+        // Small local models (compact tools) get no more tools than they can follow.
+        let style = model_info(&self.config.model, self.config.provider.wire_api).tool_style;
+        let room = style != wright_tools::spec::ToolStyle::Compact;
+        if let Some(handle) = agents.as_ref().filter(|h| room && h.offers_tools()) {
+            self.tools
+                .extend(crate::sub_agents::tool_specs(handle.limits().max_threads));
+        }
+        self.agents = agents;
     }
 
     pub fn set_mcp(&mut self, mcp: Option<wright_mcp::McpManager>) {
@@ -385,6 +413,9 @@ impl Thread {
             let _ = events.send(e);
         };
         emit(Event::TurnStarted);
+        if let Some(agents) = &self.agents {
+            agents.control.turn_started(&self.id);
+        }
         let turn_id = input
             .turn_id
             .clone()
@@ -447,6 +478,14 @@ impl Thread {
                         .images,
                     hooks: hooks.clone(),
                     turn_id: turn_id.clone(),
+                    agents: self
+                        .agents
+                        .clone()
+                        .map(|handle| crate::sub_agents::AgentTurn {
+                            handle,
+                            thread_id: self.id.clone(),
+                            config: self.config.clone(),
+                        }),
                 },
                 events.clone(),
             ));
@@ -471,6 +510,14 @@ impl Thread {
             self.exec_sessions.kill_all();
             // The next turn must know this one was cut short on purpose (Codex's marker).
             self.append(events, vec![turn_aborted_message()]);
+        }
+        if let Some(agents) = &self.agents {
+            // An agent's waiters learn how its turn ended; an interrupt reaches the agents
+            // this thread started.
+            agents.control.turn_ended(&self.id, &outcome);
+            if matches!(outcome, TurnOutcome::Interrupted) {
+                agents.control.interrupt_children(&self.id);
+            }
         }
         match &outcome {
             TurnOutcome::Completed { .. } => emit(Event::TurnCompleted { usage: self.usage }),

@@ -99,6 +99,8 @@ pub(crate) struct ToolSettings {
     pub hooks: Option<Arc<crate::hooks::ThreadHooks>>,
     /// The turn's id, as hooks are told it.
     pub turn_id: String,
+    /// Sub-agents (`spawn_agent`, `wait_agent`, ...): none when the host runs none.
+    pub agents: Option<crate::sub_agents::AgentTurn>,
 }
 
 /// What every tool call in a turn shares.
@@ -224,7 +226,10 @@ impl ToolContext {
         if let Some(route) = crate::mcp_tools::route(self.settings.mcp.as_ref(), &call.name) {
             return self.spawn_mcp(route, call, cancel, reserved);
         }
-        if !call.custom && matches!(call.name.as_str(), "request_user_input" | "view_image") {
+        if !call.custom
+            && (matches!(call.name.as_str(), "request_user_input" | "view_image")
+                || crate::sub_agents::is_collab_tool(&call.name))
+        {
             return self.spawn_function(call, cancel, reserved);
         }
         let payload = if call.custom {
@@ -317,6 +322,10 @@ impl ToolContext {
             }
             let output = match call.name.as_str() {
                 "view_image" => ctx.view_image(&call.payload).await,
+                name if crate::sub_agents::is_collab_tool(name) => json!(
+                    crate::sub_agents::run_call(&ctx, name, &call.call_id, &call.payload, &cancel)
+                        .await
+                ),
                 _ => json!(match crate::user_input::parse(&call.payload) {
                     Ok(questions) => {
                         crate::user_input::ask(

@@ -2,7 +2,8 @@
 //! items of its turn: what the agent starts and finishes, and what it says.
 
 use wright_protocol::v2::{
-    CommandAction, CommandExecutionStatus, McpToolCallStatus, PatchApplyStatus, ThreadItem,
+    CollabAgentTool, CollabAgentToolCallStatus, CommandAction, CommandExecutionStatus,
+    McpToolCallStatus, PatchApplyStatus, ThreadItem,
 };
 
 /// At most this many characters of a command, file list or message: a progress line is a
@@ -29,6 +30,7 @@ pub fn started(item: &ThreadItem) -> Option<String> {
         ThreadItem::WebSearch { query, .. } => format!("searching: {query}"),
         ThreadItem::ContextCompaction { .. } => "compacting the context".to_string(),
         ThreadItem::EnteredReviewMode { .. } => "reviewing".to_string(),
+        ThreadItem::CollabAgentToolCall { tool, .. } => format!("agents: {}", collab_verb(*tool)),
         // The user's own message, and text whose completion is reported instead.
         ThreadItem::UserMessage { .. }
         | ThreadItem::AgentMessage { .. }
@@ -81,7 +83,13 @@ pub fn completed(item: &ThreadItem) -> Option<String> {
             format!("message: {}", text.trim())
         }
         ThreadItem::ContextCompaction { .. } => "compacted the context".to_string(),
-        ThreadItem::UserMessage { .. }
+        ThreadItem::CollabAgentToolCall {
+            tool,
+            status: CollabAgentToolCallStatus::Failed,
+            ..
+        } => format!("agents: {} failed", collab_verb(*tool)),
+        ThreadItem::CollabAgentToolCall { .. }
+        | ThreadItem::UserMessage { .. }
         | ThreadItem::AgentMessage { .. }
         | ThreadItem::Plan { .. }
         | ThreadItem::Reasoning { .. }
@@ -90,6 +98,20 @@ pub fn completed(item: &ThreadItem) -> Option<String> {
         | ThreadItem::ExitedReviewMode { .. } => return None,
     };
     Some(shorten(text))
+}
+
+/// What a multi-agent call does, in a word or two.
+fn collab_verb(tool: CollabAgentTool) -> &'static str {
+    match tool {
+        CollabAgentTool::SpawnAgent => "spawning",
+        CollabAgentTool::SendInput | CollabAgentTool::SendMessage => "messaging",
+        CollabAgentTool::FollowupTask => "assigning",
+        CollabAgentTool::ResumeAgent => "resuming",
+        CollabAgentTool::Wait => "waiting",
+        CollabAgentTool::CloseAgent => "closing",
+        CollabAgentTool::InterruptAgent => "interrupting",
+        CollabAgentTool::ListAgents => "listing",
+    }
 }
 
 /// The script the model asked for, without the shell wrapper the engine put around it.

@@ -57,9 +57,60 @@ pub enum ItemDetails {
         #[serde(skip)]
         duration_ms: Option<u64>,
     },
+    /// A call to a multi-agent tool, in Codex's exec shape (`collab_tool_call`).
+    CollabToolCall {
+        tool: CollabTool,
+        sender_thread_id: String,
+        receiver_thread_ids: Vec<String>,
+        prompt: Option<String>,
+        /// Last known state of each agent concerned, by thread id.
+        agents_states: std::collections::BTreeMap<String, CollabAgentState>,
+        status: CollabToolCallStatus,
+    },
     Error {
         message: String,
     },
+}
+
+/// The multi-agent tools (Codex's exec names; wright also reports `list_agents` and
+/// `resume_agent`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CollabTool {
+    SpawnAgent,
+    SendInput,
+    ResumeAgent,
+    Wait,
+    CloseAgent,
+    ListAgents,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CollabToolCallStatus {
+    InProgress,
+    Completed,
+    Failed,
+}
+
+/// A sub-agent's status (Codex's `AgentStatus` names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CollabAgentStatus {
+    PendingInit,
+    Running,
+    Interrupted,
+    Completed,
+    Errored,
+    Shutdown,
+    NotFound,
+}
+
+/// A sub-agent's status and, once it is done, its final message or error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollabAgentState {
+    pub status: CollabAgentStatus,
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,6 +13,7 @@ pub mod v2;
 
 pub use events::{Event, TokenUsage};
 pub use items::{
-    ChangeKind, CommandStatus, FileUpdateChange, ItemDetails, McpToolCallStatus, McpToolError,
-    McpToolResult, PatchStatus, ThreadItem, TodoItem,
+    ChangeKind, CollabAgentState, CollabAgentStatus, CollabTool, CollabToolCallStatus,
+    CommandStatus, FileUpdateChange, ItemDetails, McpToolCallStatus, McpToolError, McpToolResult,
+    PatchStatus, ThreadItem, TodoItem,
 };

@@ -247,7 +247,8 @@ pub struct ListQuery {
     pub model_providers: Vec<String>,
     /// Case-insensitive (Unicode) substring match on name or preview.
     pub search: Option<String>,
-    /// Exact match on `source`; empty = any.
+    /// Match on `source`: `name` exactly, `prefix*` every source that starts with `prefix`;
+    /// empty = any.
     pub sources: Vec<String>,
     /// Only threads with at least one turn (Codex lists a thread from its first turn on, and
     /// only such a thread can be resumed once it is no longer loaded).
@@ -413,9 +414,26 @@ impl Store {
             args.extend(q.model_providers.iter().cloned().map(SqlValue::Text));
         }
         if !q.sources.is_empty() {
-            let marks = vec!["?"; q.sources.len()].join(", ");
-            sql.push_str(&format!(" AND source IN ({marks})"));
-            args.extend(q.sources.iter().cloned().map(SqlValue::Text));
+            // `name` matches exactly; `prefix*` matches sources that start with `prefix`
+            // (sub-agents' sources are stored as JSON whose kind comes first).
+            let mut alternatives = Vec::new();
+            for source in &q.sources {
+                match source.strip_suffix('*') {
+                    Some(prefix) => {
+                        alternatives.push("source LIKE ? ESCAPE '\\'");
+                        let escaped = prefix
+                            .replace('\\', "\\\\")
+                            .replace('%', "\\%")
+                            .replace('_', "\\_");
+                        args.push(SqlValue::Text(format!("{escaped}%")));
+                    }
+                    None => {
+                        alternatives.push("source = ?");
+                        args.push(SqlValue::Text(source.clone()));
+                    }
+                }
+            }
+            sql.push_str(&format!(" AND ({})", alternatives.join(" OR ")));
         }
         if q.with_turns {
             sql.push_str(" AND EXISTS (SELECT 1 FROM turns WHERE turns.thread_id = threads.id)");

@@ -290,6 +290,20 @@ export type CodexErrorInfo = "contextWindowExceeded" | "sessionBudgetExceeded" |
   };
 };
 
+/** A sub-agent's last known state: its status and, once done, its final message (or error). */
+export type CollabAgentState = {
+  status: CollabAgentStatus;
+  message?: string | null;
+};
+
+/** A sub-agent's status as the collab item shows it. */
+export type CollabAgentStatus = "pendingInit" | "running" | "interrupted" | "completed" | "errored" | "shutdown" | "notFound";
+
+/** Which multi-agent tool a `collabAgentToolCall` item reports. */
+export type CollabAgentTool = "spawnAgent" | "sendInput" | "resumeAgent" | "wait" | "closeAgent" | "sendMessage" | "followupTask" | "interruptAgent" | "listAgents";
+
+export type CollabAgentToolCallStatus = "inProgress" | "completed" | "failed" | "interrupted";
+
 export type CollaborationMode = {
   mode: ModeKind;
   settings: CollaborationSettings;
@@ -2339,6 +2353,28 @@ export type ThreadItem = {
   type: "exitedReviewMode";
   id: string;
   review: string;
+} | {
+  type: "collabAgentToolCall";
+  /** Unique identifier for this collab tool call. */
+  id: string;
+  /** Name of the collab tool that was invoked. */
+  tool: CollabAgentTool;
+  /** Current status of the collab tool call. */
+  status: CollabAgentToolCallStatus;
+  /** Thread ID of the agent issuing the collab request. */
+  senderThreadId: string;
+  /** Thread IDs of the receiving agents; for a spawn, the newly spawned agent. */
+  receiverThreadIds: Array<string>;
+  /** Prompt text sent as part of the collab tool call, when available. */
+  prompt?: string | null;
+  /** Model requested for the spawned agent, when applicable. */
+  model?: string | null;
+  /** Reasoning effort requested for the spawned agent, when applicable. */
+  reasoningEffort?: ReasoningEffort | null;
+  /** Last known status of the target agents, by thread id. */
+  agentsStates: Record<string, CollabAgentState>;
+  startedAtMs?: number | null;
+  completedAtMs?: number | null;
 } | {
   type: "contextCompaction";
   id: string;

@@ -337,6 +337,7 @@ function isFinished(item: ThreadItem): boolean {
     case 'commandExecution':
     case 'fileChange':
     case 'mcpToolCall':
+    case 'collabAgentToolCall':
       return item.status !== 'inProgress';
     default:
       return true;

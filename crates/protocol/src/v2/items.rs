@@ -211,6 +211,35 @@ pub enum ThreadItem {
     EnteredReviewMode { id: String, review: String },
     /// The review ended; `review` is its findings.
     ExitedReviewMode { id: String, review: String },
+    /// A call to one of the multi-agent tools (`spawn_agent`, `wait_agent`, ...): which agent
+    /// asked, which agents it concerns, and their last known states.
+    #[serde(rename_all = "camelCase")]
+    CollabAgentToolCall {
+        /// Unique identifier for this collab tool call.
+        id: String,
+        /// Name of the collab tool that was invoked.
+        tool: CollabAgentTool,
+        /// Current status of the collab tool call.
+        status: CollabAgentToolCallStatus,
+        /// Thread ID of the agent issuing the collab request.
+        sender_thread_id: String,
+        /// Thread IDs of the receiving agents; for a spawn, the newly spawned agent.
+        receiver_thread_ids: Vec<String>,
+        /// Prompt text sent as part of the collab tool call, when available.
+        prompt: Option<String>,
+        /// Model requested for the spawned agent, when applicable.
+        #[serde(default)]
+        model: Option<String>,
+        /// Reasoning effort requested for the spawned agent, when applicable.
+        #[serde(default)]
+        reasoning_effort: Option<super::common::ReasoningEffort>,
+        /// Last known status of the target agents, by thread id.
+        agents_states: std::collections::BTreeMap<String, CollabAgentState>,
+        #[serde(default)]
+        started_at_ms: Option<i64>,
+        #[serde(default)]
+        completed_at_ms: Option<i64>,
+    },
     #[serde(rename_all = "camelCase")]
     ContextCompaction {
         id: String,
@@ -233,6 +262,7 @@ impl ThreadItem {
             | ThreadItem::FileChange { id, .. }
             | ThreadItem::McpToolCall { id, .. }
             | ThreadItem::WebSearch { id, .. }
+            | ThreadItem::CollabAgentToolCall { id, .. }
             | ThreadItem::EnteredReviewMode { id, .. }
             | ThreadItem::ExitedReviewMode { id, .. }
             | ThreadItem::ContextCompaction { id, .. } => id,
@@ -428,4 +458,49 @@ pub enum WebSearchAction {
         pattern: Option<String>,
     },
     Other,
+}
+
+/// Which multi-agent tool a `collabAgentToolCall` item reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum CollabAgentTool {
+    SpawnAgent,
+    SendInput,
+    ResumeAgent,
+    Wait,
+    CloseAgent,
+    SendMessage,
+    FollowupTask,
+    InterruptAgent,
+    ListAgents,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum CollabAgentToolCallStatus {
+    InProgress,
+    Completed,
+    Failed,
+    Interrupted,
+}
+
+/// A sub-agent's status as the collab item shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum CollabAgentStatus {
+    PendingInit,
+    Running,
+    Interrupted,
+    Completed,
+    Errored,
+    Shutdown,
+    NotFound,
+}
+
+/// A sub-agent's last known state: its status and, once done, its final message (or error).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CollabAgentState {
+    pub status: CollabAgentStatus,
+    #[serde(default)]
+    pub message: Option<String>,
 }

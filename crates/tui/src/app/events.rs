@@ -356,6 +356,21 @@ pub fn cell_of(item: &ThreadItem) -> Option<Cell> {
         ThreadItem::ExitedReviewMode { review, .. } => Cell::Agent {
             text: review.clone(),
         },
+        ThreadItem::CollabAgentToolCall {
+            tool,
+            status,
+            receiver_thread_ids,
+            ..
+        } => Cell::Notice {
+            text: format!(
+                "agents: {tool:?} {} ({status:?})",
+                receiver_thread_ids.join(", ")
+            ),
+            level: match status {
+                wright_protocol::v2::CollabAgentToolCallStatus::Failed => Level::Warning,
+                _ => Level::Info,
+            },
+        },
         _ => return None,
     })
 }

@@ -225,6 +225,55 @@ pub fn all_items() -> Vec<ThreadItem> {
             started_at_ms: None,
             completed_at_ms: None,
         },
+        ThreadItem::CollabAgentToolCall {
+            id: "call_spawn".into(),
+            tool: CollabAgentTool::SpawnAgent,
+            status: CollabAgentToolCallStatus::Completed,
+            sender_thread_id: THREAD_ID.into(),
+            receiver_thread_ids: vec!["01a21140-0000-7000-8000-000000000002".into()],
+            prompt: Some("Write the tests".into()),
+            model: None,
+            reasoning_effort: None,
+            agents_states: [(
+                "01a21140-0000-7000-8000-000000000002".to_string(),
+                CollabAgentState {
+                    status: CollabAgentStatus::PendingInit,
+                    message: None,
+                },
+            )]
+            .into(),
+            started_at_ms: None,
+            completed_at_ms: None,
+        },
+        ThreadItem::CollabAgentToolCall {
+            id: "call_wait".into(),
+            tool: CollabAgentTool::Wait,
+            status: CollabAgentToolCallStatus::InProgress,
+            sender_thread_id: THREAD_ID.into(),
+            receiver_thread_ids: vec!["a".into(), "b".into()],
+            prompt: None,
+            model: Some("gpt-5.5".into()),
+            reasoning_effort: Some(ReasoningEffort::new("low")),
+            agents_states: [
+                (
+                    "a".to_string(),
+                    CollabAgentState {
+                        status: CollabAgentStatus::Completed,
+                        message: Some("done".into()),
+                    },
+                ),
+                (
+                    "b".to_string(),
+                    CollabAgentState {
+                        status: CollabAgentStatus::Errored,
+                        message: Some("stream failed".into()),
+                    },
+                ),
+            ]
+            .into(),
+            started_at_ms: None,
+            completed_at_ms: None,
+        },
         ThreadItem::ContextCompaction {
             id: "cc_1".into(),
             started_at_ms: None,
