@@ -202,7 +202,8 @@ async fn best_of_two_runs_in_containers_and_apply_brings_the_work_home() {
         return;
     }
     let cloud = Cloud::new(one_command(
-        "echo from-the-task > result.txt; echo key=${MOCK_API_KEY:-absent}",
+        "echo from-the-task > result.txt; echo key=${MOCK_API_KEY:-absent}; \
+         grep -l -s -a mock-key-5d9c0e /proc/[0-9]*/environ || echo proc=clean",
     ))
     .await;
     let (code, out, err) = cloud
@@ -235,6 +236,8 @@ async fn best_of_two_runs_in_containers_and_apply_brings_the_work_home() {
         assert_eq!(a["status"], "completed", "{status}");
         let summary = a["summary"].as_str().unwrap();
         assert!(summary.contains("key=absent"), "{summary}");
+        // Nor can a command find it in another process's environment.
+        assert!(summary.contains("proc=clean"), "{summary}");
         assert_eq!(a["filesChanged"], 1);
     }
     // Every container was collected.

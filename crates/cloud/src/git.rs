@@ -187,6 +187,42 @@ pub async fn apply(top: &Path, diff: &str) -> Result<Vec<String>, CloudError> {
 mod tests {
     use super::*;
 
+    fn run(dir: &Path, args: &[&str]) {
+        let ok = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    }
+
+    #[tokio::test]
+    async fn a_diff_that_writes_through_a_symlink_it_adds_is_refused_whole() {
+        let repo = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        run(repo.path(), &["init", "-q"]);
+        std::fs::write(repo.path().join("a.txt"), "a\n").unwrap();
+        run(repo.path(), &["add", "."]);
+        run(repo.path(), &["commit", "-q", "-m", "a"]);
+        let target = outside.path().display().to_string();
+        // A symlink to a folder outside, then a file "inside" it.
+        let diff = format!(
+            "diff --git a/link b/link\nnew file mode 120000\nindex 0000000..1111111\n--- /dev/null\n+++ b/link\n@@ -0,0 +1 @@\n+{target}\n\\ No newline at end of file\n\
+             diff --git a/link/owned.txt b/link/owned.txt\nnew file mode 100644\nindex 0000000..2222222\n--- /dev/null\n+++ b/link/owned.txt\n@@ -0,0 +1 @@\n+owned\n"
+        );
+        let err = apply(repo.path(), &diff).await.unwrap_err().to_string();
+        assert!(err.contains("nothing was changed"), "{err}");
+        assert!(!outside.path().join("owned.txt").exists());
+        assert!(!repo.path().join("link").exists());
+        // The control: the same kind of diff without the symlink applies.
+        let plain = "diff --git a/dir/ok.txt b/dir/ok.txt\nnew file mode 100644\nindex 0000000..2222222\n--- /dev/null\n+++ b/dir/ok.txt\n@@ -0,0 +1 @@\n+owned\n";
+        assert_eq!(apply(repo.path(), plain).await.unwrap(), ["dir/ok.txt"]);
+        assert!(repo.path().join("dir/ok.txt").exists());
+    }
+
     #[test]
     fn hostile_paths_are_refused() {
         for path in [
