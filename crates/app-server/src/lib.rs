@@ -34,6 +34,7 @@ mod state;
 mod sub_agents;
 mod thread_history;
 mod thread_methods;
+mod thread_settings;
 pub mod transport;
 mod turns;
 mod user_agent;
