@@ -132,6 +132,33 @@ image = "localhost/wright-no-such-image:0"
         Cloud { repo, home, mock }
     }
 
+    /// Adds an environment like `test` (same model, same key) with `extra` lines.
+    fn add_environment(&self, name: &str, extra: &str) {
+        let path = self.home.path().join("config.toml");
+        let mut config = std::fs::read_to_string(&path).unwrap();
+        let port = self
+            .mock
+            .base_url()
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .trim_end_matches("/v1")
+            .to_string();
+        config.push_str(&format!(
+            r#"
+[cloud.environments.{name}]
+engine = "docker"
+image = "{IMAGE}"
+secrets = ["MOCK_API_KEY"]
+{extra}
+[cloud.environments.{name}.config]
+model_provider = "mock"
+model_providers.mock = {{ name = "mock", base_url = "http://host.containers.internal:{port}/v1", wire_api = "responses", env_key = "MOCK_API_KEY" }}
+"#
+        ));
+        std::fs::write(path, config).unwrap();
+    }
+
     fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_wright"));
         cmd.arg("cloud")
@@ -501,4 +528,52 @@ async fn engine_down_and_image_missing_are_clear() {
     );
     // No model request was made by either failure.
     assert!(cloud.mock.requests().is_empty());
+}
+
+/// Podman's default seccomp profile made to refuse namespaces the way Docker's default does
+/// (`unshare` denied; `clone` only without namespace flags; `clone3` ENOSYS).
+fn docker_like_profile(dir: &Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string("/usr/share/containers/seccomp.json")
+        .expect("Podman's seccomp profile (containers-common) is installed with Podman");
+    let mut profile: Value = serde_json::from_str(&text).unwrap();
+    let rules = profile["syscalls"].as_array_mut().unwrap();
+    for rule in rules.iter_mut() {
+        if let Some(names) = rule["names"].as_array_mut() {
+            names.retain(|n| !matches!(n.as_str(), Some("unshare" | "clone" | "clone3")));
+        }
+    }
+    rules.push(json!({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}));
+    rules.push(json!({"names": ["clone"], "action": "SCMP_ACT_ALLOW",
+        "args": [{"index": 0, "value": 2114060288u64, "op": "SCMP_CMP_MASKED_EQ", "valueTwo": 0}]}));
+    let path = dir.join("docker-like-seccomp.json");
+    std::fs::write(&path, profile.to_string()).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn a_container_that_cannot_confine_commands_says_so_and_unconfined_seccomp_fixes_it() {
+    if !engine_ready() {
+        return;
+    }
+    let cloud = Cloud::new(one_command("echo confined-ok")).await;
+    let profile = docker_like_profile(cloud.home.path());
+    cloud.add_environment(
+        "dockerlike",
+        &format!("seccomp = {:?}", profile.display().to_string()),
+    );
+    cloud.add_environment("loose", "seccomp = \"unconfined\"");
+    let (code, out, err) = cloud.run(&["exec", "--env", "dockerlike", "x"]).await;
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("cannot be confined") && err.contains("seccomp = \"unconfined\""),
+        "{err}"
+    );
+    // Nothing reached the model: the attempt stopped before its turn.
+    assert!(cloud.mock.requests().is_empty());
+    // The way out the message names works.
+    let (code, out, err) = cloud.run(&["exec", "--env", "loose", "x"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let status = cloud.status(out.trim()).await;
+    let summary = status["attempts"][0]["summary"].as_str().unwrap();
+    assert!(summary.contains("confined-ok"), "{summary}");
 }

@@ -134,6 +134,18 @@ pub struct Environment {
     pub config: Vec<(String, String)>,
     /// Extra read-only mounts `host:container` (Docker), e.g. a models folder.
     pub mounts: Vec<(PathBuf, String)>,
+    /// The container's seccomp profile (Docker): the engine's default when `None`.
+    pub seccomp: Option<Seccomp>,
+}
+
+/// A container's seccomp profile, when the engine's default will not do. Docker's default
+/// forbids the user namespaces wright's sandbox confines each command with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seccomp {
+    /// No seccomp filter on the container (each command still gets wright's own).
+    Unconfined,
+    /// A profile file (JSON), read when a task starts.
+    Profile(PathBuf),
 }
 
 /// Every environment, by name.
@@ -171,6 +183,8 @@ struct EnvironmentToml {
     mounts: Vec<String>,
     #[serde(default)]
     host: Option<String>,
+    #[serde(default)]
+    seccomp: Option<String>,
     #[serde(default)]
     context: Option<String>,
     #[serde(default)]
@@ -222,8 +236,8 @@ fn environment(name: &str, raw: EnvironmentToml) -> Result<Environment, String> 
             if raw.host.is_some() {
                 return Err("`host` is for the docker engine; use `context`".into());
             }
-            if !raw.mounts.is_empty() {
-                return Err("`mounts` is for the docker engine".into());
+            if !raw.mounts.is_empty() || raw.seccomp.is_some() {
+                return Err("`mounts` and `seccomp` are for the docker engine".into());
             }
             let namespace = raw.namespace.unwrap_or_else(|| "default".into());
             if !valid_dns_label(&namespace) {
@@ -327,6 +341,16 @@ fn environment(name: &str, raw: EnvironmentToml) -> Result<Environment, String> 
             Ok((PathBuf::from(host), target.to_string()))
         })
         .collect::<Result<_, String>>()?;
+    let seccomp = match raw.seccomp.as_deref() {
+        None | Some("default") => None,
+        Some("unconfined") => Some(Seccomp::Unconfined),
+        Some(path) if path.starts_with('/') => Some(Seccomp::Profile(PathBuf::from(path))),
+        Some(other) => {
+            return Err(format!(
+                "seccomp `{other}`: expected \"default\", \"unconfined\" or the absolute path of a profile"
+            ))
+        }
+    };
     Ok(Environment {
         name: name.to_string(),
         engine,
@@ -339,6 +363,7 @@ fn environment(name: &str, raw: EnvironmentToml) -> Result<Environment, String> 
         resources,
         config,
         mounts,
+        seccomp,
     })
 }
 

@@ -20,7 +20,7 @@ use bollard::Docker;
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-use crate::config::Network;
+use crate::config::{Network, Seccomp};
 use crate::spec::{labels, AttemptSpec, Endpoint, Found, RunState};
 use crate::CloudError;
 
@@ -35,6 +35,9 @@ pub struct DockerEngine {
     address: String,
     /// Where published ports are reached: loopback for a local socket, else the engine's host.
     published_host: String,
+    /// Podman's compat API takes a seccomp profile as a path on its host; Docker's takes
+    /// the profile's JSON.
+    podman: bool,
 }
 
 fn engine_error(what: &str, e: BollardError) -> CloudError {
@@ -129,10 +132,17 @@ impl DockerEngine {
             .negotiate_version()
             .await
             .map_err(|e| engine_error(&format!("reach the engine at {address}"), e))?;
+        let podman = docker.version().await.is_ok_and(|v| {
+            v.components
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.name.to_ascii_lowercase().contains("podman"))
+        });
         Ok(DockerEngine {
             docker,
             address,
             published_host,
+            podman,
         })
     }
 
@@ -201,6 +211,16 @@ impl DockerEngine {
             "0.0.0.0"
         };
         let with_secrets = !spec.secrets.is_empty();
+        let seccomp = match &spec.seccomp {
+            None => None,
+            Some(Seccomp::Unconfined) => Some("unconfined".to_string()),
+            Some(Seccomp::Profile(path)) if self.podman => Some(path.display().to_string()),
+            Some(Seccomp::Profile(path)) => {
+                Some(tokio::fs::read_to_string(path).await.map_err(|e| {
+                    CloudError::Config(format!("seccomp profile {}: {e}", path.display()))
+                })?)
+            }
+        };
         let host_config = HostConfig {
             init: Some(true),
             port_bindings: Some(HashMap::from([(
@@ -220,7 +240,11 @@ impl DockerEngine {
             memory: spec.resources.memory.map(|m| m as i64),
             pids_limit: spec.resources.pids,
             network_mode: (spec.network == Network::None).then(|| ISOLATED_NETWORK.to_string()),
-            security_opt: Some(vec!["no-new-privileges".into()]),
+            security_opt: Some(
+                std::iter::once("no-new-privileges".to_string())
+                    .chain(seccomp.map(|p| format!("seccomp={p}")))
+                    .collect(),
+            ),
             ..Default::default()
         };
         let body = ContainerCreateBody {

@@ -243,7 +243,8 @@ impl AttemptRun {
         let req = &self.request;
         let env = &req.env;
         let mut mounts = Vec::new();
-        let wright = match &env.wright {
+        let wright = self.wright_path();
+        match &env.wright {
             WrightBinary::Mount => {
                 mounts.push(Mount {
                     host: req.wright_exe.clone(),
@@ -256,10 +257,9 @@ impl AttemptRun {
                         target: "/opt/wright/bin/wright-sandbox".into(),
                     });
                 }
-                entrypoint::MOUNTED_WRIGHT.to_string()
             }
-            WrightBinary::InImage(path) => path.clone(),
-        };
+            WrightBinary::InImage(_) => {}
+        }
         if env.repository == Repository::Mount {
             mounts.push(Mount {
                 host: req.git_common_dir.clone(),
@@ -313,6 +313,7 @@ impl AttemptRun {
                 (labels::DRIVER.to_string(), self.driver.clone()),
             ]),
             mounts,
+            seccomp: env.seccomp.clone(),
         })
     }
 
@@ -409,6 +410,9 @@ impl AttemptRun {
             return self.failed_remote(id, e).await;
         }
         remote.notify("initialized", json!({}));
+        if let Err(e) = self.check_confinement(&remote).await {
+            return Outcome::Failed(e);
+        }
         let started = match remote
             .request("thread/start", json!({"cwd": entrypoint::WORKSPACE}), ASK)
             .await
@@ -496,6 +500,52 @@ impl AttemptRun {
         };
         self.put_turn(&turn_record).await;
         outcome
+    }
+
+    /// Whether the task's wright can confine the agent's commands in this container: an
+    /// engine whose seccomp profile forbids user namespaces (Docker's default) leaves it unable
+    /// to, and every command would be refused. One confined `true`, as the agent's commands
+    /// run, tells; when it cannot run, that is said once, with the way out.
+    async fn check_confinement(&self, remote: &Remote) -> Result<(), String> {
+        let result = remote
+            .request(
+                "command/exec",
+                json!({"command": ["true"], "cwd": entrypoint::WORKSPACE, "timeoutMs": 30000}),
+                Duration::from_secs(40),
+            )
+            .await;
+        let why = match result {
+            Ok(r) if r["exitCode"] == 0 => return Ok(()),
+            Ok(r) => r["stderr"]
+                .as_str()
+                .map(|e| e.trim().to_string())
+                .filter(|e| !e.is_empty())
+                .unwrap_or_else(|| format!("a confined `true` exited with {}", r["exitCode"])),
+            Err(e) => e.to_string(),
+        };
+        let hint = match self.engine {
+            Engine::Docker(_) => format!(
+                "on Docker this is usually its default seccomp profile, which forbids the user \
+                 namespaces wright's sandbox needs (Podman's allows them): set \
+                 `seccomp = \"unconfined\"` (each command still gets wright's own filter) or a \
+                 profile that allows them in [cloud.environments.{}]",
+                self.request.env.name
+            ),
+            #[cfg(feature = "kubernetes")]
+            Engine::Kubernetes(_) => "the pod's runtime or seccomp profile may forbid the user \
+                                      namespaces wright's sandbox needs"
+                .into(),
+        };
+        Err(format!(
+            "the agent's commands cannot be confined in this task: {why}; {hint}"
+        ))
+    }
+
+    fn wright_path(&self) -> String {
+        match &self.request.env.wright {
+            WrightBinary::Mount => entrypoint::MOUNTED_WRIGHT.to_string(),
+            WrightBinary::InImage(path) => path.clone(),
+        }
     }
 
     async fn failed_remote(&self, id: &str, e: CloudError) -> Outcome {

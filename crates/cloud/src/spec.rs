@@ -52,6 +52,8 @@ pub struct AttemptSpec {
     pub labels: BTreeMap<String, String>,
     /// Read-only mounts.
     pub mounts: Vec<Mount>,
+    /// The container's seccomp profile (Docker engines); `None`: the engine's default.
+    pub seccomp: Option<crate::config::Seccomp>,
 }
 
 /// Where the driver reaches a started attempt's App Server.

@@ -44,6 +44,7 @@ fn spec(name: &str, script: &str) -> AttemptSpec {
             (labels::DRIVER.into(), "nobody.1.1".into()),
         ]),
         mounts: Vec::new(),
+        seccomp: None,
     }
 }
 

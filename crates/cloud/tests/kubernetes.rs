@@ -54,6 +54,7 @@ fn spec(name: &str, network: Network) -> AttemptSpec {
             host: PathBuf::from("/srv/models"),
             target: "/models".into(),
         }],
+        seccomp: None,
     }
 }
 

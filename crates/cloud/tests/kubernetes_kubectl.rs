@@ -122,6 +122,7 @@ fn spec(network: Network) -> AttemptSpec {
             host: PathBuf::from("/srv/models"),
             target: "/models".into(),
         }],
+        seccomp: None,
     }
 }
 

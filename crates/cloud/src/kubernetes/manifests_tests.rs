@@ -27,6 +27,7 @@ fn spec(network: Network) -> AttemptSpec {
             host: PathBuf::from("/usr/local/bin/wright"),
             target: "/opt/wright/bin/wright".into(),
         }],
+        seccomp: None,
     }
 }
 
