@@ -152,14 +152,11 @@ impl ToolContext {
                         "not run: the {} sandbox cannot be enforced here: {why}. Run wright with --sandbox danger-full-access to run commands unconfined.",
                         self.settings().sandbox.mode.as_str()
                     );
-                    self.emit(Event::ItemCompleted(command_item(
+                    self.emit(Event::ItemCompleted(failed_command(
                         id,
                         argv,
                         cwd,
                         text.clone(),
-                        None,
-                        CommandStatus::Failed,
-                        None,
                         None,
                     )));
                     return Err(text);
@@ -252,28 +249,18 @@ impl ToolContext {
                 text
             }
             Err(ExecError::Cancelled { output }) => {
-                self.emit(Event::ItemCompleted(command_item(
-                    id,
-                    &argv,
-                    &cwd,
-                    output,
-                    None,
-                    CommandStatus::Failed,
-                    None,
-                    None,
+                self.emit(Event::ItemCompleted(failed_command(
+                    id, &argv, &cwd, output, None,
                 )));
                 "command interrupted by the user".into()
             }
             Err(err) => {
                 let message = err.to_string();
-                self.emit(Event::ItemCompleted(command_item(
+                self.emit(Event::ItemCompleted(failed_command(
                     id,
                     &argv,
                     &cwd,
                     message.clone(),
-                    None,
-                    CommandStatus::Failed,
-                    None,
                     None,
                 )));
                 message
@@ -296,6 +283,27 @@ impl ToolContext {
             None => shell::run_streaming(request, cancel, stream).await,
         }
     }
+}
+
+/// A command's item that ended without an exit code (not run, interrupted, failed to start),
+/// its text in place of output.
+pub(crate) fn failed_command(
+    id: &str,
+    argv: &[String],
+    cwd: &Path,
+    text: String,
+    process_id: Option<String>,
+) -> ThreadItem {
+    command_item(
+        id,
+        argv,
+        cwd,
+        text,
+        None,
+        CommandStatus::Failed,
+        None,
+        process_id,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
-use wright_protocol::{CommandStatus, Event};
+use wright_protocol::Event;
 use wright_tools::call::{ShellCall, WriteStdinArgs};
 use wright_tools::exec_session::{Chunk, LaunchSpec, LiveProcess};
 use wright_tools::truncate::{approx_tokens, model_output};
 
-use crate::command_tool::command_item;
+use crate::command_tool::failed_command;
 use crate::config::ApprovalPolicy;
 use crate::exec_sessions::{watch_exit, Session};
 use crate::tools::ToolContext;
@@ -238,14 +238,11 @@ impl ToolContext {
             Ok(process) => process,
             Err(err) => {
                 let text = err.to_string();
-                self.emit(Event::ItemCompleted(command_item(
+                self.emit(Event::ItemCompleted(failed_command(
                     id,
                     argv,
                     cwd,
                     text.clone(),
-                    None,
-                    CommandStatus::Failed,
-                    None,
                     Some(session_id.to_string()),
                 )));
                 return Err(text);
