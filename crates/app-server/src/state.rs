@@ -612,6 +612,27 @@ impl State {
         }))
     }
 
+    /// A thread just started: stored (unless ephemeral) and loaded. The store write is not
+    /// waited for: nothing is announced about the thread yet, and every later write to it is
+    /// queued behind this one.
+    pub fn start_thread(
+        &self,
+        thread: Thread,
+        info: ThreadInfo,
+        reviewer: ApprovalsReviewer,
+    ) -> Arc<Loaded> {
+        if !info.ephemeral {
+            let record = info.new_record(settings_of(thread.config(), None, reviewer));
+            let history = thread.history().to_vec();
+            let id = record.id.clone();
+            self.persist_soon("create thread", move |s| {
+                s.insert_thread(&record)?;
+                s.append_history(&id, &history)
+            });
+        }
+        self.register(thread, info, reviewer)
+    }
+
     pub fn register(
         &self,
         mut thread: Thread,

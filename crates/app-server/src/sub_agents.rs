@@ -10,9 +10,9 @@ use wright_protocol::v2::{
     self, ServerNotification, SessionSource, ThreadStartedNotification, TurnStartParams, UserInput,
 };
 
-use crate::state::{settings_of, State};
+use crate::state::State;
 use crate::turns::{start_turn, turn_start, TurnExtras};
-use crate::wire::{self, now_secs, ThreadInfo};
+use crate::wire::{self, ThreadInfo};
 
 /// How sub-agent threads are stored: their source as Codex's JSON (`{"subAgent": …}`), so
 /// it comes back whole (the store keeps a source as text).
@@ -110,35 +110,15 @@ async fn start(state: Arc<State>, thread: Thread, child: ChildThread) -> Result<
         .first()
         .cloned()
         .ok_or_else(|| "nobody follows the parent thread".to_string())?;
-    let config = thread.config().clone();
     let parent_info = parent.info();
-    let now = now_secs();
-    let info = ThreadInfo {
-        id: thread.id().to_string(),
-        created_at: now,
-        updated_at: now,
-        name: None,
-        preview: String::new(),
-        cwd: config.cwd.display().to_string(),
-        model: config.model.clone(),
-        model_provider: config.provider_id.clone(),
-        source: stored_source(&child.source),
-        forked_from: None,
-        archived: false,
-        ephemeral: parent_info.ephemeral,
-        git_info: None,
-    };
+    let info = ThreadInfo::new(
+        thread.id(),
+        thread.config(),
+        stored_source(&child.source),
+        parent_info.ephemeral,
+    );
     let reviewer = parent.reviewer();
-    if !info.ephemeral {
-        let record = info.new_record(settings_of(&config, None, reviewer));
-        let history = thread.history().to_vec();
-        let id = record.id.clone();
-        state.persist_soon("create agent thread", move |s| {
-            s.insert_thread(&record)?;
-            s.append_history(&id, &history)
-        });
-    }
-    let loaded = state.register(thread, info, reviewer);
+    let loaded = state.start_thread(thread, info, reviewer);
     let started = ServerNotification::ThreadStarted(ThreadStartedNotification {
         thread: loaded.view(Vec::new()),
     });

@@ -21,8 +21,8 @@ use wright_store::{ListQuery, ThreadRecord};
 use crate::conn::ConnHandle;
 use crate::rpc::{RpcError, RpcResult};
 use crate::state::{
-    ask_for_approval, effective_reviewer, info_of, settings_of, stored_reviewer, usage_of, Loaded,
-    State, ThreadSettings,
+    ask_for_approval, effective_reviewer, info_of, stored_reviewer, usage_of, Loaded, State,
+    ThreadSettings,
 };
 use crate::wire::{self, now_secs, ThreadInfo, TurnInfo};
 
@@ -106,34 +106,13 @@ pub(crate) async fn thread_start(
         .iter()
         .map(|p| p.display().to_string())
         .collect();
-    let now = now_secs();
-    let info = ThreadInfo {
-        id: thread.id().to_string(),
-        created_at: now,
-        updated_at: now,
-        name: None,
-        preview: String::new(),
-        cwd: config.cwd.display().to_string(),
-        model: config.model.clone(),
-        model_provider: config.provider_id.clone(),
-        source: state.options.source.clone(),
-        forked_from: None,
-        archived: false,
+    let info = ThreadInfo::new(
+        thread.id(),
+        &config,
+        state.options.source.clone(),
         ephemeral,
-        git_info: None,
-    };
-    if !ephemeral {
-        let record = info.new_record(settings_of(&config, None, reviewer));
-        let history = thread.history().to_vec();
-        let id = record.id.clone();
-        // Not waited for: nothing is announced about it yet, and every later write to the
-        // thread is queued behind this one.
-        state.persist_soon("create thread", move |s| {
-            s.insert_thread(&record)?;
-            s.append_history(&id, &history)
-        });
-    }
-    let loaded = state.register(thread, info, reviewer);
+    );
+    let loaded = state.start_thread(thread, info, reviewer);
     loaded.subscribe(conn);
     let response = start_response(&loaded, &config, sources, Vec::new());
     conn.notify(&started(&response.thread));

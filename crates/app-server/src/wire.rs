@@ -32,6 +32,26 @@ pub struct ThreadInfo {
 }
 
 impl ThreadInfo {
+    /// A thread just started with `config`: no name, preview or turns yet.
+    pub fn new(id: &str, config: &Config, source: String, ephemeral: bool) -> ThreadInfo {
+        let now = now_secs();
+        ThreadInfo {
+            id: id.to_string(),
+            created_at: now,
+            updated_at: now,
+            name: None,
+            preview: String::new(),
+            cwd: config.cwd.display().to_string(),
+            model: config.model.clone(),
+            model_provider: config.provider_id.clone(),
+            source,
+            forked_from: None,
+            archived: false,
+            ephemeral,
+            git_info: None,
+        }
+    }
+
     /// The store's row for a thread just started (no name, preview or usage yet).
     pub fn new_record(&self, settings: serde_json::Value) -> wright_store::ThreadRecord {
         wright_store::ThreadRecord {
