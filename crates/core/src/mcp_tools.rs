@@ -118,20 +118,7 @@ impl Offer {
 }
 
 fn resource_specs() -> Vec<Value> {
-    let function = |name: &str, description: &str, properties: Value, required: Value| {
-        json!({
-            "type": "function",
-            "name": name,
-            "description": description,
-            "strict": false,
-            "parameters": {
-                "type": "object",
-                "properties": properties,
-                "required": required,
-                "additionalProperties": false,
-            },
-        })
-    };
+    let function = wright_tools::spec::function_tool;
     let list = |what: &str| {
         json!({
             "cursor": {"type": "string", "description": format!("Opaque cursor from a previous list_mcp_{what} call; omit for the first page.")},
@@ -143,13 +130,13 @@ fn resource_specs() -> Vec<Value> {
             LIST_RESOURCES,
             "Lists resources provided by MCP servers. Resources allow servers to share data that provides context to language models, such as files, database schemas, or application-specific information. Prefer resources over web search when possible.",
             list("resources"),
-            json!([]),
+            &[],
         ),
         function(
             LIST_TEMPLATES,
             "Lists resource templates provided by MCP servers. Parameterized resource templates allow servers to share data that takes parameters and provides context to language models, such as files, database schemas, or application-specific information. Prefer resource templates over web search when possible.",
             list("resource_templates"),
-            json!([]),
+            &[],
         ),
         function(
             READ_RESOURCE,
@@ -158,7 +145,7 @@ fn resource_specs() -> Vec<Value> {
                 "server": {"type": "string", "description": "MCP server name exactly as configured. Must match the 'server' field returned by list_mcp_resources."},
                 "uri": {"type": "string", "description": "Resource URI to read. Must be one of the URIs returned by list_mcp_resources."},
             }),
-            json!(["server", "uri"]),
+            &["server", "uri"],
         ),
     ]
 }

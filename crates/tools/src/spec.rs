@@ -255,6 +255,23 @@ fn write_file() -> Value {
 }
 
 /// The declarations, in a fixed order.
+/// A JSON-function tool in the Responses shape Codex declares its own with: not strict, an
+/// object of `properties` with `required` ones and nothing else.
+pub fn function_tool(name: &str, description: &str, properties: Value, required: &[&str]) -> Value {
+    json!({
+        "type": "function",
+        "name": name,
+        "description": description,
+        "strict": false,
+        "parameters": {
+            "type": "object",
+            "properties": properties,
+            "required": required,
+            "additionalProperties": false,
+        },
+    })
+}
+
 pub fn tool_specs(style: ToolStyle) -> Vec<Value> {
     match style {
         // Codex's order.

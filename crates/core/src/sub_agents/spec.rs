@@ -2,6 +2,7 @@
 //! (plain function tools, as Codex declared them before it grouped them in a namespace).
 
 use serde_json::{json, Value};
+use wright_tools::spec::function_tool as function;
 
 use super::calls::{DEFAULT_WAIT_TIMEOUT_MS, MAX_WAIT_TIMEOUT_MS, MIN_WAIT_TIMEOUT_MS};
 
@@ -29,21 +30,6 @@ pub(crate) fn tool_specs(max_threads: usize) -> Vec<Value> {
         close_agent(),
         list_agents(),
     ]
-}
-
-fn function(name: &str, description: &str, properties: Value, required: &[&str]) -> Value {
-    json!({
-        "type": "function",
-        "name": name,
-        "description": description,
-        "strict": false,
-        "parameters": {
-            "type": "object",
-            "properties": properties,
-            "required": required,
-            "additionalProperties": false,
-        },
-    })
 }
 
 fn items_schema() -> Value {
