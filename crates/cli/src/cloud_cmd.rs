@@ -211,7 +211,7 @@ async fn run(args: CloudArgs) -> anyhow::Result<i32> {
             Ok(0)
         }
         CloudCommand::Status { task_id, json } => {
-            let (task, attempts) = find_task(&ctx.config, &task_id).await?;
+            let (task, attempts) = find_task(&open_store(&ctx.config)?, &task_id).await?;
             if json {
                 println!(
                     "{}",
@@ -255,13 +255,13 @@ async fn run(args: CloudArgs) -> anyhow::Result<i32> {
             Ok(0)
         }
         CloudCommand::Diff { task_id, attempt } => {
-            let (task, attempts) = find_task(&ctx.config, &task_id).await?;
+            let (task, attempts) = find_task(&open_store(&ctx.config)?, &task_id).await?;
             let a = pick_attempt(&task.id, &attempts, attempt)?;
             print!("{}", a.diff.as_deref().unwrap_or_default());
             Ok(0)
         }
         CloudCommand::Apply { task_id, attempt } => {
-            let (task, attempts) = find_task(&ctx.config, &task_id).await?;
+            let (task, attempts) = find_task(&open_store(&ctx.config)?, &task_id).await?;
             let a = pick_attempt(&task.id, &attempts, attempt)?;
             let diff = a.diff.as_deref().unwrap_or_default();
             let checkout = wright_cloud::git::checkout(&ctx.config.cwd).await?;
@@ -412,7 +412,7 @@ async fn exec(
     let run = driver::run_task(store.clone(), engine, request, tx, cancel.clone());
     let task_id = run.await?;
     let _ = printer.await;
-    let (task, attempts) = find_task(&ctx.config, &task_id).await?;
+    let (task, attempts) = find_task(&store, &task_id).await?;
     let completed = attempts.iter().filter(|a| a.status == "completed").count();
     println!("{}", task.id);
     eprintln!(
@@ -462,10 +462,10 @@ async fn reap(engine: &Engine, store: &Arc<Store>) -> anyhow::Result<usize> {
 }
 
 async fn find_task(
-    config: &Config,
+    store: &Arc<Store>,
     id: &str,
 ) -> anyhow::Result<(wright_store::CloudTask, Vec<CloudAttempt>)> {
-    let store = open_store(config)?;
+    let store = store.clone();
     let key = id.to_string();
     tokio::task::spawn_blocking(move || store.cloud_task(&key))
         .await??

@@ -35,9 +35,6 @@ pub struct DockerEngine {
     address: String,
     /// Where published ports are reached: loopback for a local socket, else the engine's host.
     published_host: String,
-    /// Podman's compat API takes a seccomp profile as a path on its host; Docker's takes
-    /// the profile's JSON.
-    podman: bool,
 }
 
 fn engine_error(what: &str, e: BollardError) -> CloudError {
@@ -132,17 +129,10 @@ impl DockerEngine {
             .negotiate_version()
             .await
             .map_err(|e| engine_error(&format!("reach the engine at {address}"), e))?;
-        let podman = docker.version().await.is_ok_and(|v| {
-            v.components
-                .unwrap_or_default()
-                .iter()
-                .any(|c| c.name.to_ascii_lowercase().contains("podman"))
-        });
         Ok(DockerEngine {
             docker,
             address,
             published_host,
-            podman,
         })
     }
 
@@ -165,6 +155,17 @@ impl DockerEngine {
             self.docker.client_version(),
             self.address
         ))
+    }
+
+    /// Podman's compat API takes a seccomp profile as a path on its host; Docker's takes the
+    /// profile's JSON. Asked only when a profile is configured.
+    async fn is_podman(&self) -> bool {
+        self.docker.version().await.is_ok_and(|v| {
+            v.components
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.name.to_ascii_lowercase().contains("podman"))
+        })
     }
 
     async fn image_present(&self, image: &str) -> Result<(), CloudError> {
@@ -214,7 +215,9 @@ impl DockerEngine {
         let seccomp = match &spec.seccomp {
             None => None,
             Some(Seccomp::Unconfined) => Some("unconfined".to_string()),
-            Some(Seccomp::Profile(path)) if self.podman => Some(path.display().to_string()),
+            Some(Seccomp::Profile(path)) if self.is_podman().await => {
+                Some(path.display().to_string())
+            }
             Some(Seccomp::Profile(path)) => {
                 Some(tokio::fs::read_to_string(path).await.map_err(|e| {
                     CloudError::Config(format!("seccomp profile {}: {e}", path.display()))
