@@ -462,6 +462,7 @@ impl AttemptRun {
         };
         let turn_id = turn["turn"]["id"].as_str().unwrap_or_default().to_string();
         let turn_started = now();
+        let turn_clock = Instant::now();
         let mut turn_record = TurnRecord {
             thread_id: thread_id.clone(),
             id: turn_id.clone(),
@@ -476,9 +477,9 @@ impl AttemptRun {
             .stream(&mut remote, id, &thread_id, &turn_id, row)
             .await;
         turn_record.completed_at = Some(now());
-        turn_record.duration_ms = Some((now() - turn_started) * 1000);
+        turn_record.duration_ms = Some(turn_clock.elapsed().as_millis() as i64);
         let outcome = match ended {
-            TurnEnd::Completed => {
+            Outcome::Completed => {
                 turn_record.status = "completed".into();
                 match self.collect_diff(&remote).await {
                     Ok(diff) => {
@@ -488,12 +489,12 @@ impl AttemptRun {
                     Err(e) => Outcome::Failed(format!("cannot collect its diff: {e}")),
                 }
             }
-            TurnEnd::Failed(e) => {
+            Outcome::Failed(e) => {
                 turn_record.status = "failed".into();
                 turn_record.error = Some(e.clone());
                 Outcome::Failed(e)
             }
-            TurnEnd::Cancelled => {
+            Outcome::Cancelled => {
                 turn_record.status = "interrupted".into();
                 Outcome::Cancelled
             }
@@ -571,13 +572,13 @@ impl AttemptRun {
         thread_id: &str,
         turn_id: &str,
         row: &mut CloudAttempt,
-    ) -> TurnEnd {
+    ) -> Outcome {
         loop {
             let message = tokio::select! {
                 m = remote.notifications.recv() => m,
                 () = self.cancel.cancelled() => {
                     remote.notify("turn/interrupt", json!({"threadId": thread_id, "turnId": turn_id}));
-                    return TurnEnd::Cancelled;
+                    return Outcome::Cancelled;
                 }
             };
             let Some(message) = message else {
@@ -585,7 +586,7 @@ impl AttemptRun {
                     .death(id)
                     .await
                     .unwrap_or_else(|| "the connection to its app server closed".into());
-                return TurnEnd::Failed(why);
+                return Outcome::Failed(why);
             };
             let params = &message["params"];
             match message["method"].as_str().unwrap_or_default() {
@@ -611,9 +612,9 @@ impl AttemptRun {
                 "turn/completed" => {
                     let turn = &params["turn"];
                     return match turn["status"].as_str() {
-                        Some("completed") => TurnEnd::Completed,
-                        Some("interrupted") => TurnEnd::Cancelled,
-                        _ => TurnEnd::Failed(
+                        Some("completed") => Outcome::Completed,
+                        Some("interrupted") => Outcome::Cancelled,
+                        _ => Outcome::Failed(
                             turn["error"]["message"]
                                 .as_str()
                                 .unwrap_or("the turn failed")
@@ -662,12 +663,6 @@ impl AttemptRun {
         }
         Ok(result["stdout"].as_str().unwrap_or_default().to_string())
     }
-}
-
-enum TurnEnd {
-    Completed,
-    Failed(String),
-    Cancelled,
 }
 
 /// A line for an item that just began, when it is worth one.
